@@ -1,0 +1,173 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../store/types.js';
+import { buildCmdline } from './cmdline.js';
+import { inInstallWindow } from './lifecycle.js';
+import { tryParseMac } from './mac.js';
+import type { MachineService } from './machines.js';
+import type { ConfigRenderer } from './render.js';
+import type { TemplateSet } from './templates.js';
+import type { Timeline } from './timeline.js';
+import type { Arch, Cluster, Machine, SeenFacts } from './types.js';
+import { normaliseUuid } from './uuid.js';
+
+export interface BootSettings {
+  /** Base URL machines are told to use, no trailing slash (`http://10.0.0.1:8080`). */
+  advertiseUrl: string;
+  /** How long a per-boot config token stays valid (Talos retries a non-200 for ~3 h). */
+  configTokenTtlMs: number;
+  /** How long an unknown machine waits before asking again. */
+  discoveryRetrySeconds: number;
+}
+
+/** What iPXE told us about itself (query of /ipxe), already URL-decoded. */
+export interface MachineScriptRequest {
+  mac: string;
+  uuid?: string;
+  serial?: string;
+  arch?: string; // iPXE ${buildarch}: i386, x86_64, arm64
+  platform?: string; // iPXE ${platform}: pcbios, efi
+  sourceIp: string;
+}
+
+export type ScriptKind = 'install' | 'localboot' | 'discovery' | 'unavailable';
+
+export type ConfigResult =
+  | { status: 200; body: string; warnings: string[] }
+  | { status: 400 | 403 | 404 | 503; error: string; message: string };
+
+/** Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log). */
+export type KernelArgProvider = (m: Machine, c: Cluster) => string[];
+
+export function ipxeArch(buildarch: string | undefined): Arch | undefined {
+  if (buildarch === 'x86_64' || buildarch === 'i386') return 'amd64';
+  if (buildarch === 'arm64') return 'arm64';
+  return undefined;
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/**
+ * The HTTP half of a network boot, transport-agnostic: which script a machine gets, which
+ * kernel line, and whether it may have its config. Adapters pass in what they saw (source IP,
+ * query) and write out what comes back.
+ */
+export class BootService {
+  readonly kernelArgProviders: KernelArgProvider[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly timeline: Timeline,
+    private readonly machines: MachineService,
+    private readonly renderer: ConfigRenderer,
+    private readonly templates: TemplateSet,
+    private readonly settings: BootSettings,
+  ) {}
+
+  /** `/boot.ipxe`: identical for everyone; attributed to a machine only if we know its address. */
+  async genericScript(sourceIp: string): Promise<string> {
+    const m = await this.store.machines.findByIp(sourceIp);
+    if (m) await this.timeline.record(m, 'boot-script', {}, { sourceIp, signal: 'boot-script' });
+    return this.templates.boot({ baseUrl: this.settings.advertiseUrl });
+  }
+
+  async machineScript(req: MachineScriptRequest): Promise<{ kind: ScriptKind; script: string }> {
+    const mac = tryParseMac(req.mac)!; // the adapter validated the query
+    const seen: SeenFacts = {
+      ip: req.sourceIp,
+      arch: ipxeArch(req.arch),
+      firmware: req.platform === 'efi' || req.platform === 'pcbios' ? req.platform : undefined,
+      platform: req.platform || undefined,
+      uuid: req.uuid ? normaliseUuid(req.uuid) : undefined,
+      serial: req.serial || undefined,
+    };
+    const base = { baseUrl: this.settings.advertiseUrl, mac, retrySeconds: this.settings.discoveryRetrySeconds };
+    const machine = await this.store.machines.get(mac);
+    if (!machine || machine.state === 'discovered') {
+      if (!machine) await this.machines.discover(mac, seen);
+      else {
+        await this.machines.noteSeen(machine, seen);
+        await this.timeline.record(machine, 'machine-script', { script: 'discovery' }, { sourceIp: req.sourceIp });
+      }
+      return { kind: 'discovery', script: this.templates.discovery(base) };
+    }
+    await this.machines.noteSeen(machine, seen);
+    if (!inInstallWindow(machine)) {
+      await this.timeline.record(machine, 'machine-script', { script: 'localboot', method: machine.localBoot }, { sourceIp: req.sourceIp, signal: 'localboot-script' });
+      return { kind: 'localboot', script: this.templates.localboot({ ...base, machine, sanboot: machine.localBoot === 'sanboot' }) };
+    }
+    const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
+    if (!cluster || !machine.role) {
+      const reason = !machine.cluster ? 'no cluster assigned' : !cluster ? `cluster ${machine.cluster} does not exist` : 'no role assigned';
+      await this.timeline.record(machine, 'machine-script', { script: 'unavailable', reason }, { sourceIp: req.sourceIp });
+      return { kind: 'unavailable', script: this.templates.unavailable({ ...base, reason }) };
+    }
+    const arch = seen.arch ?? cluster.arch;
+    const token = randomBytes(32).toString('base64url');
+    const now = this.timeline.now();
+    await this.store.tokens.issue({
+      tokenHash: hashToken(token),
+      mac,
+      sourceIp: req.sourceIp,
+      createdAt: now,
+      expiresAt: new Date(Date.parse(now) + this.settings.configTokenTtlMs).toISOString(),
+    });
+    const configUrl = `${this.settings.advertiseUrl}/config/${mac}?token=${token}`;
+    const ownArgs = [...this.kernelArgProviders.flatMap((p) => p(machine, cluster)), `talos.config=${configUrl}`];
+    const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
+    const script = this.templates.install({
+      ...base,
+      machine,
+      cluster,
+      kernelUrl: `${assets}/vmlinuz-${arch}`,
+      initrdUrl: `${assets}/initramfs-${arch}.xz`,
+      initrdName: `initramfs-${arch}.xz`,
+      cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, ownArgs),
+    });
+    await this.timeline.record(machine, 'machine-script', { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null }, { sourceIp: req.sourceIp, signal: 'install-script' });
+    return { kind: 'install', script };
+  }
+
+  /**
+   * A Talos asset was requested or fully sent. Firmware sends no identity with it, so the machine
+   * is the one that last booted from that address.
+   */
+  async assetTransfer(sourceIp: string, file: string, phase: 'started' | 'completed' | 'range-sent' | 'aborted', detail: Record<string, unknown>): Promise<void> {
+    const kind = /^(vmlinuz|kernel)-/.test(file) ? 'kernel' : /^initramfs-/.test(file) ? 'initramfs' : undefined;
+    if (!kind) return;
+    const m = await this.store.machines.findByIp(sourceIp);
+    if (!m) return;
+    await this.timeline.record(m, `${kind}-download-${phase}`, { file, ...detail }, {
+      sourceIp,
+      signal: phase === 'completed' ? kind : undefined,
+    });
+  }
+
+  /** The config URL. Every refusal is audited and on the timeline: configs carry the cluster's keys. */
+  async fetchConfig(macInput: string, token: string | undefined, sourceIp: string): Promise<ConfigResult> {
+    const mac = tryParseMac(macInput);
+    const refuse = async (status: 400 | 403 | 404, reason: string, onTimeline: boolean): Promise<ConfigResult> => {
+      await this.timeline.audit({ actor: 'machine', action: 'config.refused', target: mac ?? null, detail: { reason }, sourceIp });
+      if (onTimeline && mac) await this.timeline.record(mac, 'config-refused', { reason }, { sourceIp });
+      return { status, error: status === 404 ? 'not_found' : status === 400 ? 'validation' : 'forbidden', message: `config refused: ${reason}` };
+    };
+    if (!mac) return refuse(400, 'malformed MAC address in the config URL', false);
+    const machine = await this.store.machines.get(mac);
+    if (!machine || machine.state === 'discovered') return refuse(404, 'unknown machine', true);
+    const t = token ? await this.store.tokens.get(hashToken(token)) : undefined;
+    if (!t || t.mac !== mac) return refuse(403, token ? 'wrong token' : 'no token', true);
+    if (Date.parse(t.expiresAt) <= this.timeline.clockMs()) return refuse(403, 'token expired', true);
+    if (t.sourceIp !== sourceIp) return refuse(403, `request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}`, true);
+    if (!inInstallWindow(machine)) return refuse(403, 'machine is installed and not being reimaged', true);
+    const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
+    if (!cluster) return refuse(404, 'machine has no cluster', true);
+    const result = await this.renderer.render(cluster, machine);
+    if (!result.ok) {
+      await this.timeline.record(machine, 'config-invalid', { errors: result.errors }, { sourceIp });
+      await this.timeline.audit({ actor: 'machine', action: 'config.invalid', target: mac, detail: { errors: result.errors }, sourceIp });
+      return { status: 503, error: 'config_invalid', message: `rendered config is invalid, not served: ${result.errors.join('; ')}` };
+    }
+    await this.timeline.record(machine, 'config-delivered', { bytes: Buffer.byteLength(result.yaml), warnings: result.warnings }, { sourceIp, signal: 'config' });
+    await this.timeline.audit({ actor: 'machine', action: 'config.delivered', target: mac, detail: { bytes: Buffer.byteLength(result.yaml) }, sourceIp });
+    return { status: 200, body: result.yaml, warnings: result.warnings };
+  }
+}

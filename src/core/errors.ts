@@ -1,0 +1,35 @@
+/**
+ * Errors the core raises. Adapters map them to their protocol (HTTP status, log line);
+ * the core never knows about transports.
+ */
+export class MetalbootError extends Error {
+  /** Machine-readable kind, stable across versions: becomes `error` in API responses. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something malformed or inconsistent (HTTP 400). */
+export class ValidationError extends MetalbootError {
+  readonly field: string | undefined;
+  constructor(message: string, field?: string) {
+    super('validation', message);
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends MetalbootError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+/** The request conflicts with existing state: duplicate MAC, cluster still in use (HTTP 409). */
+export class ConflictError extends MetalbootError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}

@@ -1,0 +1,231 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTalosVersion } from './cmdline.js';
+import { type ConfigDocument, ConfigError, createDocument, findMainDocument, parseConfig, serializeConfig } from './config/documents.js';
+import type { ConfigMap } from './config/values.js';
+import { applyPatches, parsePatch, type Patch } from './config/patch.js';
+import { loadSchema, validateConfig, type TalosSchema } from './config/validate.js';
+import { ValidationError } from './errors.js';
+import { compileTemplate } from './templates.js';
+import type { Cluster, Machine, Role } from './types.js';
+
+export type RenderResult = { ok: true; yaml: string; warnings: string[] } | { ok: false; errors: string[] };
+
+/** Extra config documents contributed by other parts of metalboot (event sink, kernel log). */
+export type DocumentProvider = (m: Machine, c: Cluster) => ConfigMap[];
+
+/** Schemas shipped with metalboot, used when the assets directory has none for a version. */
+const BUNDLED_SCHEMAS = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas/talos');
+
+/**
+ * Machine config rendering: base config of the machine's role → cluster patches → machine patches
+ * → metalboot's per-machine settings (hostname, install disk) → documents from other parts of
+ * metalboot; then schema validation. Handlebars variables are expanded in each patch's text before
+ * it is parsed, so `hostname: {{machine.hostname}}` works without quoting.
+ *
+ * Parsed bases, compiled patch templates and rendered results are cached (keyed by the
+ * updatedAt stamps), so a boot storm renders each machine's config once.
+ */
+export class ConfigRenderer {
+  readonly documentProviders: DocumentProvider[] = [];
+  private readonly bases = new Map<string, { stamp: string; docs: ConfigDocument[] }>();
+  private readonly patchTemplates = new Map<string, (vars: object) => string>();
+  private readonly results = new Map<string, { stamp: string; result: RenderResult }>();
+  private readonly schemas = new Map<string, TalosSchema | null>();
+
+  constructor(private readonly assetsDir: string) {}
+
+  invalidate(): void {
+    this.bases.clear();
+    this.results.clear();
+  }
+
+  /** The JSON schema for a Talos version: assets/talos/<v>/config.schema.json, else the bundled one for its minor. */
+  schemaFor(version: string): TalosSchema | null {
+    if (this.schemas.has(version)) return this.schemas.get(version)!;
+    const [major, minor] = parseTalosVersion(version);
+    const candidates = [join(this.assetsDir, 'talos', version, 'config.schema.json'), join(BUNDLED_SCHEMAS, `v${major}.${minor}.json`)];
+    const file = candidates.find((f) => existsSync(f));
+    const schema = file ? loadSchema(file) : null;
+    this.schemas.set(version, schema);
+    return schema;
+  }
+
+  /** Validate a cluster's base config for a role: parses, is that role, passes the schema. */
+  async checkBase(cluster: Cluster, role: Role): Promise<string[]> {
+    let docs: ConfigDocument[];
+    try {
+      docs = parseConfig(cluster[role]);
+    } catch (err) {
+      throw new ValidationError(`${role}: ${(err as Error).message}`, role);
+    }
+    const main = mainDocument(docs);
+    if (!main) throw new ValidationError(`${role}: no "version: v1alpha1" machine config document`, role);
+    const type = (main.machine as { type?: unknown } | undefined)?.type;
+    if (type !== role && !(role === 'controlplane' && type === 'init')) {
+      throw new ValidationError(`${role}: machine.type is "${String(type)}", expected "${role}"`, role);
+    }
+    for (const [i, text] of cluster.patches.entries()) {
+      try {
+        parsePatch(this.expand(text, sampleVars(cluster, role)));
+      } catch (err) {
+        throw new ValidationError(`patches[${i}]: ${(err as Error).message}`, `patches[${i}]`);
+      }
+    }
+    const schema = this.schemaFor(cluster.talosVersion);
+    if (!schema) return [`no config schema for Talos ${cluster.talosVersion}: configs cannot be validated or served until it is in assets/talos/${cluster.talosVersion}/`];
+    const { errors, warnings } = validateConfig(docs, schema);
+    if (errors.length) throw new ValidationError(`${role}: ${errors.join('; ')}`, role);
+    return warnings.map((w) => `${role}: ${w}`);
+  }
+
+  /** The control-plane endpoint the base configs point at, for display. */
+  endpointOf(cluster: Cluster): string | null {
+    const main = mainDocument(parseConfig(cluster.controlplane));
+    const endpoint = (main?.cluster as { controlPlane?: { endpoint?: unknown } } | undefined)?.controlPlane?.endpoint;
+    return typeof endpoint === 'string' ? endpoint : null;
+  }
+
+  /** Render and throw a ValidationError if the result would not be served. */
+  async check(cluster: Cluster, machine: Machine): Promise<void> {
+    const r = this.renderFresh(cluster, machine);
+    if (!r.ok) throw new ValidationError(`the machine's config would be invalid: ${r.errors.join('; ')}`, 'patches');
+  }
+
+  async render(cluster: Cluster, machine: Machine): Promise<RenderResult> {
+    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${machine.state}`;
+    const hit = this.results.get(machine.mac);
+    if (hit && hit.stamp === stamp && this.documentProviders.length === 0) return hit.result;
+    const result = this.renderFresh(cluster, machine);
+    this.results.set(machine.mac, { stamp, result });
+    return result;
+  }
+
+  private renderFresh(cluster: Cluster, machine: Machine): RenderResult {
+    const role = machine.role!;
+    try {
+      // The base is cached and shared; settings below mutate, so work on a copy.
+      let docs = structuredClone(this.base(cluster, role));
+      const vars = templateVars(cluster, machine);
+      const patches: Patch[] = [];
+      const sources = [...cluster.patches.map((p, i) => [`cluster patch ${i}`, p]), ...machine.patches.map((p, i) => [`machine patch ${i}`, p])];
+      for (const [label, text] of sources) {
+        try {
+          patches.push(parsePatch(this.expand(text!, vars)));
+        } catch (err) {
+          return { ok: false, errors: [`${label}: ${(err as Error).message}`] };
+        }
+      }
+      docs = applyPatches(docs, patches);
+      applyMachineSettings(docs, machine);
+      for (const provide of this.documentProviders) docs = mergeProvided(docs, provide(machine, cluster));
+      const schema = this.schemaFor(cluster.talosVersion);
+      if (!schema) return { ok: false, errors: [`no config schema for Talos ${cluster.talosVersion}; put config.schema.json in assets/talos/${cluster.talosVersion}/ (metalboot assets pull)`] };
+      const { errors, warnings } = validateConfig(docs, schema);
+      if (errors.length) return { ok: false, errors };
+      return { ok: true, yaml: serializeConfig(docs), warnings };
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof ValidationError) return { ok: false, errors: [err.message] };
+      throw err;
+    }
+  }
+
+  private base(cluster: Cluster, role: Role): ConfigDocument[] {
+    const key = `${cluster.name}/${role}`;
+    const hit = this.bases.get(key);
+    if (hit && hit.stamp === cluster.updatedAt) return hit.docs;
+    const docs = parseConfig(cluster[role]);
+    this.bases.set(key, { stamp: cluster.updatedAt, docs });
+    return docs;
+  }
+
+  private expand(text: string, vars: object): string {
+    if (!text.includes('{{')) return text;
+    let fn = this.patchTemplates.get(text);
+    if (!fn) {
+      fn = compileTemplate(text, 'patch');
+      this.patchTemplates.set(text, fn);
+    }
+    try {
+      return fn(vars);
+    } catch (err) {
+      throw new ValidationError(`template variable: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+function mainDocument(docs: ConfigDocument[]): Record<string, unknown> | undefined {
+  return findMainDocument(docs)?.data as Record<string, unknown> | undefined;
+}
+
+const kindOf = (d: ConfigDocument) => (d.identity.type === 'typed' ? d.identity.kind : undefined);
+
+/** The variables patches can use: `{{machine.hostname}}`, `{{machine.labels.rack}}`, `{{cluster.name}}`… */
+function templateVars(cluster: Cluster, m: Machine): object {
+  return {
+    machine: { mac: m.mac, hostname: m.hostname ?? '', role: m.role, uuid: m.uuid ?? '', serial: m.serial ?? '', ip: m.ip ?? m.lastSeen.ip ?? '', installDisk: m.installDisk ?? '', labels: m.labels },
+    cluster: { name: cluster.name, talosVersion: cluster.talosVersion, endpoint: cluster.endpoint ?? '' },
+  };
+}
+
+/** Stand-in values to check that a cluster patch parses before any machine exists. */
+function sampleVars(cluster: Cluster, role: Role): object {
+  const labels = new Proxy({}, { get: () => 'x', has: () => true });
+  return {
+    machine: { mac: '00:00:00:00:00:00', hostname: 'node', role, uuid: '', serial: '', ip: '', installDisk: '/dev/sda', labels },
+    cluster: { name: cluster.name, talosVersion: cluster.talosVersion, endpoint: cluster.endpoint ?? '' },
+  };
+}
+
+function obj(parent: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = parent[key];
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  const fresh: Record<string, unknown> = {};
+  parent[key] = fresh;
+  return fresh;
+}
+
+/**
+ * Hostname the way the base's version expects: a HostnameConfig document when the config has one
+ * (talosctl ≥ 1.12 output), `machine.network.hostname` otherwise — never both (Talos rejects it).
+ */
+function applyMachineSettings(docs: ConfigDocument[], m: Machine): void {
+  const main = mainDocument(docs);
+  if (!main) throw new ValidationError('config has no v1alpha1 document');
+  const machine = obj(main, 'machine');
+  if (m.hostname) {
+    const hostnameDoc = docs.find((d) => kindOf(d) === 'HostnameConfig')?.data as Record<string, unknown> | undefined;
+    if (hostnameDoc) {
+      hostnameDoc.hostname = m.hostname;
+      hostnameDoc.auto = 'off';
+      const network = machine.network as Record<string, unknown> | undefined;
+      if (network) delete network.hostname;
+    } else {
+      obj(machine, 'network').hostname = m.hostname;
+    }
+  }
+  if (m.installDisk || m.installDiskSelector) {
+    const install = obj(machine, 'install');
+    if (m.installDisk) {
+      install.disk = m.installDisk;
+      delete install.diskSelector;
+    } else {
+      install.diskSelector = m.installDiskSelector;
+      delete install.disk;
+    }
+  }
+}
+
+/** Provided documents replace a document of the same apiVersion/kind/name or are appended. */
+function mergeProvided(docs: ConfigDocument[], provided: ConfigMap[]): ConfigDocument[] {
+  const out = [...docs];
+  for (const data of provided) {
+    const doc = createDocument(data);
+    const key = JSON.stringify(doc.identity);
+    const i = out.findIndex((d) => JSON.stringify(d.identity) === key);
+    if (i >= 0) out[i] = doc;
+    else out.push(doc);
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import { networkInterfaces } from 'node:os';
+
+/** Everything `metalboot serve` can be told. Each has a flag and a METALBOOT_* variable. */
+export interface Settings {
+  dataDir: string;
+  assetsDir: string;
+  templatesDir: string;
+  listen: { host: string; port: number };
+  advertiseUrl: string;
+  apiToken?: string;
+  configTokenTtlSeconds: number;
+  discoveryRetrySeconds: number;
+  logLevel: string;
+}
+
+/** `host:port`, `[v6]:port` or `:port`. */
+export function parseListen(value: string, name = 'listen'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--${name} "${value}" must be host:port (e.g. 0.0.0.0:8080)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/**
+ * The URL machines are told to use. A wildcard listen address means nothing to a machine, so
+ * pick the first non-internal IPv4 address and say so in the log; operators with several
+ * networks should set --advertise-url.
+ */
+export function deriveAdvertiseUrl(listen: { host: string; port: number }): { url: string; guessed: boolean } {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
+  if (!wildcard) {
+    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    return { url: `http://${host}:${listen.port}`, guessed: false };
+  }
+  const addr = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  return { url: `http://${addr ?? '127.0.0.1'}:${listen.port}`, guessed: true };
+}
+
+export function normaliseAdvertiseUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`--advertise-url "${value}" is not a URL (e.g. http://10.0.0.5:8080)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('--advertise-url must be http:// or https://');
+  if (u.search || u.hash) throw new Error('--advertise-url must not have a query or fragment');
+  return u.toString().replace(/\/+$/, '');
+}

@@ -1,0 +1,80 @@
+/**
+ * DHCP leases of the authoritative server. Every method is one atomic store operation: address
+ * allocation in particular must be, so two DISCOVERs handled concurrently (or two metalboot
+ * instances on one shared store) can never be offered the same address.
+ *
+ * Times are milliseconds since the epoch, passed in by the caller (the DHCP server's clock), so
+ * tests can move time and the store never reads a clock of its own.
+ */
+
+export type LeaseState =
+  | 'offered' // OFFER sent, held for the client until expiresAt
+  | 'bound' // ACK sent: the client owns the address until expiresAt
+  | 'released' // the client gave it back (RELEASE); remembered to prefer it for the same client
+  | 'declined'; // a client saw it in use (DECLINE): quarantined until expiresAt
+
+export interface Lease {
+  ip: string;
+  mac: string;
+  state: LeaseState;
+  expiresAt: number;
+  updatedAt: number;
+  hostname: string | null;
+}
+
+/** Inclusive address range as unsigned 32-bit integers (see src/dhcp/ipv4.ts). */
+export interface LeaseRange {
+  first: number;
+  last: number;
+}
+
+export interface AllocateRequest {
+  mac: string;
+  range: LeaseRange;
+  /** The machine's reserved address: taken when free even if outside `range`. */
+  reserved?: string;
+  /** Option 50 from the DISCOVER: honoured when inside `range` and free. */
+  requested?: string;
+  /** Addresses reserved for other machines: never handed out dynamically. */
+  exclude?: ReadonlySet<string>;
+  now: number;
+  offerExpiresAt: number;
+}
+
+export interface CommitRequest {
+  mac: string;
+  ip: string;
+  now: number;
+  expiresAt: number;
+  hostname?: string | null;
+  /** Other active leases of this MAC inside this range are released (a client holds one address per pool). */
+  range?: LeaseRange;
+}
+
+export interface LeaseRepo {
+  /**
+   * Offer an address: the client's current offer/lease in range, else its reservation, else its
+   * requested or previous address, else the lowest never-used one, else the longest-free one.
+   * An existing bound lease stays bound. undefined when the pool is exhausted.
+   */
+  allocate(req: AllocateRequest): Promise<Lease | undefined>;
+  /**
+   * Bind `ip` to `mac` (ACK). Fails (undefined) when another client holds the address or it is
+   * quarantined; succeeds for a free address, so INIT-REBOOT after an expiry can still be ACKed.
+   */
+  commit(req: CommitRequest): Promise<Lease | undefined>;
+  /** Drop this client's pending offers (it chose another server). */
+  cancelOffers(mac: string, now: number): Promise<number>;
+  /** RELEASE: the address is free again but remembered for the client. false when not its lease. */
+  release(mac: string, ip: string, now: number): Promise<boolean>;
+  /**
+   * DECLINE: the client found the address in use by something we do not know; quarantine it.
+   * Only an address offered or leased to that client can be declined (false otherwise), or any
+   * client could take the whole pool out of service.
+   */
+  decline(mac: string, ip: string, now: number, quarantineUntil: number): Promise<boolean>;
+  get(ip: string): Promise<Lease | undefined>;
+  /** Every lease row of this client, most recently updated first. */
+  listByMac(mac: string): Promise<Lease[]>;
+  list(): Promise<Lease[]>;
+}

@@ -1,0 +1,111 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations, versioned in code and applied in order inside one transaction each.
+ * `PRAGMA user_version` records the last applied one. Never edit a released migration: add one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database) => void;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'clusters, machines, timeline, audit log, config tokens',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE clusters (
+          name TEXT PRIMARY KEY,
+          doc  TEXT NOT NULL                     -- the Cluster as JSON
+        );
+        CREATE TABLE machines (
+          mac     TEXT PRIMARY KEY,               -- aa:bb:cc:dd:ee:ff
+          uuid    TEXT,
+          cluster TEXT REFERENCES clusters(name),
+          state   TEXT NOT NULL,
+          ip      TEXT,                           -- reserved address
+          seen_ip TEXT,                           -- address it last booted from
+          doc     TEXT NOT NULL                   -- the Machine as JSON
+        );
+        CREATE INDEX machines_uuid ON machines(uuid);
+        CREATE INDEX machines_cluster ON machines(cluster);
+        CREATE INDEX machines_state ON machines(state);
+        CREATE INDEX machines_ip ON machines(ip);
+        CREATE INDEX machines_seen_ip ON machines(seen_ip);
+        CREATE TABLE machine_events (
+          id        INTEGER PRIMARY KEY AUTOINCREMENT,
+          mac       TEXT NOT NULL,               -- no FK: the timeline outlives a deleted machine
+          at        TEXT NOT NULL,
+          kind      TEXT NOT NULL,
+          detail    TEXT NOT NULL,
+          source_ip TEXT,
+          state     TEXT
+        );
+        CREATE INDEX machine_events_mac ON machine_events(mac, id);
+        CREATE TABLE audit_log (
+          id        INTEGER PRIMARY KEY AUTOINCREMENT,
+          at        TEXT NOT NULL,
+          actor     TEXT NOT NULL,
+          action    TEXT NOT NULL,
+          target    TEXT,
+          detail    TEXT NOT NULL,
+          source_ip TEXT
+        );
+        CREATE INDEX audit_log_target ON audit_log(target, id);
+        CREATE TABLE config_tokens (
+          token_hash TEXT PRIMARY KEY,             -- sha256 of the token: the secret is never stored
+          mac        TEXT NOT NULL,
+          source_ip  TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          expires_at TEXT NOT NULL
+        );
+        CREATE INDEX config_tokens_mac ON config_tokens(mac);
+        -- append-only: the timeline and the audit log are evidence
+        CREATE TRIGGER machine_events_append_only_u BEFORE UPDATE ON machine_events
+          BEGIN SELECT RAISE(ABORT, 'machine_events is append-only'); END;
+        CREATE TRIGGER machine_events_append_only_d BEFORE DELETE ON machine_events
+          BEGIN SELECT RAISE(ABORT, 'machine_events is append-only'); END;
+        CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      `),
+  },
+  {
+    version: 2,
+    description: 'DHCP leases (authoritative mode)',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE leases (
+          ip_num     INTEGER PRIMARY KEY,          -- the address as an unsigned 32-bit integer
+          ip         TEXT NOT NULL,
+          mac        TEXT NOT NULL,
+          state      TEXT NOT NULL CHECK (state IN ('offered', 'bound', 'released', 'declined')),
+          expires_at INTEGER NOT NULL,             -- ms since epoch
+          updated_at INTEGER NOT NULL,
+          hostname   TEXT
+        );
+        CREATE INDEX leases_mac ON leases(mac);
+      `),
+  },
+];
+
+export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (current > latest) {
+    throw new Error(
+      `database schema version ${current} is newer than this metalboot understands (${latest}); upgrade metalboot`,
+    );
+  }
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+  return latest;
+}

@@ -1,0 +1,258 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConflictError } from '../../core/errors.js';
+import type { AuditEntry, Cluster, ConfigToken, Machine, MachineEvent } from '../../core/types.js';
+import type {
+  AuditRepo,
+  ClusterRepo,
+  EventRepo,
+  MachineFilter,
+  MachineRepo,
+  NewMachineEvent,
+  Store,
+  TokenRepo,
+} from '../types.js';
+import type { LeaseRepo } from '../leases.js';
+import { sqliteLeaseRepo } from './leases.js';
+import { migrate } from './migrations.js';
+
+/**
+ * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
+ * method is atomic by construction; the async signatures are for the Store interface's sake.
+ * Statements are prepared once: the boot path must not grow with the registry.
+ */
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  readonly clusters: ClusterRepo;
+  readonly machines: MachineRepo;
+  readonly events: EventRepo;
+  readonly audit: AuditRepo;
+  readonly tokens: TokenRepo;
+  readonly leases: LeaseRepo;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // durable across process crashes, WAL-safe on power loss
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.clusters = clusterRepo(this.db);
+    this.machines = machineRepo(this.db);
+    this.events = eventRepo(this.db);
+    this.audit = auditRepo(this.db);
+    this.tokens = tokenRepo(this.db);
+    this.leases = sqliteLeaseRepo(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function clusterRepo(db: Database.Database): ClusterRepo {
+  const get = db.prepare<[string], { doc: string }>('SELECT doc FROM clusters WHERE name = ?');
+  const list = db.prepare<[], { doc: string }>('SELECT doc FROM clusters ORDER BY name');
+  const insert = db.prepare('INSERT INTO clusters (name, doc) VALUES (?, ?)');
+  const update = db.prepare('UPDATE clusters SET doc = ? WHERE name = ?');
+  const del = db.prepare('DELETE FROM clusters WHERE name = ?');
+  const count = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM machines WHERE cluster = ?');
+  return {
+    async get(name) {
+      const row = get.get(name);
+      return row ? (JSON.parse(row.doc) as Cluster) : undefined;
+    },
+    async list() {
+      return list.all().map((r) => JSON.parse(r.doc) as Cluster);
+    },
+    async insert(c) {
+      try {
+        insert.run(c.name, JSON.stringify(c));
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError(`cluster "${c.name}" already exists`);
+        throw err;
+      }
+    },
+    async update(c) {
+      return update.run(JSON.stringify(c), c.name).changes > 0;
+    },
+    async delete(name) {
+      return del.run(name).changes > 0;
+    },
+    async machineCount(name) {
+      return count.get(name)?.n ?? 0;
+    },
+  };
+}
+
+function machineRepo(db: Database.Database): MachineRepo {
+  type Row = { doc: string };
+  const parse = (row: Row | undefined) => (row ? (JSON.parse(row.doc) as Machine) : undefined);
+  const get = db.prepare<[string], Row>('SELECT doc FROM machines WHERE mac = ?');
+  const byUuid = db.prepare<[string], Row>('SELECT doc FROM machines WHERE uuid = ? LIMIT 1');
+  // A reservation wins over an address the machine merely booted from.
+  const byIp = db.prepare<[{ ip: string }], Row>(
+    `SELECT doc FROM machines WHERE ip = @ip OR seen_ip = @ip
+     ORDER BY (ip IS NOT NULL AND ip = @ip) DESC, json_extract(doc, '$.lastSeen.at') DESC LIMIT 1`,
+  );
+  const all = db.prepare<[], Row>('SELECT doc FROM machines ORDER BY mac');
+  const insert = db.prepare(
+    'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  // State only moves through the timeline (events.append): an update written from a copy read
+  // earlier must not roll back a state change that happened in between.
+  const update = db.prepare(
+    `UPDATE machines SET uuid = ?, cluster = ?, ip = ?, seen_ip = ?,
+       doc = json_set(?, '$.state', state, '$.stateChangedAt', json_extract(doc, '$.stateChangedAt'))
+     WHERE mac = ?`,
+  );
+  const del = db.prepare('DELETE FROM machines WHERE mac = ?');
+  const seenIp = (m: Machine) => m.lastSeen.ip ?? null;
+  return {
+    async get(mac) {
+      return parse(get.get(mac));
+    },
+    async findByUuid(uuid) {
+      return parse(byUuid.get(uuid));
+    },
+    async findByIp(ip) {
+      return parse(byIp.get({ ip }));
+    },
+    async list(filter: MachineFilter = {}) {
+      return all
+        .all()
+        .map((r) => JSON.parse(r.doc) as Machine)
+        .filter(
+          (m) =>
+            (!filter.state || m.state === filter.state) &&
+            (!filter.cluster || m.cluster === filter.cluster) &&
+            (!filter.label || m.labels[filter.label.key] === filter.label.value),
+        );
+    },
+    async insert(m) {
+      try {
+        insert.run(m.mac, m.uuid, m.cluster, m.state, m.ip, seenIp(m), JSON.stringify(m));
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError(`machine ${m.mac} is already registered`);
+        throw err;
+      }
+    },
+    async update(m) {
+      return update.run(m.uuid, m.cluster, m.ip, seenIp(m), JSON.stringify(m), m.mac).changes > 0;
+    },
+    async delete(mac) {
+      return del.run(mac).changes > 0;
+    },
+  };
+}
+
+function eventRepo(db: Database.Database): EventRepo {
+  type Row = { id: number; mac: string; at: string; kind: string; detail: string; source_ip: string | null; state: string | null };
+  const insert = db.prepare(
+    'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const getDoc = db.prepare<[string], { doc: string }>('SELECT doc FROM machines WHERE mac = ?');
+  const setState = db.prepare('UPDATE machines SET state = ?, doc = ? WHERE mac = ?');
+  const list = db.prepare<[string, number, number], Row>(
+    'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
+  );
+  const append = db.transaction((e: NewMachineEvent): MachineEvent => {
+    const id = Number(
+      insert.run(e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state).lastInsertRowid,
+    );
+    if (e.state) {
+      const row = getDoc.get(e.mac);
+      if (row) {
+        const m = JSON.parse(row.doc) as Machine;
+        if (m.state !== e.state) {
+          m.state = e.state;
+          m.stateChangedAt = e.at;
+        }
+        setState.run(m.state, JSON.stringify(m), e.mac);
+      }
+    }
+    return { id, ...e };
+  });
+  return {
+    async append(e) {
+      return append(e);
+    },
+    async list(mac, opts = {}) {
+      return list.all(mac, opts.afterId ?? 0, opts.limit ?? 10_000).map((r) => ({
+        id: r.id,
+        mac: r.mac,
+        at: r.at,
+        kind: r.kind,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+        sourceIp: r.source_ip,
+        state: r.state as MachineEvent['state'],
+      }));
+    },
+  };
+}
+
+function auditRepo(db: Database.Database): AuditRepo {
+  type Row = { id: number; at: string; actor: string; action: string; target: string | null; detail: string; source_ip: string | null };
+  const insert = db.prepare(
+    'INSERT INTO audit_log (at, actor, action, target, detail, source_ip) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const listAll = db.prepare<[number], Row>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?');
+  const listTarget = db.prepare<[string, number], Row>(
+    'SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?',
+  );
+  const toEntry = (r: Row): AuditEntry => ({
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    sourceIp: r.source_ip,
+  });
+  return {
+    async append(a) {
+      const info = insert.run(a.at, a.actor, a.action, a.target, JSON.stringify(a.detail), a.sourceIp);
+      return { id: Number(info.lastInsertRowid), ...a };
+    },
+    async list(opts = {}) {
+      const limit = opts.limit ?? 1000;
+      const rows = opts.target ? listTarget.all(opts.target, limit) : listAll.all(limit);
+      return rows.map(toEntry);
+    },
+  };
+}
+
+function tokenRepo(db: Database.Database): TokenRepo {
+  type Row = { token_hash: string; mac: string; source_ip: string; created_at: string; expires_at: string };
+  const revoke = db.prepare('DELETE FROM config_tokens WHERE mac = ?');
+  const insert = db.prepare(
+    'INSERT INTO config_tokens (token_hash, mac, source_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const get = db.prepare<[string], Row>('SELECT * FROM config_tokens WHERE token_hash = ?');
+  const issue = db.transaction((t: ConfigToken) => {
+    revoke.run(t.mac);
+    insert.run(t.tokenHash, t.mac, t.sourceIp, t.createdAt, t.expiresAt);
+  });
+  return {
+    async issue(t) {
+      issue(t);
+    },
+    async get(hash) {
+      const r = get.get(hash);
+      return r
+        ? { tokenHash: r.token_hash, mac: r.mac, sourceIp: r.source_ip, createdAt: r.created_at, expiresAt: r.expires_at }
+        : undefined;
+    },
+    async revokeForMachine(mac) {
+      revoke.run(mac);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type {
+  AuditEntry,
+  Cluster,
+  ConfigToken,
+  Machine,
+  MachineEvent,
+  MachineState,
+} from '../core/types.js';
+import type { LeaseRepo } from './leases.js';
+
+/**
+ * The persistence boundary. Every method is one atomic operation and returns a Promise, so an
+ * implementation over a shared SQL server (several metalboot instances behind DHCP relays) can
+ * replace the embedded SQLite one without touching the core.
+ */
+export interface Store {
+  clusters: ClusterRepo;
+  machines: MachineRepo;
+  events: EventRepo;
+  audit: AuditRepo;
+  tokens: TokenRepo;
+  leases: LeaseRepo;
+  close(): Promise<void>;
+}
+
+export interface ClusterRepo {
+  get(name: string): Promise<Cluster | undefined>;
+  list(): Promise<Cluster[]>;
+  /** Fails with ConflictError when the name exists. */
+  insert(cluster: Cluster): Promise<void>;
+  /** Replaces the row; false when it does not exist. */
+  update(cluster: Cluster): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+  /** How many machines reference the cluster (deleting a cluster in use is refused). */
+  machineCount(name: string): Promise<number>;
+}
+
+export interface MachineFilter {
+  state?: MachineState;
+  cluster?: string;
+  label?: { key: string; value: string };
+}
+
+export interface MachineRepo {
+  get(mac: string): Promise<Machine | undefined>;
+  findByUuid(uuid: string): Promise<Machine | undefined>;
+  /** The machine last seen at (or reserved for) an IP: how adapters that only know an address find a machine. */
+  findByIp(ip: string): Promise<Machine | undefined>;
+  list(filter?: MachineFilter): Promise<Machine[]>;
+  /** Fails with ConflictError when the MAC exists. */
+  insert(machine: Machine): Promise<void>;
+  update(machine: Machine): Promise<boolean>;
+  delete(mac: string): Promise<boolean>;
+}
+
+export type NewMachineEvent = Omit<MachineEvent, 'id'>;
+
+export interface EventRepo {
+  /**
+   * Append to the machine's timeline; when `event.state` is set, the machine's state and
+   * stateChangedAt move with it in the same transaction.
+   */
+  append(event: NewMachineEvent): Promise<MachineEvent>;
+  list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
+}
+
+export interface AuditRepo {
+  append(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  list(opts?: { target?: string; limit?: number }): Promise<AuditEntry[]>;
+}
+
+export interface TokenRepo {
+  /** Replace the machine's outstanding token(s) with this one: only the latest boot may fetch. */
+  issue(token: ConfigToken): Promise<void>;
+  get(tokenHash: string): Promise<ConfigToken | undefined>;
+  revokeForMachine(mac: string): Promise<void>;
+}

@@ -1,0 +1,74 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, ftruncateSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, startCli } from '../helpers/spawn-server.js';
+
+const run = promisify(execFile);
+
+t.test('metalboot serve: defaults are safe, token generated once, ready line, SIGTERM', async (t) => {
+  const dir = t.testdir({});
+  const port = await freePort();
+  const env = { METALBOOT_DATA_DIR: join(dir, 'data'), METALBOOT_ASSETS_DIR: join(dir, 'assets'), METALBOOT_API_TOKEN: '' };
+  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], env);
+  const ready = srv.stdout().split('\n').find((l) => l.includes('metalboot ready'))!;
+  t.match(ready, `HTTP on 127.0.0.1:${port}`);
+  t.match(JSON.parse(ready), { dhcp: 'off', advertiseUrl: `http://127.0.0.1:${port}` }, 'DHCP off by default');
+  const tokenFile = join(dir, 'data', 'api-token');
+  t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'token file is private');
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  t.match(srv.stderr(), token, 'printed once on first start');
+  const { stdout } = await run('curl', ['-s', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${port}/api/v1/machines`]);
+  t.same(JSON.parse(stdout), []);
+  srv.child.kill('SIGTERM');
+  t.equal(await srv.exited, 0, 'clean exit on SIGTERM');
+
+  const again = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], env);
+  t.notMatch(again.stderr(), token, 'not printed again');
+  again.child.kill('SIGTERM');
+  await again.exited;
+});
+
+t.test('settings from the environment; bad settings fail with a message', async (t) => {
+  const dir = t.testdir({});
+  const port = await freePort();
+  const srv = await startCli(t, ['serve'], {
+    METALBOOT_LISTEN: `127.0.0.1:${port}`,
+    METALBOOT_ADVERTISE_URL: 'http://10.20.30.40:8080/',
+    METALBOOT_DATA_DIR: join(dir, 'd'),
+    METALBOOT_API_TOKEN: 'env-token-0123456789',
+  });
+  t.match(srv.stdout(), 'machines use http://10.20.30.40:8080');
+  const { stdout } = await run('curl', ['-s', `http://127.0.0.1:${port}/boot.ipxe`]);
+  t.match(stdout, 'chain --autofree http://10.20.30.40:8080/ipxe?');
+  srv.child.kill('SIGTERM');
+  await srv.exited;
+
+  await t.rejects(startCli(t, ['serve', '--listen', 'nonsense'], { METALBOOT_DATA_DIR: join(dir, 'x') }), /must be host:port/);
+  await t.rejects(startCli(t, ['serve', '--listen', '127.0.0.1:1', '--advertise-url', 'ftp://x'], { METALBOOT_DATA_DIR: join(dir, 'y') }), /advertise-url/);
+});
+
+t.test('streams a multi-hundred-MB initramfs with bounded memory, Range over real HTTP', async (t) => {
+  const dir = t.testdir({});
+  const talos = join(dir, 'assets', 'talos', 'v1.13.9');
+  mkdirSync(talos, { recursive: true });
+  const size = 400 * 1024 * 1024;
+  const fd = openSync(join(talos, 'initramfs-amd64.xz'), 'w');
+  ftruncateSync(fd, size); // sparse: costs no disk
+  closeSync(fd);
+  const port = await freePort();
+  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], { METALBOOT_DATA_DIR: join(dir, 'data'), METALBOOT_ASSETS_DIR: join(dir, 'assets'), METALBOOT_API_TOKEN: 'env-token-0123456789' });
+  const url = `http://127.0.0.1:${port}/assets/talos/v1.13.9/initramfs-amd64.xz`;
+  const full = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url]);
+  t.equal(full.stdout, `200 ${size}`);
+  const part = await run('curl', ['-s', '-o', '/dev/null', '-r', `${size - 10}-`, '-w', '%{http_code} %{size_download}', url]);
+  t.equal(part.stdout, '206 10');
+  const head = await run('curl', ['-sI', url]);
+  t.match(head.stdout, new RegExp(`content-length: ${size}`, 'i'));
+  // VmHWM: the server's peak resident memory over its whole life, including the 400 MB transfer.
+  const hwmKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${srv.child.pid}/status`, 'utf8'))![1]);
+  t.ok(hwmKb < 200 * 1024, `peak RSS ${Math.round(hwmKb / 1024)} MB stays far below the 400 MB file`);
+  srv.child.kill('SIGTERM');
+  await srv.exited;
+});

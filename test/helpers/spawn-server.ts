@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { ROOT } from './core-app.js';
+
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Start the built CLI (`metalboot serve …`) as a user would, and wait (bounded) for its ready line.
+ * The process is killed by pid at teardown.
+ */
+export async function startCli(t: Test, args: string[], env: Record<string, string> = {}, readyTimeoutMs = 20_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const deadline = Date.now() + readyTimeoutMs;
+  while (!/metalboot ready/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`metalboot exited with ${child.exitCode}\nstdout: ${out}\nstderr: ${err}`);
+    if (Date.now() > deadline) throw new Error(`metalboot not ready within ${readyTimeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, stdout: () => out, stderr: () => err, exited };
+}

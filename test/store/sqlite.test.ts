@@ -1,0 +1,59 @@
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { blankMachine } from '../../src/core/machines.js';
+import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+
+t.test('migrations are versioned and idempotent; WAL on', async (t) => {
+  const dir = t.testdir({});
+  const file = join(dir, 'sub', 'm.db');
+  const store = new SqliteStore(file);
+  const latest = Math.max(...MIGRATIONS.map((m) => m.version));
+  t.equal(store.db.pragma('user_version', { simple: true }), latest);
+  t.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  await store.close();
+  await store.close(); // twice is harmless
+  const again = new SqliteStore(file); // re-open: nothing re-applied
+  t.equal(again.db.pragma('user_version', { simple: true }), latest);
+  await again.close();
+  const db = new Database(file);
+  db.pragma('user_version = 999');
+  t.throws(() => migrate(db), /newer than this metalboot understands/);
+  db.close();
+});
+
+t.test('timeline and audit log are append-only; state moves with events', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'm.db'));
+  t.teardown(() => store.close());
+  const m = blankMachine('02:00:00:00:00:01', '2026-01-01T00:00:00.000Z');
+  await store.machines.insert(m);
+  await t.rejects(store.machines.insert(m), /already registered/);
+  const e = await store.events.append({ mac: m.mac, at: '2026-01-01T00:00:01.000Z', kind: 'dhcp', detail: { a: 1 }, sourceIp: '10.0.0.1', state: 'dhcp' });
+  t.equal(e.id, 1);
+  const after = await store.machines.get(m.mac);
+  t.equal(after?.state, 'dhcp');
+  t.equal(after?.stateChangedAt, '2026-01-01T00:00:01.000Z');
+  // an update from a stale copy must not roll the state back
+  m.hostname = 'n1';
+  await store.machines.update(m);
+  const merged = await store.machines.get(m.mac);
+  t.equal(merged?.state, 'dhcp');
+  t.equal(merged?.hostname, 'n1');
+  t.throws(() => store.db.prepare('UPDATE machine_events SET kind = ?').run('x'), /append-only/);
+  t.throws(() => store.db.prepare('DELETE FROM machine_events').run(), /append-only/);
+  await store.audit.append({ at: 'now', actor: 'api', action: 'x', target: null, detail: {}, sourceIp: null });
+  t.throws(() => store.db.prepare('DELETE FROM audit_log').run(), /append-only/);
+  t.same((await store.events.list(m.mac, { afterId: 1 })).length, 0);
+});
+
+t.test('lookup by address prefers the reservation', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'm.db'));
+  t.teardown(() => store.close());
+  const a = { ...blankMachine('02:00:00:00:00:0a', 'x'), lastSeen: { ip: '10.0.0.5', at: '2026-01-01' } };
+  const b = { ...blankMachine('02:00:00:00:00:0b', 'x'), ip: '10.0.0.5' };
+  await store.machines.insert(a);
+  await store.machines.insert(b);
+  t.equal((await store.machines.findByIp('10.0.0.5'))?.mac, b.mac);
+  t.equal(await store.machines.findByIp('10.0.0.6'), undefined);
+});
