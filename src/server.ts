@@ -1,17 +1,23 @@
 import type { FastifyInstance } from 'fastify';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ensureApiToken } from './api-token.js';
 import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/templates.js';
+import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { buildHttpApp } from './http/app.js';
+import { interfaceAddress, localPool } from './network-settings.js';
 import type { Settings } from './settings.js';
 import { SqliteStore } from './store/sqlite/store.js';
+import { startTftpServer, type TftpServer } from './tftp/server.js';
 
 export interface RunningServer {
   core: Core;
   http: FastifyInstance;
   httpAddress: string;
+  dhcp?: DhcpServer;
+  tftp?: TftpServer;
   close(): Promise<void>;
 }
 
@@ -29,10 +35,21 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
   });
   const http = await buildHttpApp({ core, apiToken: token, assetsDir: settings.assetsDir, logger: logger.child({ adapter: 'http' }) });
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+  let dhcp: DhcpServer | undefined;
+  let tftp: TftpServer | undefined;
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
+    closers.push(() => http.close());
+    tftp = await startTftp(settings, core, logger);
+    if (tftp) closers.push(() => tftp!.close());
+    dhcp = await startDhcp(settings, core, store, !!tftp, logger);
+    if (dhcp) closers.push(() => dhcp!.close());
   } catch (err) {
-    await store.close();
+    await closeAll();
     throw err;
   }
   const addr = http.server.address();
@@ -41,14 +58,48 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
     // Printed once, on the terminal that started metalboot; afterwards only the file has it.
     process.stderr.write(`metalboot: generated an API token in ${file} (mode 0600): ${token}\n`);
   }
-  logger.info({ http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: 'off' }, `metalboot ready: HTTP on ${httpAddress}, machines use ${settings.advertiseUrl}`);
-  return {
-    core,
-    http,
-    httpAddress,
-    async close() {
-      await http.close();
-      await store.close();
-    },
-  };
+  const tftpAddress = tftp ? `${tftp.address().address}:${tftp.address().port}` : 'off';
+  const dhcpText = settings.dhcp.mode === 'off' ? 'off' : `${settings.dhcp.mode} on ${settings.dhcp.interface}`;
+  logger.info(
+    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress },
+    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}; machines use ${settings.advertiseUrl}`,
+  );
+  return { core, http, httpAddress, dhcp, tftp, close: closeAll };
+}
+
+/** TFTP serves assets/ipxe/. On by default; a default port that cannot be bound is a warning. */
+async function startTftp(settings: Settings, core: Core, logger: Logger): Promise<TftpServer | undefined> {
+  if (!settings.tftp) return undefined;
+  const root = join(settings.assetsDir, 'ipxe');
+  mkdirSync(root, { recursive: true });
+  if (readdirSync(root).length === 0) logger.warn(`${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`);
+  const log = logger.child({ adapter: 'tftp' });
+  try {
+    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: core.network.tftpObserver(), logger: log });
+  } catch (err) {
+    if (settings.tftp.explicit) throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
+    log.warn(`TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`);
+    return undefined;
+  }
+}
+
+async function startDhcp(settings: Settings, core: Core, store: SqliteStore, tftp: boolean, logger: Logger): Promise<DhcpServer | undefined> {
+  const d = settings.dhcp;
+  if (d.mode === 'off') return undefined;
+  if (!d.interface) throw new Error(`--dhcp ${d.mode} needs --interface <name>: metalboot answers DHCP on one interface only`);
+  const { address, netmask } = interfaceAddress(d.interface);
+  const pool = d.mode === 'authoritative' ? localPool(d, netmask) : undefined;
+  if (d.mode === 'authoritative' && !pool && d.relaySubnets.length === 0) throw new Error('--dhcp authoritative needs --dhcp-range <first>-<last> (or --dhcp-relay-subnet)');
+  return startDhcpServer({
+    mode: d.mode,
+    interface: d.interface,
+    serverIp: address,
+    pool,
+    relaySubnets: d.mode === 'authoritative' ? d.relaySubnets : undefined,
+    advertiseUrl: settings.advertiseUrl,
+    tftp,
+    core: core.network,
+    leases: store.leases,
+    logger: logger.child({ adapter: 'dhcp' }),
+  });
 }

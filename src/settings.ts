@@ -1,4 +1,5 @@
 import { networkInterfaces } from 'node:os';
+import type { DhcpSettings } from './network-settings.js';
 
 /** Everything `metalboot serve` can be told. Each has a flag and a METALBOOT_* variable. */
 export interface Settings {
@@ -11,6 +12,9 @@ export interface Settings {
   configTokenTtlSeconds: number;
   discoveryRetrySeconds: number;
   logLevel: string;
+  dhcp: DhcpSettings;
+  /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
+  tftp: { host: string; port: number; explicit: boolean } | null;
 }
 
 /** `host:port`, `[v6]:port` or `:port`. */

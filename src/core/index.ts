@@ -2,6 +2,7 @@ import type { Store } from '../store/types.js';
 import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
 import { MachineService } from './machines.js';
+import { NetworkService } from './network.js';
 import { ConfigRenderer } from './render.js';
 import type { TemplateSet } from './templates.js';
 import { Timeline, type Clock } from './timeline.js';
@@ -22,6 +23,7 @@ export interface Core {
   clusters: ClusterService;
   machines: MachineService;
   boot: BootService;
+  network: NetworkService;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -30,5 +32,6 @@ export function createCore(opts: CoreOptions): Core {
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer);
   const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts);
-  return { store: opts.store, timeline, renderer, clusters, machines, boot };
+  const network = new NetworkService(opts.store, timeline, machines);
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network };
 }

@@ -166,6 +166,8 @@ export class MachineService {
     if (p.patches !== undefined) next.patches = p.patches;
     if (p.ip !== undefined) {
       if (p.ip !== null && isIP(p.ip) !== 4) throw new ValidationError('ip must be an IPv4 address', 'ip');
+      const owner = p.ip === null ? undefined : await this.store.machines.reservationOwner(p.ip);
+      if (owner && owner !== m.mac) throw new ConflictError(`ip ${p.ip} is already reserved for ${owner}`);
       next.ip = p.ip;
     }
     if (p.bootFile !== undefined) {

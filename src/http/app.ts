@@ -3,6 +3,7 @@ import type { Core } from '../core/index.js';
 import { bearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { assetRoutes } from './routes/assets.js';
+import { auditRoutes } from './routes/audit.js';
 import { bootRoutes } from './routes/boot.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +42,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       api.addHook('onRequest', bearerAuth(opts.apiToken));
       await api.register(clusterRoutes, { core: opts.core });
       await api.register(machineRoutes, { core: opts.core });
+      await api.register(auditRoutes, { core: opts.core });
     },
     { prefix: '/api/v1' },
   );

@@ -11,10 +11,11 @@ t.test('metalboot serve: defaults are safe, token generated once, ready line, SI
   const dir = t.testdir({});
   const port = await freePort();
   const env = { METALBOOT_DATA_DIR: join(dir, 'data'), METALBOOT_ASSETS_DIR: join(dir, 'assets'), METALBOOT_API_TOKEN: '' };
-  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], env);
+  const tftpPort = await freePort();
+  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', `127.0.0.1:${tftpPort}`], env);
   const ready = srv.stdout().split('\n').find((l) => l.includes('metalboot ready'))!;
   t.match(ready, `HTTP on 127.0.0.1:${port}`);
-  t.match(JSON.parse(ready), { dhcp: 'off', advertiseUrl: `http://127.0.0.1:${port}` }, 'DHCP off by default');
+  t.match(JSON.parse(ready), { dhcp: 'off', tftp: `127.0.0.1:${tftpPort}`, advertiseUrl: `http://127.0.0.1:${port}` }, 'DHCP off by default, TFTP on');
   const tokenFile = join(dir, 'data', 'api-token');
   t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'token file is private');
   const token = readFileSync(tokenFile, 'utf8').trim();
@@ -24,7 +25,7 @@ t.test('metalboot serve: defaults are safe, token generated once, ready line, SI
   srv.child.kill('SIGTERM');
   t.equal(await srv.exited, 0, 'clean exit on SIGTERM');
 
-  const again = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], env);
+  const again = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], env);
   t.notMatch(again.stderr(), token, 'not printed again');
   again.child.kill('SIGTERM');
   await again.exited;
@@ -34,6 +35,7 @@ t.test('settings from the environment; bad settings fail with a message', async 
   const dir = t.testdir({});
   const port = await freePort();
   const srv = await startCli(t, ['serve'], {
+    METALBOOT_TFTP_LISTEN: 'off',
     METALBOOT_LISTEN: `127.0.0.1:${port}`,
     METALBOOT_ADVERTISE_URL: 'http://10.20.30.40:8080/',
     METALBOOT_DATA_DIR: join(dir, 'd'),
@@ -45,8 +47,18 @@ t.test('settings from the environment; bad settings fail with a message', async 
   srv.child.kill('SIGTERM');
   await srv.exited;
 
-  await t.rejects(startCli(t, ['serve', '--listen', 'nonsense'], { METALBOOT_DATA_DIR: join(dir, 'x') }), /must be host:port/);
-  await t.rejects(startCli(t, ['serve', '--listen', '127.0.0.1:1', '--advertise-url', 'ftp://x'], { METALBOOT_DATA_DIR: join(dir, 'y') }), /advertise-url/);
+  const bad: Array<[string[], RegExp]> = [
+    [['--listen', 'nonsense'], /must be host:port/],
+    [['--advertise-url', 'ftp://x'], /advertise-url/],
+    [['--dhcp', 'yes'], /--dhcp must be off, proxy or authoritative/],
+    [['--dhcp', 'proxy'], /needs --interface/],
+    [['--dhcp', 'proxy', '--interface', 'nosuchif0'], /nosuchif0.*does not exist/],
+    [['--dhcp', 'authoritative', '--interface', 'lo', '--dhcp-range', '10.0.0.5'], /--dhcp-range .* must be <first>-<last>/],
+    [['--dhcp', 'authoritative', '--interface', 'lo', '--dhcp-range', '10.0.0.5-10.0.0.9', '--dhcp-relay-subnet', 'nonsense'], /--dhcp-relay-subnet/],
+  ];
+  for (const [args, message] of bad) {
+    await t.rejects(startCli(t, ['serve', '--listen', '127.0.0.1:1', '--tftp-listen', 'off', ...args], { METALBOOT_DATA_DIR: join(dir, 'x') }), message, args.join(' '));
+  }
 });
 
 t.test('streams a multi-hundred-MB initramfs with bounded memory, Range over real HTTP', async (t) => {
@@ -58,7 +70,7 @@ t.test('streams a multi-hundred-MB initramfs with bounded memory, Range over rea
   ftruncateSync(fd, size); // sparse: costs no disk
   closeSync(fd);
   const port = await freePort();
-  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`], { METALBOOT_DATA_DIR: join(dir, 'data'), METALBOOT_ASSETS_DIR: join(dir, 'assets'), METALBOOT_API_TOKEN: 'env-token-0123456789' });
+  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], { METALBOOT_DATA_DIR: join(dir, 'data'), METALBOOT_ASSETS_DIR: join(dir, 'assets'), METALBOOT_API_TOKEN: 'env-token-0123456789' });
   const url = `http://127.0.0.1:${port}/assets/talos/v1.13.9/initramfs-amd64.xz`;
   const full = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', url]);
   t.equal(full.stdout, `200 ${size}`);

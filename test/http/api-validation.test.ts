@@ -45,6 +45,10 @@ t.test('bad machine input: clear 4xx, nothing written', async (t) => {
   t.equal((await api('GET', '/api/v1/machines/not-a-mac')).status, 400);
   t.equal((await api('GET', '/api/v1/machines/aa:bb:cc:dd:ee:99')).status, 404);
   t.equal((await api('PATCH', '/api/v1/machines/aa:bb:cc:dd:ee:01', {})).status, 400, 'empty patch');
+  t.equal((await api('PATCH', '/api/v1/machines/aa:bb:cc:dd:ee:01', { ip: '10.9.0.9' })).status, 200);
+  const taken = await api('POST', '/api/v1/machines', { ...ok, mac: 'aa:bb:cc:dd:ee:02', ip: '10.9.0.9' });
+  t.equal(taken.status, 409, 'one reservation per address');
+  t.match(taken.json.message, 'already reserved for aa:bb:cc:dd:ee:01');
 });
 
 t.test('bad cluster input', async (t) => {

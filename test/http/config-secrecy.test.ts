@@ -21,6 +21,9 @@ t.test('refusals are audited and on the timeline', async (t) => {
   const refused = audit.filter((a) => a.action === 'config.refused');
   t.equal(refused.length, 3);
   t.same(refused.map((a) => a.sourceIp), [IP, IP, '10.9.0.61']);
+  const viaApi = await api('GET', `/api/v1/audit?target=${mac.toUpperCase()}`);
+  t.equal(viaApi.status, 200);
+  t.same(viaApi.json.map((a: { action: string }) => a.action), ['config.refused', 'machine.create'], 'audit API, newest first');
   const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
   t.ok(events.some((e: { kind: string; sourceIp: string }) => e.kind === 'config-refused' && e.sourceIp === '10.9.0.61'));
 });

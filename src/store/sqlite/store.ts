@@ -104,6 +104,8 @@ function machineRepo(db: Database.Database): MachineRepo {
      ORDER BY (ip IS NOT NULL AND ip = @ip) DESC, json_extract(doc, '$.lastSeen.at') DESC LIMIT 1`,
   );
   const all = db.prepare<[], Row>('SELECT doc FROM machines ORDER BY mac');
+  const reserved = db.prepare<[], { ip: string }>('SELECT ip FROM machines WHERE ip IS NOT NULL');
+  const owner = db.prepare<[string], { mac: string }>('SELECT mac FROM machines WHERE ip = ? LIMIT 1');
   const insert = db.prepare(
     'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -136,6 +138,12 @@ function machineRepo(db: Database.Database): MachineRepo {
             (!filter.cluster || m.cluster === filter.cluster) &&
             (!filter.label || m.labels[filter.label.key] === filter.label.value),
         );
+    },
+    async reservedIps() {
+      return new Set(reserved.all().map((r) => r.ip));
+    },
+    async reservationOwner(ip) {
+      return owner.get(ip)?.mac;
     },
     async insert(m) {
       try {

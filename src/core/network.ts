@@ -1,0 +1,64 @@
+import type { DhcpCore, DhcpMachineInfo, DhcpObservation } from '../dhcp/types.js';
+import type { Store } from '../store/types.js';
+import type { TftpObserver, TransferCompleteEvent, TransferErrorEvent, TransferStartEvent } from '../tftp/types.js';
+import type { MachineService } from './machines.js';
+import type { Timeline } from './timeline.js';
+
+/**
+ * The core's side of the first two hops of a network boot. DHCP knows the MAC; TFTP only the
+ * client's address, which DHCP (or an earlier HTTP request) tied to a machine.
+ */
+export class NetworkService implements DhcpCore {
+  constructor(
+    private readonly store: Store,
+    private readonly timeline: Timeline,
+    private readonly machines: MachineService,
+    private readonly onError: (err: unknown, what: string) => void = () => {},
+  ) {}
+
+  async lookup(mac: string, uuid?: string): Promise<DhcpMachineInfo | undefined> {
+    let m = await this.store.machines.get(mac);
+    // A machine registered by SMBIOS UUID only is still found when it boots from another NIC.
+    if (!m && uuid) m = await this.store.machines.findByUuid(uuid);
+    if (!m || m.state === 'discovered') return { known: false };
+    return { known: true, reservedIp: m.ip ?? undefined, bootFileOverride: m.bootFile ?? undefined };
+  }
+
+  async reservedIps(): Promise<ReadonlySet<string>> {
+    return this.store.machines.reservedIps();
+  }
+
+  async record(o: DhcpObservation): Promise<void> {
+    const m = await this.store.machines.get(o.mac);
+    const isPxe = /^(PXEClient|HTTPClient)/.test(o.vendorClass ?? '');
+    if (!m) {
+      // Only network-boot clients become "discovered": laptops and phones asking an
+      // authoritative server for an address are not machines to provision.
+      if (isPxe && o.reply) await this.machines.discover(o.mac, { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
+      return;
+    }
+    const ip = o.reply === 'ACK' ? (o.offeredIp ?? o.clientIp) : undefined;
+    if (ip || o.arch || o.firmware) await this.machines.noteSeen(m, { ip, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
+    const detail = Object.fromEntries(
+      Object.entries({ message: o.messageType, reply: o.reply ?? 'none', mode: o.mode, arch: o.arch, firmware: o.firmware, ip: o.offeredIp, relay: o.relay, bootFile: o.bootFile, note: o.note }).filter(([, v]) => v !== undefined),
+    );
+    await this.timeline.record(m, `dhcp-${o.messageType.toLowerCase()}`, detail, {
+      sourceIp: o.relay ?? o.clientIp ?? null,
+      signal: o.reply === 'OFFER' || o.reply === 'ACK' ? 'dhcp' : undefined,
+    });
+  }
+
+  /** TFTP observer: transfers of iPXE binaries on the timeline of the machine at that address. */
+  tftpObserver(): TftpObserver {
+    const note = (ip: string, kind: string, detail: Record<string, unknown>, signal?: 'tftp') =>
+      void (async () => {
+        const m = await this.store.machines.findByIp(ip);
+        if (m) await this.timeline.record(m, kind, detail, { sourceIp: ip, signal });
+      })().catch((err) => this.onError(err, kind));
+    return {
+      onTransferStart: (e: TransferStartEvent) => note(e.clientAddress, 'tftp-started', { file: e.file, blksize: e.options.blksize, windowsize: e.options.windowsize }),
+      onTransferComplete: (e: TransferCompleteEvent) => note(e.clientAddress, 'tftp-completed', { file: e.file, bytes: e.bytes, durationMs: e.durationMs }, 'tftp'),
+      onTransferError: (e: TransferErrorEvent) => note(e.clientAddress, 'tftp-failed', { file: e.file ?? null, error: e.error.message }),
+    };
+  }
+}
