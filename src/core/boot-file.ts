@@ -6,7 +6,7 @@
  * again, now announcing itself (user class `iPXE` / option 175) → it gets the HTTP boot script.
  * Recognising iPXE is what breaks the loop of iPXE chain-loading itself forever.
  *
- * Binary names (served over TFTP, and over HTTP under `<advertise>/ipxe/`):
+ * Binary names (served over TFTP, and over HTTP under `<advertise>/assets/ipxe/`):
  * - `undionly.kpxe`   x86 BIOS
  * - `ipxe.efi`        x86-64 UEFI (also offered to 32-bit UEFI, which cannot run Talos anyway)
  * - `ipxe-arm64.efi`  arm64 UEFI (Debian ships no arm64 iPXE: build `bin-arm64-efi/ipxe.efi`
@@ -20,7 +20,7 @@ export const IPXE_BIOS = 'undionly.kpxe';
 export const IPXE_EFI_X64 = 'ipxe.efi';
 export const IPXE_EFI_ARM64 = 'ipxe-arm64.efi';
 export const BOOT_SCRIPT_PATH = '/boot.ipxe';
-export const IPXE_HTTP_PATH = '/ipxe/';
+export const IPXE_HTTP_PATH = '/assets/ipxe/';
 
 export interface BootClientFacts {
   /** Option 93, in the client's order of preference; may be empty (non-PXE clients). */
