@@ -9,9 +9,12 @@ let failed = 0;
 for (let i = 0; i < lines.length; i++) {
   const m = /^(\s*)(not ok|ok) \d+/.exec(lines[i]);
   if (!m) continue;
-  // A subtest's summary line comes right after its indented body, closed by "    1..N".
-  const prev = lines[i - 1] ?? '';
-  const closesSubtest = /^\s*1\.\.\d+/.test(prev) && prev.search(/\S/) > m[1].length;
+  // A subtest's summary line comes right after its more-indented body, which ends with its plan
+  // ("    1..N") or, for a test file, its "    # time=…" line.
+  let j = i - 1;
+  while (j >= 0 && lines[j].trim() === '') j--;
+  const prev = lines[j] ?? '';
+  const closesSubtest = /^\s*(1\.\.\d+|# time=)/.test(prev) && prev.search(/\S/) > m[1].length;
   if (closesSubtest) continue;
   if (/# SKIP/.test(lines[i])) failed++; // CI runs everything: a skip is a failure
   else if (m[2] === 'ok') passed++;
