@@ -7,9 +7,11 @@ import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/templates.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { buildHttpApp } from './http/app.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
 import { interfaceAddress, localPool } from './network-settings.js';
 import type { Settings } from './settings.js';
 import { SqliteStore } from './store/sqlite/store.js';
+import { startTalosListeners, type TalosListeners } from './talos/index.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 
 export interface RunningServer {
@@ -33,21 +35,26 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
     advertiseUrl: settings.advertiseUrl,
     configTokenTtlMs: settings.configTokenTtlSeconds * 1000,
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
+    power: { wol: settings.wol },
   });
-  const http = await buildHttpApp({ core, apiToken: token, assetsDir: settings.assetsDir, logger: logger.child({ adapter: 'http' }) });
-  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const metrics = createMetrics(core);
+  const http = await buildHttpApp({ core, metrics, metricsRequireToken: settings.metricsRequireToken, apiToken: token, assetsDir: settings.assetsDir, logger: logger.child({ adapter: 'http' }) });
+  const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
   let dhcp: DhcpServer | undefined;
   let tftp: TftpServer | undefined;
+  let talos: TalosListeners | undefined;
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
     closers.push(() => http.close());
-    tftp = await startTftp(settings, core, logger);
+    tftp = await startTftp(settings, core, metrics, logger);
     if (tftp) closers.push(() => tftp!.close());
-    dhcp = await startDhcp(settings, core, store, !!tftp, logger);
+    dhcp = await startDhcp(settings, core, metrics, store, !!tftp, logger);
     if (dhcp) closers.push(() => dhcp!.close());
+    talos = await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: logger.child({ adapter: 'talos' }) });
+    closers.push(() => talos!.close());
   } catch (err) {
     await closeAll();
     throw err;
@@ -60,22 +67,24 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
   }
   const tftpAddress = tftp ? `${tftp.address().address}:${tftp.address().port}` : 'off';
   const dhcpText = settings.dhcp.mode === 'off' ? 'off' : `${settings.dhcp.mode} on ${settings.dhcp.interface}`;
+  const events = talos?.eventsAddress ?? 'off';
+  const kmsg = talos?.kmsgAddress ?? 'off';
   logger.info(
-    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress },
-    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}; machines use ${settings.advertiseUrl}`,
+    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress, events, kmsg },
+    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
   );
   return { core, http, httpAddress, dhcp, tftp, close: closeAll };
 }
 
 /** TFTP serves assets/ipxe/. On by default; a default port that cannot be bound is a warning. */
-async function startTftp(settings: Settings, core: Core, logger: Logger): Promise<TftpServer | undefined> {
+async function startTftp(settings: Settings, core: Core, metrics: Metrics, logger: Logger): Promise<TftpServer | undefined> {
   if (!settings.tftp) return undefined;
   const root = join(settings.assetsDir, 'ipxe');
   mkdirSync(root, { recursive: true });
   if (readdirSync(root).length === 0) logger.warn(`${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`);
   const log = logger.child({ adapter: 'tftp' });
   try {
-    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: core.network.tftpObserver(), logger: log });
+    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(core.network.tftpObserver()), logger: log });
   } catch (err) {
     if (settings.tftp.explicit) throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
     log.warn(`TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`);
@@ -83,7 +92,7 @@ async function startTftp(settings: Settings, core: Core, logger: Logger): Promis
   }
 }
 
-async function startDhcp(settings: Settings, core: Core, store: SqliteStore, tftp: boolean, logger: Logger): Promise<DhcpServer | undefined> {
+async function startDhcp(settings: Settings, core: Core, metrics: Metrics, store: SqliteStore, tftp: boolean, logger: Logger): Promise<DhcpServer | undefined> {
   const d = settings.dhcp;
   if (d.mode === 'off') return undefined;
   if (!d.interface) throw new Error(`--dhcp ${d.mode} needs --interface <name>: metalboot answers DHCP on one interface only`);
@@ -98,7 +107,8 @@ async function startDhcp(settings: Settings, core: Core, store: SqliteStore, tft
     relaySubnets: d.mode === 'authoritative' ? d.relaySubnets : undefined,
     advertiseUrl: settings.advertiseUrl,
     tftp,
-    core: core.network,
+    // Wrapped so every packet is counted, not only those of machines metalboot knows.
+    core: metrics.dhcpCore(core.network),
     leases: store.leases,
     logger: logger.child({ adapter: 'dhcp' }),
   });

@@ -1,5 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import type { DhcpSettings } from './network-settings.js';
+import type { WakeOnLanOptions } from './power/index.js';
+import type { ListenAddress } from './talos/index.js';
 
 /** Everything `metalboot serve` can be told. Each has a flag and a METALBOOT_* variable. */
 export interface Settings {
@@ -12,7 +14,14 @@ export interface Settings {
   configTokenTtlSeconds: number;
   discoveryRetrySeconds: number;
   logLevel: string;
+  /** Require the API token on /metrics (default: open, like most exporters). */
+  metricsRequireToken?: boolean;
   dhcp: DhcpSettings;
+  /** Talos's gRPC event sink and kernel-log receiver; null (or absent) is off. */
+  eventsListen?: ListenAddress | null;
+  kmsgListen?: ListenAddress | null;
+  /** Wake-on-LAN target; absent: power requests are refused. */
+  wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
   tftp: { host: string; port: number; explicit: boolean } | null;
 }

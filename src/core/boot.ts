@@ -29,7 +29,7 @@ export interface MachineScriptRequest {
   sourceIp: string;
 }
 
-export type ScriptKind = 'install' | 'localboot' | 'discovery' | 'unavailable';
+export type ScriptKind = 'install' | 'wipe' | 'localboot' | 'discovery' | 'unavailable';
 
 export type ConfigResult =
   | { status: 200; body: string; warnings: string[] }
@@ -62,6 +62,11 @@ export class BootService {
     private readonly templates: TemplateSet,
     private readonly settings: BootSettings,
   ) {}
+
+  /** The URL machines reach metalboot at; the Talos listeners advertise its host. */
+  get advertiseUrl(): string {
+    return this.settings.advertiseUrl;
+  }
 
   /** `/boot.ipxe`: identical for everyone; attributed to a machine only if we know its address. */
   async genericScript(sourceIp: string): Promise<string> {
@@ -102,6 +107,25 @@ export class BootService {
       return { kind: 'unavailable', script: this.templates.unavailable({ ...base, reason }) };
     }
     const arch = seen.arch ?? cluster.arch;
+    const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
+    const kernel = { kernelUrl: `${assets}/vmlinuz-${arch}`, initrdUrl: `${assets}/initramfs-${arch}.xz`, initrdName: `initramfs-${arch}.xz` };
+    const providedArgs = this.kernelArgProviders.flatMap((p) => p(machine, cluster));
+    if (machine.reimage && !machine.reimage.wipeBootedAt) {
+      // Reimage, first boot: Talos wipes STATE/EPHEMERAL and reboots. Without this, a PXE-booted
+      // Talos finds the old STATE and skips the install. No config (and no token) for this boot.
+      await this.store.tokens.revokeForMachine(mac);
+      await this.machines.noteWipe(mac, 'served');
+      const script = this.templates.install({
+        ...base,
+        machine,
+        cluster,
+        ...kernel,
+        wipe: true,
+        cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [...providedArgs, 'talos.experimental.wipe=system']),
+      });
+      await this.timeline.record(machine, 'machine-script', { script: 'wipe', wipe: machine.reimage.wipe, talosVersion: cluster.talosVersion, arch }, { sourceIp: req.sourceIp, state: 'wiping' });
+      return { kind: 'wipe', script };
+    }
     const token = randomBytes(32).toString('base64url');
     const now = this.timeline.now();
     await this.store.tokens.issue({
@@ -112,15 +136,13 @@ export class BootService {
       expiresAt: new Date(Date.parse(now) + this.settings.configTokenTtlMs).toISOString(),
     });
     const configUrl = `${this.settings.advertiseUrl}/config/${mac}?token=${token}`;
-    const ownArgs = [...this.kernelArgProviders.flatMap((p) => p(machine, cluster)), `talos.config=${configUrl}`];
-    const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
+    const ownArgs = [...providedArgs, `talos.config=${configUrl}`];
     const script = this.templates.install({
       ...base,
       machine,
       cluster,
-      kernelUrl: `${assets}/vmlinuz-${arch}`,
-      initrdUrl: `${assets}/initramfs-${arch}.xz`,
-      initrdName: `initramfs-${arch}.xz`,
+      ...kernel,
+      wipe: false,
       cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, ownArgs),
     });
     await this.timeline.record(machine, 'machine-script', { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null }, { sourceIp: req.sourceIp, signal: 'install-script' });
@@ -140,6 +162,8 @@ export class BootService {
       sourceIp,
       signal: phase === 'completed' ? kind : undefined,
     });
+    // The wipe kernel has everything it needs: the next network boot comes after the wipe.
+    if (phase === 'completed' && kind === 'initramfs' && m.reimage?.wipeServedAt && !m.reimage.wipeBootedAt) await this.machines.noteWipe(m.mac, 'booted');
   }
 
   /** The config URL. Every refusal is audited and on the timeline: configs carry the cluster's keys. */

@@ -1,11 +1,16 @@
+import { PowerService, powerDriverFrom, type PowerSettings } from '../power/index.js';
 import type { Store } from '../store/types.js';
 import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
+import { KernelLogBuffer } from './kernel-log.js';
 import { MachineService } from './machines.js';
+import { ProgressTracker } from './progress-tracker.js';
 import { NetworkService } from './network.js';
 import { ConfigRenderer } from './render.js';
 import type { TemplateSet } from './templates.js';
+import { StallDetector } from './stall.js';
 import { Timeline, type Clock } from './timeline.js';
+import type { MachineState } from './types.js';
 
 export interface CoreOptions extends BootSettings {
   store: Store;
@@ -13,6 +18,10 @@ export interface CoreOptions extends BootSettings {
   /** Where `talos/<version>/config.schema.json` lives (the assets directory). */
   assetsDir: string;
   clock?: Clock;
+  /** Power control (Wake-on-LAN); without it, power requests are refused. */
+  power?: PowerSettings;
+  /** Per-state stall deadlines in ms (default DEFAULT_STALL_DEADLINES). */
+  stallDeadlines?: Partial<Record<MachineState, number>>;
 }
 
 /** The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events) talks to this. */
@@ -24,6 +33,11 @@ export interface Core {
   machines: MachineService;
   boot: BootService;
   network: NetworkService;
+  /** Talos's own reports (event sink, kernel log) applied to machines. */
+  progress: ProgressTracker;
+  kernelLogs: KernelLogBuffer;
+  stall: StallDetector;
+  power: PowerService;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -33,5 +47,9 @@ export function createCore(opts: CoreOptions): Core {
   const machines = new MachineService(opts.store, timeline, renderer);
   const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts);
   const network = new NetworkService(opts.store, timeline, machines);
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network };
+  const kernelLogs = new KernelLogBuffer();
+  const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
+  const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
+  const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power };
 }

@@ -48,6 +48,8 @@ export function nextState(m: Pick<Machine, 'state' | 'installed' | 'reimage'>, s
   if (target === null) return null;
   if (inInstallWindow(m)) {
     if (signal === 'localboot-script') return null; // cannot happen in the window; never lie
+    // The wipe boot of a reimage downloads a kernel too; it is still the wipe.
+    if (m.state === 'wiping' && (signal === 'kernel' || signal === 'initramfs')) return null;
     return target === m.state ? null : target;
   }
   if (signal === 'localboot-script' && m.state !== 'booting-from-disk') return 'booting-from-disk';

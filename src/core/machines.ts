@@ -100,16 +100,57 @@ export class MachineService {
     await this.timeline.audit({ ...actor, action: 'machine.delete', target: m.mac, detail: {} });
   }
 
-  /** Next network boot installs again (the install/join tracking adds the wipe boot first). */
+  /**
+   * The next network boot wipes the system disk (`talos.experimental.wipe=system`), the one after
+   * installs afresh with a new config token (see BootService.machineScript).
+   */
   async requestReimage(macInput: string, wipe: 'system' | 'disk', actor: Actor): Promise<Machine> {
     const m = await this.get(macInput);
     if (m.state === 'discovered') throw new ConflictError(`machine ${m.mac} is not registered; register it before reimaging`);
-    m.reimage = { wipe, requestedAt: this.timeline.now() };
+    const previousState = m.reimage?.previousState ?? (m.state === 'reimage-requested' ? undefined : m.state);
+    m.reimage = { wipe, requestedAt: this.timeline.now(), previousState, wipeServedAt: null, wipeBootedAt: null };
     m.updatedAt = m.reimage.requestedAt;
     await this.store.machines.update(m);
     await this.timeline.record(m, 'reimage-requested', { wipe }, { sourceIp: actor.sourceIp, state: 'reimage-requested' });
     await this.timeline.audit({ ...actor, action: 'machine.reimage', target: m.mac, detail: { wipe } });
     return this.get(m.mac);
+  }
+
+  /** Withdraw a reimage request the machine has not acted on yet (no wipe boot served). */
+  async cancelReimage(macInput: string, actor: Actor): Promise<Machine> {
+    const m = await this.get(macInput);
+    if (!m.reimage) throw new ConflictError(`machine ${m.mac} has no reimage request`);
+    if (m.reimage.wipeServedAt) throw new ConflictError(`the reimage of ${m.mac} has started (wipe boot served at ${m.reimage.wipeServedAt}); it cannot be canceled`);
+    const restore = m.reimage.previousState ?? (m.installed ? 'installed' : 'registered');
+    m.reimage = null;
+    m.updatedAt = this.timeline.now();
+    await this.store.machines.update(m);
+    await this.timeline.record(m, 'reimage-canceled', {}, { sourceIp: actor.sourceIp, state: restore });
+    await this.timeline.audit({ ...actor, action: 'machine.reimage-cancel', target: m.mac, detail: {} });
+    return this.get(m.mac);
+  }
+
+  /** The wipe boot of a reimage was served (first) or fully downloaded (then): see BootService. */
+  async noteWipe(mac: string, step: 'served' | 'booted'): Promise<void> {
+    const m = await this.store.machines.get(mac);
+    if (!m?.reimage) return;
+    if (step === 'served') m.reimage = { ...m.reimage, wipeServedAt: this.timeline.now(), wipeBootedAt: null };
+    else m.reimage = { ...m.reimage, wipeBootedAt: this.timeline.now() };
+    await this.store.machines.update(m);
+  }
+
+  /**
+   * Talos reported its install done: the next network boot boots the disk, the reimage (if any)
+   * is complete, and no config token is needed any more.
+   */
+  async completeInstall(mac: string): Promise<void> {
+    const m = await this.store.machines.get(mac);
+    if (!m || (m.installed && !m.reimage)) return;
+    m.installed = true;
+    m.reimage = null;
+    m.updatedAt = this.timeline.now();
+    await this.store.machines.update(m);
+    await this.store.tokens.revokeForMachine(mac);
   }
 
   /** A MAC nobody registered booted: remember it so the operator can accept it. */

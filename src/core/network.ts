@@ -44,7 +44,9 @@ export class NetworkService implements DhcpCore {
     );
     await this.timeline.record(m, `dhcp-${o.messageType.toLowerCase()}`, detail, {
       sourceIp: o.relay ?? o.clientIp ?? null,
-      signal: o.reply === 'OFFER' || o.reply === 'ACK' ? 'dhcp' : undefined,
+      // Only firmware and iPXE (vendor class PXEClient/HTTPClient) mean "network boot started":
+      // the installed OS renewing its lease later must not move `installing` back to `dhcp`.
+      signal: isPxe && (o.reply === 'OFFER' || o.reply === 'ACK') ? 'dhcp' : undefined,
     });
   }
 

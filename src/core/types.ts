@@ -72,6 +72,12 @@ export interface Machine {
 export interface ReimageRequest {
   wipe: 'system' | 'disk';
   requestedAt: string;
+  /** The state before the request, restored when the request is canceled. */
+  previousState?: MachineState;
+  /** When the wipe boot (`talos.experimental.wipe=system`) was served. */
+  wipeServedAt?: string | null;
+  /** When that boot downloaded its initramfs in full: the next network boot installs. */
+  wipeBootedAt?: string | null;
 }
 
 /** What the network told us about a machine the last time it booted. */
@@ -112,4 +118,41 @@ export interface ConfigToken {
   sourceIp: string;
   createdAt: string;
   expiresAt: string;
+}
+
+/** One of the readiness checks Talos reports as not met (`MachineStatusEvent.status.unmet_conditions`). */
+export interface UnmetCondition {
+  name: string; // `time`, `network`, `services`, `staticPods`, `nodeReady`, or metalboot's `bootstrap`
+  reason: string;
+}
+
+/**
+ * What Talos itself last told us about a machine, beside the state (kept apart from the Machine
+ * document so operator edits and Talos reports never overwrite each other).
+ */
+export interface MachineProgress {
+  mac: string;
+  stage: string | null; // MachineStatusEvent stage: BOOTING, INSTALLING, RUNNING, …
+  ready: boolean | null;
+  unmetConditions: UnmetCondition[];
+  /** The last failure; shown as the failure reason while the machine is `failed`. */
+  failure: { reason: string; at: string; source: string } | null;
+  /** Set when the stall detector moved the machine to `stalled`: which state it stalled in. */
+  stalled: { from: MachineState; at: string } | null;
+  /** A control-plane node's etcd waits for `talosctl bootstrap` (an operator step, not a stall). */
+  bootstrapWaitAt: string | null;
+  lastTalosEventAt: string | null;
+  updatedAt: string;
+}
+
+/** One line of a machine's kernel log as Talos streams it (`talos.logging.kernel`). */
+export interface KernelLogLine {
+  receivedAt: string;
+  msg: string;
+  facility: string | null;
+  priority: string | null;
+  seq: number | null;
+  clock: number | null;
+  level: string | null; // talos-level
+  talosTime: string | null;
 }

@@ -1,13 +1,22 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Core } from '../core/index.js';
+import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
+import { genReqId, httpLogger, installRequestIds } from './request-log.js';
 import { assetRoutes } from './routes/assets.js';
 import { auditRoutes } from './routes/audit.js';
 import { bootRoutes } from './routes/boot.js';
 import { clusterRoutes } from './routes/clusters.js';
+import { registerDocs } from './routes/docs.js';
+import { eventsStreamRoutes } from './routes/events-stream.js';
 import { healthRoutes } from './routes/health.js';
+import { machineProgressRoutes } from './routes/machine-progress.js';
 import { machineRoutes } from './routes/machines.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { powerRoutes } from './routes/power.js';
+import { uiRoutes } from './routes/ui.js';
+import { VERSION } from './ui/index.js';
 
 export interface HttpOptions {
   core: Core;
@@ -17,12 +26,16 @@ export interface HttpOptions {
   logger?: FastifyBaseLogger;
   /** Largest accepted request body; cluster configs are ~30 KiB, so 1 MiB is generous. */
   bodyLimit?: number;
+  /** Shared with the DHCP/TFTP wiring when the server counts those (see Metrics); else one is made here. */
+  metrics?: Metrics;
+  /** Require the API token on /metrics (default: open, like most exporters). */
+  metricsRequireToken?: boolean;
 }
 
 /** The HTTP adapter: admin API under /api/v1 (token), boot routes and assets (no token). */
 export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: httpLogger(opts.logger) } : { logger: false }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     // Fastify's default Ajv silently drops unknown body fields; an API that ignores a typo'd
     // field is worse than one that refuses it.
@@ -31,9 +44,17 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Keep-alive long enough for iPXE fetching script, kernel and initramfs in one connection.
     keepAliveTimeout: 30_000,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false, // genReqId reads x-request-id itself, keeping only sane values
+    genReqId,
   });
   installErrorHandler(app);
+  installRequestIds(app);
+  await registerDocs(app, { version: VERSION }); // before the routes: it learns them as they are added
+  const metrics = opts.metrics ?? createMetrics(opts.core);
+  if (!opts.metrics) app.addHook('onClose', async () => metrics.close());
+  installHttpMetrics(app, metrics);
+  await app.register(metricsRoutes, { metrics, apiToken: opts.apiToken, requireToken: opts.metricsRequireToken });
+  await app.register(uiRoutes);
   await app.register(healthRoutes);
   await app.register(bootRoutes, { core: opts.core });
   await app.register(assetRoutes, { core: opts.core, assetsDir: opts.assetsDir });
@@ -43,6 +64,9 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       await api.register(clusterRoutes, { core: opts.core });
       await api.register(machineRoutes, { core: opts.core });
       await api.register(auditRoutes, { core: opts.core });
+      await api.register(machineProgressRoutes, { core: opts.core });
+      await api.register(powerRoutes, { core: opts.core });
+      await api.register(eventsStreamRoutes, { core: opts.core });
     },
     { prefix: '/api/v1' },
   );

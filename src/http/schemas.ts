@@ -16,7 +16,12 @@ const installDisk = nullable({ anyOf: [{ type: 'string', maxLength: 256 }, { typ
 
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+  description: 'An error: a stable code for scripts, a message for people',
+  properties: {
+    error: { type: 'string', description: 'Machine-readable code, e.g. `validation`, `not_found`, `conflict`, `unauthorized`' },
+    message: { type: 'string' },
+    field: { type: 'string', description: 'The request field at fault, when one is' },
+  },
 } as const;
 
 const clusterFields = {
@@ -32,6 +37,7 @@ const clusterFields = {
 
 export const clusterCreateBody = {
   type: 'object',
+  description: 'A cluster from talosctl-generated configs: `controlplane` and `worker` are the YAML files as-is, `patches` as for `talosctl --config-patch`',
   additionalProperties: false,
   required: ['name', 'talosVersion', 'controlplane', 'worker'],
   properties: { name: str(63), ...clusterFields },
@@ -46,6 +52,7 @@ export const clusterUpdateBody = {
 
 export const clusterSchema = {
   type: 'object',
+  description: 'A cluster',
   properties: {
     name: { type: 'string' },
     ...clusterFields,
@@ -73,6 +80,7 @@ const machineFields = {
 
 export const machineCreateBody = {
   type: 'object',
+  description: 'Register a machine by MAC (any common spelling). For a discovered MAC this accepts it: what discovery saw (UUID, serial, address) is kept',
   additionalProperties: false,
   required: ['mac', 'hostname', 'role', 'cluster'],
   properties: { mac: str(32), ...machineFields, hostname: str(253), role, cluster: str(63) },
@@ -80,6 +88,7 @@ export const machineCreateBody = {
 
 export const machinePatchBody = {
   type: 'object',
+  description: 'The fields to change; `null` clears a nullable field',
   additionalProperties: false,
   minProperties: 1,
   properties: machineFields,
@@ -87,6 +96,7 @@ export const machinePatchBody = {
 
 export const machineSchema = {
   type: 'object',
+  description: 'A machine',
   properties: {
     mac: { type: 'string' },
     uuid: { type: ['string', 'null'] },
@@ -101,15 +111,16 @@ export const machineSchema = {
     ip: { type: ['string', 'null'] },
     bootFile: { type: ['string', 'null'] },
     localBoot: { type: 'string' },
-    state: { type: 'string', enum: [...MACHINE_STATES] },
-    stateChangedAt: { type: 'string' },
-    installed: { type: 'boolean' },
+    state: { type: 'string', enum: [...MACHINE_STATES], description: 'Where the machine is, from first DHCP packet to Kubernetes join' },
+    stateChangedAt: { type: 'string', description: 'When it entered that state (ISO 8601)' },
+    installed: { type: 'boolean', description: 'Talos is on the disk: network boots are sent to the disk' },
     reimage: {
       type: ['object', 'null'],
       properties: { wipe: { type: 'string' }, requestedAt: { type: 'string' } },
     },
     lastSeen: {
       type: 'object',
+      description: 'What the network told us at the last boot',
       properties: {
         ip: { type: 'string' },
         arch: { type: 'string' },
@@ -137,6 +148,7 @@ export const machineListQuery = {
 
 export const eventSchema = {
   type: 'object',
+  description: 'One timeline event: `state` is the state after it, when it changed the state',
   properties: {
     id: { type: 'integer' },
     at: { type: 'string' },

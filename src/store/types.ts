@@ -7,6 +7,7 @@ import type {
   MachineState,
 } from '../core/types.js';
 import type { LeaseRepo } from './leases.js';
+import type { ProgressRepo, TalosEventRepo } from './talos.js';
 
 /**
  * The persistence boundary. Every method is one atomic operation and returns a Promise, so an
@@ -20,6 +21,8 @@ export interface Store {
   audit: AuditRepo;
   tokens: TokenRepo;
   leases: LeaseRepo;
+  talosEvents: TalosEventRepo;
+  progress: ProgressRepo;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,8 @@ export interface EventRepo {
    */
   append(event: NewMachineEvent): Promise<MachineEvent>;
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
+  /** The newest `limit` events, oldest first. */
+  tail(mac: string, limit: number): Promise<MachineEvent[]>;
 }
 
 export interface AuditRepo {

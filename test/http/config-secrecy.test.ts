@@ -62,6 +62,13 @@ t.test('an installed machine gets no config and boots its disk; reimage reopens 
   t.equal(re.status, 202, re.body);
   t.equal(re.json.state, 'reimage-requested');
   t.same(re.json.reimage.wipe, 'system');
+  // Reimage = one wipe boot (talos.experimental.wipe=system, no config), then a normal install.
+  const wipe = await get(`/ipxe?mac=${mac}&arch=x86_64`, IP);
+  t.equal(wipe.headers['x-metalboot-script'], 'wipe', 'the wipe boot comes first');
+  t.match(wipe.body, 'talos.experimental.wipe=system');
+  t.notMatch(wipe.body, 'talos.config=', 'the wipe boot gets no config');
+  t.equal((await get('/assets/talos/v1.13.9/initramfs-amd64.xz', IP)).statusCode, 200, 'the wipe kernel boots');
+  await new Promise((resolve) => setImmediate(resolve)); // the transfer's bookkeeping runs after the response
   const again = await get(`/ipxe?mac=${mac}&arch=x86_64`, IP);
   t.equal(again.headers['x-metalboot-script'], 'install', 'installer served again after reimage');
   t.equal((await get(configUrlOf(again.body), IP)).statusCode, 200);

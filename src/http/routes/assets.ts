@@ -27,9 +27,15 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { c
 
   const talosAsset = (url: string) => /^\/assets\/talos\/[^/]+\/([^/?]+)/.exec(url)?.[1];
 
-  app.addHook('onRequest', async (req) => {
+  // Responses whose 'finish' fired: every byte was handed to the kernel. Listening ourselves is
+  // sturdier than reading writableFinished/destroyed later, whose values differ between a real
+  // socket and fastify's inject and depend on what other hooks awaited in between.
+  const finished = new WeakSet<object>();
+
+  app.addHook('onRequest', async (req, reply) => {
     const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
     if (file) {
+      reply.raw.once('finish', () => finished.add(reply.raw));
       await core.boot.assetTransfer(sourceIp(req), file, 'started', { range: req.headers.range ?? null });
     }
   });
@@ -38,9 +44,17 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { c
     const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
     if (!file || reply.statusCode >= 400) return;
     const bytes = Number(reply.getHeader('content-length') ?? 0);
-    // onResponse runs on the response's 'finish' (every byte handed to the kernel) or on its
-    // 'error'; a socket destroyed before finishing is a client that hung up mid-way.
-    const done = !(reply.raw.destroyed && !reply.raw.writableFinished);
+    // onResponse also runs on the response's 'error' (a client that hung up mid-way), and under
+    // inject it runs before 'finish': wait for 'close', which always comes last, then look.
+    const done = await new Promise<boolean>((resolve) => {
+      const raw = reply.raw;
+      if (finished.has(raw) || raw.closed) return resolve(finished.has(raw));
+      const timer = setTimeout(() => resolve(finished.has(raw)), 10_000);
+      raw.once('close', () => {
+        clearTimeout(timer);
+        resolve(finished.has(raw));
+      });
+    });
     const phase = !done ? 'aborted' : reply.statusCode === 200 ? 'completed' : 'range-sent';
     await core.boot.assetTransfer(sourceIp(req), file, phase, {
       status: reply.statusCode,

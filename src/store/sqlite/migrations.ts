@@ -90,6 +90,34 @@ export const MIGRATIONS: Migration[] = [
         CREATE INDEX leases_mac ON leases(mac);
       `),
   },
+  {
+    version: 3,
+    description: 'Talos event ids (idempotent ingestion), unattributed Talos events, machine progress',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE talos_seen_events (
+          id       INTEGER PRIMARY KEY AUTOINCREMENT,
+          mac      TEXT NOT NULL,
+          event_id TEXT NOT NULL,                -- Talos's event id (an xid)
+          UNIQUE (mac, event_id)
+        );
+        CREATE TABLE talos_unattributed_events (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          at         TEXT NOT NULL,
+          peer_ip    TEXT NOT NULL,              -- the address the event came from
+          event_id   TEXT NOT NULL,
+          type       TEXT NOT NULL,
+          payload    TEXT NOT NULL,              -- the decoded event as JSON
+          claimed_by TEXT,                       -- the machine it was attributed to later
+          UNIQUE (peer_ip, event_id)
+        );
+        CREATE INDEX talos_unattributed_peer ON talos_unattributed_events(peer_ip, id);
+        CREATE TABLE machine_progress (
+          mac TEXT PRIMARY KEY,                  -- no FK: written by listeners, read beside machines
+          doc TEXT NOT NULL                      -- MachineProgress as JSON
+        );
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

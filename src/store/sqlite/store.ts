@@ -14,8 +14,10 @@ import type {
   TokenRepo,
 } from '../types.js';
 import type { LeaseRepo } from '../leases.js';
+import type { ProgressRepo, TalosEventRepo } from '../talos.js';
 import { sqliteLeaseRepo } from './leases.js';
 import { migrate } from './migrations.js';
+import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
 
 /**
  * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
@@ -30,6 +32,8 @@ export class SqliteStore implements Store {
   readonly audit: AuditRepo;
   readonly tokens: TokenRepo;
   readonly leases: LeaseRepo;
+  readonly talosEvents: TalosEventRepo;
+  readonly progress: ProgressRepo;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -45,6 +49,8 @@ export class SqliteStore implements Store {
     this.audit = auditRepo(this.db);
     this.tokens = tokenRepo(this.db);
     this.leases = sqliteLeaseRepo(this.db);
+    this.talosEvents = sqliteTalosEventRepo(this.db);
+    this.progress = sqliteProgressRepo(this.db);
   }
 
   async close(): Promise<void> {
@@ -172,6 +178,16 @@ function eventRepo(db: Database.Database): EventRepo {
   const list = db.prepare<[string, number, number], Row>(
     'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
   );
+  const tail = db.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM machine_events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+  const toEvent = (r: Row): MachineEvent => ({
+    id: r.id,
+    mac: r.mac,
+    at: r.at,
+    kind: r.kind,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    sourceIp: r.source_ip,
+    state: r.state as MachineEvent['state'],
+  });
   const append = db.transaction((e: NewMachineEvent): MachineEvent => {
     const id = Number(
       insert.run(e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state).lastInsertRowid,
@@ -194,15 +210,10 @@ function eventRepo(db: Database.Database): EventRepo {
       return append(e);
     },
     async list(mac, opts = {}) {
-      return list.all(mac, opts.afterId ?? 0, opts.limit ?? 10_000).map((r) => ({
-        id: r.id,
-        mac: r.mac,
-        at: r.at,
-        kind: r.kind,
-        detail: JSON.parse(r.detail) as Record<string, unknown>,
-        sourceIp: r.source_ip,
-        state: r.state as MachineEvent['state'],
-      }));
+      return list.all(mac, opts.afterId ?? 0, opts.limit ?? 10_000).map(toEvent);
+    },
+    async tail(mac, limit) {
+      return tail.all(mac, limit).map(toEvent);
     },
   };
 }

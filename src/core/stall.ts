@@ -1,0 +1,95 @@
+import type { Store } from '../store/types.js';
+import { waitingForBootstrap } from './progress.js';
+import type { ProgressTracker } from './progress-tracker.js';
+import type { Timeline } from './timeline.js';
+import type { Machine, MachineEvent, MachineState } from './types.js';
+
+const MIN = 60_000;
+
+/**
+ * How long a machine may stay silent in a state before it shows as `stalled`. Sized for a real
+ * install: a PXE boot takes seconds to minutes, pulling the installer image and writing the disk
+ * minutes, pulling Kubernetes images and joining tens of minutes. States that wait for an operator
+ * (registered, reimage-requested) or are final (joined, failed, stalled) have none.
+ */
+export const DEFAULT_STALL_DEADLINES: Partial<Record<MachineState, number>> = {
+  dhcp: 10 * MIN,
+  pxe: 10 * MIN,
+  'pxe-booting': 10 * MIN,
+  'kernel-loaded': 15 * MIN,
+  'config-delivered': 15 * MIN,
+  installing: 15 * MIN,
+  installed: 15 * MIN,
+  wiping: 15 * MIN,
+  'booting-from-disk': 15 * MIN,
+  running: 20 * MIN,
+  'kubelet-running': 30 * MIN,
+};
+
+/**
+ * Marks machines `stalled` when nothing happened for longer than their state's deadline: no
+ * state change and no sign of life from Talos (event or kernel-log line). A timer calls `check`;
+ * tests call it directly after moving the clock. A first control plane waiting for
+ * `talosctl bootstrap` is waiting for its operator and is not stalled (its unmet conditions say so).
+ */
+export class StallDetector {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<MachineEvent[]> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly timeline: Timeline,
+    private readonly progress: ProgressTracker,
+    readonly deadlines: Partial<Record<MachineState, number>> = DEFAULT_STALL_DEADLINES,
+  ) {}
+
+  deadlineFor(state: MachineState): number | null {
+    return this.deadlines[state] ?? null;
+  }
+
+  /** When the machine's current state started to count: the later of its change and the last sign of life. */
+  since(m: Pick<Machine, 'mac' | 'stateChangedAt'>): number {
+    return Math.max(Date.parse(m.stateChangedAt), this.progress.lastActivity(m.mac) ?? 0);
+  }
+
+  /** One pass over the registry; the `stalled` events it recorded. Overlapping calls share one pass. */
+  check(): Promise<MachineEvent[]> {
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<MachineEvent[]> {
+    const now = this.timeline.clockMs();
+    const stalled: MachineEvent[] = [];
+    for (const m of await this.store.machines.list()) {
+      const deadline = this.deadlineFor(m.state);
+      if (deadline === null) continue;
+      const silentFor = now - this.since(m);
+      if (silentFor <= deadline) continue;
+      const progress = await this.store.progress.get(m.mac);
+      if (waitingForBootstrap(m, progress)) continue;
+      // Re-read: the machine may have moved while this pass looked at others.
+      const current = await this.store.machines.get(m.mac);
+      if (!current || current.state !== m.state || current.stateChangedAt !== m.stateChangedAt) continue;
+      await this.progress.noteStalled(m.mac, m.state);
+      stalled.push(
+        await this.timeline.record(m, 'stalled', { in: m.state, silentForMs: silentFor, deadlineMs: deadline, unmetConditions: progress?.unmetConditions ?? [] }, { state: 'stalled' }),
+      );
+    }
+    return stalled;
+  }
+
+  /** Check every `intervalMs` until stop(); errors are reported to `onError`, never thrown. */
+  start(intervalMs = 30_000, onError: (err: unknown) => void = () => undefined): void {
+    this.stop();
+    this.timer = setInterval(() => void this.check().catch(onError), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

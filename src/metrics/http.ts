@@ -1,0 +1,54 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Metrics } from './index.js';
+
+/** Script kinds the /ipxe route answers with (x-metalboot-script); anything else is "other". */
+const SCRIPT_KINDS = new Set(['install', 'discovery', 'localboot', 'wipe', 'unavailable']);
+
+/** The boot route a request hit, as a bounded label; null for the admin API, UI and the rest. */
+export function bootRoute(req: FastifyRequest): string | null {
+  const route = req.routeOptions.url;
+  if (route === '/boot.ipxe' || route === '/ipxe' || route === '/config/:mac') return route;
+  // A missing asset is answered by the not-found handler, which has no route: go by the path.
+  if (route === '/assets/*' || (route === undefined && req.url.startsWith('/assets/'))) {
+    const area = /^\/assets\/(talos|ipxe)\//.exec(req.url)?.[1];
+    return area ? `/assets/${area}` : '/assets/other';
+  }
+  return null;
+}
+
+export function bootResult(route: string, req: FastifyRequest, reply: FastifyReply): string {
+  const status = reply.statusCode;
+  // The client hung up before the last byte: a kernel download cut short is worth seeing.
+  if (reply.raw.destroyed && !reply.raw.writableFinished) return 'aborted';
+  if (route === '/ipxe') {
+    const kind = String(reply.getHeader('x-metalboot-script') ?? '');
+    return status === 200 ? (SCRIPT_KINDS.has(kind) ? kind : 'other') : status < 500 ? 'invalid' : 'error';
+  }
+  if (route === '/config/:mac') {
+    if (status === 200) return 'delivered';
+    if (status === 503) return 'invalid-config';
+    return status < 500 ? 'refused' : 'error';
+  }
+  if (route.startsWith('/assets/')) {
+    if (status === 200) return req.method === 'HEAD' ? 'head' : 'complete';
+    if (status === 206) return 'partial';
+    if (status === 304) return 'not-modified';
+    if (status === 404) return 'not-found';
+    return status < 500 ? 'refused' : 'error';
+  }
+  return status < 400 ? 'ok' : status < 500 ? 'refused' : 'error';
+}
+
+/**
+ * Count boot-route requests on the root instance. A plain function rather than a plugin: a hook
+ * added inside `register` would only see that plugin's own routes.
+ */
+export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
+  // Callback style, not async: an async hook defers every later onResponse hook by a tick, and
+  // the asset route's own hook reads the socket's state to tell a finished transfer from an abort.
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = bootRoute(req);
+    if (route) metrics.httpBoot.inc({ route, status: String(reply.statusCode), result: bootResult(route, req, reply) });
+    done();
+  });
+}

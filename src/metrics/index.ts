@@ -1,0 +1,215 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Core } from '../core/index.js';
+import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
+import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';
+import type { TftpObserver } from '../tftp/types.js';
+import { talosCounterSamples } from './talos.js';
+import { configRefusalReason, fromTimelineEvent } from './timeline.js';
+
+export { installHttpMetrics } from './http.js';
+
+export interface MetricsOptions {
+  /** Node process metrics (CPU, memory, event loop, GC) beside metalboot's own. Default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * metalboot's Prometheus metrics, one registry per server (not prom-client's global one, so
+ * several apps in one process — tests — do not share or clash).
+ *
+ * Most counters are derived from the core's Timeline bus: every adapter already reports there,
+ * so nothing in src/dhcp or src/tftp needs to know about Prometheus. The bus only carries what
+ * belongs to a machine, though: DHCP from laptops or TFTP from addresses no machine is known by
+ * never reaches it. `dhcpCore()` / `tftpObserver()` wrap the adapters' ports to count everything;
+ * once a server wires one, the bus stops counting that protocol so nothing is counted twice.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private dhcpFromBus = true;
+  private tftpFromBus = true;
+  private readonly withProcess: boolean;
+  private readonly onEvent = (e: MachineEvent) => this.countEvent(e);
+
+  readonly dhcpPackets: Counter<'type' | 'mode' | 'reply'>;
+  readonly tftpStarted: Counter;
+  readonly tftpCompleted: Counter;
+  readonly tftpErrors: Counter<'kind'>;
+  readonly tftpBytes: Counter;
+  readonly httpBoot: Counter<'route' | 'status' | 'result'>;
+  readonly configDeliveries: Counter;
+  readonly configRefusals: Counter<'reason'>;
+  readonly timelineEvents: Counter<'kind'>;
+  readonly stateChanges: Counter<'state'>;
+
+  constructor(
+    private readonly core: Core,
+    opts: MetricsOptions = {},
+  ) {
+    const registers = [this.registry];
+    this.dhcpPackets = new Counter({
+      name: 'metalboot_dhcp_packets_total',
+      help: 'DHCP packets handled, by message type, server mode and our reply (none: stayed silent)',
+      labelNames: ['type', 'mode', 'reply'],
+      registers,
+    });
+    this.tftpStarted = new Counter({ name: 'metalboot_tftp_transfers_started_total', help: 'TFTP read transfers started', registers });
+    this.tftpCompleted = new Counter({ name: 'metalboot_tftp_transfers_completed_total', help: 'TFTP read transfers completed', registers });
+    this.tftpErrors = new Counter({
+      name: 'metalboot_tftp_transfer_errors_total',
+      help: 'TFTP transfers that failed or were refused, by error kind (CLIENT_ABORTED with no data is usually a tsize probe; unknown: counted from the timeline)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.tftpBytes = new Counter({ name: 'metalboot_tftp_sent_bytes_total', help: 'Bytes of completed TFTP transfers', registers });
+    this.httpBoot = new Counter({
+      name: 'metalboot_http_boot_requests_total',
+      help: 'Requests to the boot routes (scripts, configs, assets), by route, status code and result (script kind for /ipxe)',
+      labelNames: ['route', 'status', 'result'],
+      registers,
+    });
+    this.configDeliveries = new Counter({ name: 'metalboot_config_deliveries_total', help: 'Machine configs served', registers });
+    this.configRefusals = new Counter({
+      name: 'metalboot_config_refusals_total',
+      help: 'Config requests refused or not served, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.timelineEvents = new Counter({
+      name: 'metalboot_events_total',
+      help: 'Machine timeline events recorded, by kind (DHCP, TFTP, HTTP boot, Talos reports, API actions)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.stateChanges = new Counter({
+      name: 'metalboot_state_changes_total',
+      help: 'Machine state transitions, by the state entered',
+      labelNames: ['state'],
+      registers,
+    });
+    this.scrapeGauges(registers);
+    talosCounterSamples(core, registers);
+    this.withProcess = opts.processMetrics ?? true;
+    core.timeline.bus.on('event', this.onEvent);
+  }
+
+  /** The exposition text: metalboot's own metrics plus, unless turned off, the process's. */
+  async scrape(): Promise<string> {
+    return (this.withProcess ? Registry.merge([processRegistry(), this.registry]) : this.registry).metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Values read at scrape time: the store is the truth, so these cannot drift from it. */
+  private scrapeGauges(registers: Registry[]): void {
+    const store = this.core.store;
+    new Gauge({
+      name: 'metalboot_machines',
+      help: 'Machines by state (every state is reported, zeros included, so alerts see a 0 not an absent series)',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = new Map<string, number>(MACHINE_STATES.map((s) => [s, 0]));
+        for (const m of await store.machines.list()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'metalboot_machines_stalled',
+      help: 'Machines marked stalled: silent in a state for longer than its deadline',
+      registers,
+      async collect() {
+        this.set((await store.machines.list({ state: 'stalled' })).length);
+      },
+    });
+  }
+
+  private countEvent(e: MachineEvent): void {
+    this.timelineEvents.inc({ kind: e.kind });
+    if (e.state) this.stateChanges.inc({ state: e.state });
+    const c = fromTimelineEvent(e);
+    if (!c) return;
+    switch (c.metric) {
+      case 'dhcp':
+        if (this.dhcpFromBus) this.dhcpPackets.inc(c.labels);
+        break;
+      case 'tftp-started':
+        if (this.tftpFromBus) this.tftpStarted.inc();
+        break;
+      case 'tftp-completed':
+        if (this.tftpFromBus) {
+          this.tftpCompleted.inc();
+          this.tftpBytes.inc(c.bytes);
+        }
+        break;
+      case 'tftp-failed':
+        if (this.tftpFromBus) this.tftpErrors.inc({ kind: 'unknown' });
+        break;
+      case 'config-delivered':
+        this.configDeliveries.inc();
+        break;
+      case 'config-refused':
+        this.configRefusals.inc({ reason: c.reason });
+        break;
+    }
+  }
+
+  /** Wrap the DHCP adapter's port so every handled packet counts, not only known machines'. */
+  dhcpCore(inner: DhcpCore): DhcpCore {
+    this.dhcpFromBus = false;
+    return {
+      lookup: (mac, uuid) => inner.lookup(mac, uuid),
+      reservedIps: () => inner.reservedIps(),
+      record: (o: DhcpObservation) => {
+        this.dhcpPackets.inc({ type: o.messageType.toLowerCase(), mode: o.mode, reply: (o.reply ?? 'none').toLowerCase() });
+        return inner.record(o);
+      },
+    };
+  }
+
+  /** Wrap the TFTP observer so transfers from any address count, with the error kind. */
+  tftpObserver(inner: TftpObserver = {}): TftpObserver {
+    this.tftpFromBus = false;
+    return {
+      onTransferStart: (e) => {
+        this.tftpStarted.inc();
+        inner.onTransferStart?.(e);
+      },
+      onTransferComplete: (e) => {
+        this.tftpCompleted.inc();
+        this.tftpBytes.inc(e.bytes);
+        inner.onTransferComplete?.(e);
+      },
+      onTransferError: (e) => {
+        this.tftpErrors.inc({ kind: e.error.kind });
+        inner.onTransferError?.(e);
+      },
+    };
+  }
+
+  /** Stop listening to the bus (the registry stays readable). */
+  close(): void {
+    this.core.timeline.bus.off('event', this.onEvent);
+  }
+}
+
+/**
+ * Process metrics (CPU, memory, event loop lag, GC) describe the process, not a server instance:
+ * collected once, into one registry, however many apps a process builds (tests build many, and
+ * each collector installs observers that are never removed).
+ */
+let processReg: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processReg) {
+    processReg = new Registry();
+    collectDefaultMetrics({ register: processReg, prefix: 'metalboot_' });
+  }
+  return processReg;
+}
+
+export function createMetrics(core: Core, opts?: MetricsOptions): Metrics {
+  return new Metrics(core, opts);
+}
+
+export { configRefusalReason };

@@ -1,0 +1,65 @@
+import type { MachineEvent } from '../core/types.js';
+
+/** What one timeline event means for the protocol counters (null: only the per-kind count). */
+export type EventCount =
+  | { metric: 'dhcp'; labels: { type: string; mode: string; reply: string } }
+  | { metric: 'tftp-started' }
+  | { metric: 'tftp-completed'; bytes: number }
+  | { metric: 'tftp-failed' }
+  | { metric: 'config-delivered' }
+  | { metric: 'config-refused'; reason: string };
+
+/**
+ * Refusal reasons are free text that may carry addresses ("request from 10.0.0.9, but …"); a
+ * label must come from a small fixed set or every refusal becomes a new time series.
+ */
+const REFUSAL_REASONS: Array<[RegExp, string]> = [
+  [/malformed MAC/i, 'malformed-mac'],
+  [/unknown machine/i, 'unknown-machine'],
+  [/^no token/i, 'no-token'],
+  [/wrong token/i, 'wrong-token'],
+  [/token expired/i, 'token-expired'],
+  [/boot script was fetched from/i, 'source-ip-mismatch'],
+  [/installed and not being reimaged/i, 'installed'],
+  [/no cluster/i, 'no-cluster'],
+];
+
+export function configRefusalReason(reason: unknown): string {
+  const text = typeof reason === 'string' ? reason : '';
+  for (const [re, label] of REFUSAL_REASONS) if (re.test(text)) return label;
+  return 'other';
+}
+
+// Label values from event details are attacker-influenced (a DHCP client picks its message);
+// anything outside the expected vocabulary is folded into "other".
+const DHCP_TYPES = new Set(['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform']);
+const DHCP_MODES = new Set(['proxy', 'authoritative']);
+const DHCP_REPLIES = new Set(['offer', 'ack', 'nak', 'none']);
+const known = (set: Set<string>, v: unknown) => {
+  const s = typeof v === 'string' ? v.toLowerCase() : '';
+  return set.has(s) ? s : 'other';
+};
+
+export function fromTimelineEvent(e: MachineEvent): EventCount | null {
+  const d = e.detail;
+  if (e.kind.startsWith('dhcp-')) {
+    return { metric: 'dhcp', labels: { type: known(DHCP_TYPES, d.message ?? e.kind.slice(5)), mode: known(DHCP_MODES, d.mode), reply: known(DHCP_REPLIES, d.reply ?? 'none') } };
+  }
+  switch (e.kind) {
+    case 'tftp-started':
+      return { metric: 'tftp-started' };
+    case 'tftp-completed':
+      return { metric: 'tftp-completed', bytes: typeof d.bytes === 'number' && d.bytes > 0 ? d.bytes : 0 };
+    case 'tftp-failed':
+      return { metric: 'tftp-failed' };
+    case 'config-delivered':
+      return { metric: 'config-delivered' };
+    case 'config-refused':
+      return { metric: 'config-refused', reason: configRefusalReason(d.reason) };
+    case 'config-invalid':
+      // Rendered but failed validation: not served (503), so a refusal from the operator's view.
+      return { metric: 'config-refused', reason: 'invalid-config' };
+    default:
+      return null;
+  }
+}

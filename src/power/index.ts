@@ -1,0 +1,18 @@
+import type { PowerDriver } from './driver.js';
+import { WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
+
+export type { PowerAction, PowerDriver, PowerResult } from './driver.js';
+export { PowerError, PowerService } from './service.js';
+export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
+
+/** How `serve` configures power control: `--wol-broadcast` / `--wol-interface` give Wake-on-LAN. */
+export interface PowerSettings {
+  wol?: WakeOnLanOptions | null;
+}
+
+/** The driver the settings ask for, or null (power requests are then refused). */
+export function powerDriverFrom(settings: PowerSettings | undefined): PowerDriver | null {
+  const wol = settings?.wol;
+  if (!wol || (!wol.broadcast && !wol.interface)) return null;
+  return new WakeOnLanDriver(wol);
+}

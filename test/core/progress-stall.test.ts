@@ -1,0 +1,75 @@
+import t from 'tap';
+import { makeTalosApp } from '../helpers/talos-app.js';
+import { bootFromDisk, eventually, ev, freshInstall, kmsgClient, kmsgLine } from '../helpers/talos-standin.js';
+
+const MIN = 60_000;
+const MAC = '52:54:00:aa:00:03';
+
+t.test('silence in installing → stalled (moved clock, no sleeping); a report from the machine clears it', async (t) => {
+  const app = await makeTalosApp(t);
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  await app.netboot(MAC);
+  await app.talos.publishAll([ev.sequence('install', 'START'), ev.phase('install', 'START')]);
+  t.equal((await app.machine(MAC)).state, 'installing');
+
+  app.clock.advance(14 * MIN);
+  t.same(await app.core.stall.check(), [], 'within the 15 min deadline');
+  await app.talos.publishAll([ev.task('install', 'START')]); // a sign of life restarts the count
+  app.clock.advance(14 * MIN);
+  t.same(await app.core.stall.check(), [], 'activity counts, not only state changes');
+  app.clock.advance(2 * MIN);
+  const stalled = await app.core.stall.check();
+  t.equal(stalled.length, 1);
+  t.match(stalled[0], { kind: 'stalled', state: 'stalled', detail: { in: 'installing', deadlineMs: 15 * MIN } });
+  t.equal((await app.machine(MAC)).state, 'stalled');
+  const view = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+  t.equal(view.stalledIn, 'installing');
+  t.equal(view.stall, null, 'stalled has no deadline of its own');
+  t.same(await app.core.stall.check(), [], 'stalled once');
+
+  // The installer finishes after all: judged as from installing.
+  await app.talos.publishAll([ev.task('install', 'STOP'), ev.phase('install', 'STOP')]);
+  t.equal((await app.machine(MAC)).state, 'installing', 'any report ends the stall');
+  await app.talos.publishAll([ev.phase('kexec', 'START')]);
+  t.equal((await app.machine(MAC)).state, 'installed');
+});
+
+t.test('machines waiting for an operator are not stalled; neither is a first control plane waiting for bootstrap', async (t) => {
+  const app = await makeTalosApp(t);
+  await app.register({ mac: MAC, hostname: 'cp-1', role: 'controlplane' });
+  await app.register({ mac: '52:54:00:aa:00:04', hostname: 'spare' });
+  await app.netboot(MAC);
+  await app.talos.publishAll(freshInstall('cp-1', '127.0.0.1'));
+  await app.netboot(MAC);
+  await app.talos.publishAll(bootFromDisk({ role: 'controlplane' }));
+  t.equal((await app.machine(MAC)).state, 'kubelet-running');
+  const c = await kmsgClient(app.kmsgPort);
+  t.teardown(() => c.destroy());
+  await c.send(kmsgLine('[talos] etcd is waiting to join the cluster, if this node is the first node in the cluster, please run `talosctl bootstrap` against one of the following IPs:\n'));
+  await eventually(async () => (await app.kinds(MAC)).includes('waiting-for-bootstrap'));
+
+  app.clock.advance(24 * 60 * MIN);
+  t.same(await app.core.stall.check(), [], 'neither the waiting control plane nor the registered spare');
+  const view = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+  t.equal(view.state, 'kubelet-running');
+  t.equal(view.waitingFor, 'talosctl bootstrap');
+  t.same(view.unmetConditions.map((c: { name: string }) => c.name), ['services', 'staticPods', 'bootstrap']);
+
+  // After `talosctl bootstrap`: etcd runs, the node gets ready.
+  await app.talos.publishAll([ev.service('etcd', 'RUNNING', 'Health check successful', { healthy: true }), ev.status('RUNNING', true)]);
+  const joined = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+  t.equal(joined.state, 'joined');
+  t.equal(joined.waitingFor, null);
+  t.same(joined.unmetConditions, []);
+});
+
+t.test('the timer runs checks and stops', async (t) => {
+  const app = await makeTalosApp(t);
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  await app.netboot(MAC);
+  app.clock.advance(16 * MIN);
+  app.core.stall.start(5);
+  await eventually(async () => (await app.machine(MAC)).state === 'stalled');
+  app.core.stall.stop();
+  t.pass('stalled by the timer');
+});
