@@ -37,7 +37,9 @@ export class NetworkService implements DhcpCore {
       if (isPxe && o.reply) await this.machines.discover(o.mac, { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
       return;
     }
-    const ip = o.reply === 'ACK' ? (o.offeredIp ?? o.clientIp) : undefined;
+    // Authoritative: the address we ACKed. Proxy: the address the client accepted from the real
+    // DHCP server (its REQUEST names it), which later TFTP and /boot.ipxe requests come from.
+    const ip = o.reply === 'ACK' ? (o.offeredIp ?? o.clientIp) : o.mode === 'proxy' && o.messageType === 'REQUEST' ? o.clientIp : undefined;
     if (ip || o.arch || o.firmware) await this.machines.noteSeen(m, { ip, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
     const detail = Object.fromEntries(
       Object.entries({ message: o.messageType, reply: o.reply ?? 'none', mode: o.mode, arch: o.arch, firmware: o.firmware, ip: o.offeredIp, relay: o.relay, bootFile: o.bootFile, note: o.note }).filter(([, v]) => v !== undefined),

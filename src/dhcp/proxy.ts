@@ -5,7 +5,8 @@
  *
  * - port 67, DISCOVER → OFFER (broadcast, as the client has no address yet);
  * - port 67, REQUEST naming us as server → ACK. A REQUEST naming the real DHCP server is its
- *   business: an ACK from us without an address could be taken for the real one;
+ *   business: an ACK from us without an address could be taken for the real one (we only note
+ *   the address it accepted);
  * - port 4011, REQUEST (iPXE and some firmware ask the proxy directly once they have an
  *   address) → ACK unicast back to where it came from.
  * Everything from non-PXE clients is ignored: they never learn a proxy exists.
@@ -24,6 +25,10 @@ export async function handleProxy(ctx: HandlerContext, inc: Incoming): Promise<O
     type = 'OFFER';
   } else if (facts.messageType === 'REQUEST' && facts.serverId === ctx.serverIp) {
     type = 'ACK';
+  } else if (facts.messageType === 'REQUEST' && facts.requestedIp && facts.serverId) {
+    // The client takes its address from the real DHCP server: we stay silent, but remember the
+    // address, because TFTP and /boot.ipxe only tell us who is asking by their source address.
+    return { note: `client accepted ${facts.requestedIp} from ${facts.serverId}` };
   }
   if (!type) return undefined;
 

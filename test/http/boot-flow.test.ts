@@ -21,7 +21,7 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   const boot = await get('/boot.ipxe', IP);
   t.equal(boot.statusCode, 200);
   t.match(boot.body, /^#!ipxe/);
-  t.match(boot.body, 'http://10.9.0.1:8080/ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial}&arch=${buildarch}&platform=${platform}');
+  t.match(boot.body, 'http://10.9.0.1:8080/ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&arch=${buildarch}&platform=${platform}');
 
   // iPXE URL-encodes the MAC in the query string
   const script = await get(`/ipxe?mac=${encodeURIComponent(mac)}&uuid=&serial=&arch=x86_64&platform=efi`, IP);

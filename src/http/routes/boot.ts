@@ -20,7 +20,9 @@ export async function bootRoutes(app: FastifyInstance, { core }: { core: Core })
       schema: {
         querystring: {
           type: 'object',
-          additionalProperties: false,
+          // Unknown keys are ignored, not refused: an SMBIOS serial with `&` in it (iPXE does not
+          // escape it) would otherwise leave the machine looping on a 400 forever.
+          additionalProperties: true,
           required: ['mac'],
           properties: {
             // Validation happens here so a malformed query is a 400 before anything is recorded.
@@ -34,7 +36,8 @@ export async function bootRoutes(app: FastifyInstance, { core }: { core: Core })
       },
     },
     async (req, reply) => {
-      const { kind, script } = await core.boot.machineScript({ ...req.query, sourceIp: sourceIp(req) });
+      const { mac, uuid, serial, arch, platform } = req.query;
+      const { kind, script } = await core.boot.machineScript({ mac, uuid, serial, arch, platform, sourceIp: sourceIp(req) });
       return reply.header('cache-control', 'no-store').header('x-metalboot-script', kind).type(IPXE).send(script);
     },
   );
