@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.js';
 import { ensureApiToken } from './api-token.js';
 import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/templates.js';
@@ -24,7 +25,7 @@ export interface RunningServer {
 }
 
 /** Compose metalboot from its settings: store → core → protocol adapters. */
-export async function startServer(settings: Settings, logger: Logger = pino({ level: settings.logLevel })): Promise<RunningServer> {
+export async function startServer(settings: Settings, logger: Logger = createLogger({ level: settings.logLevel })): Promise<RunningServer> {
   const templates = loadTemplates(settings.templatesDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
   const store = new SqliteStore(join(settings.dataDir, 'metalboot.db'));
@@ -53,8 +54,8 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
     if (tftp) closers.push(() => tftp!.close());
     dhcp = await startDhcp(settings, core, metrics, store, !!tftp, logger);
     if (dhcp) closers.push(() => dhcp!.close());
-    talos = await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: logger.child({ adapter: 'talos' }) });
-    closers.push(() => talos!.close());
+    talos = await startTalos(settings, core, logger);
+    if (talos) closers.push(() => talos!.close());
   } catch (err) {
     await closeAll();
     throw err;
@@ -74,6 +75,19 @@ export async function startServer(settings: Settings, logger: Logger = pino({ le
     `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
   );
   return { core, http, httpAddress, dhcp, tftp, close: closeAll };
+}
+
+/** Talos's event sink and kernel-log receiver; like TFTP, default ports that are taken only warn. */
+async function startTalos(settings: Settings, core: Core, logger: Logger): Promise<TalosListeners | undefined> {
+  if (!settings.eventsListen && !settings.kmsgListen) return undefined;
+  const log = logger.child({ adapter: 'talos' });
+  try {
+    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log });
+  } catch (err) {
+    if (settings.talosListenExplicit) throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
+    log.warn(`Talos event sink / kernel-log receiver not started (${(err as Error).message}); set --events-listen / --kmsg-listen`);
+    return undefined;
+  }
 }
 
 /** TFTP serves assets/ipxe/. On by default; a default port that cannot be bound is a warning. */

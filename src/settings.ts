@@ -20,6 +20,8 @@ export interface Settings {
   /** Talos's gRPC event sink and kernel-log receiver; null (or absent) is off. */
   eventsListen?: ListenAddress | null;
   kmsgListen?: ListenAddress | null;
+  /** The operator asked for these listeners: failing to bind them is fatal, not a warning. */
+  talosListenExplicit?: boolean;
   /** Wake-on-LAN target; absent: power requests are refused. */
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */

@@ -6,6 +6,9 @@ import { ROOT } from './core-app.js';
 
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
+/** Tests keep Talos's listeners on loopback, on ports the kernel picks (parallel runs never collide). */
+export const TEST_LISTENERS = { METALBOOT_EVENTS_LISTEN: '127.0.0.1:0', METALBOOT_KMSG_LISTEN: '127.0.0.1:0' };
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -30,7 +33,7 @@ export interface ServerProcess {
  * The process is killed by pid at teardown.
  */
 export async function startCli(t: Test, args: string[], env: Record<string, string> = {}, readyTimeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...TEST_LISTENERS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,0 +1,82 @@
+/**
+ * What doctor checks against: the same settings `metalboot serve` would use (its flags, METALBOOT_*
+ * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
+ * failed check here, with serve's own message.
+ */
+import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
+import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
+import type { Check } from './types.js';
+
+export interface DoctorInputs {
+  listen: string;
+  tftpListen?: string;
+  dhcp: string;
+  interface?: string;
+  advertiseUrl?: string;
+  dataDir: string;
+  assetsDir: string;
+  templatesDir: string;
+  discoveryRetry: string;
+}
+
+export interface DoctorSettings {
+  listen: { host: string; port: number };
+  tftp: { host: string; port: number } | null;
+  /** TFTP was asked for: serve treats failing to bind it as fatal, not a warning. */
+  tftpExplicit: boolean;
+  dhcpMode: DhcpModeSetting;
+  interface?: string;
+  advertiseUrl: string;
+  /** How the advertise URL came about: operators should know when it is a guess. */
+  advertiseFrom: 'setting' | 'interface' | 'listen' | 'guessed';
+  dataDir: string;
+  assetsDir: string;
+  templatesDir: string;
+  discoveryRetrySeconds: number;
+}
+
+export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSettings; checks: Check[] } {
+  const checks: Check[] = [];
+  const attempt = <T>(f: () => T, fallback: T): T => {
+    try {
+      return f();
+    } catch (err) {
+      checks.push({ area: 'settings', status: 'fail', message: (err as Error).message, hint: 'metalboot serve refuses this setting too' });
+      return fallback;
+    }
+  };
+  const listen = attempt(() => parseListen(inp.listen), { host: '0.0.0.0', port: 8080 });
+  const tftp = inp.tftpListen === 'off' ? null : attempt(() => parseListen(inp.tftpListen ?? '0.0.0.0:69', 'tftp-listen'), { host: '0.0.0.0', port: 69 });
+  const dhcpMode = attempt(() => parseDhcpMode(inp.dhcp), 'off' as DhcpModeSetting);
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
+  let advertiseUrl: string;
+  let advertiseFrom: DoctorSettings['advertiseFrom'];
+  if (inp.advertiseUrl) {
+    advertiseUrl = attempt(() => normaliseAdvertiseUrl(inp.advertiseUrl!), `http://127.0.0.1:${listen.port}`);
+    advertiseFrom = 'setting';
+  } else if (dhcpMode !== 'off' && inp.interface && wildcard) {
+    advertiseUrl = attempt(() => `http://${interfaceAddress(inp.interface!).address}:${listen.port}`, `http://127.0.0.1:${listen.port}`);
+    advertiseFrom = 'interface';
+  } else {
+    const d = deriveAdvertiseUrl(listen);
+    advertiseUrl = d.url;
+    advertiseFrom = d.guessed ? 'guessed' : 'listen';
+  }
+  const retry = Number(inp.discoveryRetry);
+  return {
+    settings: {
+      listen,
+      tftp,
+      tftpExplicit: inp.tftpListen !== undefined,
+      dhcpMode,
+      interface: inp.interface,
+      advertiseUrl,
+      advertiseFrom,
+      dataDir: inp.dataDir,
+      assetsDir: inp.assetsDir,
+      templatesDir: inp.templatesDir,
+      discoveryRetrySeconds: Number.isInteger(retry) && retry > 0 ? retry : 30,
+    },
+    checks,
+  };
+}
