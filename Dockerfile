@@ -10,8 +10,11 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ipxe tini && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /app/data /app/assets && chown node:node /app/data /app/assets
+RUN apt-get update && apt-get install -y --no-install-recommends ipxe tini libcap2-bin && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /app/data /app/assets && chown node:node /app/data /app/assets \
+ # A non-root process does not keep capabilities granted with cap_add unless the binary carries
+ # them: let node bind ports 67/69/4011 and send DHCP replies to clients without an address.
+ && setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f /usr/local/bin/node)"
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
