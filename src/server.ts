@@ -39,14 +39,23 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     power: { wol: settings.wol },
   });
   const metrics = createMetrics(core);
-  const http = await buildHttpApp({ core, metrics, metricsRequireToken: settings.metricsRequireToken, apiToken: token, assetsDir: settings.assetsDir, logger: logger.child({ adapter: 'http' }) });
+  let dhcp: DhcpServer | undefined;
+  let tftp: TftpServer | undefined;
+  let talos: TalosListeners | undefined;
+  const http = await buildHttpApp({
+    core,
+    metrics,
+    metricsRequireToken: settings.metricsRequireToken,
+    apiToken: token,
+    assetsDir: settings.assetsDir,
+    logger: logger.child({ adapter: 'http' }),
+    // Asked per preview: TFTP starts after HTTP (and may not start at all).
+    bootNetwork: () => ({ tftp: !!tftp, dhcpMode: settings.dhcp.mode }),
+  });
   const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
-  let dhcp: DhcpServer | undefined;
-  let tftp: TftpServer | undefined;
-  let talos: TalosListeners | undefined;
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
     closers.push(() => http.close());

@@ -1,10 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import type { Store } from '../store/types.js';
 import { buildCmdline } from './cmdline.js';
 import { inInstallWindow } from './lifecycle.js';
 import { tryParseMac } from './mac.js';
 import type { MachineService } from './machines.js';
+import { buildBootPreview, type BootPreview, type BootPreviewRequest } from './preview.js';
 import type { ConfigRenderer } from './render.js';
+import { decideScript, needsCluster, type ScriptKind } from './script-decision.js';
 import type { TemplateSet } from './templates.js';
 import type { Timeline } from './timeline.js';
 import type { Arch, Cluster, Machine, SeenFacts } from './types.js';
@@ -29,14 +33,23 @@ export interface MachineScriptRequest {
   sourceIp: string;
 }
 
-export type ScriptKind = 'install' | 'wipe' | 'localboot' | 'discovery' | 'unavailable';
+export type { ScriptKind } from './script-decision.js';
 
 export type ConfigResult =
   | { status: 200; body: string; warnings: string[] }
   | { status: 400 | 403 | 404 | 503; error: string; message: string };
 
-/** Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log). */
+/**
+ * Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log).
+ * Must be pure: BootService.preview calls them too, and a preview records nothing.
+ */
 export type KernelArgProvider = (m: Machine, c: Cluster) => string[];
+
+/** What the network side of a boot looks like: whether TFTP runs, how DHCP is answered. */
+export interface BootNetwork {
+  tftp: boolean;
+  dhcpMode: 'off' | 'proxy' | 'authoritative';
+}
 
 export function ipxeArch(buildarch: string | undefined): Arch | undefined {
   if (buildarch === 'x86_64' || buildarch === 'i386') return 'amd64';
@@ -87,7 +100,9 @@ export class BootService {
     };
     const base = { baseUrl: this.settings.advertiseUrl, mac, retrySeconds: this.settings.discoveryRetrySeconds };
     const machine = await this.store.machines.get(mac);
-    if (!machine || machine.state === 'discovered') {
+    const cluster = needsCluster(machine) ? await this.store.clusters.get(machine.cluster) : undefined;
+    const decision = decideScript(machine, cluster);
+    if (decision.kind === 'discovery' || !machine) {
       if (!machine) await this.machines.discover(mac, seen);
       else {
         await this.machines.noteSeen(machine, seen);
@@ -96,21 +111,33 @@ export class BootService {
       return { kind: 'discovery', script: this.templates.discovery(base) };
     }
     await this.machines.noteSeen(machine, seen);
-    if (!inInstallWindow(machine)) {
+    if (decision.kind === 'localboot') {
       await this.timeline.record(machine, 'machine-script', { script: 'localboot', method: machine.localBoot }, { sourceIp: req.sourceIp, signal: 'localboot-script' });
       return { kind: 'localboot', script: this.templates.localboot({ ...base, machine, sanboot: machine.localBoot === 'sanboot' }) };
     }
-    const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
-    if (!cluster || !machine.role) {
-      const reason = !machine.cluster ? 'no cluster assigned' : !cluster ? `cluster ${machine.cluster} does not exist` : 'no role assigned';
+    if (decision.kind === 'unavailable') {
+      const { reason } = decision;
       await this.timeline.record(machine, 'machine-script', { script: 'unavailable', reason }, { sourceIp: req.sourceIp });
       return { kind: 'unavailable', script: this.templates.unavailable({ ...base, reason }) };
     }
+    return this.talosScript(decision.kind, req, seen, base, machine, decision.cluster);
+  }
+
+  /** The scripts that boot Talos: the wipe boot of a reimage (no config, no token) or the install. */
+  private async talosScript(
+    kind: 'wipe' | 'install',
+    req: MachineScriptRequest,
+    seen: SeenFacts,
+    base: { baseUrl: string; mac: string; retrySeconds: number },
+    machine: Machine,
+    cluster: Cluster,
+  ): Promise<{ kind: ScriptKind; script: string }> {
+    const { mac } = base;
     const arch = seen.arch ?? cluster.arch;
     const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
     const kernel = { kernelUrl: `${assets}/vmlinuz-${arch}`, initrdUrl: `${assets}/initramfs-${arch}.xz`, initrdName: `initramfs-${arch}.xz` };
     const providedArgs = this.kernelArgProviders.flatMap((p) => p(machine, cluster));
-    if (machine.reimage && !machine.reimage.wipeBootedAt) {
+    if (kind === 'wipe') {
       // Reimage, first boot: Talos wipes STATE/EPHEMERAL and reboots. Without this, a PXE-booted
       // Talos finds the old STATE and skips the install. No config (and no token) for this boot.
       await this.store.tokens.revokeForMachine(mac);
@@ -123,7 +150,7 @@ export class BootService {
         wipe: true,
         cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [...providedArgs, 'talos.experimental.wipe=system']),
       });
-      await this.timeline.record(machine, 'machine-script', { script: 'wipe', wipe: machine.reimage.wipe, talosVersion: cluster.talosVersion, arch }, { sourceIp: req.sourceIp, state: 'wiping' });
+      await this.timeline.record(machine, 'machine-script', { script: 'wipe', wipe: machine.reimage?.wipe, talosVersion: cluster.talosVersion, arch }, { sourceIp: req.sourceIp, state: 'wiping' });
       return { kind: 'wipe', script };
     }
     const token = randomBytes(32).toString('base64url');
@@ -147,6 +174,35 @@ export class BootService {
     });
     await this.timeline.record(machine, 'machine-script', { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null }, { sourceIp: req.sourceIp, signal: 'install-script' });
     return { kind: 'install', script };
+  }
+
+  /**
+   * The dry run of a machine's boot as this server would answer it (`metalboot doctor --mac`):
+   * the same decision as machineScript, the same kernel-argument providers and renderer.
+   * Strictly read-only: it does not discover the machine, note what it saw, record anything on
+   * the timeline or in the audit log, issue or revoke a config token, or mark a wipe as served.
+   * The config URL carries a placeholder, never a usable token; the rendered config itself is
+   * included only when `req.includeConfig` (the caller holds the admin token).
+   */
+  async preview(req: BootPreviewRequest, net: BootNetwork, assetsDir: string): Promise<BootPreview> {
+    const machine = await this.store.machines.get(req.mac);
+    const cluster = machine?.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
+    const root = resolve(assetsDir);
+    return buildBootPreview(req, machine, cluster, {
+      advertiseUrl: this.settings.advertiseUrl,
+      tftp: net.tftp,
+      dhcpMode: net.dhcpMode,
+      discoveryRetrySeconds: this.settings.discoveryRetrySeconds,
+      templates: this.templates,
+      extraKernelArgs: (m, c) => this.kernelArgProviders.flatMap((p) => p(m, c)),
+      render: (c, m) => this.renderer.render(c, m),
+      assetSize: async (path) => {
+        const file = resolve(root, path);
+        if (!file.startsWith(root + sep)) return undefined; // only what /assets/ (and TFTP) could serve
+        return stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+      },
+      computedBy: 'server',
+    });
   }
 
   /**

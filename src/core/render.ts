@@ -32,24 +32,60 @@ export class ConfigRenderer {
   private readonly bases = new Map<string, { stamp: string; docs: ConfigDocument[] }>();
   private readonly patchTemplates = new Map<string, (vars: object) => string>();
   private readonly results = new Map<string, { stamp: string; result: RenderResult }>();
-  private readonly schemas = new Map<string, TalosSchema | null>();
+  /** Talos version → its schema, when that was last checked, and a generation render stamps carry. */
+  private readonly schemas = new Map<string, { schema: TalosSchema | null; checkedAt: number; gen: number }>();
+  private schemaGen = 0;
+  private readonly schemaRecheckMs: number;
+  private readonly nowMs: () => number;
 
-  constructor(private readonly assetsDir: string) {}
+  /**
+   * `schemaRecheckMs`: how often (at most) a version's schema file is looked at again, so a
+   * `metalboot assets pull talos` takes effect without a restart (default 3 s; 0: every time).
+   */
+  constructor(
+    private readonly assetsDir: string,
+    opts: { schemaRecheckMs?: number; now?: () => number } = {},
+  ) {
+    this.schemaRecheckMs = opts.schemaRecheckMs ?? 3000;
+    this.nowMs = opts.now ?? Date.now;
+  }
 
   invalidate(): void {
     this.bases.clear();
     this.results.clear();
   }
 
-  /** The JSON schema for a Talos version: assets/talos/<v>/config.schema.json, else the bundled one for its minor. */
+  /**
+   * The JSON schema for a Talos version: assets/talos/<v>/config.schema.json, else the bundled one
+   * for its minor. Cached; at most every schemaRecheckMs the files are looked at again (an exists
+   * check and a stat), and a schema that appeared, changed or went away replaces the cached one.
+   */
   schemaFor(version: string): TalosSchema | null {
-    if (this.schemas.has(version)) return this.schemas.get(version)!;
+    return this.schemaEntry(version).schema;
+  }
+
+  private schemaEntry(version: string): { schema: TalosSchema | null; gen: number } {
+    const now = this.nowMs();
+    const hit = this.schemas.get(version);
+    if (hit && now - hit.checkedAt < this.schemaRecheckMs) return hit;
     const [major, minor] = parseTalosVersion(version);
     const candidates = [join(this.assetsDir, 'talos', version, 'config.schema.json'), join(BUNDLED_SCHEMAS, `v${major}.${minor}.json`)];
     const file = candidates.find((f) => existsSync(f));
-    const schema = file ? loadSchema(file) : null;
-    this.schemas.set(version, schema);
-    return schema;
+    let schema: TalosSchema | null;
+    try {
+      schema = file ? loadSchema(file) : null; // the same object while the file is unchanged
+    } catch (err) {
+      if (!hit) throw err;
+      hit.checkedAt = now; // keep serving the schema we had; look again next time
+      return hit;
+    }
+    if (hit && hit.schema === schema) {
+      hit.checkedAt = now;
+      return hit;
+    }
+    const entry = { schema, checkedAt: now, gen: ++this.schemaGen };
+    this.schemas.set(version, entry);
+    return entry;
   }
 
   /** Validate a cluster's base config for a role: parses, is that role, passes the schema. */
@@ -94,7 +130,8 @@ export class ConfigRenderer {
   }
 
   async render(cluster: Cluster, machine: Machine): Promise<RenderResult> {
-    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${machine.state}`;
+    // The schema's generation too: a result rendered before `assets pull` must not outlive it.
+    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${machine.state}|${this.schemaEntry(cluster.talosVersion).gen}`;
     const hit = this.results.get(machine.mac);
     if (hit && hit.stamp === stamp && this.documentProviders.length === 0) return hit.result;
     const result = this.renderFresh(cluster, machine);

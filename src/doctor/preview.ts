@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ConfigRenderer } from '../core/render.js';
 import { loadTemplates } from '../core/templates.js';
 import type { Cluster, Machine } from '../core/types.js';
-import { buildBootPreview, type BootPreview, type BootPreviewRequest } from './boot-preview.js';
+import { buildBootPreview, type BootPreview, type BootPreviewRequest } from '../core/preview.js';
 import type { DoctorSettings } from './settings.js';
 import type { DoctorApi } from './types.js';
 

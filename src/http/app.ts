@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { BootNetwork } from '../core/boot.js';
 import type { Core } from '../core/index.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
@@ -30,7 +31,14 @@ export interface HttpOptions {
   metrics?: Metrics;
   /** Require the API token on /metrics (default: open, like most exporters). */
   metricsRequireToken?: boolean;
+  /**
+   * Whether TFTP runs and how DHCP is answered, for boot previews. A function: TFTP starts after
+   * HTTP. Default: neither (an HTTP app on its own).
+   */
+  bootNetwork?: () => BootNetwork;
 }
+
+const NO_BOOT_NETWORK = (): BootNetwork => ({ tftp: false, dhcpMode: 'off' });
 
 /** The HTTP adapter: admin API under /api/v1 (token), boot routes and assets (no token). */
 export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
@@ -62,7 +70,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.apiToken));
       await api.register(clusterRoutes, { core: opts.core });
-      await api.register(machineRoutes, { core: opts.core });
+      await api.register(machineRoutes, { core: opts.core, assetsDir: opts.assetsDir, bootNetwork: opts.bootNetwork ?? NO_BOOT_NETWORK });
       await api.register(auditRoutes, { core: opts.core });
       await api.register(machineProgressRoutes, { core: opts.core });
       await api.register(powerRoutes, { core: opts.core });

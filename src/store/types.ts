@@ -71,7 +71,11 @@ export interface EventRepo {
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
   /** The newest `limit` events, oldest first. */
   tail(mac: string, limit: number): Promise<MachineEvent[]>;
+  /** Each machine's newest event (machines without events are absent), in one query: for lists. */
+  latest(macs: readonly string[]): Promise<Map<string, LatestEvent>>;
 }
+
+export type LatestEvent = Pick<MachineEvent, 'id' | 'kind' | 'at'>;
 
 export interface AuditRepo {
   append(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;

@@ -3,11 +3,13 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION, fakeEfi, fakeInitramfs, fakeKernel } from '../helpers/asset-mirror.js';
 import { runCli, serve, talosctlOutput } from '../helpers/cli-run.js';
+import { freePort } from '../helpers/spawn-server.js';
 
 const MAC = '52:54:00:12:34:56';
 
 t.test('doctor --mac: every hop of a boot, exactly, without recording anything', async (t) => {
-  const s = await serve(t, { args: ['--advertise-url', 'http://10.0.0.5:8080'] });
+  // TFTP on: the server's preview answers with the server's own TFTP and DHCP settings.
+  const s = await serve(t, { args: ['--advertise-url', 'http://10.0.0.5:8080', '--tftp-listen', `127.0.0.1:${await freePort()}`] });
   const talos = join(s.assetsDir, 'talos', VERSION);
   mkdirSync(talos, { recursive: true });
   writeFileSync(join(talos, 'vmlinuz-amd64'), fakeKernel(4096));
@@ -26,15 +28,16 @@ t.test('doctor --mac: every hop of a boot, exactly, without recording anything',
   const r = await doctor('--mac', '52-54-00-12-34-56', '--arch', '7');
   t.equal(r.code, 0, r.stdout + r.stderr);
   t.match(r.stdout, /^dry run: worker-1 \(52:54:00:12:34:56, registered, worker of prod\) booting as x86-64 UEFI \(arch 7\) — nothing was recorded or changed/);
-  t.match(r.stdout, /computed by this CLI from the server's records/);
+  t.notMatch(r.stdout, /computed by this CLI/, 'the server computed it (GET /api/v1/machines/:mac/preview)');
   t.match(r.stdout, /1\. DHCP \(firmware\)\n\s+asks: +DHCPDISCOVER, option 93 = 7 \(x86-64 UEFI\), vendor class PXEClient:Arch:00007:UNDI:003016\n\s+answer: +metalboot does not answer DHCP \(--dhcp off\): your DHCP server must offer boot file ipxe\.efi \(TFTP from this host\)/);
   t.match(r.stdout, /2\. TFTP \(firmware loads iPXE\)\n\s+asks: +TFTP read ipxe\.efi\n\s+answer: +assets\/ipxe\/ipxe\.efi \(1024 bytes\)/);
   t.match(r.stdout, /3\. DHCP \(iPXE\)\n.*\n\s+answer: .*boot file http:\/\/10\.0\.0\.5:8080\/boot\.ipxe/);
   t.match(r.stdout, /5\. machine script\n\s+asks: +GET http:\/\/10\.0\.0\.5:8080\/ipxe\?mac=52:54:00:12:34:56&arch=x86_64&platform=efi\n\s+answer: +install script: Talos v1\.13\.9 amd64, worker of prod/);
   t.match(r.stdout, /│ kernel http:\/\/10\.0\.0\.5:8080\/assets\/talos\/v1\.13\.9\/vmlinuz-amd64 initrd=initramfs-amd64\.xz talos\.platform=metal/);
-  t.match(r.stdout, /6\. kernel\n.*\n\s+answer: +vmlinuz-amd64 \(4096 bytes\)\n\s+cmdline: talos\.platform=metal console=tty0 .* net\.ifnames=0 talos\.config=http:\/\/10\.0\.0\.5:8080\/config\/52:54:00:12:34:56\?token=<issued-per-boot>/);
-  t.match(r.stdout, /8\. machine config\n.*only from the address that fetched the script.*\n\s+answer: +worker-1's machine config: \d+ bytes, 2 document\(s\), valid/);
-  t.match(r.stdout, /config: +worker config of prod \+ 0 cluster patch\(es\) \+ 1 machine patch\(es\); documents: v1alpha1 \(machine\.type worker\), HostnameConfig; sha256 [0-9a-f]{16}…/);
+  // The server's own kernel-argument providers (the Talos event sink and kernel log) are included.
+  t.match(r.stdout, /6\. kernel\n.*\n\s+answer: +vmlinuz-amd64 \(4096 bytes\)\n\s+cmdline: talos\.platform=metal console=tty0 .* net\.ifnames=0 talos\.events\.sink=10\.0\.0\.5:\d+ talos\.logging\.kernel=tcp:\/\/10\.0\.0\.5:\d+\/ talos\.config=http:\/\/10\.0\.0\.5:8080\/config\/52:54:00:12:34:56\?token=<issued-per-boot>\n/);
+  t.match(r.stdout, /8\. machine config\n.*only from the address that fetched the script.*\n\s+answer: +worker-1's machine config: \d+ bytes, 4 document\(s\), valid/);
+  t.match(r.stdout, /config: +worker config of prod \+ 0 cluster patch\(es\) \+ 1 machine patch\(es\); documents: v1alpha1 \(machine\.type worker\), HostnameConfig, EventSinkConfig, KmsgLogConfig; sha256 [0-9a-f]{16}…/);
   t.match(r.stdout, /outcome: Talos installs/);
   t.notMatch(r.stdout, /BEGIN|ca:|crt:/, 'no secrets unless asked');
   t.equal(await events(), before, 'no event recorded');
@@ -49,7 +52,7 @@ t.test('doctor --mac: every hop of a boot, exactly, without recording anything',
   t.match(yaml.stdout, /│\s+hostname: worker-1/);
 
   const json = JSON.parse((await doctor('--mac', MAC, '--arch', 'bios', '-o', 'json')).stdout);
-  t.match(json, { mac: MAC, archCode: 0, archName: 'x86 BIOS', computedBy: 'cli', outcome: 'install', machine: { state: 'registered', cluster: 'prod' } });
+  t.match(json, { mac: MAC, archCode: 0, archName: 'x86 BIOS', computedBy: 'server', outcome: 'install', machine: { state: 'registered', cluster: 'prod' } });
   t.same(json.hops.map((h: { step: string }) => h.step), ['dhcp', 'tftp', 'dhcp-ipxe', 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config']);
   t.match(json.hops[0].data, { kind: 'tftp', bootFile: 'undionly.kpxe', firmware: 'pcbios' });
   t.match(json.hops[4].request, /arch=i386&platform=pcbios/);
@@ -62,9 +65,10 @@ t.test('doctor --mac: every hop of a boot, exactly, without recording anything',
   t.match(arm.stdout, /problem: assets\/ipxe\/ipxe-arm64\.efi is missing: metalboot assets pull ipxe/);
   t.match(arm.stdout, /outcome: the boot breaks at step 2 \(TFTP \(firmware loads iPXE\)\)/);
 
-  const noTftp = await doctor('--mac', MAC, '--tftp-listen', 'off');
-  t.equal(noTftp.code, 7);
-  t.match(noTftp.stdout, /answer: +no boot offer\n\s+problem: client needs TFTP, which is disabled/);
+  // The server's settings count, not doctor's: its TFTP runs, whatever doctor is told.
+  const localTftpOff = await doctor('--mac', MAC, '--tftp-listen', 'off');
+  t.equal(localTftpOff.code, 0, localTftpOff.stdout);
+  t.match(localTftpOff.stdout, /answer: +assets\/ipxe\/ipxe\.efi \(1024 bytes\)/);
 
   rmSync(join(talos, 'initramfs-amd64.xz'));
   const noInitrd = await doctor('--mac', MAC, '--ipxe');
@@ -95,10 +99,15 @@ t.test('doctor --mac for a machine metalboot does not know, and bad input', asyn
   const s = await serve(t);
   const r = await runCli(['doctor', '--mac', '52:54:00:de:ad:01', '--ipxe'], s.env);
   t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /computed by this CLI/);
   t.match(r.stdout, /52:54:00:de:ad:01 \(unknown to metalboot\)/);
   t.match(r.stdout, /answer: +discovery script: recorded as discovered, asks again in 30 s; nothing is installed until you `metalboot machine add 52:54:00:de:ad:01 …`/);
   t.match(r.stdout, /outcome: the machine waits to be registered/);
   t.same(JSON.parse((await runCli(['machine', 'list', '-o', 'json'], s.env)).stdout), [], 'the dry run did not discover it');
+  // This server runs without TFTP: firmware PXE gets no offer from its preview.
+  const noTftp = await runCli(['doctor', '--mac', '52:54:00:de:ad:01', '--arch', '7'], s.env);
+  t.equal(noTftp.code, 7);
+  t.match(noTftp.stdout, /answer: +no boot offer\n\s+problem: client needs TFTP, which is disabled/);
 
   const badMac = await runCli(['doctor', '--mac', 'nope'], s.env);
   t.equal(badMac.code, 1);

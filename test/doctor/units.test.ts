@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { blankMachine } from '../../src/core/machines.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import type { Cluster } from '../../src/core/types.js';
-import { buildBootPreview, type BootPreviewEnv } from '../../src/doctor/boot-preview.js';
+import { buildBootPreview, type BootPreviewEnv } from '../../src/core/preview.js';
 import { formatChecks } from '../../src/cli/commands/doctor.js';
 import { sameSubnet } from '../../src/doctor/network-checks.js';
 import { describeOwner, isMetalbootServe, probeBind } from '../../src/doctor/ports.js';
-import { formatPreview } from '../../src/doctor/preview.js';
+import { formatPreview, previewBoot } from '../../src/doctor/preview.js';
+import type { DoctorApi } from '../../src/doctor/types.js';
 import { machineChecks } from '../../src/doctor/server-checks.js';
 import { resolveDoctorSettings } from '../../src/doctor/settings.js';
 import { ROOT } from '../helpers/core-app.js';
@@ -50,6 +51,36 @@ t.test('boot preview: what server-side providers add, invalid configs, unavailab
   t.match(noCluster.hops.at(-1)!.problem, 'cluster gone does not exist');
   const weird = await buildBootPreview({ ...req, archCode: 99 }, m, cluster, env());
   t.match(weird, { outcome: 'no-boot', archName: 'arch 99', hops: [{ ok: false, problem: 'unsupported client architecture 99' }] });
+});
+
+t.test('the dry run asks the server first, and computes it itself only on a server without the route', async (t) => {
+  const m = { ...blankMachine('52:54:00:00:00:01', NOW), hostname: 'w1', role: 'worker' as const, cluster: 'prod' };
+  const asked: string[] = [];
+  const api = (preview: unknown): DoctorApi => ({
+    server: 'http://127.0.0.1:1',
+    health: async () => undefined,
+    get: async () => {
+      throw new Error('not used');
+    },
+    find: async <T>(path: string) => {
+      asked.push(path);
+      if (path.includes('/preview')) return preview as T;
+      return (path === `/machines/${m.mac}` ? m : path === '/clusters/prod' ? cluster : undefined) as T;
+    },
+    head: async () => ({ status: 200, size: 10 }),
+  });
+  const { settings } = resolveDoctorSettings({ listen: '127.0.0.1:9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: join(ROOT, 'templates'), discoveryRetry: '30', tftpListen: 'off' });
+  const req = { mac: m.mac, archCode: 7, ipxe: false, includeConfig: true };
+
+  const fromServer = { computedBy: 'server', hops: [] };
+  t.equal(await previewBoot(req, api(fromServer), settings), fromServer, "the server's answer as is");
+  t.same(asked, [`/machines/${m.mac}/preview?arch=7&ipxe=0&config=1`]);
+
+  asked.length = 0;
+  const local = await previewBoot(req, api(undefined), settings);
+  t.same(asked, [`/machines/${m.mac}/preview?arch=7&ipxe=0&config=1`, `/machines/${m.mac}`, '/clusters/prod'], 'then the records');
+  t.match(local, { computedBy: 'cli', outcome: 'no-boot', hops: [{ step: 'dhcp', ok: false, problem: 'client needs TFTP, which is disabled' }] }, "against doctor's own settings");
+  t.match(formatPreview(local, { scripts: false }), /computed by this CLI/);
 });
 
 t.test('doctor helpers', async (t) => {

@@ -3,6 +3,7 @@ import type { Test } from 'tap';
 import type { Response as LightResponse } from 'light-my-request';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BootNetwork } from '../../src/core/boot.js';
 import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import { buildHttpApp } from '../../src/http/app.js';
@@ -36,7 +37,7 @@ export interface TestApp {
 }
 
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
-export async function makeApp(t: Test, opts: { kernelBytes?: number } = {}): Promise<TestApp> {
+export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork } = {}): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
   const talosDir = join(assetsDir, 'talos', TALOS_VERSION);
@@ -56,7 +57,7 @@ export async function makeApp(t: Test, opts: { kernelBytes?: number } = {}): Pro
     discoveryRetrySeconds: 30,
     clock,
   });
-  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir });
+  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork });
   t.teardown(async () => {
     await app.close();
     await store.close();

@@ -25,8 +25,11 @@ t.test('an unknown MAC is discovered, installs nothing, and can be accepted', as
   t.equal(accepted.json.state, 'registered');
   t.equal(accepted.json.uuid, '4c4c4544-0042-3510-8057-b4c04f4d4e31', 'what discovery saw is kept');
   t.equal((await get(`/ipxe?mac=${mac}&arch=x86_64`, '10.9.0.70')).headers['x-metalboot-script'], 'install');
-  const kinds = (await api('GET', `/api/v1/machines/${mac}/events`)).json.map((e: { kind: string }) => e.kind);
-  t.same(kinds, ['discovered', 'machine-script', 'accepted', 'machine-script']);
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  t.same(events.map((e: { kind: string }) => e.kind), ['discovered', 'machine-script', 'accepted', 'machine-script']);
+  const newest = events.at(-1);
+  t.same((await api('GET', '/api/v1/machines')).json[0].lastEvent, { id: newest.id, kind: 'machine-script', at: newest.at }, 'the list carries the newest event');
+  t.same((await api('GET', `/api/v1/machines/${mac}`)).json.lastEvent, undefined, 'only the list');
 });
 
 t.test('a registered machine without a usable cluster waits instead of failing', async (t) => {

@@ -28,6 +28,11 @@ t.test('OpenAPI document generated from the route schemas', async (t) => {
   t.same(create.requestBody.content['application/json'].schema.required, ['mac', 'hostname', 'role', 'cluster'], 'body schema from the route');
   t.ok(create.responses['201'].content['application/json'].schema.properties.state.enum.includes('stalled'));
   t.match(doc.paths['/config/{mac}'].get, { tags: ['boot'], summary: /per-boot token/ });
+  const preview = doc.paths['/api/v1/machines/{mac}/preview'].get;
+  t.match(preview, { tags: ['machines'], summary: /Dry run/ });
+  t.same(preview.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name).sort(), ['arch', 'config', 'ipxe']);
+  t.ok(preview.responses['200'].content['application/json'].schema.properties.hops, 'the preview documented');
+  t.ok(doc.paths['/api/v1/machines'].get.responses['200'].content['application/json'].schema.items.properties.lastEvent, 'lastEvent documented');
   t.ok(doc.paths['/api/v1/machines/{mac}/events'].get.parameters.some((p: any) => p.in === 'path' && p.name === 'mac'));
   t.ok(doc.paths['/api/v1/events/stream'].get.responses['200'].content['text/event-stream'], 'SSE documented as a stream');
   t.equal(doc.paths['/metrics'].get.tags[0], 'operations');

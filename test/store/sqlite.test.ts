@@ -47,6 +47,22 @@ t.test('timeline and audit log are append-only; state moves with events', async 
   t.same((await store.events.list(m.mac, { afterId: 1 })).length, 0);
 });
 
+t.test('the newest event of each asked machine, in one query', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'm.db'));
+  t.teardown(() => store.close());
+  const ev = (mac: string, kind: string, at: string) => store.events.append({ mac, at, kind, detail: {}, sourceIp: null, state: null });
+  await ev('02:00:00:00:00:01', 'dhcp', '2026-01-01T00:00:01.000Z');
+  await ev('02:00:00:00:00:02', 'registered', '2026-01-01T00:00:02.000Z');
+  const newest = await ev('02:00:00:00:00:01', 'tftp', '2026-01-01T00:00:03.000Z');
+  await ev('02:00:00:00:00:09', 'dhcp', '2026-01-01T00:00:04.000Z'); // not asked for
+  const latest = await store.events.latest(['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03']);
+  t.same([...latest.entries()].sort(), [
+    ['02:00:00:00:00:01', { id: newest.id, kind: 'tftp', at: '2026-01-01T00:00:03.000Z' }],
+    ['02:00:00:00:00:02', { id: 2, kind: 'registered', at: '2026-01-01T00:00:02.000Z' }],
+  ], 'machines without events are absent');
+  t.equal((await store.events.latest([])).size, 0);
+});
+
 t.test('lookup by address prefers the reservation', async (t) => {
   const store = new SqliteStore(join(t.testdir({}), 'm.db'));
   t.teardown(() => store.close());

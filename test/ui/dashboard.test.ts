@@ -79,10 +79,20 @@ async function dashboard(t: Test) {
   await page.waitForFunction(() => /refused/.test(document.getElementById('login-error')?.textContent ?? ''));
   t.pass('a wrong token is refused on the login form');
 
+  const requested: string[] = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   await page.fill('#token', TOKEN);
   await page.click('#login button[type=submit]');
   await waitForState(page, W1.mac, 'registered');
   await waitForState(page, CP1.mac, 'stalled');
+  // The list carries each machine's newest event: no request per machine to show it.
+  const cp1Last = (await api('GET', '/api/v1/machines')).json.find((m: { mac: string }) => m.mac === CP1.mac).lastEvent;
+  await page.waitForFunction(
+    ([m, kind]) => document.querySelector(`#machine-rows tr[data-mac="${m}"] td:nth-child(7)`)?.textContent?.startsWith(`${kind} `),
+    [CP1.mac, cp1Last.kind] as const,
+    { timeout: 10_000 },
+  );
+  t.notOk(requested.some((p) => p.endsWith('/progress')), 'last events from the list, no /progress per machine');
   t.ok(await page.locator(`#machine-rows tr[data-mac="${CP1.mac}"].stalled`).count(), 'stalled machine highlighted');
   await page.waitForFunction(() => document.getElementById('stream')?.getAttribute('data-status') === 'live');
   t.equal(await page.evaluate(() => sessionStorage.getItem('metalboot.token')), TOKEN, 'token kept for the tab');

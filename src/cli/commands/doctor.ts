@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { tryParseMac } from '../../core/mac.js';
-import { ARCH_NAMES } from '../../doctor/boot-preview.js';
+import { ARCH_NAMES } from '../../core/preview.js';
 import { formatPreview, previewBoot } from '../../doctor/preview.js';
 import { runDoctor } from '../../doctor/run.js';
 import { AREAS, type Check, type DoctorApi } from '../../doctor/types.js';

@@ -8,7 +8,7 @@
  * Talos decodes strictly (unknown keys are errors) but its schema leaves out deprecated fields it
  * still accepts; those are added back (see deprecated.ts) and reported as warnings.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -41,13 +41,21 @@ interface LoadedSchema extends TalosSchema {
   readonly typed: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
-const schemas = new Map<string, LoadedSchema>();
+/** Path → the schema loaded from it and the file's identity then (inode, size, mtime). */
+const schemas = new Map<string, { stamp: string; schema: LoadedSchema }>();
+/** Every schema loadSchema handed out (one replaced by a newer file still validates). */
+const issued = new WeakSet<TalosSchema>();
 
-/** Loads and prepares a schema file; repeated calls for one path return the cached schema. */
+/**
+ * Loads and prepares a schema file. Repeated calls for one path return the cached schema while
+ * the file is unchanged (one stat); a file replaced or rewritten since is loaded afresh.
+ */
 export function loadSchema(path: string): TalosSchema {
   const absolute = resolve(path);
+  const st = statSync(absolute, { throwIfNoEntry: false });
+  const stamp = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
   const cached = schemas.get(absolute);
-  if (cached) return cached;
+  if (cached && st && cached.stamp === stamp) return cached.schema;
 
   let raw: Record<string, unknown>;
   try {
@@ -89,13 +97,14 @@ export function loadSchema(path: string): TalosSchema {
     }
   }
   const loaded: LoadedSchema = { path: absolute, ajv, id, mainDefinition, typed };
-  schemas.set(absolute, loaded);
+  schemas.set(absolute, { stamp, schema: loaded });
+  issued.add(loaded);
   return loaded;
 }
 
 export function validateConfig(documents: readonly ConfigDocument[], schema: TalosSchema): ValidationResult {
-  const loaded = schemas.get(schema.path);
-  if (!loaded || loaded !== schema) throw new Error('validateConfig needs a schema returned by loadSchema');
+  if (!issued.has(schema)) throw new Error('validateConfig needs a schema returned by loadSchema');
+  const loaded = schema as LoadedSchema;
   const errors: string[] = [];
   const warnings: string[] = [];
   documents.forEach((document, index) => {

@@ -1,13 +1,33 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { BootNetwork } from '../../core/boot.js';
 import type { Core } from '../../core/index.js';
+import { parseMac } from '../../core/mac.js';
 import type { MachineInput, MachinePatch } from '../../core/machines.js';
 import type { MachineState } from '../../core/types.js';
 import { sourceIp } from '../auth.js';
-import { eventSchema, machineCreateBody, machineListQuery, machineParams, machinePatchBody, machineSchema } from '../schemas.js';
+import {
+  bootPreviewSchema,
+  eventSchema,
+  machineCreateBody,
+  machineListItemSchema,
+  machineListQuery,
+  machineParams,
+  machinePatchBody,
+  machineSchema,
+  previewQuery,
+} from '../schemas.js';
 
 type MacParams = { Params: { mac: string } };
 
-export async function machineRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
+export interface MachineRouteOptions {
+  core: Core;
+  /** For the preview's asset sizes: what /assets/ and TFTP serve. */
+  assetsDir: string;
+  /** TFTP and DHCP as the server runs them, asked per request (TFTP starts after HTTP). */
+  bootNetwork: () => BootNetwork;
+}
+
+export async function machineRoutes(app: FastifyInstance, { core, assetsDir, bootNetwork }: MachineRouteOptions): Promise<void> {
   const actor = (req: FastifyRequest) => ({ actor: 'api', sourceIp: sourceIp(req) });
 
   app.post<{ Body: MachineInput }>('/machines', { schema: { body: machineCreateBody, response: { 201: machineSchema } } }, async (req, reply) =>
@@ -16,16 +36,30 @@ export async function machineRoutes(app: FastifyInstance, { core }: { core: Core
 
   app.get<{ Querystring: { state?: MachineState; cluster?: string; label?: string } }>(
     '/machines',
-    { schema: { querystring: machineListQuery, response: { 200: { type: 'array', items: machineSchema } } } },
-    (req) => {
+    { schema: { querystring: machineListQuery, response: { 200: { type: 'array', items: machineListItemSchema } } } },
+    async (req) => {
       const { state, cluster, label } = req.query;
       const [key, value] = label ? label.split('=') : [];
-      return core.machines.list({ state, cluster, label: key !== undefined ? { key, value: value ?? '' } : undefined });
+      const machines = await core.machines.list({ state, cluster, label: key !== undefined ? { key, value: value ?? '' } : undefined });
+      const last = await core.store.events.latest(machines.map((m) => m.mac));
+      return machines.map((m) => ({ ...m, lastEvent: last.get(m.mac) ?? null }));
     },
   );
 
   app.get<MacParams>('/machines/:mac', { schema: { params: machineParams, response: { 200: machineSchema } } }, (req) =>
     core.machines.get(req.params.mac),
+  );
+
+  // The dry run of this machine's boot (metalboot doctor --mac): records nothing, also for MACs
+  // never seen (those get the discovery answer, and are not discovered by asking).
+  app.get<MacParams & { Querystring: { arch?: string; ipxe?: string; config?: string } }>(
+    '/machines/:mac/preview',
+    { schema: { params: machineParams, querystring: previewQuery, response: { 200: bootPreviewSchema } } },
+    (req) => {
+      const { arch, ipxe, config } = req.query;
+      const request = { mac: parseMac(req.params.mac), archCode: arch === undefined ? 7 : Number(arch), ipxe: ipxe === '1', includeConfig: config === '1' };
+      return core.boot.preview(request, bootNetwork(), assetsDir);
+    },
   );
 
   app.patch<MacParams & { Body: MachinePatch }>(

@@ -60,9 +60,10 @@ async function refreshAll() {
   try {
     var list = await api('GET', '/machines');
     machines = new Map(list.map(function (m) { return [m.mac, m]; }));
+    // The list carries each machine's newest event; the stream may already know a newer one.
+    list.forEach(function (m) { if (m.lastEvent) noteLastEvent(m.mac, m.lastEvent); });
     clusters = await api('GET', '/clusters');
     renderLists();
-    loadMissingLastEvents();
   } catch (err) {
     if (err.status !== 401) toast('Refreshing machines failed: ' + err.message, true);
   }
@@ -72,25 +73,14 @@ function scheduleListRefresh(ms) {
   listTimer = setTimeout(refreshAll, ms === undefined ? 800 : ms);
 }
 
-/** The list API has no "last event"; ask each machine's progress once, a few at a time. */
-async function loadMissingLastEvents() {
-  var todo = Array.from(machines.keys()).filter(function (mac) { return !lastEvents.has(mac); });
-  async function worker() {
-    for (var mac = todo.shift(); mac; mac = todo.shift()) {
-      try {
-        var p = await api('GET', '/machines/' + encodeURIComponent(mac) + '/progress?events=1&lines=0');
-        var e = p && p.lastEvents && p.lastEvents[p.lastEvents.length - 1];
-        if (e && !lastEvents.has(mac)) { lastEvents.set(mac, e); renderLists(); }
-      } catch (err) { /* a machine deleted meanwhile, or an older server without /progress */ }
-    }
-  }
-  await Promise.all([worker(), worker(), worker(), worker()]);
+function noteLastEvent(mac, e) {
+  var prev = lastEvents.get(mac);
+  if (!prev || prev.id <= e.id) lastEvents.set(mac, e);
 }
 
 function onMachineEvent(e) {
   if (!e || typeof e.mac !== 'string') return;
-  var prev = lastEvents.get(e.mac);
-  if (!prev || prev.id <= e.id) lastEvents.set(e.mac, e);
+  noteLastEvent(e.mac, e);
   var m = machines.get(e.mac);
   if (m && e.state && e.state !== m.state) { m.state = e.state; m.stateChangedAt = e.at; }
   renderLists();

@@ -179,6 +179,11 @@ function eventRepo(db: Database.Database): EventRepo {
     'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
   );
   const tail = db.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM machine_events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+  // One index seek per asked MAC (machine_events_mac): the whole-table GROUP BY mac would scan
+  // every event ever recorded, and the timeline outlives deleted machines.
+  const latest = db.prepare<[string], { mac: string; id: number; kind: string; at: string }>(
+    'SELECT e.mac, e.id, e.kind, e.at FROM json_each(?) j JOIN machine_events e ON e.id = (SELECT max(id) FROM machine_events WHERE mac = j.value)',
+  );
   const toEvent = (r: Row): MachineEvent => ({
     id: r.id,
     mac: r.mac,
@@ -214,6 +219,10 @@ function eventRepo(db: Database.Database): EventRepo {
     },
     async tail(mac, limit) {
       return tail.all(mac, limit).map(toEvent);
+    },
+    async latest(macs) {
+      if (macs.length === 0) return new Map();
+      return new Map(latest.all(JSON.stringify(macs)).map((r) => [r.mac, { id: r.id, kind: r.kind, at: r.at }]));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
@@ -122,4 +122,16 @@ t.test('loadSchema caches by path and refuses files that are not Talos schemas',
   const empty = loadSchema(`${dir}/nomain.json`);
   t.strictSame(validateConfig(parseConfig('version: v1alpha1\n'), empty).errors, ['document 1: the schema has no v1alpha1 document']);
   t.throws(() => validateConfig([], { path: SCHEMA_PATH }), /needs a schema returned by loadSchema/);
+});
+
+t.test('loadSchema loads a rewritten file afresh; the schema it replaced still validates', async (t) => {
+  const dir = t.testdir({ 'config.schema.json': readFileSync(SCHEMA_PATH, 'utf8') });
+  const first = loadSchema(`${dir}/config.schema.json`);
+  t.equal(loadSchema(`${dir}/config.schema.json`), first, 'unchanged: cached');
+  writeFileSync(`${dir}/config.schema.json`, `${readFileSync(SCHEMA_PATH, 'utf8')}\n`);
+  const second = loadSchema(`${dir}/config.schema.json`);
+  t.not(second, first, 'rewritten: loaded again');
+  const docs = parseConfig(example('v1.13/worker.yaml'));
+  t.strictSame(validateConfig(docs, first).errors, []);
+  t.strictSame(validateConfig(docs, second).errors, []);
 });

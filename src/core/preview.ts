@@ -2,18 +2,20 @@
  * The dry run: every hop of a network boot and what metalboot would answer, computed from the
  * machine and cluster records with the core's own decision functions, recording nothing.
  *
- * Depends on src/core only, and takes everything server-specific (advertise URL, TFTP on or off,
- * templates, kernel-argument providers, renderer, asset lookup) as inputs, so the server can run
- * the very same function behind `GET /api/v1/machines/:mac/preview` (see the README, "doctor").
+ * Pure over its inputs: everything server-specific (advertise URL, TFTP on or off, templates,
+ * kernel-argument providers, renderer, asset lookup) is passed in, so the server runs it behind
+ * `GET /api/v1/machines/:mac/preview` (BootService.preview) and `metalboot doctor --mac` runs the
+ * very same function client-side against an older server. Which script a machine gets is
+ * decideScript's answer, as for BootService.machineScript.
  */
 import { parseAllDocuments } from 'yaml';
 import { createHash } from 'node:crypto';
-import { BOOT_SCRIPT_PATH, decideBoot, type BootDecision } from '../core/boot-file.js';
-import { buildCmdline } from '../core/cmdline.js';
-import { inInstallWindow } from '../core/lifecycle.js';
-import type { RenderResult } from '../core/render.js';
-import type { TemplateSet } from '../core/templates.js';
-import type { Cluster, Machine } from '../core/types.js';
+import { BOOT_SCRIPT_PATH, decideBoot, type BootDecision } from './boot-file.js';
+import { buildCmdline } from './cmdline.js';
+import type { RenderResult } from './render.js';
+import { decideScript } from './script-decision.js';
+import type { TemplateSet } from './templates.js';
+import type { Cluster, Machine } from './types.js';
 
 export interface BootPreviewRequest {
   /** Normalised aa:bb:cc:dd:ee:ff. */
@@ -81,6 +83,9 @@ export const ARCH_NAMES: Record<number, string> = {
 };
 const HTTP_BOOT = new Set([15, 16, 19]);
 
+/** Stands in for the per-boot config token in previewed scripts and command lines. */
+export const CONFIG_TOKEN_PLACEHOLDER = '<issued-per-boot>';
+
 export async function buildBootPreview(req: BootPreviewRequest, m: Machine | undefined, c: Cluster | undefined, env: BootPreviewEnv): Promise<BootPreview> {
   const base = env.advertiseUrl.replace(/\/+$/, '');
   const known = m !== undefined && m.state !== 'discovered';
@@ -139,46 +144,49 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
     preview.outcome = kind;
     hops.push({ step: 'machine-script', request: scriptRequest, answer, ok, data: { kind, script: text } });
   };
-  if (!known) {
+  const decision = decideScript(m, c);
+  if (decision.kind === 'discovery' || !known) {
     script('discovery', `discovery script: ${m ? 'still' : 'recorded as'} discovered, asks again in ${env.discoveryRetrySeconds} s; nothing is installed until you \`metalboot machine add ${req.mac} …\``, env.templates.discovery(vars));
     return preview;
   }
-  if (!inInstallWindow(m)) {
+  if (decision.kind === 'localboot') {
     const sanboot = m.localBoot === 'sanboot';
     script('localboot', `boot from the local disk (${sanboot ? 'sanboot --drive 0x80' : 'iPXE exit'}): Talos is installed${m.reimage ? '' : '; `metalboot machine reimage` to install again'}`, env.templates.localboot({ ...vars, machine: m, sanboot }));
     return preview;
   }
-  if (!c || !m.role) {
-    const reason = !m.cluster ? 'no cluster assigned' : !c ? `cluster ${m.cluster} does not exist` : 'no role assigned';
+  if (decision.kind === 'unavailable') {
+    const { reason } = decision;
     script('unavailable', `"cannot boot yet" script (${reason}); retries every ${env.discoveryRetrySeconds} s`, env.templates.unavailable({ ...vars, reason }), false);
     hops[hops.length - 1]!.problem = reason;
     return preview;
   }
-  const configUrl = `${base}/config/${req.mac}?token=<issued-per-boot>`;
+  // Never a real token: the preview issues none, and its answer must not be one a machine could use.
+  const configUrl = `${base}/config/${req.mac}?token=${CONFIG_TOKEN_PLACEHOLDER}`;
   // A reimage starts with one boot that only wipes (as BootService.machineScript): no config, no token.
-  const wipe = m.reimage !== null && !m.reimage.wipeBootedAt;
+  const wipe = decision.kind === 'wipe';
+  const cluster = decision.cluster;
   const ownArgs = wipe ? ['talos.experimental.wipe=system'] : [`talos.config=${configUrl}`];
-  const cmdline = buildCmdline(c.talosVersion, arch, c.kernelArgs, [...env.extraKernelArgs(m, c), ...ownArgs]);
-  const assets = `${base}/assets/talos/${c.talosVersion}`;
+  const cmdline = buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [...env.extraKernelArgs(m, cluster), ...ownArgs]);
+  const assets = `${base}/assets/talos/${cluster.talosVersion}`;
   const files = { kernel: `vmlinuz-${arch}`, initramfs: `initramfs-${arch}.xz` };
   const kernelVars = { kernelUrl: `${assets}/${files.kernel}`, initrdUrl: `${assets}/${files.initramfs}`, initrdName: files.initramfs, cmdline, wipe };
   if (wipe) {
-    script('wipe', `wipe script (reimage, first boot): Talos ${c.talosVersion} ${arch} wipes its system partitions and reboots; the next network boot installs`, env.templates.install({ ...vars, machine: m, cluster: c, ...kernelVars }));
+    script('wipe', `wipe script (reimage, first boot): Talos ${cluster.talosVersion} ${arch} wipes its system partitions and reboots; the next network boot installs`, env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }));
   } else {
-    script('install', `install script: Talos ${c.talosVersion} ${arch}, ${m.role} of ${c.name}`, env.templates.install({ ...vars, machine: m, cluster: c, ...kernelVars }));
+    script('install', `install script: Talos ${cluster.talosVersion} ${arch}, ${m.role} of ${cluster.name}`, env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }));
   }
   for (const step of ['kernel', 'initramfs'] as const) {
-    const size = await env.assetSize(`talos/${c.talosVersion}/${files[step]}`);
+    const size = await env.assetSize(`talos/${cluster.talosVersion}/${files[step]}`);
     hops.push({
       step,
       request: `GET ${assets}/${files[step]}`,
       answer: size !== undefined ? `${files[step]} (${size} bytes)` : '404',
       ok: size !== undefined,
-      ...(size === undefined ? { problem: `assets/talos/${c.talosVersion}/${files[step]} is missing: metalboot assets pull talos --version ${c.talosVersion} --arch ${arch}` } : {}),
+      ...(size === undefined ? { problem: `assets/talos/${cluster.talosVersion}/${files[step]} is missing: metalboot assets pull talos --version ${cluster.talosVersion} --arch ${arch}` } : {}),
       data: step === 'kernel' ? { url: `${assets}/${files[step]}`, cmdline: cmdline.split(' ') } : { url: `${assets}/${files[step]}` },
     });
   }
-  if (!wipe) hops.push(await configHop(req, m, c, env, configUrl));
+  if (!wipe) hops.push(await configHop(req, m, cluster, env, configUrl));
   return preview;
 }
 
