@@ -130,10 +130,14 @@ export class ConfigRenderer {
   }
 
   async render(cluster: Cluster, machine: Machine): Promise<RenderResult> {
-    // The schema's generation too: a result rendered before `assets pull` must not outlive it.
-    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${machine.state}|${this.schemaEntry(cluster.talosVersion).gen}`;
+    // Everything a render reads: the cluster and machine records, the address variable, what the
+    // document providers add, and the schema's generation (a result rendered before
+    // `assets pull` must not outlive it). A boot storm then renders each machine once.
+    const ip = machine.ip ?? machine.lastSeen.ip ?? '';
+    const provided = this.documentProviders.length ? JSON.stringify(this.documentProviders.map((p) => p(machine, cluster))) : '';
+    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${ip}|${provided}|${this.schemaEntry(cluster.talosVersion).gen}`;
     const hit = this.results.get(machine.mac);
-    if (hit && hit.stamp === stamp && this.documentProviders.length === 0) return hit.result;
+    if (hit && hit.stamp === stamp) return hit.result;
     const result = this.renderFresh(cluster, machine);
     this.results.set(machine.mac, { stamp, result });
     return result;

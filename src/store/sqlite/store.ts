@@ -71,10 +71,19 @@ function clusterRepo(db: Database.Database): ClusterRepo {
   const update = db.prepare('UPDATE clusters SET doc = ? WHERE name = ?');
   const del = db.prepare('DELETE FROM clusters WHERE name = ?');
   const count = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM machines WHERE cluster = ?');
+  const parsed = new Map<string, { doc: string; cluster: Cluster }>();
   return {
     async get(name) {
+      // Every boot request reads its cluster (two ~30 KiB configs): reuse the parsed object
+      // while the stored text is unchanged (compared with the row, so another instance's
+      // update on a shared database is still seen).
       const row = get.get(name);
-      return row ? (JSON.parse(row.doc) as Cluster) : undefined;
+      if (!row) return undefined;
+      const hit = parsed.get(name);
+      if (hit && hit.doc === row.doc) return hit.cluster;
+      const cluster = JSON.parse(row.doc) as Cluster;
+      parsed.set(name, { doc: row.doc, cluster });
+      return cluster;
     },
     async list() {
       return list.all().map((r) => JSON.parse(r.doc) as Cluster);
