@@ -8,6 +8,7 @@
 // on the host's interfaces. metalboot and its reference run at the same time on separate pairs and
 // the rounds alternate between them, so background load on this shared machine hits both alike;
 // medians of the rounds are reported. See bench/README.md.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -597,6 +598,22 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
 
 // ---- report ---------------------------------------------------------------------------------
 
+/** Versions of what was measured, for the results file. */
+function versions(): Record<string, string> {
+  const first = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5_000 });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+  };
+  return {
+    node: process.version,
+    dnsmasq: first('dnsmasq', ['--version']),
+    kea: first('kea-dhcp4', ['-v']),
+    nginx: first('nginx', ['-v']),
+    tftpdHpa: first('dpkg-query', ['-W', '-f=${Version}', 'tftpd-hpa']),
+    metalbootCommit: first('git', ['-C', PROJECT_ROOT, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
 function machineInfo() {
   const cpus = os.cpus();
   return {
@@ -670,6 +687,7 @@ async function main(): Promise<void> {
     command: `npm run bench -- ${argv.join(' ')}`,
     machine: { ...machine, loadavgEnd: os.loadavg().map(round2) },
     pinning: { ...pinning },
+    versions: versions(),
     reports,
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
