@@ -8,20 +8,13 @@ import { readFileSync } from 'node:fs';
 import { decodeDhcp, encodeDhcp, BOOTREPLY } from '../../src/dhcp/codec.js';
 import { CLIENT_SHAPES, clientPacket, ip, type RawOption } from '../helpers/dhcp-packets.js';
 import { makeRig, SERVER_IP } from '../helpers/dhcp-rig.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1234);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 100_000);
 
 function prng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const next = xorshift32(seed);
   return { next, int: (n: number) => next() % n, pick: <T>(a: readonly T[]) => a[next() % a.length]! };
 }
 

@@ -14,6 +14,7 @@ import {
   writeDataHeader,
 } from '../../src/tftp/packets.js';
 import type { TftpPacket } from '../../src/tftp/packets.js';
+import { xorshift32 } from '../helpers/prng.js';
 
 function decodeOk(buf: Uint8Array): TftpPacket {
   const result = decodePacket(buf);
@@ -109,20 +110,10 @@ t.test('malformed input yields errors, never throws', async (t) => {
   t.match(decodeError(encodeRequest(Opcode.RRQ, 'a', 'octet', huge)), /more than/, 'a 60 KB option list is cut short');
 });
 
-/** xorshift32: fast and seeded, so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 t.test('fuzz: 150k random and mutated packets never throw', async (t) => {
   const seed = Number(process.env.TFTP_FUZZ_SEED ?? 0x5eed);
-  const rand = prng(seed);
+  const rand = xorshift32(seed);
   const seeds = [
     encodeRequest(Opcode.RRQ, 'undionly.kpxe', 'octet', { blksize: 1468, tsize: 0, windowsize: 8, timeout: 2 }),
     encodeRequest(Opcode.WRQ, 'x', 'netascii'),
