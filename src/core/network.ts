@@ -24,8 +24,12 @@ export class NetworkService implements DhcpCore {
     return { known: true, reservedIp: m.ip ?? undefined, bootFileOverride: m.bootFile ?? undefined };
   }
 
-  async reservedIps(): Promise<ReadonlySet<string>> {
-    return this.store.machines.reservedIps();
+  flushed(): Promise<void> {
+    return this.store.flushed();
+  }
+
+  async isReserved(ip: string): Promise<boolean> {
+    return (await this.store.machines.reservationOwner(ip)) !== undefined;
   }
 
   async record(o: DhcpObservation): Promise<void> {

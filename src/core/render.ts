@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,7 @@ import type { ConfigMap } from './config/values.js';
 import { applyPatches, parsePatch, type Patch } from './config/patch.js';
 import { loadSchema, validateConfig, type TalosSchema } from './config/validate.js';
 import { ValidationError } from './errors.js';
+import { fillSkeleton, sentinelMachine, skeletonApplies, skeletonShape, skeletonUsable } from './config-skeleton.js';
 import { compileTemplate } from './templates.js';
 import type { Cluster, Machine, Role } from './types.js';
 
@@ -14,6 +16,14 @@ export type RenderResult = { ok: true; yaml: string; warnings: string[] } | { ok
 
 /** Extra config documents contributed by other parts of metalboot (event sink, kernel log). */
 export type DocumentProvider = (m: Machine, c: Cluster) => ConfigMap[];
+
+/**
+ * Full renders kept per machine (machines with their own patches, selectors or template
+ * variables). Bounded: a result is ~4–30 KiB and a registry may hold 100,000 machines.
+ */
+const RESULT_CACHE_SIZE = 1000;
+/** Skeletons: one per cluster, role, shape and provided documents; a handful in practice. */
+const SKELETON_CACHE_SIZE = 256;
 
 /** Schemas shipped with metalboot, used when the assets directory has none for a version. */
 const BUNDLED_SCHEMAS = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas/talos');
@@ -24,14 +34,19 @@ const BUNDLED_SCHEMAS = resolve(dirname(fileURLToPath(import.meta.url)), '../../
  * metalboot; then schema validation. Handlebars variables are expanded in each patch's text before
  * it is parsed, so `hostname: {{machine.hostname}}` works without quoting.
  *
- * Parsed bases, compiled patch templates and rendered results are cached (keyed by the
- * updatedAt stamps), so a boot storm renders each machine's config once.
+ * Parsed bases and compiled patch templates are cached. A machine whose config differs from its
+ * role's only in host name and install disk is served from the role's skeleton (config-skeleton.ts);
+ * other machines' full renders are kept in a bounded per-machine cache. Both are keyed by what a
+ * render reads, so a boot storm renders each role once and each special machine once.
  */
 export class ConfigRenderer {
   readonly documentProviders: DocumentProvider[] = [];
   private readonly bases = new Map<string, { stamp: string; docs: ConfigDocument[] }>();
   private readonly patchTemplates = new Map<string, (vars: object) => string>();
-  private readonly results = new Map<string, { stamp: string; result: RenderResult }>();
+  private readonly results = new LRUCache<string, { stamp: string; result: RenderResult }>({ max: RESULT_CACHE_SIZE });
+  private readonly skeletons = new LRUCache<string, { stamp: string; result: RenderResult; usable: boolean }>({ max: SKELETON_CACHE_SIZE });
+  /** How many renders took the full path and how many were filled from a skeleton (tests, metrics). */
+  readonly stats = { full: 0, skeleton: 0 };
   /** Talos version → its schema, when that was last checked, and a generation render stamps carry. */
   private readonly schemas = new Map<string, { schema: TalosSchema | null; checkedAt: number; gen: number }>();
   private schemaGen = 0;
@@ -53,6 +68,7 @@ export class ConfigRenderer {
   invalidate(): void {
     this.bases.clear();
     this.results.clear();
+    this.skeletons.clear();
   }
 
   /**
@@ -125,25 +141,54 @@ export class ConfigRenderer {
 
   /** Render and throw a ValidationError if the result would not be served. */
   async check(cluster: Cluster, machine: Machine): Promise<void> {
-    const r = this.renderFresh(cluster, machine);
+    const r = this.renderFull(cluster, machine, this.provided(cluster, machine));
     if (!r.ok) throw new ValidationError(`the machine's config would be invalid: ${r.errors.join('; ')}`, 'patches');
   }
 
   async render(cluster: Cluster, machine: Machine): Promise<RenderResult> {
     // Everything a render reads: the cluster and machine records, the address variable, what the
     // document providers add, and the schema's generation (a result rendered before
-    // `assets pull` must not outlive it). A boot storm then renders each machine once.
+    // `assets pull` must not outlive it).
+    const provided = this.provided(cluster, machine);
+    const providedKey = provided.length ? JSON.stringify(provided) : '';
+    const gen = this.schemaEntry(cluster.talosVersion).gen;
+    if (skeletonApplies(cluster, machine)) {
+      const filled = this.fromSkeleton(cluster, machine, provided, `${cluster.updatedAt}|${gen}|${providedKey}`);
+      if (filled) return filled;
+    }
     const ip = machine.ip ?? machine.lastSeen.ip ?? '';
-    const provided = this.documentProviders.length ? JSON.stringify(this.documentProviders.map((p) => p(machine, cluster))) : '';
-    const stamp = `${cluster.updatedAt}|${machine.updatedAt}|${ip}|${provided}|${this.schemaEntry(cluster.talosVersion).gen}`;
+    const stamp = `${cluster.name}|${cluster.updatedAt}|${machine.updatedAt}|${ip}|${providedKey}|${gen}`;
     const hit = this.results.get(machine.mac);
     if (hit && hit.stamp === stamp) return hit.result;
-    const result = this.renderFresh(cluster, machine);
+    const result = this.renderFull(cluster, machine, provided);
     this.results.set(machine.mac, { stamp, result });
     return result;
   }
 
-  private renderFresh(cluster: Cluster, machine: Machine): RenderResult {
+  private provided(cluster: Cluster, machine: Machine): ConfigMap[][] {
+    return this.documentProviders.map((p) => p(machine, cluster));
+  }
+
+  /**
+   * The machine's config from its role's skeleton; undefined when the skeleton cannot stand for it
+   * (it failed to render or validate — the full path then reports the machine's own errors).
+   */
+  private fromSkeleton(cluster: Cluster, machine: Machine, provided: ConfigMap[][], stamp: string): RenderResult | undefined {
+    const key = `${cluster.name}/${machine.role}/${skeletonShape(machine)}`;
+    let sk = this.skeletons.get(key);
+    if (!sk || sk.stamp !== stamp) {
+      const result = this.renderFull(cluster, sentinelMachine(machine), provided);
+      const inputs = [cluster.controlplane, cluster.worker, ...cluster.patches, JSON.stringify(provided)];
+      sk = { stamp, result, usable: result.ok && skeletonUsable(result.yaml, machine, inputs) };
+      this.skeletons.set(key, sk);
+    }
+    if (!sk.usable || !sk.result.ok) return undefined;
+    this.stats.skeleton++;
+    return { ok: true, yaml: fillSkeleton(sk.result.yaml, machine), warnings: sk.result.warnings };
+  }
+
+  private renderFull(cluster: Cluster, machine: Machine, provided: ConfigMap[][]): RenderResult {
+    this.stats.full++;
     const role = machine.role!;
     try {
       // The base is cached and shared; settings below mutate, so work on a copy.
@@ -160,7 +205,7 @@ export class ConfigRenderer {
       }
       docs = applyPatches(docs, patches);
       applyMachineSettings(docs, machine);
-      for (const provide of this.documentProviders) docs = mergeProvided(docs, provide(machine, cluster));
+      for (const documents of provided) docs = mergeProvided(docs, documents);
       const schema = this.schemaFor(cluster.talosVersion);
       if (!schema) return { ok: false, errors: [`no config schema for Talos ${cluster.talosVersion}; put config.schema.json in assets/talos/${cluster.talosVersion}/ (metalboot assets pull)`] };
       const { errors, warnings } = validateConfig(docs, schema);

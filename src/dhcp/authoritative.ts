@@ -43,15 +43,15 @@ async function discover(ctx: HandlerContext, inc: Incoming): Promise<Outcome> {
   if (!pool) return { note: noPoolNote(packet) };
   const info = await ctx.core.lookup(facts.mac, facts.uuid);
   const reserved = reservationOn(ctx, pool, info, facts.mac);
-  const exclude = new Set(await ctx.core.reservedIps());
-  if (reserved) exclude.delete(reserved);
   const now = ctx.now();
   const lease = await ctx.leases.allocate({
     mac: facts.mac,
     range: pool.range,
     reserved,
     requested: facts.requestedIp,
-    exclude,
+    // Asked per candidate the lease store picks (typically once), not a load of every
+    // reservation in the registry per DISCOVER. The client's own reservation is not "other".
+    reservedForOther: async (ip) => ip !== reserved && (await ctx.core.isReserved(ip)),
     now,
     offerExpiresAt: now + ctx.offerHoldMs,
   });
@@ -103,7 +103,7 @@ async function request(ctx: HandlerContext, inc: Incoming): Promise<Outcome | un
     // INIT-REBOOT (no ciaddr) or RENEWING/REBINDING (ciaddr): verify the client's idea of its address.
     if (heldActively && (!heldByClient || current.state === 'declined')) return nak(ctx, inc, `${ip} is in use`);
     if (reserved !== undefined && reserved !== ip) return nak(ctx, inc, `client has reserved address ${reserved}`);
-    if (reserved === undefined && (await ctx.core.reservedIps()).has(ip)) {
+    if (reserved === undefined && (await ctx.core.isReserved(ip))) {
       return nak(ctx, inc, `${ip} is reserved for another machine`);
     }
     if (reserved === undefined && !inRange(pool, ip)) return nak(ctx, inc, `${ip} is outside the pool`);

@@ -61,6 +61,9 @@ export function createDhcpHandler(ctx: HandlerContext, send: (out: Outgoing) => 
     }
     if (outcome.reply) {
       const { packet: reply, to } = outcome.reply;
+      // The lease behind an OFFER or ACK must be on disk before the client hears of it; the store
+      // commits in batches (a rejection here means it was not written: no reply, counted as error).
+      await ctx.core.flushed();
       send({ buf: encodeDhcp(reply), address: to.address, port: to.port, via });
       stats.replied++;
     } else {

@@ -41,9 +41,15 @@ export interface DhcpObservation {
 /** The port the core implements for the DHCP adapter. */
 export interface DhcpCore {
   lookup(mac: string, uuid?: string): Promise<DhcpMachineInfo | undefined>;
-  /** Every address reserved for some machine: the dynamic pool must not hand them to others. */
-  reservedIps(): Promise<ReadonlySet<string>>;
+  /**
+   * Whether some machine holds a reservation for this address (the dynamic pool must not hand it
+   * to others). Asked per candidate address, so it must be a point lookup: DISCOVER and REQUEST
+   * must not cost in proportion to the registry.
+   */
+  isReserved(ip: string): Promise<boolean>;
   record(observation: DhcpObservation): Promise<void>;
+  /** Resolves once the lease written for this exchange is durable (the store may batch commits). */
+  flushed(): Promise<void>;
 }
 
 /** pino-compatible subset. */

@@ -57,6 +57,12 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   });
   installErrorHandler(app);
   installRequestIds(app);
+  // The store commits writes in batches: nothing is answered before what it did is durable
+  // (a config token, a delivery on the audit log, an operator's change).
+  const store = opts.core.store;
+  app.addHook('onSend', async () => {
+    await store.flushed();
+  });
   await registerDocs(app, { version: VERSION }); // before the routes: it learns them as they are added
   const metrics = opts.metrics ?? createMetrics(opts.core);
   if (!opts.metrics) app.addHook('onClose', async () => metrics.close());

@@ -160,7 +160,8 @@ export class Metrics {
     this.dhcpFromBus = false;
     return {
       lookup: (mac, uuid) => inner.lookup(mac, uuid),
-      reservedIps: () => inner.reservedIps(),
+      isReserved: (ip) => inner.isReserved(ip),
+      flushed: () => inner.flushed(),
       record: (o: DhcpObservation) => {
         this.dhcpPackets.inc({ type: o.messageType.toLowerCase(), mode: o.mode, reply: (o.reply ?? 'none').toLowerCase() });
         return inner.record(o);

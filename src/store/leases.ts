@@ -37,6 +37,13 @@ export interface AllocateRequest {
   requested?: string;
   /** Addresses reserved for other machines: never handed out dynamically. */
   exclude?: ReadonlySet<string>;
+  /**
+   * Is this address reserved for another machine? Asked for each candidate the repo is about to
+   * offer (never for `reserved`), so the caller need not load every reservation of the registry
+   * per DISCOVER; true keeps the address out like `exclude`. Like `exclude`, the answers are a
+   * snapshot taken while the request is handled, not part of the allocation's transaction.
+   */
+  reservedForOther?: (ip: string) => Promise<boolean>;
   now: number;
   offerExpiresAt: number;
 }
@@ -53,8 +60,9 @@ export interface CommitRequest {
 
 export interface LeaseRepo {
   /**
-   * Offer an address: the client's current offer/lease in range, else its reservation, else its
-   * requested or previous address, else the lowest never-used one, else the longest-free one.
+   * Offer an address: the client's reservation, else its current offer/lease in range, else its
+   * requested or previous address, else a never-used one (searched from where the last such
+   * allocation in the range ended, then from the start of the range), else the longest-free one.
    * An existing bound lease stays bound. undefined when the pool is exhausted.
    */
   allocate(req: AllocateRequest): Promise<Lease | undefined>;

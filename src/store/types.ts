@@ -23,6 +23,12 @@ export interface Store {
   leases: LeaseRepo;
   talosEvents: TalosEventRepo;
   progress: ProgressRepo;
+  /**
+   * Resolves once every write made so far is durable. A store may batch writes (SQLite commits a
+   * turn of the event loop at once), so whoever tells a client that something happened awaits this
+   * first.
+   */
+  flushed(): Promise<void>;
   close(): Promise<void>;
 }
 

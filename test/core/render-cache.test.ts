@@ -1,10 +1,12 @@
 import t from 'tap';
 import { clusterBody, makeApp } from '../helpers/core-app.js';
 
-t.test('rendered configs are cached per machine, also with document providers, and follow what they depend on', async (t) => {
+t.test('rendered configs are cached (per role, and per machine with its own patches) and follow what they depend on', async (t) => {
   const { api, core } = await makeApp(t);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:01', hostname: 'c1', role: 'worker', cluster: 'prod' })).status, 201);
+  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:01', hostname: 'c1', role: 'worker', cluster: 'prod', patches: ['machine:\n  env:\n    A: "1"\n'] })).status, 201);
+  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:02', hostname: 'c2', role: 'worker', cluster: 'prod' })).status, 201);
+  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:03', hostname: 'c3', role: 'worker', cluster: 'prod' })).status, 201);
   let endpoint = 'a.example:4002';
   core.renderer.documentProviders.push(() => [{ apiVersion: 'v1alpha1', kind: 'EventSinkConfig', endpoint }]);
   const cluster = await core.clusters.get('prod');
@@ -18,5 +20,17 @@ t.test('rendered configs are cached per machine, also with document providers, a
   t.match(moved.ok && moved.yaml, 'endpoint: b.example:4002');
   const readdressed = await core.renderer.render(cluster, { ...machine, ip: '10.0.0.9' });
   t.not(readdressed, moved, 'the address variable is part of the key');
+  // Machines without their own patches share their role's skeleton: one full render for both.
+  const full = core.renderer.stats.full;
+  const c2 = await core.renderer.render(cluster, await core.machines.get('02:00:00:00:0c:02'));
+  const c3 = await core.renderer.render(cluster, await core.machines.get('02:00:00:00:0c:03'));
+  t.equal(core.renderer.stats.full - full, 1, 'the skeleton was rendered once');
+  t.match(c2.ok && c2.yaml, 'hostname: c2');
+  t.match(c3.ok && c3.yaml, 'hostname: c3');
+  t.match(c3.ok && c3.yaml, 'endpoint: b.example:4002');
+  endpoint = 'c.example:4002';
+  const c3moved = await core.renderer.render(cluster, await core.machines.get('02:00:00:00:0c:03'));
+  t.match(c3moved.ok && c3moved.yaml, 'endpoint: c.example:4002', 'provided documents are part of the skeleton key');
+  t.equal(core.renderer.stats.full - full, 2);
   t.equal(await core.clusters.get('prod'), cluster, 'the parsed cluster is reused while its row is unchanged');
 });

@@ -81,6 +81,41 @@ t.test('reservation from the registry wins, and is kept from other clients', asy
   t.equal(other?.packet.yiaddr, '10.253.0.101', 'dynamic allocation skips addresses reserved for others');
 });
 
+t.test('many reservations at the start of the range: others skip them, one lookup per candidate', async (t) => {
+  const macOf = (i: number) => `52:54:00:00:02:${i.toString(16).padStart(2, '0')}`;
+  const reservations = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [macOf(i), `10.253.0.${100 + i}`]));
+  const rig = makeRig({ pool: { range: '10.253.0.100-10.253.0.199', subnetMask: '255.255.255.0', leaseTimeSec: 600 } }, { reservations });
+  t.teardown(rig.close);
+  const asked: string[] = [];
+  const isReserved = rig.core.isReserved.bind(rig.core);
+  rig.core.isReserved = async (ip) => {
+    asked.push(ip);
+    return isReserved(ip);
+  };
+  const [first] = await rig.send({ type: DISCOVER, mac: B });
+  t.equal(first?.packet.yiaddr, '10.253.0.140', 'the 40 reserved addresses at the start are skipped');
+  t.equal(asked.length, 41, 'one reservation lookup per candidate, no registry-wide list');
+  asked.length = 0;
+  const [second] = await rig.send({ type: DISCOVER, mac: '52:54:00:00:03:01' });
+  t.equal(second?.packet.yiaddr, '10.253.0.141');
+  t.same(asked, ['10.253.0.141'], 'the next allocation starts past them');
+
+  const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => rig.send({ type: DISCOVER, mac: `52:54:00:00:04:${i.toString(16).padStart(2, '0')}` })));
+  const offered = burst.map((r) => r[0]?.packet.yiaddr ?? 'none');
+  t.equal(new Set(offered).size, 20, `concurrent DISCOVERs get distinct addresses: ${offered.join(' ')}`);
+  t.ok(offered.every((ip) => Number(ip.split('.')[3]) >= 142), 'none of them reserved');
+
+  const [own] = await rig.send({ type: DISCOVER, mac: macOf(20) });
+  t.equal(own?.packet.yiaddr, '10.253.0.120', 'a reserved machine gets its reservation');
+  const [ack] = await rig.send({ type: REQUEST, mac: macOf(20), options: [sid(), req50('10.253.0.120')] });
+  t.equal(ack?.type, 'ACK');
+  const [nak] = await rig.send({ type: REQUEST, mac: B, options: [req50('10.253.0.105')] });
+  t.equal(nak?.type, 'NAK', 'INIT-REBOOT into another machine\'s reservation');
+  t.match(nak?.str(Opt.MESSAGE), /reserved for another machine/);
+  const [mine] = await rig.send({ type: REQUEST, mac: B, options: [sid(), req50('10.253.0.140')] });
+  t.equal(mine?.type, 'ACK', 'the dynamic address is bound as usual');
+});
+
 t.test('REQUEST naming another server is ignored and frees our offer', async (t) => {
   const rig = makeRig({ pool: { range: '10.253.0.100-10.253.0.100', subnetMask: '255.255.255.0', leaseTimeSec: 600 } });
   t.teardown(rig.close);
@@ -252,4 +287,26 @@ t.test('never throws: failing registry and recorder are counted, not fatal', asy
   t.same(await rig.send(Buffer.from('garbage')), []);
   t.equal(rig.handler.stats.malformed, 1);
   t.same(await rig.send({ type: 2, mac: A }), [], 'an OFFER from a "client" is ignored');
+});
+
+t.test('no reply before the lease behind it is committed; a failed commit means no reply', async (t) => {
+  const rig = makeRig();
+  t.teardown(rig.close);
+  let release!: () => void;
+  const gate = new Promise<void>((ok) => (release = ok));
+  rig.core.flushed = () => gate.then(() => rig.store.flushed());
+  const pending = rig.send({ type: DISCOVER, mac: A, xid: 21, options: CLIENT_SHAPES.udhcpc() });
+  for (let i = 0; i < 20; i++) await new Promise((ok) => setImmediate(ok));
+  t.equal(rig.sent.length, 0, 'the OFFER waits for the commit');
+  release();
+  const [offer] = await pending;
+  t.equal(offer?.type, 'OFFER');
+
+  rig.core.flushed = async () => {
+    throw new Error('disk full');
+  };
+  const errors = rig.handler.stats.errors;
+  const none = await rig.send({ type: DISCOVER, mac: B, xid: 22, options: CLIENT_SHAPES.udhcpc() });
+  t.same(none, [], 'nothing is sent for a lease that may not be on disk');
+  t.equal(rig.handler.stats.errors, errors + 1, 'counted as an error');
 });

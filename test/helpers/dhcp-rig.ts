@@ -24,7 +24,7 @@ export interface StubCore extends DhcpCore {
   failLookup?: boolean;
 }
 
-export function stubCore(config: StubCoreConfig = {}): StubCore {
+export function stubCore(config: StubCoreConfig = {}, flushed: () => Promise<void> = async () => undefined): StubCore {
   const core: StubCore = {
     observations: [],
     config,
@@ -35,12 +35,13 @@ export function stubCore(config: StubCoreConfig = {}): StubCore {
       if (!reservedIp && !bootFileOverride) return { known: false };
       return { known: true, reservedIp, bootFileOverride };
     },
-    async reservedIps() {
-      return new Set(Object.values(config.reservations ?? {}));
+    async isReserved(ip) {
+      return Object.values(config.reservations ?? {}).includes(ip);
     },
     async record(obs) {
       core.observations.push(obs);
     },
+    flushed,
   };
   return core;
 }
@@ -88,7 +89,7 @@ export function makeRig(
   coreConfig: StubCoreConfig = {},
   store = new SqliteStore(':memory:'),
 ): Rig {
-  const core = stubCore(coreConfig);
+  const core = stubCore(coreConfig, () => store.flushed());
   const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
   const sent: Outgoing[] = [];
   const ctx = handlerContext({

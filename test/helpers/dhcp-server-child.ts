@@ -34,12 +34,13 @@ export async function main(configJson: string): Promise<void> {
       const bootFileOverride = cfg.overrides?.[mac];
       return { known: reservedIp !== undefined || bootFileOverride !== undefined, reservedIp, bootFileOverride };
     },
-    async reservedIps() {
-      return new Set(Object.values(cfg.reservations ?? {}));
+    async isReserved(ip) {
+      return Object.values(cfg.reservations ?? {}).includes(ip);
     },
     async record(obs) {
       process.stdout.write(`OBS ${JSON.stringify(obs)}\n`);
     },
+    flushed: () => store.flushed(),
   };
   let server;
   try {

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Opcode, decodePacket, encodeAck, encodeError, encodeRequest } from '../../src/tftp/packets.js';
 import type { TftpPacket } from '../../src/tftp/packets.js';
-import { startTftpServer } from '../../src/tftp/server.js';
-import type { TftpServer, TftpServerOptions, TransferErrorEvent } from '../../src/tftp/server.js';
+import { startTftpServer, TFTP_RECV_BUFFER_BYTES } from '../../src/tftp/server.js';
+import type { TftpLogger, TftpServer, TftpServerOptions, TransferErrorEvent } from '../../src/tftp/server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-tftp-protocol-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -225,4 +225,21 @@ t.test('bad configuration is rejected at start', async (t) => {
   await t.rejects(startTftpServer({ host: '127.0.0.1', port: 0, root: path.join(dir, 'nope') }), { code: 'ENOENT' });
   const { port } = await serve(t);
   await t.rejects(startTftpServer({ host: '127.0.0.1', port, root }), { code: 'EADDRINUSE' });
+});
+
+t.test('the request socket asks for a large receive buffer and logs what the kernel granted', async (t) => {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const logger: TftpLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  await serve(t, { logger });
+  const line = lines.find((l) => /receive buffer/.test(l.msg ?? ''));
+  t.ok(line, 'logged');
+  t.equal(line?.obj.requested, TFTP_RECV_BUFFER_BYTES);
+  if (process.platform === 'linux') {
+    // SO_RCVBUF is capped at rmem_max and reported doubled; a cap is said at info with the remedy.
+    const max = Number(fs.readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    t.equal(line?.obj.obtained, 2 * Math.min(TFTP_RECV_BUFFER_BYTES, max));
+    if (max < TFTP_RECV_BUFFER_BYTES) t.match(line, { level: 'info', msg: /rmem_max/ });
+    else t.match(line, { level: 'debug' });
+  }
 });

@@ -1,65 +1,57 @@
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { resolve } from 'node:path';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
+import { sendFile } from '../file-sender.js';
 
 /**
- * Talos kernels/initramfs and iPXE binaries under /assets/, straight from the assets directory.
- * @fastify/static (send) streams from disk with Range (206/416), ETag, Last-Modified,
- * Content-Length and HEAD, and refuses `..` and dotfiles. We only add bookkeeping: a transfer
- * that was fully written to the socket counts as "completed" on the machine's timeline.
+ * Talos kernels/initramfs and iPXE binaries under /assets/, straight from the assets directory,
+ * by file-sender (Range, ETag/Last-Modified, 304, HEAD; refuses `..`, dotfiles, non-regular files).
+ *
+ * One `/assets/*` route for everything, not file-sender for talos/ beside @fastify/static for the
+ * rest: the metrics label boot requests by that route (src/metrics/http.ts), a second route
+ * (`/assets/talos/*`) would drop kernel downloads from them, and one path-safety implementation
+ * is easier to trust than two. The small files (iPXE binaries, schemas) gain nothing, lose nothing.
+ *
+ * Bookkeeping: a GET of a Talos file is "started" on the machine's timeline, then "completed"
+ * (200) or "range-sent" (206, 304) once every byte was handed to the kernel, or "aborted" when the
+ * client hung up first. Refusals (4xx) get no second entry.
  */
 export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { core: Core; assetsDir: string }): Promise<void> {
-  await app.register(fastifyStatic, {
-    root: resolve(assetsDir),
-    prefix: '/assets/',
-    decorateReply: false,
-    index: false,
-    list: false,
-    dotfiles: 'deny',
-    acceptRanges: true,
-    etag: true,
-    lastModified: true,
-    cacheControl: false,
-    wildcard: true,
-  });
-
+  const root = resolve(assetsDir);
   const talosAsset = (url: string) => /^\/assets\/talos\/[^/]+\/([^/?]+)/.exec(url)?.[1];
+  const PREFIX = '/assets/';
 
-  // Responses whose 'finish' fired: every byte was handed to the kernel. Listening ourselves is
-  // sturdier than reading writableFinished/destroyed later, whose values differ between a real
-  // socket and fastify's inject and depend on what other hooks awaited in between.
-  const finished = new WeakSet<object>();
-
-  app.addHook('onRequest', async (req, reply) => {
-    const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
-    if (file) {
-      reply.raw.once('finish', () => finished.add(reply.raw));
-      await core.boot.assetTransfer(sourceIp(req), file, 'started', { range: req.headers.range ?? null });
-    }
-  });
-
-  app.addHook('onResponse', async (req, reply) => {
-    const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
-    if (!file || reply.statusCode >= 400) return;
-    const bytes = Number(reply.getHeader('content-length') ?? 0);
-    // onResponse also runs on the response's 'error' (a client that hung up mid-way), and under
-    // inject it runs before 'finish': wait for 'close', which always comes last, then look.
-    const done = await new Promise<boolean>((resolve) => {
-      const raw = reply.raw;
-      if (finished.has(raw) || raw.closed) return resolve(finished.has(raw));
-      const timer = setTimeout(() => resolve(finished.has(raw)), 10_000);
-      raw.once('close', () => {
-        clearTimeout(timer);
-        resolve(finished.has(raw));
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: `${PREFIX}*`,
+    schema: { hide: true }, // not part of the API document, as with @fastify/static
+    handler: async (req, reply) => {
+      const path = req.url.split('?', 1)[0]!;
+      // The router decodes before matching, so a path spelled with escapes can match without the prefix.
+      if (!path.startsWith(PREFIX)) {
+        reply.callNotFound();
+        return reply;
+      }
+      const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
+      const ip = sourceIp(req);
+      const range = req.headers.range ?? null;
+      if (file) {
+        await core.boot.assetTransfer(ip, file, 'started', { range });
+        // A hijacked download skips the app's onSend hook, which waits for the store's commit.
+        await core.store.flushed();
+      }
+      await sendFile(req, reply, root, path.slice(PREFIX.length), {
+        onEnd: file
+          ? ({ status, bytes, complete }) => {
+              const phase = !complete ? 'aborted' : status === 200 ? 'completed' : 'range-sent';
+              core.boot
+                .assetTransfer(ip, file, phase, { status, bytes: complete ? bytes : null, range })
+                .catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
+            }
+          : undefined,
       });
-    });
-    const phase = !done ? 'aborted' : reply.statusCode === 200 ? 'completed' : 'range-sent';
-    await core.boot.assetTransfer(sourceIp(req), file, phase, {
-      status: reply.statusCode,
-      bytes: done ? bytes : null,
-      range: req.headers.range ?? null,
-    });
+      return reply;
+    },
   });
 }

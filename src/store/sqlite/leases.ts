@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { AllocateRequest, CommitRequest, Lease, LeaseRepo, LeaseState } from '../leases.js';
+import type { AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
@@ -8,8 +8,9 @@ const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n &
 /**
  * Leases in SQLite (table from migration 2). One row per address ever used, keyed by the address
  * as an integer so range scans use the primary key. better-sqlite3 is synchronous and each
- * mutating method runs in one transaction: allocation is atomic against concurrent DISCOVERs
- * in this process and, through SQLite's write lock, against other processes on the same file.
+ * mutating method runs in one transaction: picking and claiming an address is atomic against
+ * concurrent DISCOVERs in this process and, through SQLite's write lock, against other processes
+ * on the same file. (Allocation may then give its claim back, see `allocate`.)
  */
 interface Row {
   ip_num: number;
@@ -29,6 +30,27 @@ const toLease = (r: Row): Lease => ({
   updatedAt: r.updated_at,
   hostname: r.hostname,
 });
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** Which step of the allocation order chose an address: the client's own reservation, or any other. */
+type Stage = 'reserved' | 'other';
+
+interface Pick {
+  ipNum: number;
+  /** The address's row before the allocation; undefined when it was never used. */
+  row: Row | undefined;
+  stage: Stage;
+}
+
+/** An address picked and held for the client in the database. */
+interface Claim {
+  lease: Lease;
+  ipNum: number;
+  stage: Stage;
+  /** What the claim did to the address's row, so it can be undone. */
+  wrote: 'created' | 'updated' | 'nothing';
+}
 
 /** Holds the address right now: an unexpired offer, lease or quarantine. */
 const isActive = (r: Row, now: number) => r.state !== 'released' && r.expires_at > now;
@@ -83,48 +105,91 @@ export function sqliteLeaseRepo(db: Database.Database): LeaseRepo {
      WHERE ip_num = @ipNum AND mac = @mac AND state IN ('offered', 'bound') AND expires_at > @now`,
   );
 
-  const pickAddress = (req: AllocateRequest): { ipNum: number; row: Row | undefined } | undefined => {
+  // Undo of a claim that turned out to be reserved for another machine (see `allocate` below).
+  // Both only ever free the address, so no interleaving of undos can leave a stale hold behind.
+  // A row that existed is left released under the claiming MAC rather than restored: whoever had
+  // it before may not get it anyway, as it is reserved for another machine.
+  const dropClaim = db.prepare(`DELETE FROM leases WHERE ip_num = @ipNum AND mac = @mac AND state = 'offered'`);
+  const freeClaim = db.prepare(
+    `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
+     WHERE ip_num = @ipNum AND mac = @mac AND state = 'offered'`,
+  );
+
+  /**
+   * Next-free cursor per range: where the never-used search starts, just past the last address
+   * it handed out. Without it every DISCOVER scanned the range from its first address through
+   * every lease handed out so far (O(leases) per allocation). It is only a hint, private to this
+   * process: another instance on the same database keeps its own, and a stale cursor at worst
+   * makes the search start in the wrong place. Which address is free is always decided by the
+   * queries inside the allocation's transaction. Keyed by the exact range, so a changed pool
+   * starts afresh at its first address.
+   */
+  const cursors = new Map<string, number>();
+  const cursorKey = (range: LeaseRange) => `${range.first}-${range.last}`;
+
+  /**
+   * The address to offer, or undefined when the range is exhausted. `skip` holds addresses this
+   * request already found reserved for other machines: they are treated like `exclude`.
+   */
+  const pickAddress = (req: AllocateRequest, skip: ReadonlySet<number>): Pick | undefined => {
     const { mac, range, now } = req;
-    const exclude = req.exclude ?? new Set<string>();
-    const usable = (ipNum: number, inRange: boolean) => {
-      if (inRange && (ipNum < range.first || ipNum > range.last || exclude.has(intToIp(ipNum)))) return undefined;
+    const exclude = req.exclude ?? NONE;
+    const blocked = (ipNum: number, ip: string) => skip.has(ipNum) || exclude.has(ip);
+    const usable = (ipNum: number, inRange: boolean, stage: Stage): Pick | undefined => {
+      if (inRange && (ipNum < range.first || ipNum > range.last || blocked(ipNum, intToIp(ipNum)))) return undefined;
       const row = get.get(ipNum);
-      return isFreeFor(row, mac, now) ? { ipNum, row } : undefined;
+      return isFreeFor(row, mac, now) ? { ipNum, row, stage } : undefined;
     };
     if (req.reserved) {
-      const hit = usable(ipToInt(req.reserved), false);
+      const hit = usable(ipToInt(req.reserved), false, 'reserved');
       if (hit) return hit;
     }
     const mine = mineInRange.all(mac, range.first, range.last);
     const current = mine.find((r) => isActive(r, now) && r.state !== 'declined');
-    if (current && !exclude.has(current.ip)) return { ipNum: current.ip_num, row: current };
+    if (current && !blocked(current.ip_num, current.ip)) return { ipNum: current.ip_num, row: current, stage: 'other' };
     if (req.requested) {
-      const hit = usable(ipToInt(req.requested), true);
+      const hit = usable(ipToInt(req.requested), true, 'other');
       if (hit) return hit;
     }
     for (const previous of mine) {
-      const hit = usable(previous.ip_num, true);
+      const hit = usable(previous.ip_num, true, 'other');
       if (hit) return hit;
     }
-    for (let start = range.first; start <= range.last; ) {
-      const gap = firstGap.get({ start, last: range.last })?.n;
-      if (gap === undefined || gap > range.last) break;
-      if (!exclude.has(intToIp(gap))) return { ipNum: gap, row: undefined };
-      start = gap + 1; // bounded: at most exclude.size + 1 rounds
+    // Never-used addresses: from the cursor to the end of the range, then once from the start
+    // of the range up to the cursor.
+    const key = cursorKey(range);
+    const hint = cursors.get(key);
+    const from = hint !== undefined && hint > range.first && hint <= range.last ? hint : range.first;
+    const segments: Array<[number, number]> = from > range.first ? [[from, range.last], [range.first, from - 1]] : [[range.first, range.last]];
+    for (const [lo, hi] of segments) {
+      for (let start = lo; start <= hi; ) {
+        const gap = firstGap.get({ start, last: hi })?.n;
+        if (gap === undefined || gap > hi) break;
+        if (!blocked(gap, intToIp(gap))) {
+          // Moved when the address is handed out, not when the offer is taken: concurrent
+          // DISCOVERs then search from different places instead of racing for one address.
+          cursors.set(key, gap < range.last ? gap + 1 : range.first);
+          return { ipNum: gap, row: undefined, stage: 'other' };
+        }
+        start = gap + 1; // bounded: at most exclude.size + skip.size + 1 rounds per segment
+      }
     }
-    for (const row of oldestFree.all(range.first, range.last, now, exclude.size + 1)) {
-      if (!exclude.has(row.ip)) return { ipNum: row.ip_num, row };
+    for (const row of oldestFree.all(range.first, range.last, now, exclude.size + skip.size + 1)) {
+      if (!blocked(row.ip_num, row.ip)) return { ipNum: row.ip_num, row, stage: 'other' };
     }
     return undefined;
   };
 
-  const allocate = db.transaction((req: AllocateRequest): Lease | undefined => {
-    const pick = pickAddress(req);
+  /** Picks an address and claims it (the offer row) in one transaction. */
+  const claim = db.transaction((req: AllocateRequest, skip: ReadonlySet<number>): Claim | undefined => {
+    const pick = pickAddress(req, skip);
     if (!pick) return undefined;
     const { row } = pick;
     // A client that already holds the address keeps its lease as it is: a repeated DISCOVER
     // must not shorten a bound lease to an offer.
-    if (row && row.mac === req.mac && row.state === 'bound' && row.expires_at > req.now) return toLease(row);
+    if (row && row.mac === req.mac && row.state === 'bound' && row.expires_at > req.now) {
+      return { lease: toLease(row), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
+    }
     upsert.run({
       ipNum: pick.ipNum,
       ip: intToIp(pick.ipNum),
@@ -134,8 +199,41 @@ export function sqliteLeaseRepo(db: Database.Database): LeaseRepo {
       now: req.now,
       hostname: null,
     });
-    return toLease(get.get(pick.ipNum)!);
+    return { lease: toLease(get.get(pick.ipNum)!), ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
   });
+
+  /** Gives back a claimed address that may not be offered after all. */
+  const unclaim = (req: AllocateRequest, c: Claim) => {
+    if (c.wrote === 'created') dropClaim.run({ ipNum: c.ipNum, mac: req.mac });
+    else if (c.wrote === 'updated') freeClaim.run({ ipNum: c.ipNum, mac: req.mac, now: req.now });
+  };
+
+  /**
+   * Claim first, then ask whether the address is reserved for another machine (the question is
+   * asynchronous and cannot run inside a better-sqlite3 transaction). Claiming first means
+   * concurrent DISCOVERs never wait on the same candidate: each sees the others' claims in the
+   * database and picks another address. A claim found reserved is undone before anything is
+   * sent, and the search repeats without it. Terminates: every repetition adds an address of
+   * the range (or the requested one) to `skip`.
+   */
+  const allocate = async (req: AllocateRequest): Promise<Lease | undefined> => {
+    const skip = new Set<number>();
+    for (;;) {
+      const c = claim(req, skip);
+      // The client's own reservation is never asked about: it is the one address it may have.
+      if (!c || !req.reservedForOther || c.stage === 'reserved') return c?.lease;
+      let reservedForOther: boolean;
+      try {
+        reservedForOther = await req.reservedForOther(c.lease.ip);
+      } catch (err) {
+        unclaim(req, c); // no offer goes out: do not hold the address for the offer's lifetime
+        throw err;
+      }
+      if (!reservedForOther) return c.lease;
+      unclaim(req, c);
+      skip.add(c.ipNum);
+    }
+  };
 
   const commit = db.transaction((req: CommitRequest): Lease | undefined => {
     const ipNum = ipToInt(req.ip);
@@ -154,9 +252,7 @@ export function sqliteLeaseRepo(db: Database.Database): LeaseRepo {
   });
 
   return {
-    async allocate(req) {
-      return allocate(req);
-    },
+    allocate,
     async commit(req) {
       return commit(req);
     },

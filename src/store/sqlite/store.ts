@@ -15,6 +15,8 @@ import type {
 } from '../types.js';
 import type { LeaseRepo } from '../leases.js';
 import type { ProgressRepo, TalosEventRepo } from '../talos.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
+import { GroupCommit, type SqlDb } from './group-commit.js';
 import { sqliteLeaseRepo } from './leases.js';
 import { migrate } from './migrations.js';
 import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
@@ -34,8 +36,15 @@ export class SqliteStore implements Store {
   readonly leases: LeaseRepo;
   readonly talosEvents: TalosEventRepo;
   readonly progress: ProgressRepo;
+  private readonly checkpointer: BackgroundCheckpointer | null;
+  readonly groupCommit: GroupCommit;
 
-  constructor(file: string) {
+  /**
+   * `groupCommit` (default on): commit each turn of the event loop's writes together (see
+   * group-commit.ts). Off, every write commits by itself — for two stores on one file in one
+   * thread (tests of multi-instance behaviour), which could not wait for each other's open batch.
+   */
+  constructor(file: string, opts: { groupCommit?: boolean } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -43,18 +52,27 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
-    this.clusters = clusterRepo(this.db);
-    this.machines = machineRepo(this.db);
-    this.events = eventRepo(this.db);
-    this.audit = auditRepo(this.db);
-    this.tokens = tokenRepo(this.db);
-    this.leases = sqliteLeaseRepo(this.db);
-    this.talosEvents = sqliteTalosEventRepo(this.db);
-    this.progress = sqliteProgressRepo(this.db);
+    this.checkpointer = file === ':memory:' ? null : new BackgroundCheckpointer(this.db, file);
+    this.groupCommit = new GroupCommit(this.db);
+    const db: SqlDb = opts.groupCommit === false ? this.db : this.groupCommit.view();
+    this.clusters = clusterRepo(db);
+    this.machines = machineRepo(db);
+    this.events = eventRepo(db);
+    this.audit = auditRepo(db);
+    this.tokens = tokenRepo(db);
+    this.leases = sqliteLeaseRepo(db as Database.Database);
+    this.talosEvents = sqliteTalosEventRepo(db as Database.Database);
+    this.progress = sqliteProgressRepo(db as Database.Database);
+  }
+
+  flushed(): Promise<void> {
+    return this.groupCommit.flushed();
   }
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.groupCommit.commit();
+    await this.checkpointer?.stop();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
@@ -64,7 +82,7 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function clusterRepo(db: Database.Database): ClusterRepo {
+function clusterRepo(db: SqlDb): ClusterRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM clusters WHERE name = ?');
   const list = db.prepare<[], { doc: string }>('SELECT doc FROM clusters ORDER BY name');
   const insert = db.prepare('INSERT INTO clusters (name, doc) VALUES (?, ?)');
@@ -108,7 +126,7 @@ function clusterRepo(db: Database.Database): ClusterRepo {
   };
 }
 
-function machineRepo(db: Database.Database): MachineRepo {
+function machineRepo(db: SqlDb): MachineRepo {
   type Row = { doc: string };
   const parse = (row: Row | undefined) => (row ? (JSON.parse(row.doc) as Machine) : undefined);
   const get = db.prepare<[string], Row>('SELECT doc FROM machines WHERE mac = ?');
@@ -177,13 +195,17 @@ function machineRepo(db: Database.Database): MachineRepo {
   };
 }
 
-function eventRepo(db: Database.Database): EventRepo {
+function eventRepo(db: SqlDb): EventRepo {
   type Row = { id: number; mac: string; at: string; kind: string; detail: string; source_ip: string | null; state: string | null };
   const insert = db.prepare(
     'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const getDoc = db.prepare<[string], { doc: string }>('SELECT doc FROM machines WHERE mac = ?');
-  const setState = db.prepare('UPDATE machines SET state = ?, doc = ? WHERE mac = ?');
+  // The state lives in its column and in the document; the document is edited in place by SQLite
+  // (no parse and re-serialise in JS), and only when the state really changes.
+  const setState = db.prepare(
+    `UPDATE machines SET state = @state, doc = json_set(doc, '$.state', @state, '$.stateChangedAt', @at)
+     WHERE mac = @mac AND state IS NOT @state`,
+  );
   const list = db.prepare<[string, number, number], Row>(
     'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
   );
@@ -206,17 +228,7 @@ function eventRepo(db: Database.Database): EventRepo {
     const id = Number(
       insert.run(e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state).lastInsertRowid,
     );
-    if (e.state) {
-      const row = getDoc.get(e.mac);
-      if (row) {
-        const m = JSON.parse(row.doc) as Machine;
-        if (m.state !== e.state) {
-          m.state = e.state;
-          m.stateChangedAt = e.at;
-        }
-        setState.run(m.state, JSON.stringify(m), e.mac);
-      }
-    }
+    if (e.state) setState.run({ state: e.state, at: e.at, mac: e.mac });
     return { id, ...e };
   });
   return {
@@ -236,7 +248,7 @@ function eventRepo(db: Database.Database): EventRepo {
   };
 }
 
-function auditRepo(db: Database.Database): AuditRepo {
+function auditRepo(db: SqlDb): AuditRepo {
   type Row = { id: number; at: string; actor: string; action: string; target: string | null; detail: string; source_ip: string | null };
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, action, target, detail, source_ip) VALUES (?, ?, ?, ?, ?, ?)',
@@ -267,7 +279,7 @@ function auditRepo(db: Database.Database): AuditRepo {
   };
 }
 
-function tokenRepo(db: Database.Database): TokenRepo {
+function tokenRepo(db: SqlDb): TokenRepo {
   type Row = { token_hash: string; mac: string; source_ip: string; created_at: string; expires_at: string };
   const revoke = db.prepare('DELETE FROM config_tokens WHERE mac = ?');
   const insert = db.prepare(
