@@ -27,7 +27,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   const format = settings.format ?? 'auto';
   const human = format === 'pretty' || (format === 'auto' && destination.isTTY === true);
   const options = { level: settings.level ?? 'info' };
-  if (!human) return settings.destination ? pino(options, settings.destination as DestinationStream) : pino(options);
+  // stdout asynchronously: a line per request must not cost the boot path a write(2) each (a boot
+  // storm logs thousands per second; lines queued while one write is in flight go out together).
+  // pino flushes what is queued on exit.
+  if (!human) return pino(options, settings.destination ? (settings.destination as DestinationStream) : pino.destination({ dest: 1, sync: false }));
   const stream = pretty({
     destination,
     sync: true,

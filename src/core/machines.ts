@@ -176,7 +176,7 @@ export class MachineService {
     m.lastSeen = merged;
     if (!m.uuid && seen.uuid) m.uuid = seen.uuid;
     if (!m.serial && seen.serial) m.serial = seen.serial;
-    await this.store.machines.update(m);
+    await this.store.machines.noteSeen(m);
   }
 
   private async apply(m: Machine, p: MachinePatch, now: string): Promise<Machine> {

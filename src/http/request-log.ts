@@ -34,3 +34,14 @@ export function installRequestIds(app: FastifyInstance): void {
     reply.header('x-request-id', req.id);
   });
 }
+
+/**
+ * The access log: one line per answered request with its id, method, redacted URL, client,
+ * status and time — what fastify's two default lines ("incoming request", "request completed")
+ * said, at half the cost on the boot path.
+ */
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (req, reply) => {
+    reply.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  });
+}

@@ -63,6 +63,8 @@ export interface MachineRepo {
   /** Fails with ConflictError when the MAC exists. */
   insert(machine: Machine): Promise<void>;
   update(machine: Machine): Promise<boolean>;
+  /** Writes only `lastSeen`, and `uuid`/`serial` where the stored machine has none (boot requests). */
+  noteSeen(machine: Machine): Promise<boolean>;
   delete(mac: string): Promise<boolean>;
 }
 

@@ -57,8 +57,11 @@ t.test('a transaction function that fails rolls back only itself; the batch comm
 
 t.test('a failed commit rejects its waiters and rolls back; the next batch works', async (t) => {
   const { gc, db, count } = setup(t);
+  let forgotten = 0;
+  gc.onRollback(() => forgotten++);
   db.prepare('INSERT INTO c (v, pid) VALUES (?, ?)').run('orphan', 42); // deferred FK: fails at COMMIT
   await t.rejects(gc.flushed(), /FOREIGN KEY/);
+  t.equal(forgotten, 1, 'caches were told to forget the lost writes');
   t.equal(count(), 0, 'nothing of the failed batch is kept');
   db.prepare('INSERT INTO c (v) VALUES (?)').run('fine');
   await gc.flushed();

@@ -73,3 +73,47 @@ t.test('lookup by address prefers the reservation', async (t) => {
   t.equal((await store.machines.findByIp('10.0.0.5'))?.mac, b.mac);
   t.equal(await store.machines.findByIp('10.0.0.6'), undefined);
 });
+
+t.test('parsed clusters are reused, and dropped when this or another connection changes them', async (t) => {
+  const file = join(t.testdir({}), 'c.db');
+  const store = new SqliteStore(file);
+  t.teardown(() => store.close());
+  const cluster = { name: 'prod', talosVersion: 'v1.13.9', updatedAt: 'a' } as never;
+  await store.clusters.insert(cluster);
+  const first = await store.clusters.get('prod');
+  t.equal(await store.clusters.get('prod'), first, 'the same parsed object while nothing changed');
+  await store.clusters.update({ ...(first as object), updatedAt: 'b' } as never);
+  t.equal((await store.clusters.get('prod'))?.updatedAt, 'b', 'an update through this store is seen at once');
+  await store.flushed();
+  const other = new Database(file);
+  other.prepare("UPDATE clusters SET doc = json_set(doc, '$.updatedAt', 'c') WHERE name = 'prod'").run();
+  other.close();
+  t.equal((await store.clusters.get('prod'))?.updatedAt, 'c', "another connection's commit is seen");
+  await store.clusters.delete('prod');
+  t.equal(await store.clusters.get('prod'), undefined, 'a deleted cluster is gone');
+});
+
+t.test('noteSeen writes what was seen and leaves the rest of the machine alone', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 's.db'));
+  t.teardown(() => store.close());
+  await store.machines.insert(blankMachine('02:00:00:00:00:07', '2026-01-01T00:00:00.000Z'));
+  const seenCopy = (await store.machines.get('02:00:00:00:00:07'))!;
+  const operatorCopy = (await store.machines.get('02:00:00:00:00:07'))!;
+  await store.machines.update({ ...operatorCopy, hostname: 'edited', uuid: null });
+  seenCopy.lastSeen = { ip: '10.0.0.7', at: '2026-01-01T00:01:00.000Z', arch: 'amd64' };
+  seenCopy.uuid = '11111111-2222-3333-4444-555555555555';
+  seenCopy.serial = 'SN1';
+  t.equal(await store.machines.noteSeen(seenCopy), true);
+  let m = (await store.machines.get('02:00:00:00:00:07'))!;
+  t.equal(m.hostname, 'edited', "the operator's edit in between survives");
+  t.same(m.lastSeen, seenCopy.lastSeen);
+  t.equal(m.uuid, '11111111-2222-3333-4444-555555555555', 'a missing UUID is filled in');
+  t.equal(m.serial, 'SN1');
+  t.equal((await store.machines.findByIp('10.0.0.7'))?.mac, '02:00:00:00:00:07', 'found by the address it booted from');
+  t.equal((await store.machines.findByUuid('11111111-2222-3333-4444-555555555555'))?.mac, '02:00:00:00:00:07');
+  await store.machines.noteSeen({ ...seenCopy, uuid: '99999999-2222-3333-4444-555555555555', serial: 'SN2' });
+  m = (await store.machines.get('02:00:00:00:00:07'))!;
+  t.equal(m.uuid, '11111111-2222-3333-4444-555555555555', 'a known UUID is not replaced');
+  t.equal(m.serial, 'SN1');
+  t.equal(await store.machines.noteSeen({ ...seenCopy, mac: '02:00:00:00:00:99' }), false, 'unknown machine: nothing written');
+});

@@ -20,6 +20,7 @@ export class GroupCommit {
   private pending: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
   /** Commits so far (tests, metrics). */
   commits = 0;
+  private readonly rollbackListeners: (() => void)[] = [];
 
   constructor(private readonly db: Database.Database) {}
 
@@ -62,6 +63,11 @@ export class GroupCommit {
     }
   }
 
+  /** Called when a batch's writes were lost: caches of what they wrote must forget it. */
+  onRollback(fn: () => void): void {
+    this.rollbackListeners.push(fn);
+  }
+
   /** Resolves once everything written so far is committed. */
   flushed(): Promise<void> {
     return this.pending?.promise ?? Promise.resolve();
@@ -71,8 +77,9 @@ export class GroupCommit {
     const p = this.pending;
     this.pending = null;
     if (!p) return;
-    if (err) p.reject(err);
-    else p.resolve();
+    if (!err) return p.resolve();
+    for (const fn of this.rollbackListeners) fn();
+    p.reject(err);
   }
 
   /**

@@ -55,7 +55,7 @@ export class SqliteStore implements Store {
     this.checkpointer = file === ':memory:' ? null : new BackgroundCheckpointer(this.db, file);
     this.groupCommit = new GroupCommit(this.db);
     const db: SqlDb = opts.groupCommit === false ? this.db : this.groupCommit.view();
-    this.clusters = clusterRepo(db);
+    this.clusters = clusterRepo(db, (fn) => this.groupCommit.onRollback(fn));
     this.machines = machineRepo(db);
     this.events = eventRepo(db);
     this.audit = auditRepo(db);
@@ -82,25 +82,33 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function clusterRepo(db: SqlDb): ClusterRepo {
+function clusterRepo(db: SqlDb, onRollback: (fn: () => void) => void): ClusterRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM clusters WHERE name = ?');
   const list = db.prepare<[], { doc: string }>('SELECT doc FROM clusters ORDER BY name');
   const insert = db.prepare('INSERT INTO clusters (name, doc) VALUES (?, ?)');
   const update = db.prepare('UPDATE clusters SET doc = ? WHERE name = ?');
   const del = db.prepare('DELETE FROM clusters WHERE name = ?');
   const count = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM machines WHERE cluster = ?');
-  const parsed = new Map<string, { doc: string; cluster: Cluster }>();
+  // Every boot request reads its cluster (two ~30 KiB configs): parsed clusters are kept until
+  // this connection changes one, or `data_version` says another connection (another instance on
+  // a shared file, the CLI) committed anything; a rolled-back batch forgets them too.
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  const parsed = new Map<string, Cluster>();
+  let seenVersion = -1;
+  onRollback(() => parsed.clear());
   return {
     async get(name) {
-      // Every boot request reads its cluster (two ~30 KiB configs): reuse the parsed object
-      // while the stored text is unchanged (compared with the row, so another instance's
-      // update on a shared database is still seen).
+      const version = dataVersion.get();
+      if (version !== seenVersion) {
+        parsed.clear();
+        seenVersion = version!;
+      }
+      const hit = parsed.get(name);
+      if (hit) return hit;
       const row = get.get(name);
       if (!row) return undefined;
-      const hit = parsed.get(name);
-      if (hit && hit.doc === row.doc) return hit.cluster;
       const cluster = JSON.parse(row.doc) as Cluster;
-      parsed.set(name, { doc: row.doc, cluster });
+      parsed.set(name, cluster);
       return cluster;
     },
     async list() {
@@ -115,9 +123,11 @@ function clusterRepo(db: SqlDb): ClusterRepo {
       }
     },
     async update(c) {
+      parsed.delete(c.name);
       return update.run(JSON.stringify(c), c.name).changes > 0;
     },
     async delete(name) {
+      parsed.delete(name);
       return del.run(name).changes > 0;
     },
     async machineCount(name) {
@@ -148,6 +158,16 @@ function machineRepo(db: SqlDb): MachineRepo {
     `UPDATE machines SET uuid = ?, cluster = ?, ip = ?, seen_ip = ?,
        doc = json_set(?, '$.state', state, '$.stateChangedAt', json_extract(doc, '$.stateChangedAt'))
      WHERE mac = ?`,
+  );
+  // What a boot request saw, written into the document by SQLite: the rest of the document (an
+  // operator's edit in between included) stays as it is, and nothing is re-serialised in JS.
+  // An SMBIOS UUID or serial is only filled in, never replaced.
+  const noteSeen = db.prepare(
+    `UPDATE machines SET seen_ip = @ip, uuid = COALESCE(uuid, @uuid),
+       doc = json_set(doc, '$.lastSeen', json(@lastSeen),
+         '$.uuid', COALESCE(json_extract(doc, '$.uuid'), @uuid),
+         '$.serial', COALESCE(json_extract(doc, '$.serial'), @serial))
+     WHERE mac = @mac`,
   );
   const del = db.prepare('DELETE FROM machines WHERE mac = ?');
   const seenIp = (m: Machine) => m.lastSeen.ip ?? null;
@@ -188,6 +208,10 @@ function machineRepo(db: SqlDb): MachineRepo {
     },
     async update(m) {
       return update.run(m.uuid, m.cluster, m.ip, seenIp(m), JSON.stringify(m), m.mac).changes > 0;
+    },
+    async noteSeen(m) {
+      const args = { mac: m.mac, ip: seenIp(m), uuid: m.uuid, serial: m.serial, lastSeen: JSON.stringify(m.lastSeen) };
+      return noteSeen.run(args).changes > 0;
     },
     async delete(mac) {
       return del.run(mac).changes > 0;
