@@ -63,7 +63,10 @@ export class StallDetector {
   private async pass(): Promise<MachineEvent[]> {
     const now = this.timeline.clockMs();
     const stalled: MachineEvent[] = [];
-    for (const m of await this.store.machines.list()) {
+    // Only machines in a state with a deadline: the registry may hold 100,000 installed machines,
+    // and this runs on the event loop every 30 s.
+    const states = (Object.keys(this.deadlines) as MachineState[]).filter((s) => this.deadlineFor(s) !== null);
+    for (const m of await this.store.machines.list({ states })) {
       const deadline = this.deadlineFor(m.state);
       if (deadline === null) continue;
       const silentFor = now - this.since(m);

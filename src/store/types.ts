@@ -46,6 +46,8 @@ export interface ClusterRepo {
 
 export interface MachineFilter {
   state?: MachineState;
+  /** Any of these states (an indexed lookup: the stall detector asks for the in-flight ones). */
+  states?: readonly MachineState[];
   cluster?: string;
   label?: { key: string; value: string };
 }

@@ -117,3 +117,17 @@ t.test('noteSeen writes what was seen and leaves the rest of the machine alone',
   t.equal(m.serial, 'SN1');
   t.equal(await store.machines.noteSeen({ ...seenCopy, mac: '02:00:00:00:00:99' }), false, 'unknown machine: nothing written');
 });
+
+t.test('machines in any of several states, by the state index', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'st.db'));
+  t.teardown(() => store.close());
+  const at = '2026-01-01T00:00:00.000Z';
+  for (const [mac, state] of [['02:00:00:00:01:01', 'pxe'], ['02:00:00:00:01:02', 'installing'], ['02:00:00:00:01:03', 'joined']] as const) {
+    await store.machines.insert(blankMachine(mac, at));
+    await store.events.append({ mac, at, kind: 'test', detail: {}, sourceIp: null, state });
+  }
+  t.same((await store.machines.list({ states: ['installing', 'pxe'] })).map((m) => m.mac), ['02:00:00:00:01:01', '02:00:00:00:01:02']);
+  t.same((await store.machines.list({ state: 'joined' })).map((m) => m.mac), ['02:00:00:00:01:03']);
+  t.same(await store.machines.list({ states: [] }), [], 'no states, no machines');
+  t.equal((await store.machines.list()).length, 3);
+});
