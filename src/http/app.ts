@@ -4,7 +4,7 @@ import type { Core } from '../core/index.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
 import { installErrorHandler } from './errors.js';
-import { genReqId, httpLogger, installRequestIds, installRequestLog } from './request-log.js';
+import { genReqId, httpLogger, installRequestIds, OneLineRequestLog } from './request-log.js';
 import { assetRoutes } from './routes/assets.js';
 import { auditRoutes } from './routes/audit.js';
 import { bootRoutes } from './routes/boot.js';
@@ -52,14 +52,12 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Keep-alive long enough for iPXE fetching script, kernel and initramfs in one connection.
     keepAliveTimeout: 30_000,
-    // One line per request, written when it is answered (installRequestLog), not two.
-    disableRequestLogging: true,
+    logController: new OneLineRequestLog(),
     requestIdHeader: false, // genReqId reads x-request-id itself, keeping only sane values
     genReqId,
   });
   installErrorHandler(app);
   installRequestIds(app);
-  installRequestLog(app);
   // The store commits writes in batches: nothing is answered before what it did is durable
   // (a config token, a delivery on the audit log, an operator's change).
   const store = opts.core.store;

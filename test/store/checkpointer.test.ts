@@ -12,7 +12,7 @@ t.test('the worker copies the WAL into the database; the main connection never c
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE t (v TEXT)');
-  const cp = new BackgroundCheckpointer(db, file, 20);
+  const cp = new BackgroundCheckpointer(db, file, 20, 0);
   t.teardown(async () => {
     await cp.stop();
     db.close();
@@ -37,7 +37,7 @@ t.test('when the worker cannot open the database, automatic checkpoints come bac
   const dir = t.testdir({});
   const db = new Database(join(dir, 'real.db'));
   db.pragma('journal_mode = WAL');
-  const cp = new BackgroundCheckpointer(db, join(dir, 'missing.db'), 10);
+  const cp = new BackgroundCheckpointer(db, join(dir, 'missing.db'), 10, 0);
   t.teardown(async () => {
     await cp.stop();
     db.close();
@@ -49,4 +49,24 @@ t.test('when the worker cannot open the database, automatic checkpoints come bac
     value = autocheckpoint(db) as number;
   }
   t.equal(value, 1000, 'the main connection checkpoints by itself again');
+});
+
+t.test('the worker starts only once the WAL has grown past the threshold', async (t) => {
+  const file = join(t.testdir({}), 'y.db');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (v TEXT)');
+  const cp = new BackgroundCheckpointer(db, file, 10, 512 * 1024);
+  t.teardown(async () => {
+    await cp.stop();
+    db.close();
+  });
+  for (let i = 0; i < 10; i++) await sleep(10);
+  t.equal(cp.running, false, 'a small WAL: no worker');
+  const insert = db.prepare('INSERT INTO t VALUES (?)');
+  db.transaction(() => {
+    for (let i = 0; i < 2000; i++) insert.run('x'.repeat(500));
+  })();
+  for (let i = 0; i < 250 && !cp.running; i++) await sleep(10);
+  t.equal(cp.running, true, 'past the threshold: the worker runs');
 });

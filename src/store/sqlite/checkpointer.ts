@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -9,21 +10,34 @@ import { Worker } from 'node:worker_threads';
  * it). Here the main connection never checkpoints; a worker thread with its own connection runs a
  * PASSIVE checkpoint (never blocks writers) every `intervalMs`. If the worker cannot start or dies,
  * the main connection goes back to automatic checkpoints, so the WAL never grows unbounded.
+ *
+ * The worker (its own V8 isolate, ~10 MB) starts only once the WAL has grown past
+ * `startAtWalBytes` (by default what SQLite's own 1,000-page autocheckpoint would allow): a server
+ * that mostly streams files, or a store that lives a moment (a CLI command, a test), never needs it.
  */
 export class BackgroundCheckpointer {
   private worker: Worker | null = null;
   private stopped = false;
-  private readonly startTimer: NodeJS.Timeout;
+  private readonly watchTimer: NodeJS.Timeout;
 
   constructor(
     private readonly db: Database.Database,
     private readonly file: string,
     private readonly intervalMs = 1000,
+    startAtWalBytes = 4 * 1024 * 1024,
   ) {
     db.pragma('wal_autocheckpoint = 0');
-    // Started after the first interval: a store that lives a moment (a CLI command, a test) needs none.
-    this.startTimer = setTimeout(() => this.start(), intervalMs);
-    this.startTimer.unref();
+    this.watchTimer = setInterval(() => {
+      if (walBytes(file) < startAtWalBytes) return;
+      clearInterval(this.watchTimer);
+      this.start();
+    }, intervalMs);
+    this.watchTimer.unref();
+  }
+
+  /** Whether the worker thread runs. */
+  get running(): boolean {
+    return this.worker !== null;
   }
 
   private start(): void {
@@ -49,10 +63,18 @@ export class BackgroundCheckpointer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.startTimer);
+    clearInterval(this.watchTimer);
     const worker = this.worker;
     this.worker = null;
     if (worker) await worker.terminate();
+  }
+}
+
+function walBytes(file: string): number {
+  try {
+    return statSync(`${file}-wal`).size;
+  } catch {
+    return 0; // no WAL yet
   }
 }
 
