@@ -10,6 +10,7 @@
 // on SIGINT/SIGTERM/SIGHUP, and when setup fails.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import { destroyNamespace, killGroup, sweepStale } from '../../scripts/netns-cleanup.js';
 
 const PREFIX = 'mbb';
 
@@ -31,41 +32,8 @@ export function ipBatch(ns: string, commands: string[]): void {
   if (r.status !== 0) throw new Error(`ip -batch failed: ${r.stderr}`);
 }
 
-function destroyNamespace(ns: string): void {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
-}
 
-/** Removes namespaces of bench processes that died without cleaning up. */
-function sweepStale(): void {
-  const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
-  for (const line of out.split('\n')) {
-    const m = new RegExp(`^(${PREFIX}(\\d+)x\\S*)`).exec(line);
-    if (!m?.[1] || !m[2]) continue;
-    let alive = true;
-    try {
-      process.kill(Number(m[2]), 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) destroyNamespace(m[1]);
-  }
-}
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // gone
-  }
-}
 
 const live = new Set<Pair>();
 let hooks = false;
@@ -164,7 +132,7 @@ export class Pair {
 /** Creates a server/client namespace pair joined by a veth (addresses above, no routes out). */
 export function createPair(): Pair {
   installHooks();
-  sweepStale();
+  sweepStale(PREFIX);
   const pair = new Pair(`${PREFIX}${process.pid}x${++counter}`);
   live.add(pair);
   try {

@@ -4,6 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { HandlerContext, Via } from './context.js';
+import { enlargeRecvBuffer } from '../net/recv-buffer.js';
 import { createDhcpHandler, type DhcpStats, type Outgoing } from './handler.js';
 import { bindSocketToInterface, interfaceIndex } from './interface.js';
 import { isIpv4 } from './ipv4.js';
@@ -49,44 +50,6 @@ export function handlerContext(opts: DhcpServerOptions): HandlerContext {
   };
 }
 
-/**
- * Receive buffer asked for on the DHCP sockets. A rack powering on sends its DISCOVERs within a
- * short time, and the one thread works through them at ~1-2 ms of store work each; with the
- * kernel's default (net.core.rmem_default, ~208 KiB) 74 of 200 DISCOVERs sent in the same
- * millisecond were dropped before metalboot saw them. 4 MiB queues a few thousand datagrams.
- * The kernel caps it at net.core.rmem_max.
- */
-export const DHCP_RECV_BUFFER_BYTES = 4 << 20;
-
-/**
- * Asks for a larger receive buffer, best effort: a smaller buffer only means drops under a
- * burst (clients retransmit), never a reason not to start. Logs the size the kernel granted.
- */
-function enlargeRecvBuffer(socket: Socket, port: number, log: DhcpLogger): void {
-  try {
-    socket.setRecvBufferSize(DHCP_RECV_BUFFER_BYTES);
-  } catch (err) {
-    log.info({ err, port, requested: DHCP_RECV_BUFFER_BYTES }, 'cannot enlarge the DHCP socket receive buffer; keeping the default');
-    return;
-  }
-  let obtained: number;
-  try {
-    obtained = socket.getRecvBufferSize();
-  } catch {
-    return; // only for the log line
-  }
-  // Linux reports twice the size set (the extra half is its bookkeeping allowance).
-  const capped = obtained < (process.platform === 'linux' ? 2 : 1) * DHCP_RECV_BUFFER_BYTES;
-  if (capped) {
-    log.info(
-      { port, requested: DHCP_RECV_BUFFER_BYTES, obtained },
-      'DHCP socket receive buffer capped by the kernel; raise net.core.rmem_max so bursts of DISCOVERs from a large rack are not dropped',
-    );
-  } else {
-    log.debug({ port, requested: DHCP_RECV_BUFFER_BYTES, obtained }, 'DHCP socket receive buffer');
-  }
-}
-
 async function openSocket(port: number, ifindex: number, ifname: string, log: DhcpLogger): Promise<Socket> {
   // reuseAddr: like dnsmasq, so another DHCP service bound to a *different* interface can share
   // 0.0.0.0:67. SO_BINDTOIFINDEX below keeps each to its own interface.
@@ -106,7 +69,7 @@ async function openSocket(port: number, ifindex: number, ifname: string, log: Dh
     socket.close();
     throw err;
   }
-  enlargeRecvBuffer(socket, port, log);
+  enlargeRecvBuffer(socket, 'DHCP socket', log, { port });
   return socket;
 }
 

@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { close as closeFd } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import { enlargeRecvBuffer } from '../net/recv-buffer.js';
 import { negotiateOptions } from './options.js';
 import { ErrorCode, Opcode, decodePacket, encodeError } from './packets.js';
 import type { RequestPacket } from './packets.js';
@@ -20,43 +21,6 @@ export * from './types.js';
 
 const noop = (): void => undefined;
 
-/**
- * Receive buffer asked for on the request socket. A rack's PXE ROMs send their RRQs within a
- * short time, and with the kernel's default (net.core.rmem_default, ~208 KiB) a burst overflows
- * it while the one thread is busy: measured on the DHCP socket, which lost 74 of 200 DISCOVERs
- * sent in the same millisecond. The kernel caps it at net.core.rmem_max.
- * Transfer sockets keep the default: each only ever holds one window of ACKs.
- */
-export const TFTP_RECV_BUFFER_BYTES = 4 << 20;
-
-/**
- * Asks for a larger receive buffer, best effort: a smaller buffer only means drops under a
- * burst (clients retransmit), never a reason not to start. Logs the size the kernel granted.
- */
-function enlargeRecvBuffer(socket: dgram.Socket, logger: TftpLogger): void {
-  try {
-    socket.setRecvBufferSize(TFTP_RECV_BUFFER_BYTES);
-  } catch (err) {
-    logger.info({ err, requested: TFTP_RECV_BUFFER_BYTES }, 'cannot enlarge the tftp request socket receive buffer; keeping the default');
-    return;
-  }
-  let obtained: number;
-  try {
-    obtained = socket.getRecvBufferSize();
-  } catch {
-    return; // only for the log line
-  }
-  // Linux reports twice the size set (the extra half is its bookkeeping allowance).
-  const capped = obtained < (process.platform === 'linux' ? 2 : 1) * TFTP_RECV_BUFFER_BYTES;
-  if (capped) {
-    logger.info(
-      { requested: TFTP_RECV_BUFFER_BYTES, obtained },
-      'tftp request socket receive buffer capped by the kernel; raise net.core.rmem_max so bursts of requests from a large rack are not dropped',
-    );
-  } else {
-    logger.debug({ requested: TFTP_RECV_BUFFER_BYTES, obtained }, 'tftp request socket receive buffer');
-  }
-}
 const silentLogger: TftpLogger = { debug: noop, info: noop, warn: noop, error: noop };
 
 const ERROR_CODE_FOR: Record<TftpErrorKind, number> = {
@@ -150,7 +114,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       resolve();
     });
   });
-  enlargeRecvBuffer(requestSocket, logger);
+  enlargeRecvBuffer(requestSocket, 'tftp request socket', logger);
   requestSocket.on('message', (msg, rinfo) => {
     try {
       handleRequest(msg, clientOf(rinfo.address, rinfo.port));

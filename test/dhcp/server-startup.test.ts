@@ -1,7 +1,8 @@
 /** Startup: errors that must be clear (validation fails before any socket is opened), and socket setup on loopback. */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { DHCP_RECV_BUFFER_BYTES, startDhcpServer } from '../../src/dhcp/server.js';
+import { startDhcpServer } from '../../src/dhcp/server.js';
+import { UDP_RECV_BUFFER_BYTES as DHCP_RECV_BUFFER_BYTES } from '../../src/net/recv-buffer.js';
 import type { DhcpLogger } from '../../src/dhcp/types.js';
 import { createSocket } from 'node:dgram';
 import { bindSocketToInterface, interfaceIndex } from '../../src/dhcp/interface.js';

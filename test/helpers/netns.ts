@@ -17,6 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { destroyNamespace, killGroup, sweepStale } from '../../scripts/netns-cleanup.js';
 
 /** What the helper needs from a tap Test (kept structural to stay decoupled from tap's types). */
 export interface TestLike {
@@ -86,43 +87,8 @@ function runSync(args: string[]): string {
   return r.stdout;
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal); // children are spawned detached: pid is the group id
-  } catch {
-    // already gone
-  }
-}
 
-/** Kills whatever still runs inside `ns`, then deletes it. Synchronous so it also works at exit. */
-function destroyNamespace(ns: string): void {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
-}
 
-/** Removes namespaces left by test processes that died without cleaning up (e.g. SIGKILL). */
-function sweepStale(): void {
-  const out = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5_000 }).stdout ?? '';
-  for (const line of out.split('\n')) {
-    const match = new RegExp(`^(${NAME_PREFIX}(\\d+)x\\S*)`).exec(line);
-    if (!match?.[1] || !match[2]) continue;
-    const pid = Number(match[2]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) destroyNamespace(match[1]);
-  }
-}
 
 function cleanupAllSync(): void {
   for (const topology of [...liveTopologies]) topology.cleanupSync();
@@ -270,7 +236,7 @@ export async function createNetns(t: TestLike, options: NetnsOptions = {}): Prom
     throw new Error('createNetns: without a bridge exactly 2 hosts; with one, 1..200');
   }
   installExitHooks();
-  sweepStale();
+  sweepStale(NAME_PREFIX);
   const topology = new Netns();
   liveTopologies.add(topology);
   t.teardown(() => topology.cleanup());

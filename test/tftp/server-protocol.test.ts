@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Opcode, decodePacket, encodeAck, encodeError, encodeRequest } from '../../src/tftp/packets.js';
 import type { TftpPacket } from '../../src/tftp/packets.js';
-import { startTftpServer, TFTP_RECV_BUFFER_BYTES } from '../../src/tftp/server.js';
+import { startTftpServer } from '../../src/tftp/server.js';
+import { UDP_RECV_BUFFER_BYTES as TFTP_RECV_BUFFER_BYTES } from '../../src/net/recv-buffer.js';
 import type { TftpLogger, TftpServer, TftpServerOptions, TransferErrorEvent } from '../../src/tftp/server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-tftp-protocol-'));
