@@ -27,10 +27,9 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   const format = settings.format ?? 'auto';
   const human = format === 'pretty' || (format === 'auto' && destination.isTTY === true);
   const options = { level: settings.level ?? 'info' };
-  // stdout asynchronously: a line per request must not cost the boot path a write(2) each (a boot
-  // storm logs thousands per second; lines queued while one write is in flight go out together).
-  // pino flushes what is queued on exit.
-  if (!human) return pino(options, settings.destination ? (settings.destination as DestinationStream) : pino.destination({ dest: 1, sync: false }));
+  // Synchronous writes, pino's default: pino's asynchronous destination measured no faster on the
+  // boot path (render bench A/B, 1.00×), and a synchronous line is never lost when the process dies.
+  if (!human) return settings.destination ? pino(options, settings.destination as DestinationStream) : pino(options);
   const stream = pretty({
     destination,
     sync: true,
