@@ -51,14 +51,20 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
   );
 
   // The dry run of this machine's boot (metalboot doctor --mac): records nothing, also for MACs
-  // never seen (those get the discovery answer, and are not discovered by asking).
+  // never seen (those get the discovery answer, and are not discovered by asking) — except that
+  // showing the rendered config (config=1) is on the audit log: it carries the cluster's keys.
   app.get<MacParams & { Querystring: { arch?: string; ipxe?: string; config?: string } }>(
     '/machines/:mac/preview',
     { schema: { params: machineParams, querystring: previewQuery, response: { 200: bootPreviewSchema } } },
-    (req) => {
+    async (req) => {
       const { arch, ipxe, config } = req.query;
       const request = { mac: parseMac(req.params.mac), archCode: arch === undefined ? 7 : Number(arch), ipxe: ipxe === '1', includeConfig: config === '1' };
-      return core.boot.preview(request, bootNetwork(), assetsDir);
+      const preview = await core.boot.preview(request, bootNetwork(), assetsDir);
+      const shown = preview.hops.find((h) => h.step === 'config')?.data?.yaml;
+      if (typeof shown === 'string') {
+        await core.timeline.audit({ actor: 'api', action: 'config.previewed', target: request.mac, detail: { bytes: Buffer.byteLength(shown) }, sourceIp: sourceIp(req) });
+      }
+      return preview;
     },
   );
 
