@@ -79,6 +79,8 @@ export interface EventRepo {
    */
   append(event: NewMachineEvent): Promise<MachineEvent>;
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
+  /** Every machine's events after `afterId`, oldest first, at most `limit` (an SSE client catching up). */
+  since(afterId: number, limit: number): Promise<MachineEvent[]>;
   /** The newest `limit` events, oldest first. */
   tail(mac: string, limit: number): Promise<MachineEvent[]>;
   /** Each machine's newest event (machines without events are absent), in one query: for lists. */

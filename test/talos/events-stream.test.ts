@@ -6,10 +6,10 @@ import { makeApp, TOKEN } from '../helpers/core-app.js';
 import { eventually } from '../helpers/talos-standin.js';
 
 /** Open an SSE stream on a listening server; collect what arrives. */
-function openStream(port: number, path: string, token: string | null = TOKEN) {
+function openStream(port: number, path: string, token: string | null = TOKEN, extraHeaders: Record<string, string> = {}) {
   let buffer = '';
   let response: IncomingMessage | undefined;
-  const req = request({ host: '127.0.0.1', port, path, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const req = request({ host: '127.0.0.1', port, path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders } });
   const ready = new Promise<IncomingMessage>((resolve, reject) => {
     req.on('response', (res) => {
       response = res;
@@ -97,4 +97,50 @@ t.test('heartbeats keep the stream alive; a client that stops reading is dropped
   for (let i = 0; i < 3000 && subscribers() > 0; i++) await core.timeline.record('52:54:00:00:00:09', 'bulk', { pad: 'x'.repeat(2000) });
   t.equal(subscribers(), 0, 'the slow client was dropped');
   slow.destroy();
+});
+
+t.test('a client reconnecting with Last-Event-ID gets what it missed, then live events, each once', async (t) => {
+  const { core } = await makeApp(t);
+  const base = core.timeline.bus.listenerCount('event');
+  const subscribers = () => core.timeline.bus.listenerCount('event') - base;
+  const app = Fastify();
+  await app.register(eventsStreamRoutes, { core, maxReplay: 3 });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const port = (app.server.address() as { port: number }).port;
+  const A = '52:54:00:00:00:0a';
+  const B = '52:54:00:00:00:0b';
+  const first = await core.timeline.record(A, 'seen-before', {});
+  const missed = [await core.timeline.record(A, 'missed', { n: 1 }), await core.timeline.record(B, 'missed', { n: 2 })];
+
+  const s = openStream(port, '/events/stream', TOKEN, { 'last-event-id': String(first.id) });
+  await s.ready;
+  await eventually(() => s.events().length === 2);
+  t.same(s.events().map((e) => e.id), missed.map((e) => e.id), 'the missed events, in order, not the one it had');
+  await eventually(() => subscribers() === 1);
+  const live = await core.timeline.record(B, 'live', {});
+  await eventually(() => s.events().length === 3);
+  t.same(s.events().map((e) => e.id), [...missed.map((e) => e.id), live.id], 'then live ones, no duplicates');
+  s.close();
+
+  const filtered = openStream(port, `/events/stream?mac=${B}`, TOKEN, { 'last-event-id': String(first.id) });
+  await filtered.ready;
+  await eventually(() => filtered.events().length === 2);
+  t.same(filtered.events().map((e) => e.kind), ['missed', 'live'], 'the MAC filter applies to the replay too');
+  filtered.close();
+
+  const fresh = openStream(port, '/events/stream', TOKEN, { 'last-event-id': 'not-an-id' });
+  await fresh.ready;
+  await eventually(() => subscribers() >= 1);
+  await core.timeline.record(A, 'after', {});
+  await eventually(() => fresh.events().length === 1);
+  t.equal(fresh.events()[0].kind, 'after', 'an id that is not ours replays nothing');
+  fresh.close();
+
+  const far = openStream(port, '/events/stream', TOKEN, { 'last-event-id': '0' });
+  await far.ready;
+  await eventually(() => far.text().includes('event: replay-truncated'));
+  t.equal(far.events().length, 3, 'at most maxReplay events are replayed');
+  t.match(far.text(), /event: replay-truncated\ndata: \{"after":0,"replayedUpTo":\d+\}/, 'and the client is told where to continue');
+  far.close();
 });

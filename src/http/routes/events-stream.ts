@@ -9,17 +9,29 @@ export interface EventsStreamOptions {
   heartbeatMs?: number;
   /** A client that lets this much pile up unread is dropped rather than buffered without end. */
   maxBufferedBytes?: number;
+  /** At most this many missed events are replayed to a client that reconnects with Last-Event-ID. */
+  maxReplay?: number;
+}
+
+/** Last-Event-ID as an event id, or undefined (absent, or not one of ours: then no replay). */
+function lastEventId(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,15}$/.test(header)) return undefined;
+  return Number(header);
 }
 
 /**
  * `GET /events/stream` (under /api/v1, so the bearer token applies): every timeline event of every
  * machine as Server-Sent Events, `event: machine-event`, `id:` the event id, `data:` the event JSON.
  * `?mac=` narrows it to one machine. Heartbeats are SSE comments. Subscriptions end with the
- * connection.
+ * connection. A client that reconnects with `Last-Event-ID` (EventSource does) first gets the events
+ * it missed, up to `maxReplay`; when there were more, an `event: replay-truncated` says from which
+ * id on it should read the REST timeline instead.
  */
 export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStreamOptions): Promise<void> {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  const maxReplay = opts.maxReplay ?? 10_000;
+  const store = opts.core.store;
   const bus = opts.core.timeline.bus;
   const open = new Set<() => void>();
   // End open streams first, or closing the server would wait for clients that never hang up.
@@ -51,9 +63,14 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
         }
         res.write(chunk);
       };
+      const format = (e: MachineEvent) => `id: ${e.id}\nevent: machine-event\ndata: ${JSON.stringify(e)}\n\n`;
+      // Live events that arrive while the missed ones are read are held, then sent after them.
+      let held: MachineEvent[] | null = [];
+      let lastSent = 0;
       const onEvent = (e: MachineEvent) => {
         if (filter && e.mac !== filter) return;
-        send(`id: ${e.id}\nevent: machine-event\ndata: ${JSON.stringify(e)}\n\n`);
+        if (held) held.push(e);
+        else if (e.id > lastSent) send(format(e));
       };
       const heartbeat = setInterval(() => send(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
       function cleanup(destroy = false) {
@@ -71,6 +88,26 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
       req.raw.on('close', endStream);
       res.on('close', endStream);
       res.on('error', () => cleanup(true));
+      const after = lastEventId(req.headers['last-event-id']);
+      if (after !== undefined) {
+        try {
+          const missed = filter ? await store.events.list(filter, { afterId: after, limit: maxReplay + 1 }) : await store.events.since(after, maxReplay + 1);
+          for (const e of missed.slice(0, maxReplay)) {
+            send(format(e));
+            lastSent = e.id;
+          }
+          if (missed.length > maxReplay) send(`event: replay-truncated\ndata: ${JSON.stringify({ after, replayedUpTo: lastSent })}\n\n`);
+        } catch (err) {
+          req.log.error({ err }, 'replaying missed events failed');
+        }
+      }
+      const pending = held;
+      held = null;
+      for (const e of pending) {
+        if (e.id <= lastSent) continue;
+        send(format(e));
+        lastSent = e.id;
+      }
     },
   );
 }

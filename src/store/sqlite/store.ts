@@ -239,6 +239,7 @@ function eventRepo(db: SqlDb): EventRepo {
   const list = db.prepare<[string, number, number], Row>(
     'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
   );
+  const since = db.prepare<[number, number], Row>('SELECT * FROM machine_events WHERE id > ? ORDER BY id LIMIT ?');
   const tail = db.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM machine_events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
   // One index seek per asked MAC (machine_events_mac): the whole-table GROUP BY mac would scan
   // every event ever recorded, and the timeline outlives deleted machines.
@@ -267,6 +268,9 @@ function eventRepo(db: SqlDb): EventRepo {
     },
     async list(mac, opts = {}) {
       return list.all(mac, opts.afterId ?? 0, opts.limit ?? 10_000).map(toEvent);
+    },
+    async since(afterId, limit) {
+      return since.all(afterId, limit).map(toEvent);
     },
     async tail(mac, limit) {
       return tail.all(mac, limit).map(toEvent);
