@@ -7,7 +7,7 @@ import type { Cluster, Machine } from './types.js';
  * renderer renders a role's config once with sentinel values in those two places and writes each
  * machine's values into the YAML text. That is only equivalent to a full render when
  *  - nothing else in the config depends on the machine: no machine patches, no install-disk
- *    selector, no `{{…}}` template variables in the cluster's patches (document providers are
+ *    selector, no whole-disk reimage, no `{{…}}` template variables in the cluster's patches (document providers are
  *    part of the skeleton's key), and
  *  - each value serialises as the same plain YAML scalar the sentinel did (no quoting), and the
  *    schema treats both alike (Talos's schema types both fields as a plain string).
@@ -33,7 +33,7 @@ const plainDisk = (d: string) => PLAIN_DISK.test(d) && !d.includes(SENTINEL_MARK
 
 /** Whether this machine's config can be made from its role's skeleton. */
 export function skeletonApplies(cluster: Cluster, machine: Machine): boolean {
-  if (machine.patches.length > 0 || machine.installDiskSelector) return false;
+  if (machine.patches.length > 0 || machine.installDiskSelector || machine.reimage?.wipe === 'disk') return false;
   if (cluster.patches.some((p) => p.includes('{{'))) return false;
   if (machine.hostname !== null && !plainHostname(machine.hostname)) return false;
   if (machine.installDisk !== null && !plainDisk(machine.installDisk)) return false;

@@ -291,6 +291,9 @@ function applyMachineSettings(docs: ConfigDocument[], m: Machine): void {
       obj(machine, 'network').hostname = m.hostname;
     }
   }
+  // A reimage with `wipe: disk`: the install after the wipe boot wipes the whole install disk
+  // (the wipe boot itself only clears STATE and EPHEMERAL).
+  if (m.reimage?.wipe === 'disk') obj(machine, 'install').wipe = true;
   if (m.installDisk || m.installDiskSelector) {
     const install = obj(machine, 'install');
     if (m.installDisk) {

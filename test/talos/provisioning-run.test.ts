@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
+import { parse } from 'yaml';
 import { WakeOnLanDriver } from '../../src/power/index.js';
 import { configUrlOf } from '../helpers/core-app.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
@@ -79,6 +80,7 @@ t.test('power-on to joined, then reimage to joined again', async (t) => {
   const second = await app.netboot(MAC);
   t.equal(second.kind, 'install', 'the boot after the wipe installs');
   t.not(configUrlOf(second.script), configUrlOf(first.script), 'with a fresh config token');
+  t.match(second.config, /\n {4}install:\n(?: {8}.*\n)*? {8}wipe: false\n/, 'wipe: system leaves the install disk to the installer as it is');
   const reinstall = new TalosStandIn(app.listeners.eventsAddress!);
   t.teardown(() => reinstall.close());
   await reinstall.publishAll(freshInstall('worker-1', '127.0.0.1'));
@@ -92,6 +94,24 @@ t.test('power-on to joined, then reimage to joined again', async (t) => {
   t.equal((await app.machine(MAC)).state, 'joined');
   const tail = (await app.states(MAC)).slice(states.length + 2); // after the canceled request and its restore
   t.same(tail, ['reimage-requested', 'wiping', 'pxe-booting', 'kernel-loaded', 'config-delivered', 'installing', 'installed', 'booting-from-disk', 'running', 'kubelet-running', 'joined']);
+});
+
+t.test('reimage with wipe: disk — the install after the wipe boot wipes the whole install disk', async (t) => {
+  const app = await makeTalosApp(t);
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  const first = await app.netboot(MAC);
+  t.match(first.config, /\n {8}wipe: false\n/, 'a first install does not wipe the disk');
+  const talos = new TalosStandIn(app.listeners.eventsAddress!);
+  t.teardown(() => talos.close());
+  await talos.publishAll(freshInstall('worker-1', '127.0.0.1'));
+  t.equal((await app.api('POST', `/api/v1/machines/${MAC}/reimage`, { wipe: 'disk' })).status, 202);
+  const wipe = await app.netboot(MAC);
+  t.equal(wipe.kind, 'wipe');
+  const install = await app.netboot(MAC);
+  t.equal(install.kind, 'install');
+  const doc = parse(install.config!.split('\n---\n')[0]!) as { machine: { install: { wipe: boolean; disk: string } } };
+  t.equal(doc.machine.install.wipe, true, 'machine.install.wipe: true in the config of the reinstall');
+  t.equal(doc.machine.install.disk, '/dev/sda', 'the rest of the install settings stay');
 });
 
 t.test('a machine that goes silent in installing shows stalled', async (t) => {
