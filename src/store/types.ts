@@ -58,8 +58,6 @@ export interface MachineRepo {
   /** The machine last seen at (or reserved for) an IP: how adapters that only know an address find a machine. */
   findByIp(ip: string): Promise<Machine | undefined>;
   list(filter?: MachineFilter): Promise<Machine[]>;
-  /** Every address reserved for some machine (authoritative DHCP keeps them out of the pool). */
-  reservedIps(): Promise<Set<string>>;
   /** The MAC holding a reservation for this address, if any. */
   reservationOwner(ip: string): Promise<string | undefined>;
   /** Fails with ConflictError when the MAC exists. */

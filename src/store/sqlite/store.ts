@@ -153,7 +153,6 @@ function machineRepo(db: SqlDb): MachineRepo {
   );
   const all = db.prepare<[], Row>('SELECT doc FROM machines ORDER BY mac');
   const inStates = db.prepare<[string], Row>('SELECT doc FROM machines WHERE state IN (SELECT value FROM json_each(?)) ORDER BY mac');
-  const reserved = db.prepare<[], { ip: string }>('SELECT ip FROM machines WHERE ip IS NOT NULL');
   const owner = db.prepare<[string], { mac: string }>('SELECT mac FROM machines WHERE ip = ? LIMIT 1');
   const insert = db.prepare(
     'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -197,9 +196,6 @@ function machineRepo(db: SqlDb): MachineRepo {
             (!filter.cluster || m.cluster === filter.cluster) &&
             (!filter.label || m.labels[filter.label.key] === filter.label.value),
         );
-    },
-    async reservedIps() {
-      return new Set(reserved.all().map((r) => r.ip));
     },
     async reservationOwner(ip) {
       return owner.get(ip)?.mac;
