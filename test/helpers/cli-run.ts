@@ -2,12 +2,12 @@
  * Running the built `metalboot` CLI (dist/cli/main.js) as a user would, against a real
  * `metalboot serve` the test starts on 127.0.0.1 with TFTP off.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { ROOT } from './core-app.js';
-import { CLI, TEST_LISTENERS, freePort, startCli, type ServerProcess } from './spawn-server.js';
+import { CLI, TEST_LISTENERS, freePort, spawnCollecting, startCli, waitReady, type ServerProcess } from './spawn-server.js';
 
 export interface CliResult {
   code: number;
@@ -31,17 +31,8 @@ export function runCli(args: string[], env: Record<string, string> = {}, opts: {
 }
 
 /** A CLI process that keeps running (`machine events --follow`). */
-export function spawnCli(t: Test, args: string[], env: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+export function spawnCli(t: Test, args: string[], env: Record<string, string> = {}): ServerProcess {
+  return spawnCollecting(t, args, cleanEnv(env));
 }
 
 export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -103,20 +94,6 @@ export async function ipxeBoot(url: string, mac: string): Promise<string> {
 }
 
 /** `metalboot serve` from a given working directory (for ./metalboot.yaml), waiting for its ready line. */
-export async function serveIn(t: Test, cwd: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> }> {
-  const p = spawn(process.execPath, [CLI, 'serve', ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout!.on('data', (d) => (out += d));
-  p.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
-  t.teardown(async () => {
-    if (p.exitCode === null) {
-      p.kill('SIGTERM');
-      await exited;
-    }
-  });
-  await waitFor(`metalboot ready (stdout: ${out} stderr: ${err})`, () => /metalboot ready/.test(out) || p.exitCode !== null, 20_000);
-  if (p.exitCode !== null) throw new Error(`serve exited with ${p.exitCode}: ${out}${err}`);
-  return { child: p, stdout: () => out, stderr: () => err, exited };
+export async function serveIn(t: Test, cwd: string, args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+  return waitReady(spawnCollecting(t, ['serve', ...args], cleanEnv(env), { cwd, stopSignal: 'SIGTERM' }));
 }

@@ -29,24 +29,40 @@ export interface ServerProcess {
 }
 
 /**
- * Start the built CLI (`metalboot serve …`) as a user would, and wait (bounded) for its ready line.
- * The process is killed by pid at teardown.
+ * Spawn the built CLI with its output collected. At teardown a process still running is killed by
+ * pid (SIGKILL), or asked to stop (SIGTERM) and waited for.
  */
-export async function startCli(t: Test, args: string[], env: Record<string, string> = {}, readyTimeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...TEST_LISTENERS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCollecting(t: Test, args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; stopSignal?: 'SIGKILL' | 'SIGTERM' } = {}): ServerProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  t.teardown(async () => {
+    if (child.exitCode !== null) return;
+    child.kill(opts.stopSignal ?? 'SIGKILL');
+    if (opts.stopSignal === 'SIGTERM') await exited;
   });
-  const deadline = Date.now() + readyTimeoutMs;
-  while (!/metalboot ready/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`metalboot exited with ${child.exitCode}\nstdout: ${out}\nstderr: ${err}`);
-    if (Date.now() > deadline) throw new Error(`metalboot not ready within ${readyTimeoutMs} ms\nstdout: ${out}\nstderr: ${err}`);
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Wait (bounded) for the ready line of `metalboot serve`; fails with its output if it exits or times out. */
+export async function waitReady(proc: ServerProcess, timeoutMs = 20_000): Promise<ServerProcess> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/metalboot ready/.test(proc.stdout())) {
+    const report = `stdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`;
+    if (proc.child.exitCode !== null) throw new Error(`metalboot exited with ${proc.child.exitCode}\n${report}`);
+    if (Date.now() > deadline) throw new Error(`metalboot not ready within ${timeoutMs} ms\n${report}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return proc;
+}
+
+/**
+ * Start the built CLI (`metalboot serve …`) as a user would, and wait (bounded) for its ready line.
+ * The process is killed by pid at teardown.
+ */
+export async function startCli(t: Test, args: string[], env: Record<string, string> = {}, readyTimeoutMs = 20_000): Promise<ServerProcess> {
+  return waitReady(spawnCollecting(t, args, { ...process.env, ...TEST_LISTENERS, ...env }), readyTimeoutMs);
 }
