@@ -246,8 +246,9 @@ export class BootService {
       await this.timeline.audit({ actor: 'machine', action: 'config.invalid', target: mac, detail: { errors: result.errors }, sourceIp });
       return { status: 503, error: 'config_invalid', message: `rendered config is invalid, not served: ${result.errors.join('; ')}` };
     }
-    await this.timeline.record(machine, 'config-delivered', { bytes: Buffer.byteLength(result.yaml), warnings: result.warnings }, { sourceIp, signal: 'config' });
-    await this.timeline.audit({ actor: 'machine', action: 'config.delivered', target: mac, detail: { bytes: Buffer.byteLength(result.yaml) }, sourceIp });
+    const bytes = Buffer.byteLength(result.yaml);
+    await this.timeline.record(machine, 'config-delivered', { bytes, warnings: result.warnings }, { sourceIp, signal: 'config' });
+    await this.timeline.audit({ actor: 'machine', action: 'config.delivered', target: mac, detail: { bytes }, sourceIp });
     return { status: 200, body: result.yaml, warnings: result.warnings };
   }
 }

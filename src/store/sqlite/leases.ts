@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from './group-commit.js';
 import type { AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
@@ -59,7 +59,7 @@ const isActive = (r: Row, now: number) => r.state !== 'released' && r.expires_at
 const isFreeFor = (r: Row | undefined, mac: string, now: number) =>
   !r || !isActive(r, now) || (r.mac === mac && r.state !== 'declined');
 
-export function sqliteLeaseRepo(db: Database.Database): LeaseRepo {
+export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
   const get = db.prepare<[number], Row>('SELECT * FROM leases WHERE ip_num = ?');
   const byMac = db.prepare<[string], Row>('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC, ip_num');
   const all = db.prepare<[], Row>('SELECT * FROM leases ORDER BY ip_num');

@@ -65,9 +65,9 @@ export class SqliteStore implements Store {
     this.events = eventRepo(db);
     this.audit = auditRepo(db);
     this.tokens = tokenRepo(db);
-    this.leases = sqliteLeaseRepo(db as Database.Database);
-    this.talosEvents = sqliteTalosEventRepo(db as Database.Database);
-    this.progress = sqliteProgressRepo(db as Database.Database);
+    this.leases = sqliteLeaseRepo(db);
+    this.talosEvents = sqliteTalosEventRepo(db);
+    this.progress = sqliteProgressRepo(db);
   }
 
   flushed(): Promise<void> {

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from './group-commit.js';
 import type { MachineProgress } from '../../core/types.js';
 import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../talos.js';
 
@@ -6,7 +6,7 @@ import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../talos.j
 const MAX_UNATTRIBUTED = 10_000;
 
 /** Talos event ids and unattributed events (tables from migration 3). */
-export function sqliteTalosEventRepo(db: Database.Database): TalosEventRepo {
+export function sqliteTalosEventRepo(db: SqlDb): TalosEventRepo {
   const insertSeen = db.prepare('INSERT OR IGNORE INTO talos_seen_events (mac, event_id) VALUES (?, ?)');
   const pruneSeen = db.prepare(
     `DELETE FROM talos_seen_events WHERE mac = @mac AND id <= (
@@ -72,7 +72,7 @@ export function sqliteTalosEventRepo(db: Database.Database): TalosEventRepo {
   };
 }
 
-export function sqliteProgressRepo(db: Database.Database): ProgressRepo {
+export function sqliteProgressRepo(db: SqlDb): ProgressRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM machine_progress WHERE mac = ?');
   const put = db.prepare('INSERT INTO machine_progress (mac, doc) VALUES (?, ?) ON CONFLICT(mac) DO UPDATE SET doc = excluded.doc');
   return {
