@@ -9,7 +9,7 @@ import { loadTemplates } from '../src/core/templates.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { seedRegistry } from './lib/registry.js';
 
-const root = '/tmp/metalboot-core-path';
+const root = process.env.ROOT ?? "/tmp/metalboot-core-path";
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 const assets = join(root, 'assets');

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Store } from '../store/types.js';
@@ -58,6 +58,11 @@ export function ipxeArch(buildarch: string | undefined): Arch | undefined {
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** Compares two token hashes without an early exit (hex strings of the same length). */
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
 
 /**
  * The HTTP half of a network boot, transport-agnostic: which script a machine gets, which
@@ -233,8 +238,8 @@ export class BootService {
     if (!mac) return refuse(400, 'malformed MAC address in the config URL', false);
     const machine = await this.store.machines.get(mac);
     if (!machine || machine.state === 'discovered') return refuse(404, 'unknown machine', true);
-    const t = token ? await this.store.tokens.get(hashToken(token)) : undefined;
-    if (!t || t.mac !== mac) return refuse(403, token ? 'wrong token' : 'no token', true);
+    const t = token ? await this.store.tokens.forMachine(mac) : undefined;
+    if (!t || !sameHash(t.tokenHash, hashToken(token!))) return refuse(403, token ? 'wrong token' : 'no token', true);
     if (Date.parse(t.expiresAt) <= this.timeline.clockMs()) return refuse(403, 'token expired', true);
     if (t.sourceIp !== sourceIp) return refuse(403, `request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}`, true);
     if (!inInstallWindow(machine)) return refuse(403, 'machine is installed and not being reimaged', true);

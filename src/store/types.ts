@@ -92,9 +92,11 @@ export interface AuditRepo {
   list(opts?: { target?: string; limit?: number }): Promise<AuditEntry[]>;
 }
 
+/** Config tokens: at most one per machine, so they are looked up by the machine the URL names. */
 export interface TokenRepo {
-  /** Replace the machine's outstanding token(s) with this one: only the latest boot may fetch. */
+  /** Replace the machine's token with this one: only the latest boot may fetch. No-op for an unknown machine. */
   issue(token: ConfigToken): Promise<void>;
-  get(tokenHash: string): Promise<ConfigToken | undefined>;
+  /** The machine's current token, if it has one (expired ones included: the caller says why it refuses). */
+  forMachine(mac: string): Promise<ConfigToken | undefined>;
   revokeForMachine(mac: string): Promise<void>;
 }

@@ -57,6 +57,10 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   t.equal(wrong.statusCode, 403, 'wrong token refused');
   const none = await get(`/config/${mac}`, IP);
   t.equal(none.statusCode, 403, 'no token refused');
+  t.equal((await api('POST', '/api/v1/machines', { mac: 'aa:bb:cc:00:11:33', hostname: 'worker-2', role: 'worker', cluster: 'prod', installDisk: '/dev/sda' })).status, 201);
+  const elsewhere = await get(configUrl.replace(mac, 'aa:bb:cc:00:11:33'), IP);
+  t.equal(elsewhere.statusCode, 403, "this machine's token does not fetch another machine's config");
+  t.match(elsewhere.json().message, 'wrong token');
 
   const cfg = await get(configUrl, IP);
   t.equal(cfg.statusCode, 200, cfg.body);

@@ -13,11 +13,11 @@ import { clusterBody, makeApp, type TestApp } from '../helpers/core-app.js';
 const MAC = 'aa:bb:cc:00:11:22';
 const IP = '10.9.0.50';
 
-/** Everything a boot could write: compared before and after previews. */
+/** Everything a boot could write (config tokens live in the machine rows): compared before and after previews. */
 function snapshot(a: TestApp): string {
   const db = a.store.db;
   const dump = (table: string) => db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
-  return JSON.stringify(['machines', 'machine_events', 'audit_log', 'config_tokens', 'leases', 'machine_progress'].map(dump));
+  return JSON.stringify(['machines', 'machine_events', 'audit_log', 'leases', 'machine_progress'].map(dump));
 }
 
 type Hop = { step: string; ok: boolean; answer: string; problem?: string; data?: Record<string, any> };

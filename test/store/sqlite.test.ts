@@ -131,3 +131,47 @@ t.test('machines in any of several states, by the state index', async (t) => {
   t.same(await store.machines.list({ states: [] }), [], 'no states, no machines');
   t.equal((await store.machines.list()).length, 3);
 });
+
+t.test('config tokens: one per machine in its row; issuing replaces, revoking clears, operator edits keep it', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'tok.db'));
+  t.teardown(() => store.close());
+  const mac = '02:00:00:00:00:21';
+  await store.machines.insert(blankMachine(mac, '2026-01-01T00:00:00.000Z'));
+  t.equal(await store.tokens.forMachine(mac), undefined, 'none before a boot');
+  const first = { tokenHash: 'a'.repeat(64), mac, sourceIp: '10.0.0.21', createdAt: '2026-01-01T00:01:00.000Z', expiresAt: '2026-01-01T03:01:00.000Z' };
+  await store.tokens.issue(first);
+  t.same(await store.tokens.forMachine(mac), first);
+  const second = { ...first, tokenHash: 'b'.repeat(64), createdAt: '2026-01-01T00:02:00.000Z' };
+  await store.tokens.issue(second);
+  t.same(await store.tokens.forMachine(mac), second, 'the latest boot replaces the earlier token');
+  const m = (await store.machines.get(mac))!;
+  await store.machines.update({ ...m, hostname: 'edited' });
+  t.same(await store.tokens.forMachine(mac), second, 'an operator edit of the machine leaves the token alone');
+  t.notOk(JSON.stringify(await store.machines.get(mac)).includes('b'.repeat(64)), 'the token hash is not part of the machine document');
+  await store.tokens.revokeForMachine(mac);
+  t.equal(await store.tokens.forMachine(mac), undefined, 'revoked');
+  await store.tokens.issue({ ...first, mac: '02:00:00:00:00:99' });
+  t.equal(await store.tokens.forMachine('02:00:00:00:00:99'), undefined, 'no token for a machine that is not registered');
+  await store.tokens.issue(first);
+  await store.machines.delete(mac);
+  await store.machines.insert(blankMachine(mac, '2026-01-02T00:00:00.000Z'));
+  t.equal(await store.tokens.forMachine(mac), undefined, 'a deleted and re-registered machine starts without one');
+});
+
+t.test('migration 4 moves each machine\'s newest config token into its row and drops the table', async (t) => {
+  const file = join(t.testdir({}), 'v3.db');
+  const db = new Database(file);
+  migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
+  const doc = (mac: string) => JSON.stringify(blankMachine(mac, '2026-01-01T00:00:00.000Z'));
+  db.prepare("INSERT INTO machines (mac, state, doc) VALUES ('02:00:00:00:00:31', 'registered', ?), ('02:00:00:00:00:32', 'registered', ?)").run(doc('02:00:00:00:00:31'), doc('02:00:00:00:00:32'));
+  const tok = db.prepare('INSERT INTO config_tokens (token_hash, mac, source_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
+  tok.run('old', '02:00:00:00:00:31', '10.0.0.31', '2026-01-01T00:00:00.000Z', '2026-01-01T03:00:00.000Z');
+  tok.run('new', '02:00:00:00:00:31', '10.0.0.31', '2026-01-01T00:05:00.000Z', '2026-01-01T03:05:00.000Z');
+  db.close();
+  const store = new SqliteStore(file);
+  t.teardown(() => store.close());
+  t.equal(store.db.pragma('user_version', { simple: true }), 4);
+  t.same(await store.tokens.forMachine('02:00:00:00:00:31'), { tokenHash: 'new', mac: '02:00:00:00:00:31', sourceIp: '10.0.0.31', createdAt: '2026-01-01T00:05:00.000Z', expiresAt: '2026-01-01T03:05:00.000Z' });
+  t.equal(await store.tokens.forMachine('02:00:00:00:00:32'), undefined, 'a machine without a token has none');
+  t.equal(store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!.n, 0, 'the old table is gone');
+});

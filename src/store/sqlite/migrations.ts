@@ -118,6 +118,25 @@ export const MIGRATIONS: Migration[] = [
         );
       `),
   },
+  {
+    version: 4,
+    // A machine has at most one valid config token (issuing one revokes the last), and the config
+    // URL names the machine: the token belongs in the machine's row. As a table of its own, every
+    // install script deleted a row and inserted one, dirtying four pages of two indexes besides;
+    // in the machine's row it is written beside the last-seen facts the same request writes anyway.
+    description: 'config tokens move into the machine row (one per machine)',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE machines ADD COLUMN token_hash TEXT;       -- sha256 of the token, never the token
+        ALTER TABLE machines ADD COLUMN token_ip TEXT;         -- the address the boot script went to
+        ALTER TABLE machines ADD COLUMN token_created_at TEXT;
+        ALTER TABLE machines ADD COLUMN token_expires_at TEXT;
+        UPDATE machines SET (token_hash, token_ip, token_created_at, token_expires_at) = (
+          SELECT token_hash, source_ip, created_at, expires_at FROM config_tokens t
+          WHERE t.mac = machines.mac ORDER BY created_at DESC LIMIT 1);
+        DROP TABLE config_tokens;
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

@@ -310,24 +310,20 @@ function auditRepo(db: SqlDb): AuditRepo {
 }
 
 function tokenRepo(db: SqlDb): TokenRepo {
-  type Row = { token_hash: string; mac: string; source_ip: string; created_at: string; expires_at: string };
-  const revoke = db.prepare('DELETE FROM config_tokens WHERE mac = ?');
-  const insert = db.prepare(
-    'INSERT INTO config_tokens (token_hash, mac, source_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  type Row = { token_hash: string | null; token_ip: string | null; token_created_at: string | null; token_expires_at: string | null };
+  const revoke = db.prepare(
+    'UPDATE machines SET token_hash = NULL, token_ip = NULL, token_created_at = NULL, token_expires_at = NULL WHERE mac = ? AND token_hash IS NOT NULL',
   );
-  const get = db.prepare<[string], Row>('SELECT * FROM config_tokens WHERE token_hash = ?');
-  const issue = db.transaction((t: ConfigToken) => {
-    revoke.run(t.mac);
-    insert.run(t.tokenHash, t.mac, t.sourceIp, t.createdAt, t.expiresAt);
-  });
+  const issue = db.prepare('UPDATE machines SET token_hash = ?, token_ip = ?, token_created_at = ?, token_expires_at = ? WHERE mac = ?');
+  const get = db.prepare<[string], Row>('SELECT token_hash, token_ip, token_created_at, token_expires_at FROM machines WHERE mac = ?');
   return {
     async issue(t) {
-      issue(t);
+      issue.run(t.tokenHash, t.sourceIp, t.createdAt, t.expiresAt, t.mac);
     },
-    async get(hash) {
-      const r = get.get(hash);
-      return r
-        ? { tokenHash: r.token_hash, mac: r.mac, sourceIp: r.source_ip, createdAt: r.created_at, expiresAt: r.expires_at }
+    async forMachine(mac) {
+      const r = get.get(mac);
+      return r?.token_hash
+        ? { tokenHash: r.token_hash, mac, sourceIp: r.token_ip!, createdAt: r.token_created_at!, expiresAt: r.token_expires_at! }
         : undefined;
     },
     async revokeForMachine(mac) {
