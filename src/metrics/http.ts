@@ -44,11 +44,29 @@ export function bootResult(route: string, req: FastifyRequest, reply: FastifyRep
  * added inside `register` would only see that plugin's own routes.
  */
 export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
+  const counted = new WeakSet<object>();
+  const count = (route: string, req: FastifyRequest, reply: FastifyReply) => {
+    if (counted.has(reply.raw)) return;
+    counted.add(reply.raw);
+    metrics.httpBoot.inc({ route, status: String(reply.statusCode), result: bootResult(route, req, reply) });
+  };
+  // fastify runs onResponse when the response finishes (or fails to write); a client that hangs up
+  // mid-download only closes it, so without this a kernel download cut short was never counted.
+  // Asset routes only: scripts and configs are a single write, and the boot path stays lean.
+  app.addHook('onRequest', (req, reply, done) => {
+    const route = bootRoute(req);
+    if (route?.startsWith('/assets/')) {
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) count(route, req, reply);
+      });
+    }
+    done();
+  });
   // Callback style, not async: an async hook defers every later onResponse hook by a tick, and
   // the asset route's own hook reads the socket's state to tell a finished transfer from an abort.
   app.addHook('onResponse', (req, reply, done) => {
     const route = bootRoute(req);
-    if (route) metrics.httpBoot.inc({ route, status: String(reply.statusCode), result: bootResult(route, req, reply) });
+    if (route) count(route, req, reply);
     done();
   });
 }

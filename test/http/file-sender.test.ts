@@ -195,6 +195,9 @@ t.test('a client hanging up mid-download: "aborted" on the timeline, file closed
   const kinds = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.map((e: { kind: string }) => e.kind);
   t.ok(kinds.includes('initramfs-download-aborted'));
   t.notOk(kinds.includes('initramfs-download-completed'));
+  const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /metalboot_http_boot_requests_total\{route="\/assets\/talos",status="200",result="aborted"\} 1\n/, 'counted as aborted, once');
+  t.notMatch(metrics, /result="complete"/, 'and not as complete');
   // The record is written as soon as the response closes; the file is closed just after (a threadpool round-trip).
   for (const deadline = Date.now() + 10_000; fdsOn(file) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
   t.equal(fdsOn(file), 0, 'and closed once the client is gone');
