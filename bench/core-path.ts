@@ -1,15 +1,18 @@
 // The boot path without HTTP: BootService.machineScript + fetchConfig against a seeded registry of
 // 10,000 machines, in process, C pairs at a time with one group commit per round (C=1: a commit per
 // pair). Shows what the core and the store cost per request apart from fastify and the sockets.
-//   TS_NODE_TRANSPILE_ONLY=1 C=10 N=20000 node --import=@tapjs/typescript/import bench/core-path.ts
+// STATEMENTS=1 adds the time of each SQL statement (and BEGIN/COMMIT) per request.
+//   TS_NODE_TRANSPILE_ONLY=1 C=3 N=20000 [STATEMENTS=1] taskset -c 1 node --import=@tapjs/typescript/import bench/core-path.ts
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore } from '../src/core/index.js';
 import { loadTemplates } from '../src/core/templates.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { seedRegistry } from './lib/registry.js';
+import { StatementTimer } from './lib/statement-timer.js';
 
-const root = process.env.ROOT ?? "/tmp/metalboot-core-path";
+const timer = process.env.STATEMENTS === '1' ? new StatementTimer() : undefined; // before the store prepares
+const root = process.env.ROOT ?? '/tmp/metalboot-core-path';
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 const assets = join(root, 'assets');
@@ -30,6 +33,7 @@ async function pair(i: number) {
 }
 for (let i = 0; i < 2000; i++) await pair(i);
 await store.flushed();
+if (timer) timer.on = true;
 const t0 = process.hrtime.bigint();
 const cpu0 = process.cpuUsage();
 const C = Number(process.env.C ?? 10);
@@ -40,4 +44,8 @@ for (let i = 0; i < N; i += C) {
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 const cpu = process.cpuUsage(cpu0);
 console.log(`${N} pairs in ${ms.toFixed(0)} ms: ${(ms * 1000 / N / 2).toFixed(1)} us per request, cpu ${((cpu.user + cpu.system) / N / 2).toFixed(1)} us/request (sys ${(cpu.system / N / 2).toFixed(1)})`);
+if (timer) {
+  timer.on = false;
+  for (const line of timer.report(N * 2)) console.log(line);
+}
 await store.close();

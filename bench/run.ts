@@ -1,7 +1,7 @@
 // metalboot boot-storm benchmarks against dnsmasq, Kea, tftpd-hpa and nginx (issue 6).
 //
 //   npm run bench -- <storm|http-bulk|tftp|dhcp|render|scale|all> [--machines N] [--rounds R]
-//                    [--profile] [--duration S] [--connections C] [--concurrency C] [--quick]
+//                    [--profile] [--perf] [--duration S] [--connections C] [--concurrency C] [--quick]
 //
 // Everything runs inside network namespaces this process creates (bench/lib/netns.ts: pairs of a
 // server and a client namespace joined by a veth, 10.250.0.1 ↔ 10.250.0.2); nothing binds or sends
@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { DhcpResult, HttpBulkResult, Job, JobResult, RegisterResult, RenderResult, StormResult, TftpResult } from './lib/jobs.js';
 import { canUseNetns, CLIENT_IP, createPair, ipBatch, IFNAME, pinning, type Pair } from './lib/netns.js';
 import { Sampler, type ResourceReport } from './lib/proc.js';
+import { perfAvailable, perfDuring } from './lib/perf-record.js';
 import { printProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
 import { clusterInput, hostnameOf, machineInput, makeAssets, prerender, seedRegistry, SIZES, stormIp, TALOS_VERSION, type Assets } from './lib/registry.js';
 import { CLI, PROJECT_ROOT, startDnsmasq, startHello, startKea, startMetalboot, startNginx, startTftpdHpa, TS_LOADER, type Running } from './lib/servers.js';
@@ -41,6 +42,8 @@ for (let i = 1; i < argv.length; i++) {
 const num = (name: string, def: number) => (flags.has(name) ? Number(flags.get(name)) : def);
 const QUICK = flags.has('quick');
 const PROFILE = flags.has('profile');
+/** `--perf`: render only — one extra round under `perf record`, summarised by category (native code included). */
+const PERF = flags.has('perf');
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 /** `--product <dir>`: benchmark another metalboot build (e.g. a copy with a candidate fix). */
 const PRODUCT = flags.has('product') ? path.resolve(flags.get('product') as string) : undefined;
@@ -487,7 +490,9 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
     };
     const servers: Record<string, Running & { base: string }> = {};
     const machines: Record<string, number> = {};
-    servers.small = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-10k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: false, dataDir: await seed('mb-render-10k', SMALL), profileDir: which === 'scale' ? undefined : prof });
+    const perf = PERF && which !== 'scale';
+    if (perf && !perfAvailable()) throw new Error('--perf needs perf (Debian: apt-get install linux-perf)');
+    servers.small = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-10k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: false, dataDir: await seed('mb-render-10k', SMALL), profileDir: which === 'scale' ? undefined : prof, perfMap: perf });
     machines.small = SMALL;
     if (withLarge) {
       servers.large = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-100k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8082, dhcp: false, tftp: false, dataDir: await seed('mb-render-100k', LARGE), profileDir: which === 'scale' ? prof : undefined });
@@ -512,6 +517,8 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
         say(`${name} round ${r + 1}: ${fmt(x.reqPerSec)} req/s, p50 ${x.latency.p50} ms, p99 ${x.latency.p99} ms, ${x.errors} errors, ${x.non2xx} non-2xx, ${x.bad} bad${per}, server CPU ${sumRes(m.resources).cpuCores} cores, RSS ${fmt(sumRes(m.resources).rssMaxMb)} MB`);
       },
     );
+    // Not one of the counted rounds: perf's sampling costs the server a little.
+    const perfReport = perf ? await perfRound(pair, servers.small!, job('small', D), D) : undefined;
     for (const k of ['small', 'large', 'variant']) if (servers[k]) await pair.stop(servers[k]!.child);
     const rps = (k: string) => medianOf(rounds[k]!, (m) => m.result.reqPerSec);
     const p99 = (k: string) => medianOf(rounds[k]!, (m) => m.result.latency.p99);
@@ -561,7 +568,7 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
           { metric: 'server CPU ms per request', metalboot: cpuMs('small'), reference: cpuMs('hello'), referenceName: 'fastify hello', ratio: cpuMs('small') / cpuMs('hello'), goal: 'report', met: null },
         ],
         misses,
-        details: { connections: CONN, durationS: D, metalboot: summary('small'), hello: summary('hello') },
+        details: { connections: CONN, durationS: D, metalboot: summary('small'), hello: summary('hello'), ...(perfReport ? { perf: perfReport } : {}) },
         profile,
       });
     }
@@ -594,6 +601,22 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
   } finally {
     await pair.destroy();
   }
+}
+
+/** One more round of `job` with `perf record` on the server: where its CPU goes, SQLite's C and the kernel included. */
+async function perfRound(pair: Pair, server: Running, job: Job, seconds: number) {
+  fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  const dataFile = path.join(WORK, 'render.perf.data');
+  const { result, breakdown, scriptFile } = await perfDuring(server.pid, seconds, dataFile, () => runJob<RenderResult>(pair, job, [server], seconds * 1000 + 120_000));
+  const lines = [
+    `perf round (not counted): ${fmt(result.result.reqPerSec)} req/s, server CPU ${sumRes(result.resources).cpuCores} cores; ${fmt(breakdown.samples)} samples of the server's threads`,
+    ...breakdown.shares.map(({ category, share }) => `${(share * 100).toFixed(1).padStart(6)} %  ${category}`),
+  ];
+  const summaryFile = path.join(PROFILE_DIR, 'render-perf.txt');
+  fs.writeFileSync(summaryFile, `${lines.join('\n')}\n`);
+  for (const l of lines) say(l);
+  say(`perf summary: ${path.relative(PROJECT_ROOT, summaryFile)} (perf script output: ${scriptFile}, kept with --keep)`);
+  return { reqPerSec: result.result.reqPerSec, samples: breakdown.samples, shares: breakdown.shares };
 }
 
 // ---- report ---------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ export interface MetalbootOptions {
   dataDir?: string;
   /** Write a V8 CPU profile (node --cpu-prof) into this directory at exit. */
   profileDir?: string;
+  /** Write /tmp/perf-<pid>.map (node --perf-basic-prof) so `perf` can name JIT-compiled functions. */
+  perfMap?: boolean;
   /** Another metalboot checkout/build to run instead of this one (its dist/cli/main.js, its templates). */
   productRoot?: string;
 }
@@ -91,6 +93,7 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
   }
   const node = [process.execPath];
   if (o.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
+  if (o.perfMap) node.push('--perf-basic-prof');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     METALBOOT_DATA_DIR: o.dataDir ?? path.join(dir, 'data'),
