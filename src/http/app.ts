@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createServer } from 'node:http';
 import type { BootNetwork } from '../core/boot.js';
 import type { Core } from '../core/index.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
+import { BootFastPath } from './boot-fast-path.js';
 import { installErrorHandler } from './errors.js';
 import { genReqId, httpLogger, installRequestIds, OneLineRequestLog } from './request-log.js';
 import { assetRoutes } from './routes/assets.js';
@@ -38,20 +40,33 @@ export interface HttpOptions {
   bootNetwork?: () => BootNetwork;
 }
 
+/** Keep-alive long enough for iPXE fetching script, kernel and initramfs in one connection. */
+const KEEP_ALIVE_MS = 30_000;
+
 const NO_BOOT_NETWORK = (): BootNetwork => ({ tftp: false, dhcpMode: 'off' });
 
 /** The HTTP adapter: admin API under /api/v1 (token), boot routes and assets (no token). */
 export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
+  let fastPath: BootFastPath | undefined; // made once the logger and metrics exist, before listen
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: httpLogger(opts.logger) } : { logger: false }),
+    // Our own server, so the boot fast path sees each request first; what fastify would set on the
+    // server it makes is set here.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!fastPath?.handle(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.requestTimeout = 0; // fastify's default: no limit (a kernel download may take minutes)
+      server.setTimeout(0);
+      return server;
+    },
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     // Fastify's default Ajv silently drops unknown body fields; an API that ignores a typo'd
     // field is worse than one that refuses it.
     // No type coercion either: with it, `null` in an anyOf of string|null becomes "" (query
     // parameters that are numbers are declared as digit strings and converted in the route).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-    // Keep-alive long enough for iPXE fetching script, kernel and initramfs in one connection.
-    keepAliveTimeout: 30_000,
     logController: new OneLineRequestLog(),
     requestIdHeader: false, // genReqId reads x-request-id itself, keeping only sane values
     genReqId,
@@ -68,6 +83,8 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   const metrics = opts.metrics ?? createMetrics(opts.core);
   if (!opts.metrics) app.addHook('onClose', async () => metrics.close());
   installHttpMetrics(app, metrics);
+  fastPath = new BootFastPath(opts.core, app.log, metrics);
+  app.decorate('bootFastPath', fastPath);
   await app.register(metricsRoutes, { metrics, apiToken: opts.apiToken, requireToken: opts.metricsRequireToken });
   await app.register(uiRoutes);
   await app.register(healthRoutes);

@@ -17,12 +17,15 @@ export function bootRoute(req: FastifyRequest): string | null {
 }
 
 export function bootResult(route: string, req: FastifyRequest, reply: FastifyReply): string {
-  const status = reply.statusCode;
   // The client hung up before the last byte: a kernel download cut short is worth seeing.
   if (reply.raw.destroyed && !reply.raw.writableFinished) return 'aborted';
+  return bootResultFor(route, reply.statusCode, req.method, String(reply.getHeader('x-metalboot-script') ?? ''));
+}
+
+/** The `result` label of a finished boot-route response (the fast path has no fastify reply). */
+export function bootResultFor(route: string, status: number, method: string, scriptKind: string): string {
   if (route === '/ipxe') {
-    const kind = String(reply.getHeader('x-metalboot-script') ?? '');
-    return status === 200 ? (SCRIPT_KINDS.has(kind) ? kind : 'other') : status < 500 ? 'invalid' : 'error';
+    return status === 200 ? (SCRIPT_KINDS.has(scriptKind) ? scriptKind : 'other') : status < 500 ? 'invalid' : 'error';
   }
   if (route === '/config/:mac') {
     if (status === 200) return 'delivered';
@@ -30,7 +33,7 @@ export function bootResult(route: string, req: FastifyRequest, reply: FastifyRep
     return status < 500 ? 'refused' : 'error';
   }
   if (route.startsWith('/assets/')) {
-    if (status === 200) return req.method === 'HEAD' ? 'head' : 'complete';
+    if (status === 200) return method === 'HEAD' ? 'head' : 'complete';
     if (status === 206) return 'partial';
     if (status === 304) return 'not-modified';
     if (status === 404) return 'not-found';

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import type { Response as LightResponse } from 'light-my-request';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ export interface TestApp {
 }
 
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
-export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork } = {}): Promise<TestApp> {
+export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
   const talosDir = join(assetsDir, 'talos', TALOS_VERSION);
@@ -57,7 +57,7 @@ export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork
     discoveryRetrySeconds: 30,
     clock,
   });
-  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork });
+  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger });
   t.teardown(async () => {
     await app.close();
     await store.close();
