@@ -23,6 +23,10 @@ export function bearerAuth(token: string) {
 
 /** Source address as machines are known by it: IPv4-mapped IPv6 (`::ffff:10.0.0.5`) shown as IPv4. */
 export function sourceIp(request: FastifyRequest): string {
-  const ip = request.ip;
+  return unmappedIp(request.ip);
+}
+
+/** The same for a socket's peer address (the boot fast path has no fastify request). */
+export function unmappedIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

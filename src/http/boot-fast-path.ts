@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from '../core/index.js';
 import { bootResultFor } from '../metrics/http.js';
 import type { Metrics } from '../metrics/index.js';
+import { unmappedIp } from './auth.js';
 import { genReqId } from './request-log.js';
 import { answerConfig, answerScript, CONFIG_PARAMS_SCHEMA, CONFIG_QUERY_SCHEMA, IPXE_QUERY_SCHEMA, type BootAnswer, type IpxeQuery } from './routes/boot.js';
 
@@ -68,7 +69,7 @@ export class BootFastPath {
     this.served++;
     const started = performance.now();
     const id = genReqId(req);
-    const ip = sourceAddress(req);
+    const ip = unmappedIp(req.socket.remoteAddress ?? '');
     void answer(ip)
       .then(async (a) => {
         await this.core.store.flushed(); // what the answer promises (a token, an audit entry) is committed
@@ -105,12 +106,6 @@ function decodeSegment(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** As `sourceIp` (auth.ts) for a fastify request: IPv4 clients of a dual-stack socket without `::ffff:`. */
-function sourceAddress(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 declare module 'fastify' {

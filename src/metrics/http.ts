@@ -65,8 +65,7 @@ export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void
     }
     done();
   });
-  // Callback style, not async: an async hook defers every later onResponse hook by a tick, and
-  // the asset route's own hook reads the socket's state to tell a finished transfer from an abort.
+  // Callback style, not async: an async hook would defer every later onResponse hook by a tick.
   app.addHook('onResponse', (req, reply, done) => {
     const route = bootRoute(req);
     if (route) count(route, req, reply);

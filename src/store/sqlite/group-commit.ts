@@ -92,21 +92,14 @@ export class GroupCommit {
       prepare: ((source: string) => {
         const stmt = db.prepare(source);
         if (stmt.readonly) return stmt;
-        const run = stmt.run.bind(stmt);
-        const get = stmt.get.bind(stmt);
-        const all = stmt.all.bind(stmt);
-        stmt.run = ((...args: unknown[]) => {
-          this.begin();
-          return run(...args);
-        }) as typeof stmt.run;
-        stmt.get = ((...args: unknown[]) => {
-          this.begin();
-          return get(...args);
-        }) as typeof stmt.get;
-        stmt.all = ((...args: unknown[]) => {
-          this.begin();
-          return all(...args);
-        }) as typeof stmt.all;
+        // `get` and `all` too: a write with RETURNING is run through them.
+        for (const method of ['run', 'get', 'all'] as const) {
+          const call = (stmt[method] as (...args: unknown[]) => unknown).bind(stmt);
+          (stmt as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+            this.begin();
+            return call(...args);
+          };
+        }
         return stmt;
       }) as Database.Database['prepare'],
       transaction: ((fn: (...args: never[]) => unknown) => {

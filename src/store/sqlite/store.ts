@@ -192,7 +192,7 @@ function machineRepo(db: SqlDb): MachineRepo {
         .map((r) => JSON.parse(r.doc) as Machine)
         .filter(
           (m) =>
-            (!states || states.includes(m.state)) &&
+            // the state is filtered by the query (its own column, indexed)
             (!filter.cluster || m.cluster === filter.cluster) &&
             (!filter.label || m.labels[filter.label.key] === filter.label.value),
         );
