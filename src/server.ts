@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from './logging.js';
@@ -21,14 +21,18 @@ export interface RunningServer {
   httpAddress: string;
   dhcp?: DhcpServer;
   tftp?: TftpServer;
+  /** Stop listening, let transfers in flight finish, close the protocol servers, then the store (WAL checkpoint). */
   close(): Promise<void>;
+  /** Cut the HTTP connections still open (a shutdown past its deadline), so close() can finish. */
+  abortConnections(): void;
 }
 
 /** Compose metalboot from its settings: store → core → protocol adapters. */
 export async function startServer(settings: Settings, logger: Logger = createLogger({ level: settings.logLevel })): Promise<RunningServer> {
   const templates = loadTemplates(settings.templatesDir);
+  const dbFile = prepareDataDir(settings.dataDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
-  const store = new SqliteStore(join(settings.dataDir, 'metalboot.db'));
+  const store = new SqliteStore(dbFile);
   const core = createCore({
     store,
     templates,
@@ -83,7 +87,19 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress, events, kmsg },
     `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
   );
-  return { core, http, httpAddress, dhcp, tftp, close: closeAll };
+  return { core, http, httpAddress, dhcp, tftp, close: closeAll, abortConnections: () => http.server.closeAllConnections() };
+}
+
+/**
+ * The database holds every cluster's secrets: a data directory metalboot creates is 0700 and a new
+ * database file 0600 (SQLite gives its -wal and -shm files the database's mode). Existing ones
+ * keep the modes the operator gave them; `metalboot doctor` warns about loose ones.
+ */
+function prepareDataDir(dataDir: string): string {
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const dbFile = join(dataDir, 'metalboot.db');
+  if (!existsSync(dbFile)) closeSync(openSync(dbFile, 'a', 0o600));
+  return dbFile;
 }
 
 /** Talos's event sink and kernel-log receiver; like TFTP, default ports that are taken only warn. */

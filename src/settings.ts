@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DhcpSettings } from './network-settings.js';
 import type { WakeOnLanOptions } from './power/index.js';
 import type { ListenAddress } from './talos/index.js';
@@ -26,6 +29,18 @@ export interface Settings {
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
   tftp: { host: string; port: number; explicit: boolean } | null;
+}
+
+/** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */
+export const BUNDLED_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../templates');
+
+/**
+ * --templates-dir's default: ./templates when the working directory has one (a checkout, or an
+ * operator's edited copy), else the bundled templates, so the installed `metalboot` runs from
+ * anywhere (systemd units, /etc/metalboot/metalboot.yaml).
+ */
+export function defaultTemplatesDir(cwdHas = existsSync('templates/ipxe')): string {
+  return cwdHas ? 'templates' : BUNDLED_TEMPLATES_DIR;
 }
 
 /** `host:port`, `[v6]:port` or `:port`. */

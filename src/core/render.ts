@@ -119,9 +119,10 @@ export class ConfigRenderer {
     if (type !== role && !(role === 'controlplane' && type === 'init')) {
       throw new ValidationError(`${role}: machine.type is "${String(type)}", expected "${role}"`, role);
     }
+    const patches: Patch[] = [];
     for (const [i, text] of cluster.patches.entries()) {
       try {
-        parsePatch(this.expand(text, sampleVars(cluster, role)));
+        patches.push(parsePatch(this.expand(text, sampleVars(cluster, role))));
       } catch (err) {
         throw new ValidationError(`patches[${i}]: ${(err as Error).message}`, `patches[${i}]`);
       }
@@ -130,7 +131,18 @@ export class ConfigRenderer {
     if (!schema) return [`no config schema for Talos ${cluster.talosVersion}: configs cannot be validated or served until it is in assets/talos/${cluster.talosVersion}/`];
     const { errors, warnings } = validateConfig(docs, schema);
     if (errors.length) throw new ValidationError(`${role}: ${errors.join('; ')}`, role);
-    return warnings.map((w) => `${role}: ${w}`);
+    if (patches.length === 0) return warnings.map((w) => `${role}: ${w}`);
+    // The base is fine on its own; now with the cluster's patches, so a typo in a patch is refused
+    // here and not at every machine's registration (or boot) later.
+    let patched: ConfigDocument[];
+    try {
+      patched = applyPatches(structuredClone(docs), patches);
+    } catch (err) {
+      throw new ValidationError(`patches: cannot be applied to the ${role} config: ${(err as Error).message}`, 'patches');
+    }
+    const withPatches = validateConfig(patched, schema);
+    if (withPatches.errors.length) throw new ValidationError(`patches: the ${role} config with the cluster's patches would be invalid: ${withPatches.errors.join('; ')}`, 'patches');
+    return [...new Set([...warnings, ...withPatches.warnings])].map((w) => `${role}: ${w}`);
   }
 
   /** The control-plane endpoint the base configs point at, for display. */

@@ -1,4 +1,4 @@
-/** Ports: HTTP always; TFTP unless off; DHCP 67 and PXE 4011 when metalboot answers DHCP. */
+/** Ports: HTTP always; TFTP and Talos's listeners unless off; DHCP 67 and PXE 4011 when metalboot answers DHCP. */
 import { describeOwner, portOwners, probeBind, type Proto } from './ports.js';
 import type { DoctorSettings } from './settings.js';
 import type { Check } from './types.js';
@@ -15,6 +15,8 @@ interface PortUse {
   /** Another program may share it (DHCP services bound to other interfaces, like dnsmasq). */
   shareable?: boolean;
   why: string;
+  /** Why it is not used, when not needed. */
+  off?: string;
 }
 
 const PRIVILEGED_HINT = "run metalboot as root or give node CAP_NET_BIND_SERVICE (setcap 'cap_net_bind_service=+ep' \"$(command -v node)\")";
@@ -22,7 +24,9 @@ const PRIVILEGED_HINT = "run metalboot as root or give node CAP_NET_BIND_SERVICE
 export async function portChecks(s: DoctorSettings): Promise<Check[]> {
   const uses: PortUse[] = [
     { label: 'HTTP', proto: 'tcp', host: s.listen.host, port: s.listen.port, needed: true, why: 'iPXE scripts, kernels, configs and the API' },
-    { label: 'TFTP', proto: 'udp', host: s.tftp?.host ?? '0.0.0.0', port: s.tftp?.port ?? 69, needed: s.tftp !== null, optional: !s.tftpExplicit, why: 'iPXE binaries for firmware PXE' },
+    { label: 'TFTP', proto: 'udp', host: s.tftp?.host ?? '0.0.0.0', port: s.tftp?.port ?? 69, needed: s.tftp !== null, optional: !s.tftpExplicit, why: 'iPXE binaries for firmware PXE', off: 'TFTP is off' },
+    { label: 'Talos events', proto: 'tcp', host: s.events?.host ?? '0.0.0.0', port: s.events?.port ?? 4002, needed: s.events !== null, optional: !s.talosExplicit, why: "Talos's install and join progress (gRPC event sink)", off: '--events-listen off' },
+    { label: 'Talos kernel log', proto: 'tcp', host: s.kmsg?.host ?? '0.0.0.0', port: s.kmsg?.port ?? 4001, needed: s.kmsg !== null, optional: !s.talosExplicit, why: "Talos's kernel log lines (failure reasons)", off: '--kmsg-listen off' },
     { label: 'DHCP', proto: 'udp', host: '0.0.0.0', port: 67, needed: s.dhcpMode !== 'off', shareable: true, why: `DHCP (${s.dhcpMode})` },
     { label: 'PXE proxy', proto: 'udp', host: '0.0.0.0', port: 4011, needed: s.dhcpMode === 'proxy', why: 'proxyDHCP requests from clients that have an address' },
   ];
@@ -36,7 +40,7 @@ async function check(u: PortUse): Promise<Check> {
   if (!u.needed) {
     // Not ours as configured: only look (no bind), because something else answering there matters.
     const others = portOwners(u.proto, u.port);
-    const off = u.label === 'TFTP' ? 'TFTP is off' : 'DHCP is off';
+    const off = u.off ?? 'DHCP is off';
     return { area: 'ports', status: 'info', message: others.length ? `${u.label} ${u.port}/${u.proto}: held by ${others.map(describeOwner).join(', ')}; ${off}` : `${u.label} ${u.port}/${u.proto}: not used (${off})` };
   }
   const bind = await probeBind(u.proto, u.host, u.port);
@@ -61,7 +65,7 @@ async function check(u: PortUse): Promise<Check> {
       hint: 'metalboot shares port 67 only with a DHCP service bound to a different interface; on the same network, two DHCP servers fight (use --dhcp proxy beside a real DHCP server)',
     };
   }
-  return { area: 'ports', status: bad, message: `${name}: in use by ${who}`, hint: u.label === 'HTTP' ? 'stop it, or choose another --listen' : u.label === 'TFTP' ? 'stop it, or set --tftp-listen to another address (or off)' : 'stop it' };
+  return { area: 'ports', status: bad, message: `${name}: in use by ${who}`, hint: u.label === 'HTTP' ? 'stop it, or choose another --listen' : u.label === 'TFTP' ? 'stop it, or set --tftp-listen to another address (or off)' : u.label.startsWith('Talos') ? 'stop it, or set --events-listen / --kmsg-listen to another address (or off)' : 'stop it' };
 }
 
 async function answersLikeMetalboot(host: string, port: number): Promise<boolean> {

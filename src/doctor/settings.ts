@@ -5,11 +5,14 @@
  */
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
+import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 
 export interface DoctorInputs {
   listen: string;
   tftpListen?: string;
+  eventsListen?: string;
+  kmsgListen?: string;
   dhcp: string;
   interface?: string;
   advertiseUrl?: string;
@@ -24,6 +27,10 @@ export interface DoctorSettings {
   tftp: { host: string; port: number } | null;
   /** TFTP was asked for: serve treats failing to bind it as fatal, not a warning. */
   tftpExplicit: boolean;
+  /** Talos's event sink and kernel-log receiver (null: off); explicit ones are fatal to serve when taken. */
+  events: ListenAddress | null;
+  kmsg: ListenAddress | null;
+  talosExplicit: boolean;
   dhcpMode: DhcpModeSetting;
   interface?: string;
   advertiseUrl: string;
@@ -47,6 +54,8 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
   };
   const listen = attempt(() => parseListen(inp.listen), { host: '0.0.0.0', port: 8080 });
   const tftp = inp.tftpListen === 'off' ? null : attempt(() => parseListen(inp.tftpListen ?? '0.0.0.0:69', 'tftp-listen'), { host: '0.0.0.0', port: 69 });
+  const events = attempt(() => parseTalosListen(inp.eventsListen ?? '0.0.0.0:4002', 'events-listen'), { host: '0.0.0.0', port: 4002 });
+  const kmsg = attempt(() => parseTalosListen(inp.kmsgListen ?? '0.0.0.0:4001', 'kmsg-listen'), { host: '0.0.0.0', port: 4001 });
   const dhcpMode = attempt(() => parseDhcpMode(inp.dhcp), 'off' as DhcpModeSetting);
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
   let advertiseUrl: string;
@@ -68,6 +77,9 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
       listen,
       tftp,
       tftpExplicit: inp.tftpListen !== undefined,
+      events,
+      kmsg,
+      talosExplicit: inp.eventsListen !== undefined || inp.kmsgListen !== undefined,
       dhcpMode,
       interface: inp.interface,
       advertiseUrl,

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, ftruncateSync, readFileSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startCli } from '../helpers/spawn-server.js';
+import { freePort, spawnCollecting, startCli, TEST_LISTENERS, waitReady } from '../helpers/spawn-server.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +18,8 @@ t.test('metalboot serve: defaults are safe, token generated once, ready line, SI
   t.match(JSON.parse(ready), { dhcp: 'off', tftp: `127.0.0.1:${tftpPort}`, advertiseUrl: `http://127.0.0.1:${port}` }, 'DHCP off by default, TFTP on');
   const tokenFile = join(dir, 'data', 'api-token');
   t.equal(statSync(tokenFile).mode & 0o777, 0o600, 'token file is private');
+  t.equal(statSync(join(dir, 'data')).mode & 0o777, 0o700, 'a data directory metalboot creates is private');
+  for (const f of ['metalboot.db', 'metalboot.db-wal']) t.equal(statSync(join(dir, 'data', f)).mode & 0o777, 0o600, `${f} is private`);
   const token = readFileSync(tokenFile, 'utf8').trim();
   t.match(srv.stderr(), token, 'printed once on first start');
   const { stdout } = await run('curl', ['-s', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${port}/api/v1/machines`]);
@@ -83,4 +85,52 @@ t.test('streams a multi-hundred-MB initramfs with bounded memory, Range over rea
   t.ok(hwmKb < 200 * 1024, `peak RSS ${Math.round(hwmKb / 1024)} MB stays far below the 400 MB file`);
   srv.child.kill('SIGTERM');
   await srv.exited;
+});
+
+t.test('SIGTERM past the deadline: open transfers are cut, the store still closes (WAL checkpointed)', async (t) => {
+  const dir = t.testdir({});
+  const talos = join(dir, 'assets', 'talos', 'v1.13.9');
+  mkdirSync(talos, { recursive: true });
+  const fd = openSync(join(talos, 'initramfs-amd64.xz'), 'w');
+  ftruncateSync(fd, 64 * 1024 * 1024);
+  closeSync(fd);
+  const port = await freePort();
+  const dataDir = join(dir, 'data');
+  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], {
+    METALBOOT_DATA_DIR: dataDir,
+    METALBOOT_ASSETS_DIR: join(dir, 'assets'),
+    METALBOOT_API_TOKEN: 'env-token-0123456789',
+    METALBOOT_SHUTDOWN_DEADLINE_MS: '300',
+  });
+  // A client that reads slowly: the 64 MiB download cannot finish before the deadline.
+  const slow = spawn('curl', ['-s', '-o', '/dev/null', '--limit-rate', '256K', '-w', '%{size_download}', `http://127.0.0.1:${port}/assets/talos/v1.13.9/initramfs-amd64.xz`]);
+  t.teardown(() => void slow.kill('SIGKILL'));
+  let got = '';
+  slow.stdout.on('data', (d) => (got += d));
+  const curlDone = new Promise((resolve) => slow.once('exit', resolve));
+  await new Promise((r) => setTimeout(r, 700)); // let the download get going
+  srv.child.kill('SIGTERM');
+  t.equal(await srv.exited, 0, 'exits cleanly');
+  await curlDone;
+  t.ok(Number(got) < 64 * 1024 * 1024, `the slow download was cut (${got} bytes)`);
+  t.match(srv.stdout(), /shutdown deadline passed/);
+  t.match(srv.stdout(), /"shut down"/, 'the normal shutdown path finished');
+  t.notOk(existsSync(join(dataDir, 'metalboot.db-wal')) && statSync(join(dataDir, 'metalboot.db-wal')).size > 0, 'no WAL left behind');
+});
+
+t.test('the installed command runs from any directory: bundled templates when ./templates is absent', async (t) => {
+  const dir = t.testdir({ elsewhere: {} });
+  const port = await freePort();
+  const proc = spawnCollecting(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], {
+    ...process.env,
+    ...TEST_LISTENERS,
+    METALBOOT_DATA_DIR: join(dir, 'data'),
+    METALBOOT_ASSETS_DIR: join(dir, 'assets'),
+    METALBOOT_API_TOKEN: 'env-token-0123456789',
+  }, { cwd: join(dir, 'elsewhere') });
+  await waitReady(proc);
+  const { stdout } = await run('curl', ['-s', `http://127.0.0.1:${port}/boot.ipxe`]);
+  t.match(stdout, /^#!ipxe/, 'the generic boot script is served from the bundled templates');
+  proc.child.kill('SIGTERM');
+  t.equal(await proc.exited, 0);
 });

@@ -61,6 +61,8 @@ t.test('bad cluster input', async (t) => {
     ['bad name', clusterBody('A_B'), /name/],
     ['kernel arg with $', clusterBody('a', { kernelArgs: ['x=${uuid}'] }), /kernelArgs\[0\]/],
     ['bad patch', clusterBody('a', { patches: ['- op: nope\n  path: /x\n'] }), /patches\[0\]/],
+    ['typo in a cluster patch', clusterBody('a', { patches: ['machine:\n  bogusKey: 1\n'] }), /patches: .*cluster's patches would be invalid: .*bogusKey/],
+    ['json patch on a missing path', clusterBody('a', { patches: ['- op: replace\n  path: /machine/nope/deeper\n  value: 1\n'] }), /patches/],
     ['typo in base config', clusterBody('a', { worker: worker.replace('    install:\n', '    instal:\n') }), /instal/],
     ['yaml bomb', clusterBody('a', { worker: 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n' }), /worker/],
   ];

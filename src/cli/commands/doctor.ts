@@ -3,7 +3,7 @@
  * (same flags, METALBOOT_* variables and metalboot.yaml) and the running server.
  * `metalboot doctor --mac <mac> [--arch 7] [--ipxe]`: the dry run of one machine's boot.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { tryParseMac } from '../../core/mac.js';
 import { ARCH_NAMES } from '../../core/preview.js';
 import { formatPreview, previewBoot } from '../../doctor/preview.js';
@@ -14,16 +14,25 @@ import { ApiClient, type ClientFlags, clientFlags, normaliseServerUrl, unreachab
 import { fillFromSettingsFile, loadSettingsFile } from '../config-file.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { configOption, SERVE_SETTING_KEYS } from './serve.js';
+import { SERVE_SETTING_KEYS, serveOptions } from './serve.js';
 
 const ARCH_ALIASES: Record<string, number> = { bios: 0, efi: 7, uefi: 7, 'efi-http': 16, arm64: 11, 'arm64-http': 19 };
 
 type DoctorFlags = ClientFlags & DoctorInputs & { config?: string; mac?: string; arch: string; ipxe?: boolean; showConfig?: boolean; scripts?: boolean };
 
-const setting = (flags: string, description: string, env: string, def?: string) => {
-  const o = new Option(flags, `${description} (as for serve)`).env(env);
-  return def === undefined ? o : o.default(def);
-};
+/**
+ * Every setting of `metalboot serve` (same flags, variables, defaults and settings file), so the
+ * command line that starts the server also checks it: `metalboot doctor <serve's flags>`. Doctor
+ * reads the ones that matter to a boot; the rest are accepted.
+ */
+function addServeSettings(cmd: Command): void {
+  const taken = new Set(cmd.options.map((o) => o.long));
+  for (const o of serveOptions().options) {
+    if (taken.has(o.long)) continue;
+    o.description = `${o.description} (as for serve)`;
+    cmd.addOption(o);
+  }
+}
 
 export function doctorCommand(): Command {
   const cmd = new Command('doctor')
@@ -32,17 +41,10 @@ export function doctorCommand(): Command {
     .option('--arch <code>', `with --mac: DHCP client architecture (option 93): ${Object.entries(ARCH_NAMES).map(([k, v]) => `${k} ${v}`).join(', ')}; or bios, efi, efi-http, arm64`, '7')
     .option('--ipxe', 'with --mac: the machine runs iPXE already (NIC ROM or chain-loaded): start at its DHCP request')
     .option('--show-config', "with --mac: print the rendered machine config (it contains the cluster's secrets)")
-    .option('--scripts', 'with --mac: print every script, including the generic boot script')
-    .addOption(setting('--listen <host:port>', 'HTTP listen address', 'METALBOOT_LISTEN', '0.0.0.0:8080'))
-    .addOption(setting('--tftp-listen <host:port|off>', 'TFTP address', 'METALBOOT_TFTP_LISTEN'))
-    .addOption(setting('--dhcp <mode>', 'off | proxy | authoritative', 'METALBOOT_DHCP', 'off'))
-    .addOption(setting('--interface <name>', 'DHCP interface', 'METALBOOT_INTERFACE'))
-    .addOption(setting('--advertise-url <url>', 'URL machines are told', 'METALBOOT_ADVERTISE_URL'))
-    .addOption(setting('--assets-dir <dir>', 'assets directory', 'METALBOOT_ASSETS_DIR', 'assets'))
-    .addOption(setting('--templates-dir <dir>', 'iPXE templates', 'METALBOOT_TEMPLATES_DIR', 'templates'))
-    .addOption(setting('--discovery-retry <seconds>', 'discovery retry', 'METALBOOT_DISCOVERY_RETRY', '30'))
-    .addOption(configOption());
-  return withClientOptions(cmd).action(async (_o: unknown, self: Command) => {
+    .option('--scripts', 'with --mac: print every script, including the generic boot script');
+  withClientOptions(cmd);
+  addServeSettings(cmd);
+  return cmd.action(async (_o: unknown, self: Command) => {
     fillFromSettingsFile(self, loadSettingsFile(self.opts<DoctorFlags>().config, SERVE_SETTING_KEYS));
     const o = self.opts<DoctorFlags>();
     const flags = clientFlags(self);

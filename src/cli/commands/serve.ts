@@ -8,7 +8,7 @@ import { createLogger, parseLogFormat } from '../../logging.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
 import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
-import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
+import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
 import { DEFAULT_CONFIG_FILE, fillFromSettingsFile, loadSettingsFile, settingKeys } from '../config-file.js';
 
 const opt = (flags: string, description: string, env: string, def?: string) => {
@@ -25,7 +25,7 @@ export function serveOptions(): Command {
     .description('run the provisioning server (HTTP on; DHCP off unless --dhcp is given)')
     .addOption(opt('--data-dir <dir>', 'database, API token', 'METALBOOT_DATA_DIR', 'data'))
     .addOption(opt('--assets-dir <dir>', 'Talos kernels/initramfs/schemas (talos/<version>/) and iPXE binaries (ipxe/)', 'METALBOOT_ASSETS_DIR', 'assets'))
-    .addOption(opt('--templates-dir <dir>', 'iPXE script templates (ipxe/*.ipxe.hbs)', 'METALBOOT_TEMPLATES_DIR', 'templates'))
+    .addOption(opt('--templates-dir <dir>', 'iPXE script templates (ipxe/*.ipxe.hbs); default ./templates when present, else the bundled ones', 'METALBOOT_TEMPLATES_DIR', defaultTemplatesDir()))
     .addOption(opt('--listen <host:port>', 'HTTP listen address', 'METALBOOT_LISTEN', '0.0.0.0:8080'))
     .addOption(opt('--advertise-url <url>', 'URL machines use to reach this server (default: derived from --listen)', 'METALBOOT_ADVERTISE_URL'))
     .addOption(opt('--config-token-ttl <seconds>', 'how long a boot may fetch its config', 'METALBOOT_CONFIG_TOKEN_TTL', '10800'))
@@ -124,12 +124,19 @@ export function serveCommand(): Command {
       const stop = async (signal: string) => {
         logger.info(`${signal}: shutting down`);
         // Transfers in flight get a deadline, not forever: a stuck client must not block a restart.
+        // Past it the open connections are cut, so the store still closes and checkpoints its WAL;
+        // only if even that hangs does the process leave without it.
         const deadline = setTimeout(() => {
-          logger.warn('shutdown deadline passed; exiting with transfers still open');
-          process.exit(0);
+          logger.warn('shutdown deadline passed; closing the transfers still open');
+          server.abortConnections();
+          setTimeout(() => {
+            logger.error('shutdown did not finish after the deadline; exiting without closing the store');
+            process.exit(1);
+          }, SHUTDOWN_GRACE_MS).unref();
         }, SHUTDOWN_DEADLINE_MS);
         await server.close();
         clearTimeout(deadline);
+        logger.info('shut down');
         process.exit(0);
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -141,7 +148,10 @@ export function serveCommand(): Command {
   });
 }
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
+/** How long transfers in flight may take to finish after SIGTERM (container runtimes wait longer: see docker-compose.yml). */
+const SHUTDOWN_DEADLINE_MS = Number(process.env.METALBOOT_SHUTDOWN_DEADLINE_MS) || 10_000;
+/** After the deadline, how long the cut connections and the store may take to close. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 function positiveInt(v: string, name: string): number {
   const n = Number(v);
