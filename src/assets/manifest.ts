@@ -35,9 +35,10 @@ export function readManifest(dir: string): Manifest {
   }
 }
 
-/** Read-modify-write with a rename, so a crash never leaves half a manifest. */
-export async function recordAssets(dir: string, records: Manifest): Promise<void> {
+/** Read-modify-write with a rename, so a crash never leaves half a manifest. `forget`: files no longer there. */
+export async function recordAssets(dir: string, records: Manifest, forget: readonly string[] = []): Promise<void> {
   const merged = { ...readManifest(dir), ...records };
+  for (const file of forget) delete merged[file];
   const tmp = join(dir, `${MANIFEST_FILE}.tmp`);
   await writeFile(tmp, `${JSON.stringify(merged, null, 2)}\n`);
   await rename(tmp, join(dir, MANIFEST_FILE));

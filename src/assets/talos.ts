@@ -11,6 +11,7 @@
  *   their sha512 is recorded in the manifest for later verification.
  * Plus the config schema of that version from the Talos source tree at the tag.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTalosVersion } from '../core/cmdline.js';
@@ -150,12 +151,29 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
     pulled.push({ file: c.file, status: 'downloaded', size: Buffer.byteLength(text) + 1, checkedBy: 'one-line', from: c.url });
     records[c.file] = record('factory', c.url, Buffer.byteLength(text) + 1, sha512(`${text}\n`), 'one-line', req.schematic, now);
   }
-  if (plan.schemaUrl) {
+  // A release's files replace a factory pull's: its kernel arguments must not outlive them.
+  const stale: string[] = [];
+  if (plan.source === 'release') {
+    for (const a of req.arches) {
+      const file = `cmdline-metal-${a}`;
+      if (!existsSync(join(plan.dir, file)) && !manifest[file]) continue;
+      await rm(join(plan.dir, file), { force: true });
+      stale.push(file);
+      req.progress.done(file, 'removed: it belonged to an Image Factory pull these release files replace');
+    }
+  }
+  const schemaDest = join(plan.dir, 'config.schema.json');
+  const schemaRecord = manifest['config.schema.json'];
+  const schemaHave = plan.schemaUrl && !req.force && schemaRecord?.from === plan.schemaUrl ? await presentSha(schemaDest) : undefined;
+  if (plan.schemaUrl && schemaHave && schemaHave.sha512 === schemaRecord?.sha512) {
+    // A tag's schema never changes: the copy pulled from the same URL is still it (--force fetches again).
+    req.progress.done('config.schema.json', 'already present, unchanged since pulled');
+    pulled.push({ file: 'config.schema.json', status: 'present', size: schemaHave.size, checkedBy: 'schema', from: plan.schemaUrl });
+  } else if (plan.schemaUrl) {
     const text = await fetchText(plan.schemaUrl).catch((err: AssetError) => {
       throw new AssetError(err.kind, err.message, 'use --schema-mirror <base-url> for an offline copy, or --no-schema to keep the bundled schema');
     });
-    const dest = join(plan.dir, 'config.schema.json');
-    await writeAtomically(dest, text, (part) => {
+    await writeAtomically(schemaDest, text, (part) => {
       try {
         loadSchema(part); // the same check the server applies when it loads it
       } catch (err) {
@@ -166,7 +184,7 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
     pulled.push({ file: 'config.schema.json', status: 'downloaded', size: Buffer.byteLength(text), checkedBy: 'schema', from: plan.schemaUrl });
     records['config.schema.json'] = record('schema', plan.schemaUrl, Buffer.byteLength(text), sha512(text), 'schema', undefined, now);
   }
-  await recordAssets(plan.dir, records);
+  await recordAssets(plan.dir, records, stale);
   return { dir: plan.dir, files: pulled };
 }
 

@@ -125,7 +125,7 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
       request: firmware.kind === 'http' ? `HTTP GET ${firmware.bootFile}` : `TFTP read ${binary}`,
       answer: size !== undefined ? `assets/ipxe/${binary} (${size} bytes)` : `nothing: assets/ipxe/${binary} does not exist`,
       ok: size !== undefined,
-      ...(size === undefined ? { problem: `assets/ipxe/${binary} is missing: metalboot assets pull ipxe` } : {}),
+      ...(size === undefined ? { problem: `assets/ipxe/${binary} is missing: ${missingIpxeHint(binary)}` } : {}),
       data: { file: binary },
     });
     if (size === undefined) return preview;
@@ -216,4 +216,11 @@ async function configHop(req: BootPreviewRequest, m: Machine, c: Cluster, env: B
       ...(req.includeConfig ? { yaml: result.yaml } : {}),
     },
   };
+}
+
+/** Debian's ipxe package (the default source of `assets pull ipxe`) has no arm64 build. */
+function missingIpxeHint(binary: string): string {
+  return /arm64/.test(binary)
+    ? `Debian's ipxe package has no arm64 build; build or download one and run \`metalboot assets pull ipxe --from <dir>\` (or --mirror <base-url>) with ${binary} in it`
+    : 'metalboot assets pull ipxe';
 }

@@ -225,6 +225,7 @@ export const eventSchema = {
   description: 'One timeline event: `state` is the state after it, when it changed the state',
   properties: {
     id: { type: 'integer' },
+    mac: { type: 'string', description: 'the machine (as in the event stream, so both are one shape)' },
     at: { type: 'string' },
     kind: { type: 'string' },
     detail: { type: 'object', additionalProperties: true },

@@ -29,8 +29,13 @@ t.test('release layout: kernel, initramfs and schema, verified against sha512sum
   const again = await pull(assets, m.url, '--arch', 'amd64,arm64', '-o', 'json');
   t.equal(again.code, 0, again.stderr);
   const json = JSON.parse(again.stdout);
-  t.same(json.files.filter((f: { status: string }) => f.status === 'present').length, 4, 'kernel and initramfs already present');
+  t.same(json.files.filter((f: { status: string }) => f.status === 'present').length, 5, 'kernel, initramfs and schema already present');
   t.notOk(m.requests.slice(before).some((q) => q.path.endsWith('vmlinuz-amd64')), 'not downloaded again');
+  t.notOk(m.requests.slice(before).some((q) => q.path.endsWith('config.schema.json')), 'the schema (a tag never changes) is not downloaded again');
+  const forced = await pull(assets, m.url, '--force');
+  t.equal(forced.code, 0, forced.stderr);
+  t.ok(m.requests.slice(before).some((q) => q.path.endsWith('config.schema.json')), '--force fetches the schema again');
+  t.match(forced.stderr, /validates configs with this schema within a few seconds/, 'says a running server picks it up');
 });
 
 t.test('an interrupted download resumes with Range from the .part file', async (t) => {
@@ -106,6 +111,16 @@ t.test('Image Factory layout: kernel-<arch> saved as vmlinuz-<arch>, cmdline-met
   t.match(r.stderr, /cluster create .* --schematic/);
   const manifest = JSON.parse(readFileSync(join(dir, '.metalboot-assets.json'), 'utf8'));
   t.match(manifest['vmlinuz-amd64'], { source: 'factory', schematic: SCHEMATIC, checkedBy: 'format' });
+
+  // The release's files replace the factory's: the schematic's kernel arguments go with them.
+  const release = await runCli(['assets', 'pull', 'talos', '--version', VERSION, '--assets-dir', assets, '--mirror', `${m.url}/release`, '--no-schema']);
+  t.equal(release.code, 0, release.stderr);
+  t.notOk(existsSync(join(dir, 'cmdline-metal-amd64')), 'cmdline-metal-amd64 removed');
+  t.notOk(JSON.parse(readFileSync(join(dir, '.metalboot-assets.json'), 'utf8'))['cmdline-metal-amd64'], 'and forgotten by the manifest');
+  t.match(release.stderr, /cmdline-metal-amd64: removed/);
+  const factoryAgain = await runCli(['assets', 'pull', 'talos', '--version', VERSION, '--schematic', SCHEMATIC, '--assets-dir', assets, '--mirror', `${m.url}/factory`, '--no-schema']);
+  t.equal(factoryAgain.code, 0, factoryAgain.stderr);
+  t.ok(existsSync(join(dir, 'cmdline-metal-amd64')), 'a factory pull brings it back');
 
   // A proxy that answers 200 with an error page must not leave an "initramfs" behind.
   m.put(`${src}/initramfs-arm64.xz`, '<html><body>502 Bad Gateway</body></html>');

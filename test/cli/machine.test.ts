@@ -104,6 +104,11 @@ t.test('machine events: history, JSON, and --follow until a state is reached', a
   const nd = spawnCli(t, ['machine', 'events', MAC, '--follow', '-o', 'json', '--interval', '0.2'], s.env);
   await waitFor('two JSON lines', () => nd.stdout().trim().split('\n').length >= 2);
   t.match(JSON.parse(nd.stdout().split('\n')[1]!), { kind: 'machine-script', state: 'pxe-booting' });
+  await ipxeBoot(s.url, MAC); // a live event, from the stream
+  await waitFor('the live JSON line', () => nd.stdout().trim().split('\n').length >= 3);
+  const lines = nd.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.same(lines.map((l) => Object.keys(l).sort()), lines.map(() => ['at', 'detail', 'id', 'kind', 'mac', 'sourceIp', 'state']), 'past and live events have one shape');
+  t.equal(lines[2]!.mac, MAC);
   nd.child.kill('SIGINT');
   t.equal(await nd.exited, 0);
 
@@ -121,7 +126,7 @@ t.test('machine events: history, JSON, and --follow until a state is reached', a
   await waitFor('following again', () => watching.stderr().includes('following again'));
   await runCli(['machine', 'reimage', MAC], s.env);
   await waitFor('the event after the restart', () => watching.stdout().includes('reimage-requested'));
-  t.equal(watching.stdout().split('\n').filter((l) => l.includes('machine-script')).length, 1, 'history not repeated');
+  t.equal(watching.stdout().split('\n').filter((l) => l.includes('machine-script')).length, 2, 'history (two boots) not repeated');
   watching.child.kill('SIGINT');
   t.equal(await watching.exited, 0);
 });

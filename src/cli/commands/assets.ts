@@ -42,8 +42,8 @@ export function assetsCommand(): Command {
         progress: progressFor(),
       });
       report(o.output, result);
-      if (o.output !== 'json' && result.files.some((f) => f.file === 'config.schema.json')) {
-        note('a running `metalboot serve` loads a version\'s schema once: restart it to validate configs with this one');
+      if (o.output !== 'json' && result.files.some((f) => f.file === 'config.schema.json' && f.status === 'downloaded')) {
+        note('a running `metalboot serve` validates configs with this schema within a few seconds (no restart needed)');
       }
       if (o.output !== 'json' && o.schematic) {
         note(`next: \`metalboot cluster create … --talos-version ${o.version} --schematic ${o.schematic}\` adopts the schematic's kernel arguments`);
