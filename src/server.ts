@@ -15,6 +15,8 @@ import { SqliteStore } from './store/sqlite/store.js';
 import { startTalosListeners, type TalosListeners } from './talos/index.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 
+const STALL_CHECK_INTERVAL_MS = 30_000;
+
 export interface RunningServer {
   core: Core;
   http: FastifyInstance;
@@ -41,6 +43,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     configTokenTtlMs: settings.configTokenTtlSeconds * 1000,
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
     power: { wol: settings.wol },
+    stallDeadlines: settings.stallDeadlines,
   });
   const metrics = createMetrics(core);
   let dhcp: DhcpServer | undefined;
@@ -69,6 +72,9 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     if (dhcp) closers.push(() => dhcp!.close());
     talos = await startTalos(settings, core, logger);
     if (talos) closers.push(() => talos!.close());
+    // Whatever reports progress (HTTP, DHCP, TFTP, Talos), a machine that goes silent shows stalled.
+    core.stall.start(STALL_CHECK_INTERVAL_MS, (err) => logger.error({ err }, 'stall check failed'));
+    closers.push(async () => core.stall.stop());
   } catch (err) {
     await closeAll();
     throw err;
@@ -102,16 +108,14 @@ function prepareDataDir(dataDir: string): string {
   return dbFile;
 }
 
-/** Talos's event sink and kernel-log receiver; like TFTP, default ports that are taken only warn. */
+/** Talos's event sink and kernel-log receiver; like TFTP, a default port that is taken only warns. */
 async function startTalos(settings: Settings, core: Core, logger: Logger): Promise<TalosListeners | undefined> {
   if (!settings.eventsListen && !settings.kmsgListen) return undefined;
   const log = logger.child({ adapter: 'talos' });
   try {
-    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log });
+    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: !settings.talosListenExplicit });
   } catch (err) {
-    if (settings.talosListenExplicit) throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
-    log.warn(`Talos event sink / kernel-log receiver not started (${(err as Error).message}); set --events-listen / --kmsg-listen`);
-    return undefined;
+    throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
   }
 }
 

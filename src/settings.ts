@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MachineState } from './core/types.js';
 import type { DhcpSettings } from './network-settings.js';
 import type { WakeOnLanOptions } from './power/index.js';
 import type { ListenAddress } from './talos/index.js';
@@ -25,6 +26,8 @@ export interface Settings {
   kmsgListen?: ListenAddress | null;
   /** The operator asked for these listeners: failing to bind them is fatal, not a warning. */
   talosListenExplicit?: boolean;
+  /** Per-state stall deadlines in ms (absent: DEFAULT_STALL_DEADLINES; a state left out has none). */
+  stallDeadlines?: Partial<Record<MachineState, number>>;
   /** Wake-on-LAN target; absent: power requests are refused. */
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */

@@ -27,6 +27,25 @@ export const DEFAULT_STALL_DEADLINES: Partial<Record<MachineState, number>> = {
 };
 
 /**
+ * `--stall-deadlines installing=30,kubelet-running=60,pxe=off`: minutes per state over the
+ * defaults; `off` (or 0) takes a state's deadline away. Only states that can stall are accepted.
+ */
+export function parseStallDeadlines(text: string, defaults: Partial<Record<MachineState, number>> = DEFAULT_STALL_DEADLINES): Partial<Record<MachineState, number>> {
+  const result = { ...defaults };
+  const states = Object.keys(DEFAULT_STALL_DEADLINES);
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([a-z-]+)=(off|\d+(?:\.\d+)?)$/.exec(item);
+    if (!m) throw new Error(`--stall-deadlines: "${item}" must be <state>=<minutes> or <state>=off (e.g. installing=30)`);
+    const state = m[1] as MachineState;
+    if (!states.includes(state)) throw new Error(`--stall-deadlines: "${m[1]}" is not a state that can stall; one of ${states.join(', ')}`);
+    const minutes = m[2] === 'off' ? 0 : Number(m[2]);
+    if (minutes === 0) delete result[state];
+    else result[state] = Math.round(minutes * MIN);
+  }
+  return result;
+}
+
+/**
  * Marks machines `stalled` when nothing happened for longer than their state's deadline: no
  * state change and no sign of life from Talos (event or kernel-log line). A timer calls `check`;
  * tests call it directly after moving the clock. A first control plane waiting for

@@ -22,8 +22,11 @@ export interface TalosListenersOptions {
   /** Kernel-log receiver (`--kmsg-listen`, default 0.0.0.0:4001); null disables it. */
   kmsgListen?: ListenAddress | null;
   logger: TalosLogger;
-  /** How often the stall detector runs; null leaves it off (tests call core.stall.check()). */
-  stallCheckIntervalMs?: number | null;
+  /**
+   * A listener that cannot bind is left off with a warning instead of failing the start (the
+   * default ports, which the operator did not ask for explicitly); the other one still starts.
+   */
+  optional?: boolean;
 }
 
 export interface TalosListeners {
@@ -44,32 +47,38 @@ export function parseTalosListen(value: string, flag: string): ListenAddress | n
 }
 
 /**
- * Start the listeners Talos reports to, point every served config and install kernel line at
- * them (advertised by the host of the core's advertise URL), and run the stall detector.
- * A listener that cannot bind fails the whole start (and closes what had started).
+ * Start the listeners Talos reports to and point every served config and install kernel line at
+ * them (advertised by the host of the core's advertise URL). A listener that cannot bind fails
+ * the whole start (and closes what had started), unless `optional`: then only it stays off.
  */
 export async function startTalosListeners(opts: TalosListenersOptions): Promise<TalosListeners> {
   const { core, logger } = opts;
   let events: EventSinkServer | undefined;
   let kmsg: KmsgReceiver | undefined;
+  const attempt = async <T>(flag: string, start: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await start();
+    } catch (err) {
+      if (!opts.optional) throw err;
+      logger.warn({ err }, `${flag === 'events-listen' ? 'Talos event sink' : 'Talos kernel-log receiver'} not started (${(err as Error).message}); set --${flag} to another address, or off`);
+      return undefined;
+    }
+  };
   try {
-    if (opts.eventsListen) events = await startEventSink({ ...opts.eventsListen, progress: core.progress, logger });
-    if (opts.kmsgListen) kmsg = await startKmsgReceiver({ ...opts.kmsgListen, progress: core.progress, logger, clock: () => new Date(core.timeline.clockMs()) });
+    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, logger }));
+    if (opts.kmsgListen) kmsg = await attempt('kmsg-listen', () => startKmsgReceiver({ ...opts.kmsgListen!, progress: core.progress, logger, clock: () => new Date(core.timeline.clockMs()) }));
   } catch (err) {
     await events?.close();
     throw err;
   }
   const endpoints = advertisedTalosEndpoints(core.boot.advertiseUrl, { events: events?.port, kmsg: kmsg?.port });
   const uninstall = installTalosEndpoints(core, endpoints);
-  const interval = opts.stallCheckIntervalMs === undefined ? 30_000 : opts.stallCheckIntervalMs;
-  if (interval !== null) core.stall.start(interval, (err) => logger.error({ err }, 'stall check failed'));
   logger.info({ events: events?.address ?? 'off', kmsg: kmsg?.address ?? 'off', advertised: endpoints }, 'Talos listeners ready');
   return {
     eventsAddress: events?.address,
     kmsgAddress: kmsg?.address,
     endpoints,
     async close() {
-      core.stall.stop();
       uninstall();
       await Promise.all([events?.close(), kmsg?.close()]);
     },

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { DEFAULT_STALL_DEADLINES, parseStallDeadlines } from '../../src/core/stall.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
 import { bootFromDisk, eventually, ev, freshInstall, kmsgClient, kmsgLine } from '../helpers/talos-standin.js';
 
@@ -72,4 +73,27 @@ t.test('the timer runs checks and stops', async (t) => {
   await eventually(async () => (await app.machine(MAC)).state === 'stalled');
   app.core.stall.stop();
   t.pass('stalled by the timer');
+});
+
+t.test('--stall-deadlines: minutes per state over the defaults, off removes one, mistakes are named', async (t) => {
+  const d = parseStallDeadlines('installing=30, kubelet-running=1.5,pxe=off');
+  t.equal(d.installing, 30 * MIN);
+  t.equal(d['kubelet-running'], 90_000);
+  t.notOk('pxe' in d, 'pxe has no deadline');
+  t.equal(d.dhcp, DEFAULT_STALL_DEADLINES.dhcp, 'the rest keep their defaults');
+  t.same(parseStallDeadlines(''), DEFAULT_STALL_DEADLINES);
+  t.throws(() => parseStallDeadlines('installing'), /must be <state>=<minutes>/);
+  t.throws(() => parseStallDeadlines('joined=5'), /"joined" is not a state that can stall/);
+  t.throws(() => parseStallDeadlines('installing=-1'), /must be <state>=<minutes>/);
+  t.equal(DEFAULT_STALL_DEADLINES.pxe, 10 * MIN, 'the defaults are not changed');
+});
+
+t.test('operator deadlines reach the detector', async (t) => {
+  const app = await makeTalosApp(t, { stallDeadlines: parseStallDeadlines('config-delivered=60') });
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  await app.netboot(MAC);
+  app.clock.advance(16 * MIN);
+  t.same(await app.core.stall.check(), [], 'not stalled after 16 min: the operator allows an hour');
+  app.clock.advance(45 * MIN);
+  t.equal((await app.core.stall.check()).length, 1, 'stalled after the hour');
 });

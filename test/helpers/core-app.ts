@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { BootNetwork } from '../../src/core/boot.js';
 import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
+import type { MachineState } from '../../src/core/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 
@@ -37,7 +38,10 @@ export interface TestApp {
 }
 
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
-export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
+export async function makeApp(
+  t: Test,
+  opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger; stallDeadlines?: Partial<Record<MachineState, number>> } = {},
+): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
   const talosDir = join(assetsDir, 'talos', TALOS_VERSION);
@@ -56,6 +60,7 @@ export async function makeApp(t: Test, opts: { kernelBytes?: number; bootNetwork
     configTokenTtlMs: 3 * 3600_000,
     discoveryRetrySeconds: 30,
     clock,
+    stallDeadlines: opts.stallDeadlines,
   });
   const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger });
   t.teardown(async () => {

@@ -17,14 +17,13 @@ export interface TalosTestApp extends TestApp {
 }
 
 /** metalboot with its Talos listeners on loopback (ports picked by the kernel) and a Talos stand-in. */
-export async function makeTalosApp(t: Test): Promise<TalosTestApp> {
-  const base = await makeApp(t);
+export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] = {}): Promise<TalosTestApp> {
+  const base = await makeApp(t, opts);
   const listeners = await startTalosListeners({
     core: base.core,
     eventsListen: { host: '127.0.0.1', port: 0 },
     kmsgListen: { host: '127.0.0.1', port: 0 },
     logger: silentLogger,
-    stallCheckIntervalMs: null,
   });
   const talos = new TalosStandIn(listeners.eventsAddress!);
   t.teardown(async () => {

@@ -29,7 +29,7 @@ t.test('every served config points Talos at the listeners, with documents the v1
 
 t.test('a listener that is off is neither advertised nor configured', async (t) => {
   const base = await makeApp(t);
-  const listeners = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: null, logger: silentLogger, stallCheckIntervalMs: null });
+  const listeners = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: null, logger: silentLogger });
   t.teardown(() => listeners.close());
   t.equal(listeners.kmsgAddress, undefined);
   t.equal(listeners.endpoints.kmsg, null);
@@ -67,8 +67,23 @@ t.test('no progress documents for Talos before v1.5 (no multi-document configs)'
 
 t.test('a listener that cannot bind fails the start and leaves nothing running', async (t) => {
   const base = await makeApp(t);
-  const first = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger, stallCheckIntervalMs: null });
+  const first = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
   t.teardown(() => first.close());
   const kmsgPort = Number(first.kmsgAddress!.split(':').pop());
-  await t.rejects(startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger: silentLogger, stallCheckIntervalMs: null }), /EADDRINUSE/);
+  await t.rejects(startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger: silentLogger }), /EADDRINUSE/);
+});
+
+t.test('optional listeners (default ports): one that cannot bind stays off, the other starts and is advertised', async (t) => {
+  const base = await makeApp(t);
+  const first = await startTalosListeners({ core: base.core, eventsListen: null, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
+  t.teardown(() => first.close());
+  const kmsgPort = Number(first.kmsgAddress!.split(':').pop());
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
+  const second = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger, optional: true });
+  t.teardown(() => second.close());
+  t.ok(second.eventsAddress, 'the event sink started');
+  t.equal(second.kmsgAddress, undefined, 'the kernel-log receiver stayed off');
+  t.equal(second.endpoints.kmsg, null, 'and is not advertised to machines');
+  t.match(warnings.join('\n'), /kernel-log receiver not started .*EADDRINUSE.*--kmsg-listen/);
 });

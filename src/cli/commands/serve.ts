@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { createLogger, parseLogFormat } from '../../logging.js';
+import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
 import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
@@ -45,6 +46,7 @@ export function serveOptions(): Command {
     .addOption(opt('--tftp-listen <host:port|off>', 'TFTP for legacy PXE (serves <assets-dir>/ipxe); default 0.0.0.0:69', 'METALBOOT_TFTP_LISTEN'))
     .addOption(opt('--events-listen <host:port|off>', 'gRPC event sink Talos reports to; default 0.0.0.0:4002', 'METALBOOT_EVENTS_LISTEN'))
     .addOption(opt('--kmsg-listen <host:port|off>', 'TCP receiver for Talos kernel logs; default 0.0.0.0:4001', 'METALBOOT_KMSG_LISTEN'))
+    .addOption(opt('--stall-deadlines <state=minutes,...>', 'how long a machine may stay silent in a state before it shows as stalled, over the defaults (e.g. installing=30,kubelet-running=60; <state>=off: never)', 'METALBOOT_STALL_DEADLINES'))
     .addOption(opt('--wol-broadcast <addr[:port]>', 'Wake-on-LAN target, e.g. 255.255.255.255:9 (power-on is refused until this or --wol-interface is set)', 'METALBOOT_WOL_BROADCAST'))
     .addOption(opt('--wol-interface <name>', "send Wake-on-LAN to this interface's subnet broadcast", 'METALBOOT_WOL_INTERFACE'))
     .addOption(opt('--log-format <format>', 'auto (pretty on a terminal, JSON otherwise), json, pretty', 'METALBOOT_LOG_FORMAT', 'auto'))
@@ -117,6 +119,7 @@ export function serveCommand(): Command {
             ? parseWolBroadcast(o.wolBroadcast)
             : null,
         metricsRequireToken: Boolean(o.metricsRequireToken),
+        stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
       };
       // Loaded here so the other commands do not pay for fastify, SQLite and the DHCP stack at start-up.
       const { startServer } = await import('../../server.js');
