@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { HandlerContext, Via } from './context.js';
 import { enlargeRecvBuffer } from '../net/recv-buffer.js';
 import { createDhcpHandler, type DhcpStats, type Outgoing } from './handler.js';
-import { bindSocketToInterface, interfaceIndex } from './interface.js';
+import { bindSocketToInterface, interfaceIndex } from '../net/bind-interface.js';
 import { isIpv4 } from './ipv4.js';
 import { buildPools } from './pools.js';
 import { DEFAULT_PORTS, type DhcpLogger, type DhcpServerOptions } from './types.js';

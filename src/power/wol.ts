@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Machine } from '../core/types.js';
+import { bindSocketToInterface, interfaceIndex } from '../net/bind-interface.js';
 import type { PowerAction, PowerDriver, PowerResult } from './driver.js';
 
 /** The Wake-on-LAN magic packet: 6 × 0xFF, then the MAC 16 times (102 bytes). */
@@ -18,7 +19,7 @@ export interface WakeOnLanOptions {
   broadcast?: string;
   /** UDP port: 9 (discard) by convention, 7 on some NICs. */
   port?: number;
-  /** Send out of this interface: bind to its address and, without `broadcast`, use its subnet's broadcast. */
+  /** Send out of this interface only (bound to it and its address); without `broadcast`, to its subnet's broadcast. */
   interface?: string;
 }
 
@@ -68,7 +69,14 @@ export class WakeOnLanDriver implements PowerDriver {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
         socket.bind({ port: 0, address: bindAddress }, () => {
-          socket.setBroadcast(true);
+          try {
+            // The address alone does not choose the way out: a limited broadcast (255.255.255.255)
+            // follows the routing table. Tied to the interface, it leaves there and nowhere else.
+            if (this.opts.interface) bindSocketToInterface(socket, interfaceIndex(this.opts.interface, 'Wake-on-LAN'), this.opts.interface, 'Wake-on-LAN');
+            socket.setBroadcast(true);
+          } catch (err) {
+            return reject(err);
+          }
           socket.send(packet, port, address, (err) => (err ? reject(err) : resolve()));
         });
       });

@@ -5,7 +5,7 @@ import { startDhcpServer } from '../../src/dhcp/server.js';
 import { UDP_RECV_BUFFER_BYTES as DHCP_RECV_BUFFER_BYTES } from '../../src/net/recv-buffer.js';
 import type { DhcpLogger } from '../../src/dhcp/types.js';
 import { createSocket } from 'node:dgram';
-import { bindSocketToInterface, interfaceIndex } from '../../src/dhcp/interface.js';
+import { bindSocketToInterface, interfaceIndex } from '../../src/net/bind-interface.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { ADVERTISE, SERVER_IP, silentLogger, stubCore } from '../helpers/dhcp-rig.js';
 

@@ -10,7 +10,7 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { decodeDhcp, encodeDhcp, type DhcpPacket } from '../../src/dhcp/codec.js';
-import { bindSocketToInterface, interfaceIndex } from '../../src/dhcp/interface.js';
+import { bindSocketToInterface, interfaceIndex } from '../../src/net/bind-interface.js';
 import { Opt, readIp, readString, readU8 } from '../../src/dhcp/options.js';
 import { CLIENT_SHAPES, ip, macBytes, type RawOption } from './dhcp-packets.js';
 

@@ -14,7 +14,8 @@ const SOL_SOCKET = 1;
 const SO_BINDTOIFINDEX = 62;
 const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/; // IFNAMSIZ is 16 with the NUL; no path tricks
 
-export function interfaceIndex(name: string): number {
+/** `purpose` names the socket in messages (DHCP, Wake-on-LAN). */
+export function interfaceIndex(name: string, purpose = 'DHCP'): number {
   if (!IFNAME.test(name)) throw new Error(`"${name}" is not a valid network interface name`);
   let text: string;
   try {
@@ -26,7 +27,7 @@ export function interfaceIndex(name: string): number {
     } catch {
       // no sysfs: not Linux; the message below still says what is wrong
     }
-    throw new Error(`DHCP interface "${name}" does not exist${known}`);
+    throw new Error(`${purpose} interface "${name}" does not exist${known}`);
   }
   const index = Number(text.trim());
   if (!Number.isInteger(index) || index <= 0) throw new Error(`cannot read the index of interface "${name}"`);
@@ -39,13 +40,13 @@ interface SockOpt {
   getsockopt(socket: FdHolder, level: number, name: number): number;
 }
 
-function loadSockOpt(): SockOpt {
+function loadSockOpt(purpose: string): SockOpt {
   try {
     const require = createRequire(import.meta.url);
     return require('sockopt') as SockOpt;
   } catch (err) {
     throw new Error(
-      `cannot load the "sockopt" native addon needed to bind DHCP to one interface (${(err as Error).message}); ` +
+      `cannot load the "sockopt" native addon needed to bind ${purpose} to one interface (${(err as Error).message}); ` +
         'reinstall dependencies so it builds (node-gyp, a C++ compiler)',
     );
   }
@@ -64,8 +65,8 @@ function socketFd(socket: Socket): number {
 }
 
 /** Call after the socket is bound (it needs a file descriptor). */
-export function bindSocketToInterface(socket: Socket, ifindex: number, name: string): void {
-  const sockopt = loadSockOpt();
+export function bindSocketToInterface(socket: Socket, ifindex: number, name: string, purpose = 'DHCP'): void {
+  const sockopt = loadSockOpt(purpose);
   try {
     // sockopt reads `._handle.fd` from whatever it is given: hand it the fd directly.
     const holder = { _handle: { fd: socketFd(socket) } };
@@ -75,7 +76,7 @@ export function bindSocketToInterface(socket: Socket, ifindex: number, name: str
     if (bound !== ifindex) throw new Error(`socket reports interface index ${bound}, not ${ifindex}`);
   } catch (err) {
     throw new Error(
-      `cannot bind the DHCP socket to interface "${name}" (SO_BINDTOIFINDEX needs Linux >= 5.7): ${(err as Error).message}`,
+      `cannot bind the ${purpose} socket to interface "${name}" (SO_BINDTOIFINDEX needs Linux >= 5.7): ${(err as Error).message}`,
     );
   }
 }
