@@ -29,7 +29,7 @@ export interface BootClientFacts {
   vendorClass?: string;
   /** User class 77 contains `iPXE`, or option 175 is present. */
   isIpxe: boolean;
-  /** Per-machine binary override from the registry, e.g. `snponly.efi` for picky UEFI NICs. */
+  /** Per-machine binary override from the registry, e.g. `snponly.efi` for picky UEFI NICs (applies to the firmware it fits). */
   override?: string;
 }
 
@@ -76,6 +76,17 @@ export function archFromVendorClass(vendorClass: string | undefined): number | u
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * A machine's override is for the firmware its name fits: `*.efi` for UEFI, anything else
+ * (`*.kpxe`, `*.pxe`, `*.0`) for BIOS. The same machine switched to legacy boot (CSM), or back,
+ * then still gets a binary it can run rather than one its firmware rejects.
+ */
+function overrideFits(override: string | undefined, firmware: Firmware): string | undefined {
+  const name = override?.trim();
+  if (!name) return undefined;
+  return name.toLowerCase().endsWith('.efi') === (firmware === 'efi') ? name : undefined;
+}
+
 export function decideBoot(client: BootClientFacts, server: BootServerFacts): BootDecision {
   const codes = client.archs.length > 0 ? client.archs : [archFromVendorClass(client.vendorClass)];
   const known = codes.map((c) => (c === undefined ? undefined : ARCHES.get(c))).find((a) => a !== undefined);
@@ -94,7 +105,7 @@ export function decideBoot(client: BootClientFacts, server: BootServerFacts): Bo
     const shown = codes.filter((c) => c !== undefined).join(',');
     return { kind: 'none', reason: shown ? `unsupported client architecture ${shown}` : 'not a network-boot client' };
   }
-  const binary = client.override?.trim() || known.binary;
+  const binary = overrideFits(client.override, known.firmware) ?? known.binary;
   const httpClient = known.http || client.vendorClass?.startsWith('HTTPClient') === true;
   if (httpClient) {
     return {

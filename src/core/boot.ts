@@ -43,6 +43,9 @@ export type ConfigResult =
  * Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log).
  * Must be pure: BootService.preview calls them too, and a preview records nothing.
  */
+/** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
+export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
+
 export type KernelArgProvider = (m: Machine, c: Cluster) => string[];
 
 /** What the network side of a boot looks like: whether TFTP runs, how DHCP is answered. */
@@ -231,7 +234,7 @@ export class BootService {
    * A Talos asset was requested or fully sent. Firmware sends no identity with it, so the machine
    * is the one that last booted from that address.
    */
-  async assetTransfer(sourceIp: string, file: string, phase: 'started' | 'completed' | 'range-sent' | 'aborted', detail: Record<string, unknown>): Promise<void> {
+  async assetTransfer(sourceIp: string, file: string, phase: AssetPhase, detail: Record<string, unknown>): Promise<void> {
     const kind = /^(vmlinuz|kernel)-/.test(file) ? 'kernel' : /^initramfs-/.test(file) ? 'initramfs' : undefined;
     if (!kind) return;
     const m = await this.store.machines.findByIp(sourceIp);

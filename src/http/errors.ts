@@ -13,7 +13,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     const fe = err as FastifyError;
     if (fe.validation) {
-      return reply.code(400).send({ error: 'validation', message: fe.message });
+      // ajv says "must NOT have additional properties" without saying which: name it.
+      const extra = fe.validation.map((v) => (v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: string }).additionalProperty : undefined)).find(Boolean);
+      const message = extra ? `${fe.message} ("${extra}" is not a field here)` : fe.message;
+      return reply.code(400).send({ error: 'validation', message, ...(extra ? { field: extra } : {}) });
     }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       // body too large, malformed JSON, unsupported media type…

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, isAbsolute, join, relative } from 'node:path';
 
@@ -89,7 +89,7 @@ const TYPES: Record<string, string> = {
  * The file that `encoded` (the URL path below the mount point, still percent-encoded) names under
  * `root`, or 403. Each segment is decoded on its own, so an encoded slash cannot create a segment;
  * empty ('//', trailing '/'), '.', '..' and dotfile segments, and NUL or backslash, are refused,
- * as @fastify/static did. Symlinks are followed, as before: the operator owns the directory.
+ * as @fastify/static did. sendFile then follows symlinks only while they stay under the root.
  */
 export function resolveUnder(root: string, encoded: string): string | 403 {
   const segments: string[] = [];
@@ -106,6 +106,23 @@ export function resolveUnder(root: string, encoded: string): string | 403 {
   const file = join(root, ...segments);
   const rel = relative(root, file);
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? 403 : file; // unreachable after the checks above; kept as the invariant
+}
+
+const realRoots = new Map<string, Promise<string>>();
+/** The root's own real path (it may itself be a symlink, e.g. assets -> /srv/metalboot/assets); looked up once. */
+function realRoot(root: string): Promise<string> {
+  let p = realRoots.get(root);
+  if (!p) {
+    p = realpath(root);
+    p.catch(() => realRoots.delete(root)); // not there yet: ask again next time
+    realRoots.set(root, p);
+  }
+  return p;
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = relative(root, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 const tokens = (header: string) => header.split(',').map((t) => t.trim());
@@ -153,10 +170,15 @@ function settled(res: ServerResponse): Promise<boolean> {
  */
 export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: string, encoded: string, opts: SendFileOptions = {}): Promise<void> {
   const done = settled(reply.raw);
-  const file = resolveUnder(root, encoded);
-  if (file === 403) return refuse(reply, 403, 'forbidden', 'Forbidden');
+  const named = resolveUnder(root, encoded);
+  if (named === 403) return refuse(reply, 403, 'forbidden', 'Forbidden');
   let fh: FileHandle;
+  let file: string;
   try {
+    file = await realpath(named);
+    // A symlink may point within the root (talos/current -> v1.13.9), not out of it: the same rule
+    // as the TFTP server's for the same files. The resolved path is what gets opened.
+    if (!isInside(await realRoot(root), file)) return refuse(reply, 403, 'forbidden', 'Forbidden');
     // O_NONBLOCK: opening a FIFO must not hang the request (it is refused below, as non-regular).
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {

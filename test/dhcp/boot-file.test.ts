@@ -11,6 +11,10 @@ t.test('firmware PXE gets the iPXE binary for its architecture over TFTP', async
   t.match(decideBoot({ archs: [11], isIpxe: false }, server), { kind: 'tftp', bootFile: 'ipxe-arm64.efi', arch: 'arm64' });
   t.match(decideBoot({ archs: [2, 7], isIpxe: false }, server), { bootFile: 'ipxe.efi' }, 'first supported arch of the list');
   t.match(decideBoot({ archs: [7], isIpxe: false, override: 'snponly.efi' }, server), { bootFile: 'snponly.efi' });
+  t.match(decideBoot({ archs: [0], isIpxe: false, override: 'snponly.efi' }, server), { bootFile: 'undionly.kpxe', firmware: 'pcbios' }, 'an EFI override does not reach the same machine booting BIOS');
+  t.match(decideBoot({ archs: [0], isIpxe: false, override: 'undionly.kkpxe' }, server), { bootFile: 'undionly.kkpxe' }, 'a BIOS override for BIOS');
+  t.match(decideBoot({ archs: [7], isIpxe: false, override: 'undionly.kkpxe' }, server), { bootFile: 'ipxe.efi' }, 'nor a BIOS override UEFI');
+  t.match(decideBoot({ archs: [16], isIpxe: false, override: 'SNPONLY.EFI' }, server), { kind: 'http', bootFile: 'http://10.0.0.1:8080/assets/ipxe/SNPONLY.EFI' }, 'UEFI HTTP boot takes it too');
 });
 
 t.test('UEFI HTTP boot gets a URL and vendor class HTTPClient', async (t) => {

@@ -243,6 +243,7 @@ DOC_KLOG=$(awk 'function flush() { if (k && u != "") { print u; found = 1 } k = 
   /^kind:[[:space:]]*KmsgLogConfig[[:space:]]*$/ { k = 1 }
   /^url:/ { u = $0; sub(/^url:[[:space:]]*/, "", u); gsub(/["\047]/, "", u) }
   END { if (!found) flush() }' /tmp/config.yaml 2>/dev/null | head -1)
+say "config KmsgLogConfig url=${DOC_KLOG:-<none>}"
 [ -n "$DOC_KLOG" ] && KLOG_URL=$DOC_KLOG
 if [ -z "$KLOG_URL" ]; then
   say "kmsg skipped: no talos.logging.kernel= and no KmsgLogConfig"

@@ -20,7 +20,7 @@ t.test('bad machine input: clear 4xx, nothing written', async (t) => {
   const cases: Array<[string, unknown, number, RegExp]> = [
     ['invalid MAC', { ...ok, mac: 'aa:bb:cc:dd:ee' }, 400, /mac .*is not a MAC address/],
     ['mixed separators', { ...ok, mac: 'aa:bb-cc:dd:ee:ff' }, 400, /mac/],
-    ['unknown field', { ...ok, hostnme: 'x' }, 400, /must NOT have additional properties/],
+    ['unknown field', { ...ok, hostnme: 'x' }, 400, /must NOT have additional properties \("hostnme" is not a field here\)/],
     ['unknown cluster', { ...ok, cluster: 'nope' }, 400, /cluster "nope" does not exist/],
     ['bad role', { ...ok, role: 'master' }, 400, /role/],
     ['bad hostname', { ...ok, hostname: 'Bad_Name' }, 400, /hostname/],

@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -117,6 +117,8 @@ t.test('single ranges (real socket, across buffer boundaries), 416, ignored rang
   t.equal(unsatisfiable.statusCode, 416);
   t.equal(unsatisfiable.headers['content-range'], `bytes */${size}`);
   t.equal((await get({ range: 'bytes=-0' })).statusCode, 416, 'an empty suffix');
+  for (let i = 0; i < 200 && calls.filter((c) => c.phase === 'refused').length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  t.match(calls.filter((c) => c.phase === 'refused'), [{ detail: { status: 416, range: `bytes=${size}-` } }, { detail: { status: 416, range: 'bytes=-0' } }], 'a refused download ends on the timeline too');
   for (const header of ['bytes=0-1,5-6', 'bytes=5-2', 'bytes=abc', 'items=0-5']) {
     const res = await get({ range: header });
     t.equal(res.statusCode, 200, `${header}: ignored`);
@@ -151,6 +153,9 @@ t.test('path safety on raw request paths (no client-side normalisation)', async 
   mkdirSync(join(a.assetsDir, '.hidden'));
   writeFileSync(join(a.assetsDir, '.hidden', 'x'), 'root:x:0:0');
   execFileSync('mkfifo', [join(talosDir, 'pipe')]);
+  symlinkSync(join(a.dir, 'outside.txt'), join(talosDir, 'escape'));
+  symlinkSync('/etc', join(a.assetsDir, 'etc'));
+  symlinkSync('vmlinuz-amd64', join(talosDir, 'vmlinuz-current'));
   for (const [path, status] of [
     [`${TALOS}/../../../outside.txt`, 403],
     [`${TALOS}/%2e%2e/%2e%2e/%2e%2e/outside.txt`, 403],
@@ -166,12 +171,17 @@ t.test('path safety on raw request paths (no client-side normalisation)', async 
     [`${TALOS}/nope`, 404],
     [TALOS, 404],
     [`${TALOS}/pipe`, 404],
+    [`${TALOS}/escape`, 403],
+    ['/assets/etc/passwd', 403],
   ] as const) {
     const res = await fetchRaw(port, path);
     t.equal(res.status, status, path);
     t.notMatch(res.body.toString(), 'root:', `${path}: nothing leaked`);
   }
   t.match((await fetchRaw(port, `${TALOS}/nope`)).body.toString(), /"error":"not_found"/, 'the app-wide 404');
+  const within = await fetchRaw(port, `${TALOS}/vmlinuz-current`);
+  t.equal(within.status, 200, 'a symlink that stays under the root is served');
+  t.equal(sha(within.body), sha(readFileSync(join(talosDir, 'vmlinuz-amd64'))));
 });
 
 t.test('a client hanging up mid-download: "aborted" on the timeline, file closed, buffers accounted for', async (t) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { resolve } from 'node:path';
+import type { AssetPhase } from '../../core/boot.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
 import { sendFile } from '../file-sender.js';
@@ -41,16 +42,20 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { c
         // A hijacked download skips the app's onSend hook, which waits for the store's commit.
         await core.store.flushed();
       }
+      let ended = false;
+      const record = (phase: AssetPhase, detail: Record<string, unknown>) =>
+        core.boot.assetTransfer(ip, file!, phase, { ...detail, range }).catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
       await sendFile(req, reply, root, path.slice(PREFIX.length), {
         onEnd: file
           ? ({ status, bytes, complete }) => {
-              const phase = !complete ? 'aborted' : status === 200 ? 'completed' : 'range-sent';
-              core.boot
-                .assetTransfer(ip, file, phase, { status, bytes: complete ? bytes : null, range })
-                .catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
+              ended = true;
+              const phase = !complete ? 'aborted' : status === 200 ? 'completed' : status === 206 ? 'range-sent' : 'not-modified';
+              void record(phase, { status, bytes: complete ? bytes : null });
             }
           : undefined,
       });
+      // A download that started on the timeline ends there too, also when it was refused (416, 404…).
+      if (file && !ended && reply.statusCode >= 400) await record('refused', { status: reply.statusCode });
       return reply;
     },
   });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { Lab, MachineEvent } from './lab.js';
 import { serialTail, type VmRun } from './vm.js';
 
-export type StepKey = 'dhcp' | 'tftp' | 'boot-script' | 'machine-script' | 'kernel' | 'initramfs' | 'config';
+export type StepKey = 'dhcp' | 'tftp' | 'boot-script' | 'machine-script' | 'kernel' | 'initramfs' | 'config' | 'kmsg';
 
 export interface Step {
   key: StepKey;
@@ -23,6 +23,8 @@ export const STEPS: Step[] = [
   { key: 'kernel', label: 'kernel', match: (e) => e.kind === 'kernel-download-completed' },
   { key: 'initramfs', label: 'initramfs', match: (e) => e.kind === 'initramfs-download-completed' },
   { key: 'config', label: 'config', match: (e) => e.kind === 'config-delivered' },
+  // Talos's "[talos] install successful" kernel-log line, ingested by metalboot's kmsg receiver.
+  { key: 'kmsg', label: 'kernel log: install successful', match: (e) => e.kind === 'install-succeeded' && e.detail.source === 'kernel-log' && e.state === 'installed' },
 ];
 
 export interface StepHit {
@@ -152,11 +154,11 @@ export async function failureReport(lab: Lab, mac: string, run: VmRun | undefine
 export interface TimingRow {
   scenario: string;
   mode: string;
-  cells: Partial<Record<StepKey | 'kmsg' | 'off', number>>;
+  cells: Partial<Record<StepKey | 'off', number>>;
   note?: string;
 }
 
-const COLUMNS: Array<[StepKey | 'kmsg' | 'off', string]> = [
+const COLUMNS: Array<[StepKey | 'off', string]> = [
   ['dhcp', 'DHCP'],
   ['tftp', 'TFTP'],
   ['boot-script', 'boot script'],

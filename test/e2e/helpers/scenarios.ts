@@ -2,7 +2,8 @@
  * The boots the e2e runs, as functions over a Lab: a fresh install per firmware path, a second
  * boot of an installed machine, and an unknown machine. Each one asserts what the operator would
  * check (the VM powered off by itself, the timeline shows every hop in order, firmware detected
- * right), records a timing row, and prints a self-explaining report when anything failed.
+ * right, Talos's kernel log reached metalboot), records a timing row, and prints a self-explaining
+ * report when anything failed — an assertion or a throw (metalboot gone, curl failing…).
  */
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
@@ -43,11 +44,9 @@ const INSTALL_DEAD_ENDS = [
 ];
 
 /**
- * Steps the product cannot put on the timeline yet, per DHCP mode, with the reason. They are still
- * asserted, as tap TODOs: reported (and counted as todo, not failed) until the product is fixed;
- * then they pass and the entry here should go.
+ * Steps the product cannot put on the timeline yet, per DHCP mode, with the reason: each is still
+ * asserted, as a tap TODO naming the gap, until the product is fixed. None today.
  */
-/** Steps a mode is known not to record yet (each becomes a TODO assertion naming the gap). None today. */
 export const KNOWN_GAPS: Record<string, Partial<Record<StepKey, string>>> = { authoritative: {}, proxy: {} };
 
 /**
@@ -72,6 +71,25 @@ interface Installed {
   wroteDisk: boolean;
 }
 
+/** What a failure report needs; filled in as the scenario gets there. */
+interface ReportContext {
+  mac: string;
+  vm?: Vm;
+  run?: VmRun;
+  t0: number;
+}
+
+/** Waits up to `ms` for `probe` to return something truthy; returns its last value. */
+async function waitFor<R>(ms: number, probe: () => Promise<R>): Promise<R> {
+  const deadline = Date.now() + ms;
+  let last = await probe();
+  while (!last && Date.now() < deadline) {
+    await sleep(250);
+    last = await probe();
+  }
+  return last;
+}
+
 export class Suite {
   readonly rows: TimingRow[] = [];
   private readonly installed = new Map<string, Installed>();
@@ -90,15 +108,45 @@ export class Suite {
     });
   }
 
-  /** A registered machine with an empty disk boots the installer and fetches its config. */
-  async install(t: T, c: BootCase): Promise<void> {
+  /**
+   * Runs one scenario and prints the failure report whenever it failed: an assertion failed, or
+   * the scenario threw (metalboot crashed and curl failed, a VM could not start…). A throw is
+   * reported as a failed assertion carrying the error, so it fails the test too.
+   */
+  private async reported(t: T, ctx: ReportContext, body: () => Promise<void>): Promise<void> {
+    let threw = false;
+    try {
+      await body();
+    } catch (err) {
+      threw = true;
+      t.fail(`scenario threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    } finally {
+      if (threw || !t.passing()) {
+        const report = await failureReport(this.lab, ctx.mac, ctx.run, ctx.run?.startedAt ?? ctx.t0, ctx.vm?.serial() ?? '').catch(
+          (err: unknown) => `==== failure report for ${ctx.mac} could not be built: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        t.comment(report);
+      }
+    }
+  }
+
+  /**
+   * A registered machine with an empty disk boots the installer, fetches its config and streams
+   * its kernel log to metalboot, whose "install successful" line makes the machine installed.
+   */
+  install(t: T, c: BootCase): Promise<void> {
+    const ctx: ReportContext = { mac: c.mac, t0: Date.now() };
+    return this.reported(t, ctx, () => this.installSteps(t, c, ctx));
+  }
+
+  private async installSteps(t: T, c: BootCase, ctx: ReportContext): Promise<void> {
     const { lab } = this;
     const mac = c.mac;
     const reg = await lab.api('POST', '/machines', { mac, hostname: hostnameFor(mac), role: 'worker', cluster: 'e2e', installDisk: '/dev/vda' });
     t.equal(reg.status, 201, `registered ${mac} through the API (${reg.text.slice(0, 200)})`);
 
-    const vm = this.vmFor(c);
-    const run = await vm.boot({ timeoutMs: INSTALL_TIMEOUT_MS, deadEnds: INSTALL_DEAD_ENDS });
+    const vm = (ctx.vm = this.vmFor(c));
+    const run = (ctx.run = await vm.boot({ timeoutMs: INSTALL_TIMEOUT_MS, deadEnds: INSTALL_DEAD_ENDS }));
     const t0 = run.startedAt;
     const serial = cleanSerial(vm.serial());
     const wroteDisk = /MBE2E: installed boot sector on \/dev\/vda/.test(serial);
@@ -113,28 +161,25 @@ export class Suite {
     t.equal(pass?.[2], hostnameFor(mac), 'config hostname is the registered one');
     t.ok(/MBE2E: RESULT PASS/.test(serial) && /reboot: Power down/.test(serial), 'stand-in finished with PASS and powered off');
 
-    // Talos's kernel log: streamed by the stand-in only when metalboot asked for it.
-    const streamed = /MBE2E: kmsg streamed \d+ lines to (\S+)/.exec(serial);
-    let kmsgSeconds: number | undefined;
-    let events = await lab.events(mac);
-    if (streamed) {
-      const deadline = Date.now() + 5_000;
-      let found: MachineEvent | undefined;
-      let machineText = '';
-      while (Date.now() < deadline) {
-        events = await lab.events(mac);
-        found = events.find((e) => /kmsg|kernel-log/i.test(e.kind) || JSON.stringify(e.detail).includes('install successful'));
-        machineText = (await lab.api('GET', `/machines/${mac}`)).text;
-        if (found || machineText.includes('install successful')) break;
-        await sleep(250);
-      }
-      t.ok(found || machineText.includes('install successful'), `metalboot received the kernel-log lines streamed to ${streamed[1]} (timeline or machine shows "install successful")`);
-      if (found) kmsgSeconds = (Date.parse(found.at) - t0) / 1000;
-    } else {
-      t.comment(`${c.name}: no talos.logging.kernel= on the cmdline and no KmsgLogConfig in the config: kernel-log streaming skipped (${/MBE2E: kmsg skipped[^\n]*/.exec(serial)?.[0] ?? 'no marker'})`);
-    }
+    // Talos's kernel log: metalboot advertises its receiver (talos.logging.kernel= on the cmdline,
+    // a KmsgLogConfig document in the config); the stand-in streams to it as Talos would.
+    const cmdlineKlog = /MBE2E: cmdline talos\.config=\S+ talos\.logging\.kernel=(\S+)/.exec(serial)?.[1];
+    t.match(cmdlineKlog, new RegExp(`^tcp://${lab.serverIp.replace(/\./g, '\\.')}:\\d+/$`), `the kernel cmdline points talos.logging.kernel= at metalboot's kernel-log receiver (${cmdlineKlog ?? 'none'})`);
+    const docKlog = /MBE2E: config KmsgLogConfig url=(\S+)/.exec(serial)?.[1];
+    t.equal(docKlog, cmdlineKlog, 'the machine config carries a KmsgLogConfig document with the same receiver');
+    const streamed = /MBE2E: kmsg streamed (\d+) lines to (\S+)/.exec(serial);
+    t.ok(streamed, `the stand-in streamed its kernel log (${streamed?.[0] ?? /MBE2E: (kmsg [^\n]*|FAIL kmsg[^\n]*)/.exec(serial)?.[0] ?? 'no kmsg marker on the console'})`);
+    t.equal(streamed?.[2], cmdlineKlog, 'to the advertised receiver');
+    // Lines are applied asynchronously after the TCP stream: give the receiver a moment.
+    const ingested = await waitFor(10_000, async () => (await lab.events(mac)).find((e) => e.kind === 'install-succeeded'));
+    const logs = (await lab.api<{ lines?: Array<{ msg: string }> }>('GET', `/machines/${mac}/logs`)).json?.lines ?? [];
+    t.equal(logs.length, Number(streamed?.[1] ?? -1), `metalboot holds every kernel-log line the stand-in sent (GET /machines/${mac}/logs: ${logs.length})`);
+    t.ok(logs.some((l) => l.msg === '[talos] install successful'), 'the kernel log on metalboot has "[talos] install successful"');
+    t.equal(ingested?.detail.source, 'kernel-log', 'the timeline has install-succeeded, from the kernel log');
+    t.equal(ingested?.state, 'installed', 'install-succeeded moved the machine to installed');
+    const events = await lab.events(mac);
 
-    const wanted: StepKey[] = ['dhcp', ...(c.tftpFile ? (['tftp'] as const) : []), 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config'];
+    const wanted: StepKey[] = ['dhcp', ...(c.tftpFile ? (['tftp'] as const) : []), 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config', 'kmsg'];
     this.checkSteps(t, events, wanted, 'install', t0);
     for (const evidence of PATH_EVIDENCE[c.name] ?? []) t.ok(evidence.test(serial), `console shows the ${c.name} path: ${evidence}`);
     const rrq = tftpRequests(lab.files.pcap, mac, t0, run.endedAt);
@@ -150,17 +195,15 @@ export class Suite {
     t.equal(machine?.lastSeen?.arch, 'amd64', 'arch detected as amd64');
     const script = events.find((e) => e.kind === 'machine-script' && e.detail.script === 'install');
     t.equal(script?.detail.firmware, expectFirmware, `install script was chosen for ${expectFirmware}`);
-    // With the kernel log streamed, Talos's "install successful" line is what moves it to installed.
-    const expectState = streamed ? 'installed' : 'config-delivered';
-    t.equal(machine?.state, expectState, `machine state is ${expectState}`);
+    // Talos's "install successful" line (kernel log) is what makes the machine installed.
+    t.equal(machine?.state, 'installed', 'machine state is installed');
+    t.equal(machine?.installed, true, 'machine is marked installed (its next boot is from disk)');
     t.equal(machine?.lastSeen?.serial, vm.spec.serial, `SMBIOS serial "${vm.spec.serial}" arrived intact through iPXE's query string`);
     t.equal(String(machine?.lastSeen?.uuid ?? '').toLowerCase(), vm.spec.uuid, 'SMBIOS UUID recorded');
 
     const cells: TimingRow['cells'] = firstSeen(events, wanted, 'install', t0);
-    if (kmsgSeconds !== undefined) cells.kmsg = kmsgSeconds;
     if (run.exitCode === 0) cells.off = (run.endedAt - t0) / 1000;
     this.rows.push({ scenario: c.name, mode: lab.mode, cells });
-    if (!t.passing()) t.comment(await failureReport(lab, mac, run, t0, vm.serial()));
   }
 
   /**
@@ -177,24 +220,35 @@ export class Suite {
     }
   }
 
-  /** The same VM and disk again, after the machine is marked installed: boot from disk, no installer. */
-  async secondBoot(t: T, c: BootCase): Promise<void> {
+  /**
+   * The same VM and disk again, with nothing done to the machine in between: metalboot knows it is
+   * installed only from what its first boot reported (the kernel log's "install successful"), so
+   * it must serve the boot-from-disk script, not the installer.
+   */
+  secondBoot(t: T, c: BootCase): Promise<void> {
+    const ctx: ReportContext = { mac: c.mac, t0: Date.now() };
+    return this.reported(t, ctx, () => this.secondBootSteps(t, c, ctx));
+  }
+
+  private async secondBootSteps(t: T, c: BootCase, ctx: ReportContext): Promise<void> {
     const { lab } = this;
     const prior = this.installed.get(c.name);
+    ctx.vm = prior?.vm;
     if (!prior?.wroteDisk) {
       t.fail(`second boot of ${c.name} needs its first boot to have installed the stand-in boot sector`);
       return;
     }
-    // Talos's event sink (install done) is not ingested by metalboot yet: tell it the way an operator would.
-    const patch = await lab.api('PATCH', `/machines/${c.mac}`, { installed: true });
-    t.equal(patch.status, 200, `PATCH installed=true (${patch.text.slice(0, 200)})`);
     const before = await lab.events(c.mac);
     const lastId = before.reduce((m, e) => Math.max(m, e.id), 0);
+    const installedBy = before.find((e) => e.kind === 'install-succeeded');
+    t.equal(installedBy?.detail.source, 'kernel-log', 'before the second boot: installed by the first boot\'s kernel log ("install successful"), no operator action');
+    const machine = (await lab.api('GET', `/machines/${c.mac}`)).json;
+    t.equal(machine?.installed, true, 'before the second boot: the machine is installed');
 
-    const run = await prior.vm.boot({
+    const run = (ctx.run = await prior.vm.boot({
       timeoutMs: SHORT_TIMEOUT_MS,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
-    });
+    }));
     const t0 = run.startedAt;
     const serial = cleanSerial(prior.vm.serial());
     t.ok(!run.timedOut && !run.deadEnd, `VM stopped by itself${run.deadEnd ? ` — dead end: ${run.deadEnd}` : ''}`);
@@ -204,21 +258,26 @@ export class Suite {
     const wanted: StepKey[] = ['dhcp', 'boot-script', 'machine-script'];
     this.checkSteps(t, events, wanted, 'localboot', t0);
     t.ok(!events.some((e) => /^(kernel|initramfs)-download|^config-delivered$/.test(e.kind) || (e.kind === 'machine-script' && e.detail.script === 'install')), 'no installer, kernel or config on the second boot');
+    t.equal((await lab.api('GET', `/machines/${c.mac}`)).json?.state, 'booting-from-disk', 'machine state is booting-from-disk');
     const cells: TimingRow['cells'] = firstSeen(events, wanted, 'localboot', t0);
     if (run.exitCode === 0) cells.off = (run.endedAt - t0) / 1000;
     this.rows.push({ scenario: `${c.name} second boot`, mode: lab.mode, cells, note: 'installed: boot from disk' });
-    if (!t.passing()) t.comment(await failureReport(lab, c.mac, run, t0, prior.vm.serial()));
   }
 
   /** A MAC nobody registered: recorded as discovered, gets the discovery script, installs nothing. */
-  async discovery(t: T, c: BootCase): Promise<void> {
+  discovery(t: T, c: BootCase): Promise<void> {
+    const ctx: ReportContext = { mac: c.mac, t0: Date.now() };
+    return this.reported(t, ctx, () => this.discoverySteps(t, c, ctx));
+  }
+
+  private async discoverySteps(t: T, c: BootCase, ctx: ReportContext): Promise<void> {
     const { lab } = this;
-    const vm = this.vmFor(c);
-    const run: VmRun = await vm.boot({
+    const vm = (ctx.vm = this.vmFor(c));
+    const run: VmRun = (ctx.run = await vm.boot({
       timeoutMs: SHORT_TIMEOUT_MS,
       stopOn: /unknown machine [0-9a-f:]+, waiting/,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
-    });
+    }));
     const t0 = run.startedAt;
     t.ok(run.stoppedOn, `iPXE shows the discovery script ("${run.stoppedOn ?? 'not seen'}")`);
     t.ok(!run.deadEnd, `no dead end${run.deadEnd ? `: ${run.deadEnd}` : ''}`);
@@ -233,6 +292,5 @@ export class Suite {
     t.ok(events.some((e) => e.kind === 'discovered'), 'timeline has the discovery');
     t.ok(!events.some((e) => /^(kernel|initramfs)-download|^config-/.test(e.kind) || (e.kind === 'machine-script' && e.detail.script === 'install')), 'nothing installed: no installer, kernel or config');
     this.rows.push({ scenario: c.name, mode: lab.mode, cells, note: 'unknown MAC: discovery script' });
-    if (!t.passing()) t.comment(await failureReport(lab, c.mac, run, t0, vm.serial()));
   }
 }
