@@ -1,7 +1,11 @@
 # metalboot: multi-stage build. Runtime needs host networking (DHCP broadcasts) and the iPXE
-# binaries from Debian's ipxe package.
-FROM node:20-bookworm-slim AS build
+# binaries from Debian's ipxe package. Both stages use the same image, so the native modules built
+# here (better-sqlite3, sockopt) match the runtime's Node ABI and glibc.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# Compilers for the native modules (when no prebuilt binary fits).
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,25 +13,34 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
+# ipxe: /usr/lib/ipxe, copied into the assets volume by the entrypoint. tini: PID 1, forwards
+# SIGTERM to node and reaps. libcap2-bin: setcap. setpriv (util-linux) is already in the image.
 RUN apt-get update && apt-get install -y --no-install-recommends ipxe tini libcap2-bin && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /app/data /app/assets && chown node:node /app/data /app/assets \
- # A non-root process does not keep capabilities granted with cap_add unless the binary carries
- # them: let node bind ports 67/69/4011 and send DHCP replies to clients without an address.
- && setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f /usr/local/bin/node)"
+ && mkdir -p /app/data /app/assets && chown node:node /app/data /app/assets && chmod 0700 /app/data \
+ # The entrypoint drops from root to `node`, which loses every capability; these file capabilities
+ # give them back to node itself (when the container's bounding set has them: compose cap_add) so
+ # it can bind ports 67/69/4011 (and 80 if asked) and send DHCP replies to clients without an address.
+ && setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f /usr/local/bin/node)" \
+ && printf '#!/bin/sh\nexec node /app/dist/cli/main.js "$@"\n' > /usr/local/bin/metalboot && chmod 0755 /usr/local/bin/metalboot
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# What the package ships (package.json `files`: dist, schemas, templates), plus the entrypoint.
 COPY package.json ./
 COPY templates ./templates
 COPY schemas ./schemas
+COPY scripts/docker-entrypoint.sh ./scripts/docker-entrypoint.sh
 ENV NODE_ENV=production \
     METALBOOT_DATA_DIR=/app/data \
     METALBOOT_ASSETS_DIR=/app/assets \
     METALBOOT_TEMPLATES_DIR=/app/templates
-# Non-root; the compose file grants only the capabilities DHCP/TFTP ports need.
-USER node
+# No USER: the entrypoint starts as root only to create and chown the (bind-mounted) data and assets
+# directories, then runs metalboot as `node` (uid 1000, or PUID/PGID) with setpriv. With compose
+# `user:` set it skips that and runs as that user directly.
 VOLUME ["/app/data", "/app/assets"]
-EXPOSE 8080
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli/main.js"]
+# Informational (host networking publishes nothing): HTTP, Talos kernel logs and events, TFTP, DHCP, PXE.
+EXPOSE 8080 4001 4002 69/udp 67/udp 4011/udp
+# Through sh: works whatever mode the checkout gave the script.
+ENTRYPOINT ["/usr/bin/tini", "--", "/bin/sh", "/app/scripts/docker-entrypoint.sh"]
 CMD ["serve"]

@@ -60,7 +60,7 @@ if [ "$(id -u)" = 0 ] && [ "${PUID:-}" != 0 ]; then
   HOME=$(getent passwd "$uid" | cut -d: -f6 || true)
   HOME=${HOME:-/tmp}
   export HOME
-  exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- "$0" "$@"
+  exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all -- /bin/sh "$0" "$@"
 fi
 
 if [ "$1" = serve ]; then

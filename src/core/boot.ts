@@ -123,8 +123,9 @@ export class BootService {
       uuid: req.uuid ? normaliseUuid(req.uuid) : undefined,
       serial: req.serial || undefined,
     };
-    const base = { baseUrl: this.settings.advertiseUrl, mac, retrySeconds: this.settings.discoveryRetrySeconds };
-    const machine = await this.store.machines.get(mac);
+    const machine = await this.machines.forBoot(mac, seen.uuid);
+    // The config URL and everything after it use the machine's own MAC, whichever NIC booted.
+    const base = { baseUrl: this.settings.advertiseUrl, mac: machine?.mac ?? mac, retrySeconds: this.settings.discoveryRetrySeconds };
     const cluster = needsCluster(machine) ? await this.store.clusters.get(machine.cluster) : undefined;
     const decision = decideScript(machine, cluster);
     if (decision.kind === 'discovery' || !machine) {

@@ -153,6 +153,18 @@ export class MachineService {
     await this.store.tokens.revokeForMachine(mac);
   }
 
+  /**
+   * The machine a network boot belongs to: the one registered with this MAC; else, for a NIC the
+   * registry does not know (or only discovered), the registered machine with the same SMBIOS UUID
+   * — the same machine booting from another NIC. Else the discovered record, if any.
+   */
+  async forBoot(mac: string, uuid: string | undefined): Promise<Machine | undefined> {
+    const byMac = await this.store.machines.get(mac);
+    if ((byMac && byMac.state !== 'discovered') || !uuid) return byMac;
+    const byUuid = await this.store.machines.findByUuid(uuid);
+    return byUuid && byUuid.state !== 'discovered' ? byUuid : byMac;
+  }
+
   /** A MAC nobody registered booted: remember it so the operator can accept it. */
   async discover(mac: string, seen: SeenFacts): Promise<Machine> {
     const now = this.timeline.now();

@@ -17,9 +17,8 @@ export class NetworkService implements DhcpCore {
   ) {}
 
   async lookup(mac: string, uuid?: string): Promise<DhcpMachineInfo | undefined> {
-    let m = await this.store.machines.get(mac);
-    // A machine registered by SMBIOS UUID only is still found when it boots from another NIC.
-    if (!m && uuid) m = await this.store.machines.findByUuid(uuid);
+    // A registered machine booting from another NIC is found by its SMBIOS UUID.
+    const m = await this.machines.forBoot(mac, uuid);
     if (!m || m.state === 'discovered') return { known: false };
     return { known: true, reservedIp: m.ip ?? undefined, bootFileOverride: m.bootFile ?? undefined };
   }
@@ -33,7 +32,7 @@ export class NetworkService implements DhcpCore {
   }
 
   async record(o: DhcpObservation): Promise<void> {
-    const m = await this.store.machines.get(o.mac);
+    const m = await this.machines.forBoot(o.mac, o.uuid);
     const isPxe = /^(PXEClient|HTTPClient)/.test(o.vendorClass ?? '');
     if (!m) {
       // Only network-boot clients become "discovered": laptops and phones asking an
@@ -46,7 +45,7 @@ export class NetworkService implements DhcpCore {
     const ip = o.reply === 'ACK' ? (o.offeredIp ?? o.clientIp) : o.mode === 'proxy' && o.messageType === 'REQUEST' ? o.clientIp : undefined;
     if (ip || o.arch || o.firmware) await this.machines.noteSeen(m, { ip, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
     const detail = Object.fromEntries(
-      Object.entries({ message: o.messageType, reply: o.reply ?? 'none', mode: o.mode, arch: o.arch, firmware: o.firmware, ip: o.offeredIp, relay: o.relay, bootFile: o.bootFile, note: o.note }).filter(([, v]) => v !== undefined),
+      Object.entries({ message: o.messageType, reply: o.reply ?? 'none', nic: m.mac !== o.mac ? o.mac : undefined, mode: o.mode, arch: o.arch, firmware: o.firmware, ip: o.offeredIp, relay: o.relay, bootFile: o.bootFile, note: o.note }).filter(([, v]) => v !== undefined),
     );
     await this.timeline.record(m, `dhcp-${o.messageType.toLowerCase()}`, detail, {
       sourceIp: o.relay ?? o.clientIp ?? null,

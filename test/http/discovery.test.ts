@@ -54,3 +54,28 @@ t.test('generic boot script is attributed by source address when known', async (
   t.same(events.map((e: { kind: string }) => e.kind), ['registered', 'boot-script']);
   t.equal(events[1].state, 'pxe-booting');
 });
+
+t.test('the same machine booting from another NIC is found by its SMBIOS UUID, over DHCP and HTTP', async (t) => {
+  const { get, api, core } = await makeApp(t);
+  t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
+  const mac = '52:54:00:0a:0b:01';
+  const otherNic = '52:54:00:0a:0b:02';
+  const uuid = '4c4c4544-0042-3510-8057-b4c04f4d4e32';
+  t.equal((await api('POST', '/api/v1/machines', { mac, hostname: 'w-uuid', role: 'worker', cluster: 'prod', uuid, bootFile: 'snponly.efi' })).status, 201);
+  // An earlier boot from the second NIC, before anything tied the two, left a discovered record.
+  await core.machines.discover(otherNic, { uuid });
+
+  t.match(await core.network.lookup(otherNic, uuid), { known: true, bootFileOverride: 'snponly.efi' }, 'DHCP: the machine, by UUID');
+  t.same(await core.network.lookup(otherNic, undefined), { known: false }, 'without a UUID: an unknown NIC');
+  await core.network.record({ mac: otherNic, uuid, messageType: 'DISCOVER', reply: 'OFFER', mode: 'authoritative', vendorClass: 'PXEClient:Arch:00007', offeredIp: '10.9.0.77', arch: 'amd64', firmware: 'efi' } as never);
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  t.match(events.at(-1), { kind: 'dhcp-discover', detail: { nic: otherNic } }, "on the machine's timeline, naming the NIC");
+
+  const res = await get(`/ipxe?mac=${otherNic}&uuid=${uuid}&arch=x86_64&platform=efi`, '10.9.0.77');
+  t.equal(res.headers['x-metalboot-script'], 'install', 'HTTP: the install script, not discovery');
+  const url = /talos\.config=(\S+)/.exec(res.body)![1]!;
+  t.match(url, `/config/${mac}?`, "the config URL is the machine's own");
+  t.equal((await get(url.replace('http://10.9.0.1:8080', ''), '10.9.0.77')).statusCode, 200, 'and its config is delivered');
+  t.equal((await api('GET', `/api/v1/machines/${otherNic}`)).json.state, 'discovered', 'the NIC record is left as it was');
+  t.equal((await get(`/ipxe?mac=${otherNic}&arch=x86_64`, '10.9.0.77')).headers['x-metalboot-script'], 'discovery', 'without the UUID: discovery');
+});

@@ -145,7 +145,8 @@ function machineRepo(db: SqlDb): MachineRepo {
   type Row = { doc: string };
   const parse = (row: Row | undefined) => (row ? (JSON.parse(row.doc) as Machine) : undefined);
   const get = db.prepare<[string], Row>('SELECT doc FROM machines WHERE mac = ?');
-  const byUuid = db.prepare<[string], Row>('SELECT doc FROM machines WHERE uuid = ? LIMIT 1');
+  // A registered machine before a discovered NIC of the same machine (which carries its UUID too).
+  const byUuid = db.prepare<[string], Row>("SELECT doc FROM machines WHERE uuid = ? ORDER BY state = 'discovered', mac LIMIT 1");
   // A reservation wins over an address the machine merely booted from.
   const byIp = db.prepare<[{ ip: string }], Row>(
     `SELECT doc FROM machines WHERE ip = @ip OR seen_ip = @ip
