@@ -30,15 +30,13 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
   await waitForLine(nic, /^READY$/, 20_000);
 
   const dir = t.testdir({});
-  const start = (extra: string[]) => {
-    const child = net.spawn(server.ns, [process.execPath, CLI, 'serve', '--listen', '127.0.0.1:8080', '--tftp-listen', 'off', '--events-listen', 'off', '--kmsg-listen', 'off', '--log-format', 'json', ...extra], {
+  const start = (extra: string[]) =>
+    net.spawn(server.ns, [process.execPath, CLI, 'serve', '--listen', '127.0.0.1:8080', '--tftp-listen', 'off', '--events-listen', 'off', '--kmsg-listen', 'off', '--log-format', 'json', ...extra], {
       ...process.env,
       METALBOOT_DATA_DIR: join(dir, 'data'),
       METALBOOT_ASSETS_DIR: join(dir, 'assets'),
       METALBOOT_API_TOKEN: TOKEN,
     });
-    return child;
-  };
   const api = async (method: string, path: string, body?: unknown) => {
     const args = ['curl', '-s', '-X', method, '-H', `Authorization: Bearer ${TOKEN}`, '-H', 'content-type: application/json', '-w', '\n%{http_code}', `http://127.0.0.1:8080/api/v1${path}`];
     if (body !== undefined) args.push('--data', JSON.stringify(body));
@@ -49,6 +47,12 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
 
   let srv = start(['--wol-interface', 'eth0', '--wol-broadcast', '255.255.255.255:9']);
   await waitForLine(srv, /metalboot ready/, 30_000);
+  const restart = async (extra: string[]) => {
+    srv.kill('SIGTERM');
+    await new Promise((r) => srv.once('exit', r));
+    srv = start(extra);
+    await waitForLine(srv, /metalboot ready/, 30_000);
+  };
   t.equal((await api('POST', '/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/machines', { mac: MAC, hostname: 'sleepy', role: 'worker', cluster: 'prod' })).status, 201);
 
@@ -60,23 +64,18 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
   t.equal(got[0], `GOT ${magicPacket(MAC).toString('hex')} ${server.address} 102`, 'the magic packet, from the interface address');
   const events = await api('GET', `/machines/${MAC}/events`);
   t.match(events.json.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', interface: 'eth0' } });
-  srv.kill('SIGTERM');
-  await new Promise((r) => srv.once('exit', r));
 
   // Without the interface setting the same limited broadcast has no way out of this namespace
   // (no default route): the request fails loudly and says so on the timeline.
-  srv = start(['--wol-broadcast', '255.255.255.255:9']);
-  await waitForLine(srv, /metalboot ready/, 30_000);
+  await restart(['--wol-broadcast', '255.255.255.255:9']);
   const failed = await api('POST', `/machines/${MAC}/power`, { action: 'on' });
   t.equal(failed.status, 500);
   t.match(failed.json.message, /power on via wol failed: .*(ENETUNREACH|EHOSTUNREACH)/);
   t.equal(got.length, 1, 'nothing more arrived');
+  t.equal((await api('GET', `/machines/${MAC}/events`)).json.at(-1).kind, 'power-on-failed', 'on the timeline');
 
   // --wol-interface alone: the subnet's directed broadcast.
-  srv.kill('SIGTERM');
-  await new Promise((r) => srv.once('exit', r));
-  srv = start(['--wol-interface', 'eth0']);
-  await waitForLine(srv, /metalboot ready/, 30_000);
+  await restart(['--wol-interface', 'eth0']);
   const directed = await api('POST', `/machines/${MAC}/power`, { action: 'on' });
   t.equal(directed.status, 202);
   t.match(directed.json.detail, { to: '10.253.7.255:9', interface: 'eth0' });
