@@ -22,7 +22,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ipxe tini libca
  # give them back to node itself (when the container's bounding set has them: compose cap_add) so
  # it can bind ports 67/69/4011 (and 80 if asked) and send DHCP replies to clients without an address.
  && setcap cap_net_bind_service,cap_net_raw+ep "$(readlink -f /usr/local/bin/node)" \
- && printf '#!/bin/sh\nexec node /app/dist/cli/main.js "$@"\n' > /usr/local/bin/metalboot && chmod 0755 /usr/local/bin/metalboot
+ # `docker compose exec metalboot metalboot …` runs as root: through the entrypoint, it drops to the
+ # same user as the server, so files it writes (assets pulls) stay the server's.
+ && printf '#!/bin/sh\nexec /bin/sh /app/scripts/docker-entrypoint.sh "$@"\n' > /usr/local/bin/metalboot && chmod 0755 /usr/local/bin/metalboot
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -60,9 +60,12 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     bootNetwork: () => ({ tftp: !!tftp, dhcpMode: settings.dhcp.mode }),
   });
   const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
-  };
+  // Last started, first closed; once, however often it is asked (SIGINT then SIGTERM).
+  let closing: Promise<void> | undefined;
+  const closeAll = () =>
+    (closing ??= (async () => {
+      for (const close of [...closers].reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    })());
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
     closers.push(() => http.close());
@@ -72,7 +75,9 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     if (dhcp) closers.push(() => dhcp!.close());
     talos = await startTalos(settings, core, logger);
     if (talos) closers.push(() => talos!.close());
-    // Whatever reports progress (HTTP, DHCP, TFTP, Talos), a machine that goes silent shows stalled.
+    // Whatever reports progress (HTTP, DHCP, TFTP, Talos), a machine that goes silent shows stalled;
+    // in the states only Talos's reports end, only when the listener for them runs.
+    core.stall.limitToReporters({ events: !!talos?.eventsAddress, kmsg: !!talos?.kmsgAddress });
     core.stall.start(STALL_CHECK_INTERVAL_MS, (err) => logger.error({ err }, 'stall check failed'));
     closers.push(async () => core.stall.stop());
   } catch (err) {
@@ -113,7 +118,7 @@ async function startTalos(settings: Settings, core: Core, logger: Logger): Promi
   if (!settings.eventsListen && !settings.kmsgListen) return undefined;
   const log = logger.child({ adapter: 'talos' });
   try {
-    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: !settings.talosListenExplicit });
+    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: { events: !settings.talosListenExplicit?.events, kmsg: !settings.talosListenExplicit?.kmsg } });
   } catch (err) {
     throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
   }

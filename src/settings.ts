@@ -25,7 +25,7 @@ export interface Settings {
   eventsListen?: ListenAddress | null;
   kmsgListen?: ListenAddress | null;
   /** The operator asked for these listeners: failing to bind them is fatal, not a warning. */
-  talosListenExplicit?: boolean;
+  talosListenExplicit?: { events: boolean; kmsg: boolean };
   /** Per-state stall deadlines in ms (absent: DEFAULT_STALL_DEADLINES; a state left out has none). */
   stallDeadlines?: Partial<Record<MachineState, number>>;
   /** Wake-on-LAN target; absent: power requests are refused. */

@@ -6,7 +6,7 @@ import { parseMac } from './mac.js';
 import type { ConfigRenderer } from './render.js';
 import type { Timeline } from './timeline.js';
 import type { LocalBootMethod, Machine, MachineEvent, Role, SeenFacts } from './types.js';
-import { normaliseUuid } from './uuid.js';
+import { isPlaceholderUuid, normaliseUuid } from './uuid.js';
 
 export interface MachineInput {
   mac: string;
@@ -156,13 +156,14 @@ export class MachineService {
   /**
    * The machine a network boot belongs to: the one registered with this MAC; else, for a NIC the
    * registry does not know (or only discovered), the registered machine with the same SMBIOS UUID
-   * — the same machine booting from another NIC. Else the discovered record, if any.
+   * — the same machine booting from another NIC. Only a UUID one registered machine has, and not a
+   * firmware placeholder: boards that share one must not take each other's identity (and config).
+   * Else the discovered record, if any.
    */
   async forBoot(mac: string, uuid: string | undefined): Promise<Machine | undefined> {
     const byMac = await this.store.machines.get(mac);
-    if ((byMac && byMac.state !== 'discovered') || !uuid) return byMac;
-    const byUuid = await this.store.machines.findByUuid(uuid);
-    return byUuid && byUuid.state !== 'discovered' ? byUuid : byMac;
+    if ((byMac && byMac.state !== 'discovered') || !uuid || isPlaceholderUuid(uuid)) return byMac;
+    return (await this.store.machines.findByUuid(uuid)) ?? byMac;
   }
 
   /** A MAC nobody registered booted: remember it so the operator can accept it. */

@@ -59,8 +59,21 @@ export class StallDetector {
     private readonly store: Store,
     private readonly timeline: Timeline,
     private readonly progress: ProgressTracker,
-    readonly deadlines: Partial<Record<MachineState, number>> = DEFAULT_STALL_DEADLINES,
+    private deadlines: Partial<Record<MachineState, number>> = DEFAULT_STALL_DEADLINES,
   ) {}
+
+  /**
+   * Only Talos's own reports end some states: without the event sink nothing moves a machine on
+   * from booting-from-disk, running or kubelet-running, and without either listener nothing from
+   * config-delivered or installing. Those states then have no deadline, rather than every
+   * machine showing `stalled` after it.
+   */
+  limitToReporters(reporters: { events: boolean; kmsg: boolean }): void {
+    const silent: MachineState[] = [];
+    if (!reporters.events) silent.push('booting-from-disk', 'running', 'kubelet-running');
+    if (!reporters.events && !reporters.kmsg) silent.push('config-delivered', 'installing');
+    this.deadlines = Object.fromEntries(Object.entries(this.deadlines).filter(([state]) => !silent.includes(state as MachineState)));
+  }
 
   deadlineFor(state: MachineState): number | null {
     return this.deadlines[state] ?? null;

@@ -25,8 +25,8 @@ export async function portChecks(s: DoctorSettings): Promise<Check[]> {
   const uses: PortUse[] = [
     { label: 'HTTP', proto: 'tcp', host: s.listen.host, port: s.listen.port, needed: true, why: 'iPXE scripts, kernels, configs and the API' },
     { label: 'TFTP', proto: 'udp', host: s.tftp?.host ?? '0.0.0.0', port: s.tftp?.port ?? 69, needed: s.tftp !== null, optional: !s.tftpExplicit, why: 'iPXE binaries for firmware PXE', off: 'TFTP is off' },
-    { label: 'Talos events', proto: 'tcp', host: s.events?.host ?? '0.0.0.0', port: s.events?.port ?? 4002, needed: s.events !== null, optional: !s.talosExplicit, why: "Talos's install and join progress (gRPC event sink)", off: '--events-listen off' },
-    { label: 'Talos kernel log', proto: 'tcp', host: s.kmsg?.host ?? '0.0.0.0', port: s.kmsg?.port ?? 4001, needed: s.kmsg !== null, optional: !s.talosExplicit, why: "Talos's kernel log lines (failure reasons)", off: '--kmsg-listen off' },
+    { label: 'Talos events', proto: 'tcp', host: s.events?.host ?? '0.0.0.0', port: s.events?.port ?? 4002, needed: s.events !== null, optional: !s.talosExplicit.events, why: "Talos's install and join progress (gRPC event sink)", off: '--events-listen off' },
+    { label: 'Talos kernel log', proto: 'tcp', host: s.kmsg?.host ?? '0.0.0.0', port: s.kmsg?.port ?? 4001, needed: s.kmsg !== null, optional: !s.talosExplicit.kmsg, why: "Talos's kernel log lines (failure reasons)", off: '--kmsg-listen off' },
     { label: 'DHCP', proto: 'udp', host: '0.0.0.0', port: 67, needed: s.dhcpMode !== 'off', shareable: true, why: `DHCP (${s.dhcpMode})` },
     { label: 'PXE proxy', proto: 'udp', host: '0.0.0.0', port: 4011, needed: s.dhcpMode === 'proxy', why: 'proxyDHCP requests from clients that have an address' },
   ];

@@ -30,7 +30,7 @@ export interface DoctorSettings {
   /** Talos's event sink and kernel-log receiver (null: off); explicit ones are fatal to serve when taken. */
   events: ListenAddress | null;
   kmsg: ListenAddress | null;
-  talosExplicit: boolean;
+  talosExplicit: { events: boolean; kmsg: boolean };
   dhcpMode: DhcpModeSetting;
   interface?: string;
   advertiseUrl: string;
@@ -79,7 +79,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
       tftpExplicit: inp.tftpListen !== undefined,
       events,
       kmsg,
-      talosExplicit: inp.eventsListen !== undefined || inp.kmsgListen !== undefined,
+      talosExplicit: { events: inp.eventsListen !== undefined, kmsg: inp.kmsgListen !== undefined },
       dhcpMode,
       interface: inp.interface,
       advertiseUrl,

@@ -108,18 +108,6 @@ export function resolveUnder(root: string, encoded: string): string | 403 {
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? 403 : file; // unreachable after the checks above; kept as the invariant
 }
 
-const realRoots = new Map<string, Promise<string>>();
-/** The root's own real path (it may itself be a symlink, e.g. assets -> /srv/metalboot/assets); looked up once. */
-function realRoot(root: string): Promise<string> {
-  let p = realRoots.get(root);
-  if (!p) {
-    p = realpath(root);
-    p.catch(() => realRoots.delete(root)); // not there yet: ask again next time
-    realRoots.set(root, p);
-  }
-  return p;
-}
-
 function isInside(root: string, file: string): boolean {
   const rel = relative(root, file);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
@@ -176,15 +164,18 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: s
   let file: string;
   try {
     file = await realpath(named);
-    // A symlink may point within the root (talos/current -> v1.13.9), not out of it: the same rule
-    // as the TFTP server's for the same files. The resolved path is what gets opened.
-    if (!isInside(await realRoot(root), file)) return refuse(reply, 403, 'forbidden', 'Forbidden');
+    // A symlink may point within the root (talos/current -> v1.13.9), not out of it: the TFTP
+    // server's rule for the same files. The resolved path is what gets opened, with O_NOFOLLOW, so
+    // a link swapped in after the check is refused rather than followed. The root's own real path
+    // is asked each time: an operator may repoint an `assets` symlink while metalboot runs.
+    if (!isInside(await realpath(root), file)) return refuse(reply, 403, 'forbidden', 'Forbidden');
     // O_NONBLOCK: opening a FIFO must not hang the request (it is refused below, as non-regular).
-    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return notFound(reply);
-    throw err; // EACCES, ELOOP…: the error handler's 500, as with send
+    if (code === 'ELOOP') return refuse(reply, 403, 'forbidden', 'Forbidden'); // a link loop, or the swap above
+    throw err; // EACCES…: the error handler's 500, as with send
   }
   let handedOver = false;
   try {

@@ -54,7 +54,7 @@ export interface MachineFilter {
 
 export interface MachineRepo {
   get(mac: string): Promise<Machine | undefined>;
-  /** The machine with this SMBIOS UUID, a registered one before a discovered one. */
+  /** The one registered (not discovered) machine with this SMBIOS UUID; none when no machine or several have it. */
   findByUuid(uuid: string): Promise<Machine | undefined>;
   /** The machine last seen at (or reserved for) an IP: how adapters that only know an address find a machine. */
   findByIp(ip: string): Promise<Machine | undefined>;

@@ -26,7 +26,7 @@ export interface TalosListenersOptions {
    * A listener that cannot bind is left off with a warning instead of failing the start (the
    * default ports, which the operator did not ask for explicitly); the other one still starts.
    */
-  optional?: boolean;
+  optional?: { events: boolean; kmsg: boolean };
 }
 
 export interface TalosListeners {
@@ -55,11 +55,11 @@ export async function startTalosListeners(opts: TalosListenersOptions): Promise<
   const { core, logger } = opts;
   let events: EventSinkServer | undefined;
   let kmsg: KmsgReceiver | undefined;
-  const attempt = async <T>(flag: string, start: () => Promise<T>): Promise<T | undefined> => {
+  const attempt = async <T>(flag: 'events-listen' | 'kmsg-listen', start: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await start();
     } catch (err) {
-      if (!opts.optional) throw err;
+      if (!opts.optional?.[flag === 'events-listen' ? 'events' : 'kmsg']) throw err;
       logger.warn({ err }, `${flag === 'events-listen' ? 'Talos event sink' : 'Talos kernel-log receiver'} not started (${(err as Error).message}); set --${flag} to another address, or off`);
       return undefined;
     }

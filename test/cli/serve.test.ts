@@ -59,6 +59,7 @@ t.test('settings from the environment; bad settings fail with a message', async 
     [['--dhcp', 'authoritative', '--interface', 'lo', '--dhcp-range', '10.0.0.5'], /--dhcp-range .* must be <first>-<last>/],
     [['--dhcp', 'authoritative', '--interface', 'lo', '--dhcp-range', '10.0.0.5-10.0.0.9', '--dhcp-relay-subnet', 'nonsense'], /--dhcp-relay-subnet/],
   ];
+  await t.rejects(startCli(t, ['serve', '--listen', '127.0.0.1:1', '--tftp-listen', 'off'], { METALBOOT_DATA_DIR: join(dir, 'x'), METALBOOT_SHUTDOWN_DEADLINE_MS: 'soon' }), /METALBOOT_SHUTDOWN_DEADLINE_MS must be a positive integer/, 'a shutdown deadline that is not a number');
   for (const [args, message] of bad) {
     await t.rejects(startCli(t, ['serve', '--listen', '127.0.0.1:1', '--tftp-listen', 'off', ...args], { METALBOOT_DATA_DIR: join(dir, 'x') }), message, args.join(' '));
   }

@@ -97,3 +97,20 @@ t.test('operator deadlines reach the detector', async (t) => {
   app.clock.advance(45 * MIN);
   t.equal((await app.core.stall.check()).length, 1, 'stalled after the hour');
 });
+
+t.test('without the Talos listeners, the states only Talos ends have no deadline', async (t) => {
+  const app = await makeTalosApp(t);
+  app.core.stall.limitToReporters({ events: false, kmsg: false });
+  for (const s of ['config-delivered', 'installing', 'booting-from-disk', 'running', 'kubelet-running'] as const) t.equal(app.core.stall.deadlineFor(s), null, `${s}: none`);
+  t.equal(app.core.stall.deadlineFor('pxe-booting'), 10 * MIN, 'what metalboot itself sees keeps its deadline');
+  t.equal(app.core.stall.deadlineFor('installed'), 15 * MIN, 'installed ends with the next network boot, which metalboot sees');
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  await app.netboot(MAC);
+  app.clock.advance(60 * MIN);
+  t.same(await app.core.stall.check(), [], 'a delivered config is not called stalled when nothing could report its install');
+
+  const kmsgOnly = await makeTalosApp(t);
+  kmsgOnly.core.stall.limitToReporters({ events: false, kmsg: true });
+  t.equal(kmsgOnly.core.stall.deadlineFor('installing'), 15 * MIN, 'the kernel log reports the install');
+  t.equal(kmsgOnly.core.stall.deadlineFor('running'), null, 'but not the boot and join');
+});

@@ -75,6 +75,17 @@ t.test('bad cluster input', async (t) => {
   t.equal(huge.status, 413, 'body limit');
   t.same(await store.clusters.list(), [], 'nothing written');
 
+  // A patch whose values come from each machine cannot be judged on a sample machine: a warning.
+  const perMachine = await api('POST', '/api/v1/clusters', clusterBody('labelled', { patches: ['machine:\n  network:\n    interfaces:\n      - interface: eth0\n        mtu: {{machine.labels.mtu}}\n'] }));
+  t.equal(perMachine.status, 201, perMachine.body);
+  t.match(perMachine.json.warnings?.join('\n'), /sample machine's variables.*mtu/);
+  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:09', hostname: 'm9', role: 'worker', cluster: 'labelled', labels: { mtu: '9000' } })).status, 201, 'a machine with the label registers');
+  const missing = await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:0a', hostname: 'm10', role: 'worker', cluster: 'labelled' });
+  t.equal(missing.status, 400, 'one without it is refused at registration');
+  t.match(missing.json.message, /mtu/);
+  t.equal((await api('DELETE', '/api/v1/machines/02:00:00:00:00:09')).status, 204);
+  t.equal((await api('DELETE', '/api/v1/clusters/labelled')).status, 204);
+
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 409, 'duplicate');
   t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:01', hostname: 'n', role: 'worker', cluster: 'prod' })).status, 201);

@@ -79,3 +79,19 @@ t.test('the same machine booting from another NIC is found by its SMBIOS UUID, o
   t.equal((await api('GET', `/api/v1/machines/${otherNic}`)).json.state, 'discovered', 'the NIC record is left as it was');
   t.equal((await get(`/ipxe?mac=${otherNic}&arch=x86_64`, '10.9.0.77')).headers['x-metalboot-script'], 'discovery', 'without the UUID: discovery');
 });
+
+t.test('a UUID shared by several machines, or a firmware placeholder, identifies nobody', async (t) => {
+  const { get, api, core } = await makeApp(t);
+  t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
+  const shared = '4c4c4544-0042-3510-8057-b4c04f4d4e33';
+  for (const [mac, host] of [['52:54:00:0c:00:01', 'a'], ['52:54:00:0c:00:02', 'b']]) {
+    t.equal((await api('POST', '/api/v1/machines', { mac, hostname: host, role: 'worker', cluster: 'prod', uuid: shared })).status, 201);
+  }
+  t.same(await core.network.lookup('52:54:00:0c:00:09', shared), { known: false }, 'two machines have it: no match');
+  const placeholder = '03000200-0400-0500-0006-000700080009';
+  t.equal((await api('POST', '/api/v1/machines', { mac: '52:54:00:0c:00:03', hostname: 'c', role: 'worker', cluster: 'prod', uuid: placeholder })).status, 201);
+  t.same(await core.network.lookup('52:54:00:0c:00:0a', placeholder), { known: false }, 'a placeholder UUID: no match');
+  const res = await get(`/ipxe?mac=52:54:00:0c:00:0a&uuid=${placeholder}&arch=x86_64`, '10.9.0.88');
+  t.equal(res.headers['x-metalboot-script'], 'discovery', 'the other board is discovered, not given c\'s config');
+  t.equal((await api('GET', '/api/v1/machines/52:54:00:0c:00:0a')).json.state, 'discovered');
+});

@@ -156,6 +156,7 @@ t.test('path safety on raw request paths (no client-side normalisation)', async 
   symlinkSync(join(a.dir, 'outside.txt'), join(talosDir, 'escape'));
   symlinkSync('/etc', join(a.assetsDir, 'etc'));
   symlinkSync('vmlinuz-amd64', join(talosDir, 'vmlinuz-current'));
+  symlinkSync('loop', join(talosDir, 'loop'));
   for (const [path, status] of [
     [`${TALOS}/../../../outside.txt`, 403],
     [`${TALOS}/%2e%2e/%2e%2e/%2e%2e/outside.txt`, 403],
@@ -173,6 +174,7 @@ t.test('path safety on raw request paths (no client-side normalisation)', async 
     [`${TALOS}/pipe`, 404],
     [`${TALOS}/escape`, 403],
     ['/assets/etc/passwd', 403],
+    [`${TALOS}/loop`, 403],
   ] as const) {
     const res = await fetchRaw(port, path);
     t.equal(res.status, status, path);

@@ -112,7 +112,7 @@ export function serveCommand(): Command {
         tftp: o.tftpListen === 'off' ? null : { ...parseListen(o.tftpListen ?? '0.0.0.0:69', 'tftp-listen'), explicit: o.tftpListen !== undefined },
         eventsListen: parseTalosListen(o.eventsListen ?? '0.0.0.0:4002', 'events-listen'),
         kmsgListen: parseTalosListen(o.kmsgListen ?? '0.0.0.0:4001', 'kmsg-listen'),
-        talosListenExplicit: o.eventsListen !== undefined || o.kmsgListen !== undefined,
+        talosListenExplicit: { events: o.eventsListen !== undefined, kmsg: o.kmsgListen !== undefined },
         wol: o.wolInterface
           ? { interface: o.wolInterface, ...(o.wolBroadcast ? parseWolBroadcast(o.wolBroadcast) : { port: 9 }) }
           : o.wolBroadcast
@@ -121,10 +121,15 @@ export function serveCommand(): Command {
         metricsRequireToken: Boolean(o.metricsRequireToken),
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
       };
+      const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
+      const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;
       // Loaded here so the other commands do not pay for fastify, SQLite and the DHCP stack at start-up.
       const { startServer } = await import('../../server.js');
       const server = await startServer(settings, logger);
+      let stopping = false;
       const stop = async (signal: string) => {
+        if (stopping) return; // SIGINT then SIGTERM: one shutdown
+        stopping = true;
         logger.info(`${signal}: shutting down`);
         // Transfers in flight get a deadline, not forever: a stuck client must not block a restart.
         // Past it the open connections are cut, so the store still closes and checkpoints its WAL;
@@ -136,7 +141,7 @@ export function serveCommand(): Command {
             logger.error('shutdown did not finish after the deadline; exiting without closing the store');
             process.exit(1);
           }, SHUTDOWN_GRACE_MS).unref();
-        }, SHUTDOWN_DEADLINE_MS);
+        }, deadlineMs);
         await server.close();
         clearTimeout(deadline);
         logger.info('shut down');
@@ -152,12 +157,12 @@ export function serveCommand(): Command {
 }
 
 /** How long transfers in flight may take to finish after SIGTERM (container runtimes wait longer: see docker-compose.yml). */
-const SHUTDOWN_DEADLINE_MS = Number(process.env.METALBOOT_SHUTDOWN_DEADLINE_MS) || 10_000;
+const SHUTDOWN_DEADLINE_MS = 10_000;
 /** After the deadline, how long the cut connections and the store may take to close. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
-function positiveInt(v: string, name: string): number {
+function positiveInt(v: string, name: string, prefix = '--'): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${prefix}${name} must be a positive integer, got "${v}"`);
   return n;
 }

@@ -15,8 +15,8 @@ import { sendFile } from '../file-sender.js';
  * is easier to trust than two. The small files (iPXE binaries, schemas) gain nothing, lose nothing.
  *
  * Bookkeeping: a GET of a Talos file is "started" on the machine's timeline, then "completed"
- * (200) or "range-sent" (206, 304) once every byte was handed to the kernel, or "aborted" when the
- * client hung up first. Refusals (4xx) get no second entry.
+ * (200), "range-sent" (206) or "not-modified" (304) once every byte was handed to the kernel,
+ * "aborted" when the client hung up first, or "refused" (4xx/5xx: 416, 404…).
  */
 export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { core: Core; assetsDir: string }): Promise<void> {
   const root = resolve(assetsDir);
@@ -45,15 +45,21 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir }: { c
       let ended = false;
       const record = (phase: AssetPhase, detail: Record<string, unknown>) =>
         core.boot.assetTransfer(ip, file!, phase, { ...detail, range }).catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
-      await sendFile(req, reply, root, path.slice(PREFIX.length), {
-        onEnd: file
-          ? ({ status, bytes, complete }) => {
-              ended = true;
-              const phase = !complete ? 'aborted' : status === 200 ? 'completed' : status === 206 ? 'range-sent' : 'not-modified';
-              void record(phase, { status, bytes: complete ? bytes : null });
-            }
-          : undefined,
-      });
+      try {
+        await sendFile(req, reply, root, path.slice(PREFIX.length), {
+          onEnd: file
+            ? ({ status, bytes, complete }) => {
+                ended = true;
+                const phase = !complete ? 'aborted' : status === 200 ? 'completed' : status === 206 ? 'range-sent' : 'not-modified';
+                void record(phase, { status, bytes: complete ? bytes : null });
+              }
+            : undefined,
+        });
+      } catch (err) {
+        // EACCES and the like: the error handler answers 500; the download still ends on the timeline.
+        if (file && !ended) await record('refused', { status: 500 });
+        throw err;
+      }
       // A download that started on the timeline ends there too, also when it was refused (416, 404…).
       if (file && !ended && reply.statusCode >= 400) await record('refused', { status: reply.statusCode });
       return reply;

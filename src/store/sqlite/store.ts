@@ -145,8 +145,9 @@ function machineRepo(db: SqlDb): MachineRepo {
   type Row = { doc: string };
   const parse = (row: Row | undefined) => (row ? (JSON.parse(row.doc) as Machine) : undefined);
   const get = db.prepare<[string], Row>('SELECT doc FROM machines WHERE mac = ?');
-  // A registered machine before a discovered NIC of the same machine (which carries its UUID too).
-  const byUuid = db.prepare<[string], Row>("SELECT doc FROM machines WHERE uuid = ? ORDER BY state = 'discovered', mac LIMIT 1");
+  // Registered machines only: a discovered NIC of the same machine carries its UUID too. Two rows
+  // are enough to know the UUID is not unique.
+  const byUuid = db.prepare<[string], Row>("SELECT doc FROM machines WHERE uuid = ? AND state != 'discovered' LIMIT 2");
   // A reservation wins over an address the machine merely booted from.
   const byIp = db.prepare<[{ ip: string }], Row>(
     `SELECT doc FROM machines WHERE ip = @ip OR seen_ip = @ip
@@ -182,7 +183,8 @@ function machineRepo(db: SqlDb): MachineRepo {
       return parse(get.get(mac));
     },
     async findByUuid(uuid) {
-      return parse(byUuid.get(uuid));
+      const rows = byUuid.all(uuid);
+      return rows.length === 1 ? parse(rows[0]) : undefined;
     },
     async findByIp(ip) {
       return parse(byIp.get({ ip }));
