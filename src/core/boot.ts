@@ -39,13 +39,13 @@ export type ConfigResult =
   | { status: 200; body: string; warnings: string[] }
   | { status: 400 | 403 | 404 | 503; error: string; message: string };
 
+/** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
+export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
+
 /**
  * Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log).
  * Must be pure: BootService.preview calls them too, and a preview records nothing.
  */
-/** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
-export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
-
 export type KernelArgProvider = (m: Machine, c: Cluster) => string[];
 
 /** What the network side of a boot looks like: whether TFTP runs, how DHCP is answered. */

@@ -30,8 +30,8 @@ export const DEFAULT_STALL_DEADLINES: Partial<Record<MachineState, number>> = {
  * `--stall-deadlines installing=30,kubelet-running=60,pxe=off`: minutes per state over the
  * defaults; `off` (or 0) takes a state's deadline away. Only states that can stall are accepted.
  */
-export function parseStallDeadlines(text: string, defaults: Partial<Record<MachineState, number>> = DEFAULT_STALL_DEADLINES): Partial<Record<MachineState, number>> {
-  const result = { ...defaults };
+export function parseStallDeadlines(text: string): Partial<Record<MachineState, number>> {
+  const result = { ...DEFAULT_STALL_DEADLINES };
   const states = Object.keys(DEFAULT_STALL_DEADLINES);
   for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const m = /^([a-z-]+)=(off|\d+(?:\.\d+)?)$/.exec(item);

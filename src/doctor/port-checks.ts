@@ -17,16 +17,18 @@ interface PortUse {
   why: string;
   /** Why it is not used, when not needed. */
   off?: string;
+  /** What to do when another program holds it. */
+  busyHint?: string;
 }
 
 const PRIVILEGED_HINT = "run metalboot as root or give node CAP_NET_BIND_SERVICE (setcap 'cap_net_bind_service=+ep' \"$(command -v node)\")";
 
 export async function portChecks(s: DoctorSettings): Promise<Check[]> {
   const uses: PortUse[] = [
-    { label: 'HTTP', proto: 'tcp', host: s.listen.host, port: s.listen.port, needed: true, why: 'iPXE scripts, kernels, configs and the API' },
-    { label: 'TFTP', proto: 'udp', host: s.tftp?.host ?? '0.0.0.0', port: s.tftp?.port ?? 69, needed: s.tftp !== null, optional: !s.tftpExplicit, why: 'iPXE binaries for firmware PXE', off: 'TFTP is off' },
-    { label: 'Talos events', proto: 'tcp', host: s.events?.host ?? '0.0.0.0', port: s.events?.port ?? 4002, needed: s.events !== null, optional: !s.talosExplicit.events, why: "Talos's install and join progress (gRPC event sink)", off: '--events-listen off' },
-    { label: 'Talos kernel log', proto: 'tcp', host: s.kmsg?.host ?? '0.0.0.0', port: s.kmsg?.port ?? 4001, needed: s.kmsg !== null, optional: !s.talosExplicit.kmsg, why: "Talos's kernel log lines (failure reasons)", off: '--kmsg-listen off' },
+    { label: 'HTTP', proto: 'tcp', host: s.listen.host, port: s.listen.port, needed: true, why: 'iPXE scripts, kernels, configs and the API', busyHint: 'stop it, or choose another --listen' },
+    { label: 'TFTP', proto: 'udp', host: s.tftp?.host ?? '0.0.0.0', port: s.tftp?.port ?? 69, needed: s.tftp !== null, optional: !s.tftpExplicit, why: 'iPXE binaries for firmware PXE', off: 'TFTP is off', busyHint: 'stop it, or set --tftp-listen to another address (or off)' },
+    { label: 'Talos events', proto: 'tcp', host: s.events?.host ?? '0.0.0.0', port: s.events?.port ?? 4002, needed: s.events !== null, optional: !s.talosExplicit.events, why: "Talos's install and join progress (gRPC event sink)", off: '--events-listen off', busyHint: 'stop it, or set --events-listen to another address (or off)' },
+    { label: 'Talos kernel log', proto: 'tcp', host: s.kmsg?.host ?? '0.0.0.0', port: s.kmsg?.port ?? 4001, needed: s.kmsg !== null, optional: !s.talosExplicit.kmsg, why: "Talos's kernel log lines (failure reasons)", off: '--kmsg-listen off', busyHint: 'stop it, or set --kmsg-listen to another address (or off)' },
     { label: 'DHCP', proto: 'udp', host: '0.0.0.0', port: 67, needed: s.dhcpMode !== 'off', shareable: true, why: `DHCP (${s.dhcpMode})` },
     { label: 'PXE proxy', proto: 'udp', host: '0.0.0.0', port: 4011, needed: s.dhcpMode === 'proxy', why: 'proxyDHCP requests from clients that have an address' },
   ];
@@ -65,7 +67,7 @@ async function check(u: PortUse): Promise<Check> {
       hint: 'metalboot shares port 67 only with a DHCP service bound to a different interface; on the same network, two DHCP servers fight (use --dhcp proxy beside a real DHCP server)',
     };
   }
-  return { area: 'ports', status: bad, message: `${name}: in use by ${who}`, hint: u.label === 'HTTP' ? 'stop it, or choose another --listen' : u.label === 'TFTP' ? 'stop it, or set --tftp-listen to another address (or off)' : u.label.startsWith('Talos') ? 'stop it, or set --events-listen / --kmsg-listen to another address (or off)' : 'stop it' };
+  return { area: 'ports', status: bad, message: `${name}: in use by ${who}`, hint: u.busyHint ?? 'stop it' };
 }
 
 async function answersLikeMetalboot(host: string, port: number): Promise<boolean> {

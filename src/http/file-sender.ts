@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { extname, isAbsolute, join, relative } from 'node:path';
+import { extname, join } from 'node:path';
+import { isWithin, realPathWithin } from '../real-path.js';
 
 /**
  * Serves one regular file from under a root directory: GET/HEAD, ETag/Last-Modified with
@@ -104,13 +105,7 @@ export function resolveUnder(root: string, encoded: string): string | 403 {
     segments.push(seg);
   }
   const file = join(root, ...segments);
-  const rel = relative(root, file);
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? 403 : file; // unreachable after the checks above; kept as the invariant
-}
-
-function isInside(root: string, file: string): boolean {
-  const rel = relative(root, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return file === root || !isWithin(root, file) ? 403 : file; // unreachable after the checks above; kept as the invariant
 }
 
 const tokens = (header: string) => header.split(',').map((t) => t.trim());
@@ -163,12 +158,12 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: s
   let fh: FileHandle;
   let file: string;
   try {
-    file = await realpath(named);
-    // A symlink may point within the root (talos/current -> v1.13.9), not out of it: the TFTP
-    // server's rule for the same files. The resolved path is what gets opened, with O_NOFOLLOW, so
-    // a link swapped in after the check is refused rather than followed. The root's own real path
-    // is asked each time: an operator may repoint an `assets` symlink while metalboot runs.
-    if (!isInside(await realpath(root), file)) return refuse(reply, 403, 'forbidden', 'Forbidden');
+    // A symlink may point within the root (talos/current -> v1.13.9), not out of it (real-path.ts).
+    // The root's own real path is asked each time: an operator may repoint an `assets` symlink
+    // while metalboot runs.
+    const real = await realPathWithin(await realpath(root), named);
+    if (real === 'outside') return refuse(reply, 403, 'forbidden', 'Forbidden');
+    file = real;
     // O_NONBLOCK: opening a FIFO must not hang the request (it is refused below, as non-regular).
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (err) {

@@ -15,8 +15,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { realPathWithin } from '../real-path.js';
 
-const realpath = promisify(fs.realpath);
 const open = promisify(fs.open);
 const fstat = promisify(fs.fstat);
 const close = promisify(fs.close);
@@ -53,9 +53,9 @@ export async function openInsideRoot(realRoot: string, filename: string): Promis
   const check = normalizeRequestPath(filename);
   if (!check.ok) return { ok: false, kind: 'ACCESS_VIOLATION', message: check.message };
   const { relative } = check;
-  let real: string;
+  let real: string | 'outside';
   try {
-    real = await realpath(path.join(realRoot, relative));
+    real = await realPathWithin(realRoot, path.join(realRoot, relative));
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
@@ -64,7 +64,7 @@ export async function openInsideRoot(realRoot: string, filename: string): Promis
     if (code === 'EACCES') return { ok: false, kind: 'ACCESS_VIOLATION', message: 'permission denied', relative };
     return { ok: false, kind: 'IO', message: `cannot resolve: ${code ?? String(err)}`, relative };
   }
-  if (real !== realRoot && !real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) {
+  if (real === 'outside') {
     return { ok: false, kind: 'ACCESS_VIOLATION', message: 'resolves outside the TFTP root', relative };
   }
   let fd: number;

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BufferPool, parseRange, resolveUnder, sendFile, sharedPool, type SendOutcome } from '../../src/http/file-sender.js';
+import { isWithin } from '../../src/real-path.js';
 import { TALOS_VERSION, clusterBody, makeApp } from '../helpers/core-app.js';
 
 const MAC = 'aa:bb:cc:00:11:22';
@@ -277,4 +278,13 @@ t.test('parseRange and resolveUnder', async (t) => {
   t.equal(resolveUnder('/srv/assets', 'talos/v1/vmlinuz-amd64'), '/srv/assets/talos/v1/vmlinuz-amd64');
   t.equal(resolveUnder('/srv/assets', 'a%20b'), '/srv/assets/a b', 'escapes decoded');
   for (const p of ['', 'a/', '../x', 'a/%2e%2e/x', 'a%2fb', '.x', 'a/%2ex', 'a%5cb', 'a%00', 'a%E0%A4%A']) t.equal(resolveUnder('/srv/assets', p), 403, p);
+});
+
+t.test('isWithin: the root and below, never beside or above it', async (t) => {
+  t.ok(isWithin('/srv/assets', '/srv/assets'));
+  t.ok(isWithin('/srv/assets', '/srv/assets/talos/v1/vmlinuz-amd64'));
+  t.ok(isWithin('/srv/assets', '/srv/assets/..hidden'), 'a name that starts with two dots is still inside');
+  t.notOk(isWithin('/srv/assets', '/srv/assets-old/x'), 'a sibling with the same prefix');
+  t.notOk(isWithin('/srv/assets', '/srv'));
+  t.notOk(isWithin('/srv/assets', '/etc/passwd'));
 });
