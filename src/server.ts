@@ -8,6 +8,7 @@ import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/templates.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { buildHttpApp } from './http/app.js';
+import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits } from './limit-settings.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { interfaceAddress, localPool } from './network-settings.js';
 import type { Settings } from './settings.js';
@@ -46,6 +47,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     stallDeadlines: settings.stallDeadlines,
   });
   const metrics = createMetrics(core);
+  const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
   let dhcp: DhcpServer | undefined;
   let tftp: TftpServer | undefined;
   let talos: TalosListeners | undefined;
@@ -58,6 +60,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     logger: logger.child({ adapter: 'http' }),
     // Asked per preview: TFTP starts after HTTP (and may not start at all).
     bootNetwork: () => ({ tftp: !!tftp, dhcpMode: settings.dhcp.mode }),
+    limits: limits.http, // the one HTTP listener: boot routes, assets and the admin API
   });
   const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
   // Last started, first closed; once, however often it is asked (SIGINT then SIGTERM).
@@ -69,7 +72,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
     closers.push(() => http.close());
-    tftp = await startTftp(settings, core, metrics, logger);
+    tftp = await startTftp(settings, core, metrics, logger, limits.tftpMaxTransfersPerSource);
     if (tftp) closers.push(() => tftp!.close());
     dhcp = await startDhcp(settings, core, metrics, store, !!tftp, logger);
     if (dhcp) closers.push(() => dhcp!.close());
@@ -95,7 +98,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   const events = talos?.eventsAddress ?? 'off';
   const kmsg = talos?.kmsgAddress ?? 'off';
   logger.info(
-    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress, events, kmsg },
+    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress, events, kmsg, limits: describeConnectionLimits(limits) },
     `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
   );
   return { core, http, httpAddress, dhcp, tftp, close: closeAll, abortConnections: () => http.server.closeAllConnections() };
@@ -125,14 +128,14 @@ async function startTalos(settings: Settings, core: Core, logger: Logger): Promi
 }
 
 /** TFTP serves assets/ipxe/. On by default; a default port that cannot be bound is a warning. */
-async function startTftp(settings: Settings, core: Core, metrics: Metrics, logger: Logger): Promise<TftpServer | undefined> {
+async function startTftp(settings: Settings, core: Core, metrics: Metrics, logger: Logger, maxTransfersPerSource: number): Promise<TftpServer | undefined> {
   if (!settings.tftp) return undefined;
   const root = join(settings.assetsDir, 'ipxe');
   mkdirSync(root, { recursive: true });
   if (readdirSync(root).length === 0) logger.warn(`${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`);
   const log = logger.child({ adapter: 'tftp' });
   try {
-    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(core.network.tftpObserver()), logger: log });
+    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(core.network.tftpObserver()), logger: log, maxTransfersPerSource });
   } catch (err) {
     if (settings.tftp.explicit) throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
     log.warn(`TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`);

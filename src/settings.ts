@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MachineState } from './core/types.js';
+import type { ConnectionLimits } from './limit-settings.js';
 import type { DhcpSettings } from './network-settings.js';
 import type { WakeOnLanOptions } from './power/index.js';
 import type { ListenAddress } from './talos/index.js';
@@ -32,6 +33,8 @@ export interface Settings {
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
   tftp: { host: string; port: number; explicit: boolean } | null;
+  /** HTTP timeouts and connection caps, TFTP transfers per source (absent: DEFAULT_CONNECTION_LIMITS). */
+  limits?: ConnectionLimits;
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */

@@ -3,12 +3,13 @@
  * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
  * failed check here, with serve's own message.
  */
+import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../limit-settings.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 
-export interface DoctorInputs {
+export interface DoctorInputs extends ConnectionLimitInputs {
   listen: string;
   tftpListen?: string;
   eventsListen?: string;
@@ -40,6 +41,8 @@ export interface DoctorSettings {
   assetsDir: string;
   templatesDir: string;
   discoveryRetrySeconds: number;
+  /** HTTP timeouts and connection caps, TFTP transfers per source, as serve would apply them. */
+  limits: ConnectionLimits;
 }
 
 export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSettings; checks: Check[] } {
@@ -71,6 +74,9 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     advertiseUrl = d.url;
     advertiseFrom = d.guessed ? 'guessed' : 'listen';
   }
+  const limits = attempt(() => parseConnectionLimits(inp), DEFAULT_CONNECTION_LIMITS);
+  // Shown, not judged: an operator who sees a 503 or a cut download can tell which limit it was.
+  checks.push({ area: 'settings', status: 'info', message: `connection limits: ${describeConnectionLimits(limits)}` });
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {
@@ -88,6 +94,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
       assetsDir: inp.assetsDir,
       templatesDir: inp.templatesDir,
       discoveryRetrySeconds: Number.isInteger(retry) && retry > 0 ? retry : 30,
+      limits,
     },
     checks,
   };

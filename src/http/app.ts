@@ -5,6 +5,7 @@ import type { Core } from '../core/index.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
 import { BootFastPath } from './boot-fast-path.js';
+import { applyHttpTimeouts, ConnectionGate, DEFAULT_HTTP_LIMITS, validateHttpLimits, type HttpLimits } from './connection-limits.js';
 import { installErrorHandler } from './errors.js';
 import { genReqId, httpLogger, installRequestIds, OneLineRequestLog } from './request-log.js';
 import { assetRoutes } from './routes/assets.js';
@@ -38,16 +39,17 @@ export interface HttpOptions {
    * HTTP. Default: neither (an HTTP app on its own).
    */
   bootNetwork?: () => BootNetwork;
+  /** Timeouts and connection caps of this listener (connection-limits.ts); default DEFAULT_HTTP_LIMITS. */
+  limits?: HttpLimits;
 }
-
-/** Keep-alive long enough for iPXE fetching script, kernel and initramfs in one connection. */
-const KEEP_ALIVE_MS = 30_000;
 
 const NO_BOOT_NETWORK = (): BootNetwork => ({ tftp: false, dhcpMode: 'off' });
 
 /** The HTTP adapter: admin API under /api/v1 (token), boot routes and assets (no token). */
 export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
   let fastPath: BootFastPath | undefined; // made once the logger and metrics exist, before listen
+  const limits = validateHttpLimits({ ...(opts.limits ?? DEFAULT_HTTP_LIMITS) });
+  let gate: ConnectionGate | undefined;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: httpLogger(opts.logger) } : { logger: false }),
     // Our own server, so the boot fast path sees each request first; what fastify would set on the
@@ -56,9 +58,11 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       const server = createServer((req, res) => {
         if (!fastPath?.handle(req, res)) handler(req, res);
       });
-      server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.requestTimeout = 0; // fastify's default: no limit (a kernel download may take minutes)
-      server.setTimeout(0);
+      // Timeouts like nginx's, never a total time (a kernel download may take minutes), and caps on
+      // connections so one host cannot take every socket (connection-limits.ts).
+      applyHttpTimeouts(server, limits);
+      gate = new ConnectionGate(limits, opts.logger);
+      gate.install(server);
       return server;
     },
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
@@ -85,11 +89,12 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   installHttpMetrics(app, metrics);
   fastPath = new BootFastPath(opts.core, app.log, metrics);
   app.decorate('bootFastPath', fastPath);
+  app.decorate('connectionGate', gate!);
   await app.register(metricsRoutes, { metrics, apiToken: opts.apiToken, requireToken: opts.metricsRequireToken });
   await app.register(uiRoutes);
   await app.register(healthRoutes);
   await app.register(bootRoutes, { core: opts.core });
-  await app.register(assetRoutes, { core: opts.core, assetsDir: opts.assetsDir });
+  await app.register(assetRoutes, { core: opts.core, assetsDir: opts.assetsDir, sendTimeoutMs: limits.sendTimeoutMs });
   await app.register(
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.apiToken));
@@ -103,4 +108,11 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The connection caps in front of this app's server (connection-limits.ts). */
+    connectionGate: ConnectionGate;
+  }
 }

@@ -71,6 +71,12 @@ export interface SendFileOptions {
   pool?: BufferPool;
   /** Called once, when the response finished or closed (the file may still be closing). Not for refusals (4xx). */
   onEnd?: (outcome: SendOutcome) => void;
+  /**
+   * Cut the download when the client reads nothing for this long (nginx's send_timeout). The
+   * socket's timer restarts whenever a chunk is handed over, so a slow but moving download never
+   * hits it; there is no limit on the total time. Absent: the server's socket timeout applies.
+   */
+  inactivityTimeoutMs?: number;
 }
 
 const TYPES: Record<string, string> = {
@@ -205,6 +211,13 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: s
     const res = reply.raw;
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
     res.writeHead(status);
+    if (opts.inactivityTimeoutMs) {
+      const ms = opts.inactivityTimeoutMs;
+      res.setTimeout(ms, () => {
+        req.log.info({ timeoutMs: ms }, 'download made no progress (the client read nothing); closing the connection');
+        res.destroy();
+      });
+    }
     handedOver = true;
     // Reported as soon as it is known, not after the file is closed: bookkeeping keeps request order.
     const reported = done.then((complete) => opts.onEnd?.({ status, bytes: length, complete }));

@@ -21,6 +21,8 @@ export * from './types.js';
 
 const noop = (): void => undefined;
 
+export const DEFAULT_MAX_TRANSFERS_PER_SOURCE = 8;
+
 const silentLogger: TftpLogger = { debug: noop, info: noop, warn: noop, error: noop };
 
 const ERROR_CODE_FOR: Record<TftpErrorKind, number> = {
@@ -86,6 +88,7 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   const logger = options.logger ?? silentLogger;
   const observer: TftpObserver = options.observer ?? {};
   const maxTransfers = options.maxTransfers ?? 1000;
+  const maxPerSource = options.maxTransfersPerSource ?? DEFAULT_MAX_TRANSFERS_PER_SOURCE;
   const retries = options.retries ?? 5;
   const limits = {
     maxBlksize: options.maxBlksize ?? 1468,
@@ -103,6 +106,16 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
    * The entry goes away when its socket closes, whatever the outcome.
    */
   const sessions = new Map<string, Session>();
+  /**
+   * Sessions per source address (as reported, so a v4-mapped and a plain address are one source);
+   * a source leaves the map when its last session closes, so it never outgrows `sessions`.
+   */
+  const perSource = new Map<string, number>();
+  /**
+   * Sources refused since they last dropped below the cap: only their first refusal is logged and
+   * observed (a timeline entry for a known machine), so a flood of requests writes one line, not one per packet.
+   */
+  const refusedSources = new Set<string>();
   let closing = false;
 
   const requestSocket = dgram.createSocket({ type: socketType });
@@ -154,9 +167,26 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       reportError(client, (decoded.packet as RequestPacket).filename, 'BUSY', `more than ${maxTransfers} concurrent transfers`);
       return;
     }
+    const source = client.reported;
+    const fromSource = perSource.get(source) ?? 0;
+    if (fromSource >= maxPerSource) {
+      refuseFromRequestSocket(client, ErrorCode.NOT_DEFINED, `too many transfers from ${source}, retry later`);
+      if (!refusedSources.has(source)) {
+        refusedSources.add(source);
+        reportError(client, (decoded.packet as RequestPacket).filename, 'BUSY', `more than ${maxPerSource} concurrent transfers from ${source} (further refusals until one ends are not logged)`);
+      }
+      return;
+    }
     const session = new Session(client, dgram.createSocket({ type: socketType }));
     sessions.set(key, session);
-    session.closed.then(() => sessions.delete(key), noop);
+    perSource.set(source, fromSource + 1);
+    session.closed.then(() => {
+      sessions.delete(key);
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+      refusedSources.delete(source);
+    }, noop);
     startSession(session, decoded.packet as RequestPacket).catch((err: unknown) => {
       logger.error({ err, client: client.reported }, 'tftp transfer setup failed');
       session.closeSocket();

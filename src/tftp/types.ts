@@ -93,6 +93,11 @@ export interface TftpServerOptions {
   logger?: TftpLogger;
   /** Concurrent transfers; further requests get ERROR 0 "server busy". Default 1000. */
   maxTransfers?: number;
+  /**
+   * Concurrent transfers from one source address; further requests from it get ERROR 0 "too many
+   * transfers". Default 8 (a PXE ROM fetches one file at a time; an iPXE binary and a retry fit).
+   */
+  maxTransfersPerSource?: number;
   /** Retransmission timeout when the client does not ask for one. Default 1000 ms. */
   timeoutMs?: number;
   /** Retransmissions of one packet/window before giving up. Default 5. */

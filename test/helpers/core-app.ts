@@ -8,6 +8,7 @@ import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import type { MachineState } from '../../src/core/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
+import type { HttpLimits } from '../../src/http/connection-limits.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -40,7 +41,7 @@ export interface TestApp {
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
 export async function makeApp(
   t: Test,
-  opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger; stallDeadlines?: Partial<Record<MachineState, number>> } = {},
+  opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger; stallDeadlines?: Partial<Record<MachineState, number>>; limits?: HttpLimits } = {},
 ): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
@@ -62,7 +63,7 @@ export async function makeApp(
     clock,
     stallDeadlines: opts.stallDeadlines,
   });
-  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger });
+  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger, limits: opts.limits });
   t.teardown(async () => {
     await app.close();
     await store.close();

@@ -9,6 +9,7 @@ import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
 import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
+import { CONNECTION_LIMIT_DEFAULTS as LIMITS, parseConnectionLimits } from '../../limit-settings.js';
 import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
 import { DEFAULT_CONFIG_FILE, fillFromSettingsFile, loadSettingsFile, settingKeys } from '../config-file.js';
 
@@ -51,6 +52,13 @@ export function serveOptions(): Command {
     .addOption(opt('--wol-interface <name>', "send Wake-on-LAN to this interface's subnet broadcast", 'METALBOOT_WOL_INTERFACE'))
     .addOption(opt('--log-format <format>', 'auto (pretty on a terminal, JSON otherwise), json, pretty', 'METALBOOT_LOG_FORMAT', 'auto'))
     .addOption(new Option('--metrics-require-token', 'require the API token on /metrics').env('METALBOOT_METRICS_REQUIRE_TOKEN'))
+    .addOption(opt('--http-header-timeout <seconds>', 'HTTP: time to send the request headers, from the connection\'s opening (408 past it)', 'METALBOOT_HTTP_HEADER_TIMEOUT', LIMITS.httpHeaderTimeout))
+    .addOption(opt('--http-body-timeout <seconds>', 'HTTP: a request body (or an ordinary response) idle this long closes the connection', 'METALBOOT_HTTP_BODY_TIMEOUT', LIMITS.httpBodyTimeout))
+    .addOption(opt('--http-keepalive-timeout <seconds>', 'HTTP: an idle keep-alive connection is closed after this (at most 75)', 'METALBOOT_HTTP_KEEPALIVE_TIMEOUT', LIMITS.httpKeepaliveTimeout))
+    .addOption(opt('--http-send-timeout <seconds>', 'HTTP: a download the client reads nothing of for this long is cut (never a limit on its total time)', 'METALBOOT_HTTP_SEND_TIMEOUT', LIMITS.httpSendTimeout))
+    .addOption(opt('--http-max-connections <n>', 'HTTP: open connections in all; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS', LIMITS.httpMaxConnections))
+    .addOption(opt('--http-max-connections-per-source <n>', 'HTTP: open connections from one address; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE', LIMITS.httpMaxConnectionsPerSource))
+    .addOption(opt('--tftp-max-transfers-per-source <n>', 'TFTP: concurrent transfers from one address; past it an error packet', 'METALBOOT_TFTP_MAX_TRANSFERS_PER_SOURCE', LIMITS.tftpMaxTransfersPerSource))
     .addOption(configOption());
 }
 
@@ -120,6 +128,7 @@ export function serveCommand(): Command {
             : null,
         metricsRequireToken: Boolean(o.metricsRequireToken),
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
+        limits: parseConnectionLimits(o),
       };
       const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
       const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;
