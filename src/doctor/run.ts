@@ -4,7 +4,7 @@ import { fileChecks } from './file-checks.js';
 import { networkChecks } from './network-checks.js';
 import { portChecks } from './port-checks.js';
 import { machineChecks, serverChecks } from './server-checks.js';
-import { resolveDoctorSettings, type DoctorInputs, type DoctorSettings } from './settings.js';
+import { limitsCheck, resolveDoctorSettings, type DoctorInputs, type DoctorSettings } from './settings.js';
 import type { Check, CheckStatus, DoctorApi } from './types.js';
 
 export interface DoctorReport {
@@ -15,6 +15,7 @@ export interface DoctorReport {
 
 export async function runDoctor(inputs: DoctorInputs, api: DoctorApi, opts: { tokenFromEnv: boolean }): Promise<DoctorReport> {
   const { settings, checks } = resolveDoctorSettings(inputs);
+  checks.push(limitsCheck(settings));
   const server = await serverChecks(api);
   checks.push(...server.checks);
   checks.push(...(await portChecks(settings)));

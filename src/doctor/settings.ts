@@ -75,8 +75,6 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     advertiseFrom = d.guessed ? 'guessed' : 'listen';
   }
   const limits = attempt(() => parseConnectionLimits(inp), DEFAULT_CONNECTION_LIMITS);
-  // Shown, not judged: an operator who sees a 503 or a cut download can tell which limit it was.
-  checks.push({ area: 'settings', status: 'info', message: `connection limits: ${describeConnectionLimits(limits)}` });
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {
@@ -98,4 +96,9 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     },
     checks,
   };
+}
+
+/** Shown, not judged: an operator who sees a 503 or a cut download can tell which limit it was. */
+export function limitsCheck(settings: DoctorSettings): Check {
+  return { area: 'settings', status: 'info', message: `connection limits: ${describeConnectionLimits(settings.limits)}` };
 }

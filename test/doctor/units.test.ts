@@ -10,7 +10,7 @@ import { describeOwner, isMetalbootServe, probeBind } from '../../src/doctor/por
 import { formatPreview, previewBoot } from '../../src/doctor/preview.js';
 import type { DoctorApi } from '../../src/doctor/types.js';
 import { machineChecks } from '../../src/doctor/server-checks.js';
-import { resolveDoctorSettings } from '../../src/doctor/settings.js';
+import { limitsCheck, resolveDoctorSettings } from '../../src/doctor/settings.js';
 import { ROOT } from '../helpers/core-app.js';
 
 const NOW = '2026-11-25T10:00:00.000Z';
@@ -97,6 +97,13 @@ t.test('doctor helpers', async (t) => {
   const { settings, checks } = resolveDoctorSettings({ listen: ':9000', dhcp: 'proxy', interface: 'nosuchif0', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: 'x', tftpListen: 'off' });
   t.match(settings, { listen: { host: '0.0.0.0', port: 9000 }, tftp: null, dhcpMode: 'proxy', advertiseUrl: 'http://127.0.0.1:9000', discoveryRetrySeconds: 30 });
   t.match(checks, [{ area: 'settings', status: 'fail', message: /nosuchif0.*does not exist/ }]);
+  t.notOk(checks.some((c) => c.status === 'info'), 'resolving settings only reports problems (a dry run prints each as a warning)');
+  t.match(limitsCheck(settings), { area: 'settings', message: /^connection limits: HTTP: header 60 s, .*64 per source\); TFTP: 8 transfers per source$/ }, 'doctor shows the connection limits');
+  t.equal(settings.limits.http.maxConnectionsPerSource, 64);
+  const limited = resolveDoctorSettings({ listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', httpKeepaliveTimeout: '90', httpMaxConnectionsPerSource: '16' });
+  t.match(limited.checks, [{ area: 'settings', status: 'fail', message: /--http-keepalive-timeout must be a whole number from 1 to 75, got "90"/, hint: /serve refuses/ }], 'a limit serve would refuse fails doctor');
+  const custom = resolveDoctorSettings({ listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', httpMaxConnectionsPerSource: '16', tftpMaxTransfersPerSource: '2' });
+  t.match(limitsCheck(custom.settings), { status: 'info', message: /\(16 per source\); TFTP: 2 transfers per source/ }, 'and shows the ones it was given');
 
   const machines = [
     { ...blankMachine('52:54:00:00:00:01', NOW), state: 'discovered' as const },
