@@ -99,6 +99,10 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     METALBOOT_DATA_DIR: o.dataDir ?? path.join(dir, 'data'),
     METALBOOT_ASSETS_DIR: o.assetsDir,
     METALBOOT_API_TOKEN: o.token,
+    // The load generator is one address standing for hundreds of machines: lift the per-source caps
+    // (the totals stay) so a scenario measures throughput, not the cap. Older builds ignore these.
+    METALBOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE: '4096',
+    METALBOOT_TFTP_MAX_TRANSFERS_PER_SOURCE: '1000',
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };

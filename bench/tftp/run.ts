@@ -74,7 +74,8 @@ async function startMetalboot(root: string, port: number): Promise<number> {
   const serverUrl = pathToFileURL(path.join(PROJECT_ROOT, 'src/tftp/server.ts')).href;
   const code = `
     const { startTftpServer } = await import(${JSON.stringify(serverUrl)});
-    await startTftpServer({ host: '127.0.0.1', port: ${port}, root: ${JSON.stringify(root)} });
+    // One client address for every transfer: no per-source cap.
+    await startTftpServer({ host: '127.0.0.1', port: ${port}, root: ${JSON.stringify(root)}, maxTransfersPerSource: 1000 });
     console.log('READY');`;
   const loader = import.meta.resolve('@tapjs/typescript/import');
   const child = spawn(process.execPath, [`--import=${loader}`, '--input-type=module', '-e', code], {
