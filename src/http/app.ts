@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createServer } from 'node:http';
 import type { BootNetwork } from '../core/boot.js';
 import type { Core } from '../core/index.js';
+import { connectionSamples } from '../metrics/connections.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
 import { BootFastPath } from './boot-fast-path.js';
@@ -87,6 +88,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   const metrics = opts.metrics ?? createMetrics(opts.core);
   if (!opts.metrics) app.addHook('onClose', async () => metrics.close());
   installHttpMetrics(app, metrics);
+  connectionSamples(() => gate!.stats(), [metrics.registry]);
   fastPath = new BootFastPath(opts.core, app.log, metrics);
   app.decorate('bootFastPath', fastPath);
   app.decorate('connectionGate', gate!);

@@ -116,6 +116,10 @@ t.test(`caps: ${CONNECTIONS} idle connections from one address get 503 + Retry-A
   t.match(gate.stats(), { open: 0, sources: 0 }, 'no count and no source entry is left behind');
   t.equal((await get(port, '/healthz', '127.0.0.1')).status, 200, 'the address that flooded is served again');
   t.ok(gate.stats().refused['per-source'] >= CONNECTIONS - perSource && gate.stats().refused.total >= 1, 'refusals are counted by cap');
+  const metrics = (await get(port, '/metrics', '127.0.0.1')).body;
+  t.match(metrics, `metalboot_http_connections_refused_total{cap="per-source"} ${gate.stats().refused['per-source']}`, 'and exported per cap');
+  t.match(metrics, /metalboot_http_connections_refused_total\{cap="total"\} [1-9]/);
+  t.match(metrics, /metalboot_http_connections_open 1\n/, 'the scrape itself is the one open connection');
 });
 
 t.test(`timeouts: ${CONNECTIONS} idle, slow-body, dribbling and keep-alive connections are closed by the server; another address is served meanwhile`, async (t) => {
