@@ -211,7 +211,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       now: req.now,
       hostname: null,
     });
-    const lease: AllocatedLease = toLease(get.get(pick.ipNum)!);
+    // The row as the upsert left it (hostname: COALESCE keeps the old one), without reading it back.
+    const lease: AllocatedLease = { ip: intToIp(pick.ipNum), mac: req.mac, state: 'offered', expiresAt: req.offerExpiresAt, updatedAt: req.now, hostname: row?.hostname ?? null };
     // Taken over from another client's offer that had not expired (the reclaim step above).
     if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now) lease.reclaimedFrom = row.mac;
     return { lease, ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
@@ -252,7 +253,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
 
   const commit = db.transaction((req: CommitRequest): Lease | undefined => {
     const ipNum = ipToInt(req.ip);
-    if (!isFreeFor(get.get(ipNum), req.mac, req.now)) return undefined;
+    const before = get.get(ipNum);
+    if (!isFreeFor(before, req.mac, req.now)) return undefined;
     upsert.run({
       ipNum,
       ip: req.ip,
@@ -263,7 +265,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       hostname: req.hostname ?? null,
     });
     if (req.range) releaseOthers.run({ mac: req.mac, first: req.range.first, last: req.range.last, ipNum, now: req.now });
-    return toLease(get.get(ipNum)!);
+    const hostname = req.hostname ?? before?.hostname ?? null; // as the upsert's COALESCE left it
+    return { ip: req.ip, mac: req.mac, state: 'bound', expiresAt: req.expiresAt, updatedAt: req.now, hostname };
   });
 
   return {
