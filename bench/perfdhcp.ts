@@ -22,18 +22,38 @@ export interface PerfdhcpStep {
   completed: number;
   lost: number;
   lostShare: number;
+  /** Replies that came after perfdhcp's 1 s drop time (counted as lost), DO + RA. */
+  late: number;
+  /** Slowest answer perfdhcp saw, DO or RA, ms. */
+  maxDelayMs: number;
+  /** Datagrams the server namespace's kernel dropped (UDP InErrors: receive buffer full). */
+  udpDrops: number;
   serverCpuSeconds: number;
 }
 
-/** Sums perfdhcp's per-exchange `sent packets` / `received packets` lines (DO first, then RA). */
-export function parseReport(text: string): { discovers: number; acks: number } {
-  const sent = [...text.matchAll(/sent packets: (\d+)/g)].map((m) => Number(m[1]));
-  const received = [...text.matchAll(/received packets: (\d+)/g)].map((m) => Number(m[1]));
-  return { discovers: sent[0] ?? 0, acks: received[1] ?? 0 };
+/** perfdhcp's final report: per exchange (DO first, then RA) sent/received/orphans/max delay. */
+export function parseReport(text: string): { discovers: number; acks: number; late: number; maxDelayMs: number } {
+  const all = (re: RegExp) => [...text.matchAll(re)].map((m) => Number(m[1]));
+  const sent = all(/sent packets: (\d+)/g);
+  const received = all(/received packets: (\d+)/g);
+  const late = all(/orphans: (\d+)/g).reduce((a, b) => a + b, 0);
+  const maxDelayMs = Math.max(0, ...all(/max delay: ([\d.]+) ms/g));
+  return { discovers: sent[0] ?? 0, acks: received[1] ?? 0, late, maxDelayMs };
+}
+
+function udpInErrors(pair: Pair): number {
+  try {
+    const lines = pair.run(pair.server, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp:'));
+    const head = lines[0]?.split(/\s+/) ?? [];
+    return Number(lines[1]?.split(/\s+/)[head.indexOf('InErrors')] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** One step: `rate` DORA/s for `seconds` from `clients` random MACs. */
 export async function perfdhcpStep(pair: Pair, server: Running, rate: number, seconds: number, clients: number, logDir: string): Promise<PerfdhcpStep> {
+  const dropsBefore = udpInErrors(pair);
   const sampler = new Sampler(server.pid);
   const log = path.join(logDir, `perfdhcp-${server.name}-${rate}.txt`);
   const argv = [PERFDHCP, '-4', '-l', CLIENT_IP, '-R', String(clients), '-r', String(rate), '-p', String(seconds), '-W', '1000000', SERVER_IP];
@@ -46,9 +66,10 @@ export async function perfdhcpStep(pair: Pair, server: Running, rate: number, se
     });
   });
   const res = sampler.stop();
-  const { discovers, acks } = parseReport(fs.readFileSync(log, 'utf8'));
+  const { discovers, acks, late, maxDelayMs } = parseReport(fs.readFileSync(log, 'utf8'));
   const lost = Math.max(0, discovers - acks);
-  return { rate, sent: discovers, completed: acks, lost, lostShare: discovers ? lost / discovers : 1, serverCpuSeconds: res.cpuSeconds };
+  const udpDrops = udpInErrors(pair) - dropsBefore;
+  return { rate, sent: discovers, completed: acks, lost, lostShare: discovers ? lost / discovers : 1, late, maxDelayMs, udpDrops, serverCpuSeconds: res.cpuSeconds };
 }
 
 export interface RampResult {
@@ -82,7 +103,7 @@ export async function ramp(
         s = await perfdhcpStep(c.pair, c.server, rate, o.seconds, o.clients, o.logDir);
       }
       out[c.name]!.steps.push(s);
-      o.say(`perfdhcp ${c.name} ${rate}/s: ${s.completed}/${s.sent} DORAs completed, ${(s.lostShare * 100).toFixed(2)} % lost, server CPU ${s.serverCpuSeconds} s`);
+      o.say(`perfdhcp ${c.name} ${rate}/s: ${s.completed}/${s.sent} DORAs completed, ${(s.lostShare * 100).toFixed(2)} % lost (${s.late} late, slowest ${s.maxDelayMs} ms, ${s.udpDrops} UDP drops in the server's kernel), server CPU ${s.serverCpuSeconds} s`);
       // perfdhcp itself must have offered the rate, or the step measured the generator.
       const offeredShare = s.sent / (rate * o.seconds);
       if (s.lostShare <= 0.01 && offeredShare >= 0.95) out[c.name]!.held = rate;

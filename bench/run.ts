@@ -491,12 +491,21 @@ async function perfdhcp(): Promise<ScenarioReport> {
     const mb = held.metalboot!.held;
     const kea = held.kea!.held;
     const ratio = kea ? mb / kea : 0;
+    // CPU per completed DORA over every step: how much server each exchange costs, which moves
+    // far less with the machine's background load than the rate held does.
+    const cpuMs = (n: string) => {
+      const steps = held[n]!.steps;
+      return (steps.reduce((a, st) => a + st.serverCpuSeconds, 0) * 1000) / Math.max(1, steps.reduce((a, st) => a + st.completed, 0));
+    };
     const misses = ratio < 1 ? [`metalboot held ${fmt(mb)} DORA/s with ≤ 1 % lost, kea-dhcp4 ${fmt(kea)} (${ratio.toFixed(2)}×, goal ≥ 1.0×)`] : [];
     return {
       scenario: 'perfdhcp',
       goal: 'highest perfdhcp DORA rate with ≤ 1 % lost ≥ 1.0 × kea-dhcp4',
       met: misses.length === 0,
-      rows: [{ metric: `perfdhcp DORA/s held with ≤ 1 % lost (${CLIENTS} MACs, ${SECONDS} s steps)`, metalboot: mb, reference: kea, referenceName: 'kea-dhcp4', ratio, goal: '≥ 1.00', met: ratio >= 1 }],
+      rows: [
+        { metric: `perfdhcp DORA/s held with ≤ 1 % lost (${CLIENTS} MACs, ${SECONDS} s steps)`, metalboot: mb, reference: kea, referenceName: 'kea-dhcp4', ratio, goal: '≥ 1.00', met: ratio >= 1 },
+        { metric: 'perfdhcp: server CPU ms per completed DORA', metalboot: cpuMs('metalboot'), reference: cpuMs('kea'), referenceName: 'kea-dhcp4', ratio: cpuMs('metalboot') / cpuMs('kea'), goal: 'report', met: null },
+      ],
       misses,
       details: held,
       profile: await profileOf(prof, [/^handle(Unchecked|Authoritative)? /, /^discover /, /^request /, /^record /, /^allocate /, /^commit /, /^lookup /, /^forBoot /, /^isReserved /, /^encodeDhcp /, /^decodeDhcp /, /^flushed /]),
