@@ -1,7 +1,7 @@
 // The DHCP path without sockets: N DORAs (DISCOVER + REQUEST, distinct MACs) through the handler
 // with the SQLite lease store on a file and the real core, C exchanges in flight. Shows what the
 // handler, the codec and the store cost per DORA apart from the kernel and the load generator.
-//   TS_NODE_TRANSPILE_ONLY=1 N=20000 C=32 taskset -c 1 node --import=@tapjs/typescript/import bench/dhcp-path.ts
+//   TS_NODE_TRANSPILE_ONLY=1 N=20000 C=32 [DIRECT=1] taskset -c 1 node --import=@tapjs/typescript/import bench/dhcp-path.ts
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore } from '../src/core/index.js';
@@ -25,13 +25,16 @@ const ctx = handlerContext({
 const replies = new Map<number, Outgoing>(); // by xid: exchanges run concurrently
 const handler = createDhcpHandler(ctx, (out) => replies.set(out.buf.readUInt32BE(4), out));
 
+/** DIRECT=1: no giaddr, as a client on the segment sends (builds before giaddr-in-local-subnet answer only these). */
+const DIRECT = process.env.DIRECT === '1';
+
 /** A perfdhcp-like relayed request (giaddr in the local subnet, option 61). */
 function packet(type: number, i: number, requested?: Buffer): Buffer {
   const mac = [0x02, 0, (i >> 16) & 255, (i >> 8) & 255, i & 255, 1];
   const head = Buffer.alloc(240);
   head.set([1, 1, 6, 1], 0);
   head.writeUInt32BE(i, 4);
-  head.set([10, 250, 0, 2], 24);
+  if (!DIRECT) head.set([10, 250, 0, 2], 24);
   head.set(mac, 28);
   head.set([99, 130, 83, 99], 236);
   const opts = [53, 1, type, 61, 7, 1, ...mac, 55, 4, 1, 3, 6, 15];

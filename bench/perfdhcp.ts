@@ -51,11 +51,14 @@ function udpInErrors(pair: Pair): number {
   }
 }
 
+let attempts = 0;
+
 /** One step: `rate` DORA/s for `seconds` from `clients` random MACs. */
 export async function perfdhcpStep(pair: Pair, server: Running, rate: number, seconds: number, clients: number, logDir: string): Promise<PerfdhcpStep> {
   const dropsBefore = udpInErrors(pair);
   const sampler = new Sampler(server.pid);
-  const log = path.join(logDir, `perfdhcp-${server.name}-${rate}.txt`);
+  // One file per attempt: a retried step must not read the report of the attempt before it.
+  const log = path.join(logDir, `perfdhcp-${server.name}-${rate}-${++attempts}.txt`);
   const argv = [PERFDHCP, '-4', '-l', CLIENT_IP, '-R', String(clients), '-r', String(rate), '-p', String(seconds), '-W', '1000000', SERVER_IP];
   const child = pair.spawn(pair.client, argv, { logFile: log });
   await new Promise<void>((resolve) => {

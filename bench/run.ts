@@ -474,20 +474,23 @@ async function perfdhcp(): Promise<ScenarioReport> {
   const SECONDS = num('duration', QUICK ? 3 : 5);
   const CLIENTS = 20_000;
   say(`perfdhcp: rising DORA rate (×1.2 per step from 1,000/s), ${SECONDS} s per step, ${CLIENTS} random MACs, metalboot and kea-dhcp4 in turn`);
-  const pairs = { metalboot: createPair(), kea: createPair() };
+  const compare = flags.has('compare') ? path.resolve(flags.get('compare') as string) : undefined;
+  const pairs: Record<string, Pair> = { metalboot: createPair(), kea: createPair() };
+  if (compare) pairs.variant = createPair();
   const logDir = path.join(WORK, 'perfdhcp');
   fs.mkdirSync(logDir, { recursive: true });
   const prof = profileDir('perfdhcp');
   try {
-    const servers = {
-      metalboot: await startMetalboot(pairs.metalboot, { productRoot: PRODUCT, name: 'mb-perfdhcp', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: false, profileDir: prof }),
-      kea: await startKea(pairs.kea, { name: 'kea-perfdhcp', root: WORK }),
+    const servers: Record<string, Running> = {
+      metalboot: await startMetalboot(pairs.metalboot!, { productRoot: PRODUCT, name: 'mb-perfdhcp', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: false, profileDir: prof }),
+      kea: await startKea(pairs.kea!, { name: 'kea-perfdhcp', root: WORK }),
     };
+    if (compare) servers.variant = await startMetalboot(pairs.variant!, { productRoot: compare, name: 'mb-perfdhcp-variant', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: false });
     const held = await ramp(
-      (['metalboot', 'kea'] as const).map((name) => ({ name, pair: pairs[name], server: servers[name] })),
+      Object.keys(servers).map((name) => ({ name, pair: pairs[name]!, server: servers[name]! })),
       { start: num('start-rate', 1000), factor: 1.2, max: 40_000, seconds: SECONDS, clients: CLIENTS, logDir, say },
     );
-    await pairs.metalboot.stop(servers.metalboot.child); // writes its --cpu-prof
+    await pairs.metalboot!.stop(servers.metalboot!.child); // writes its --cpu-prof
     const mb = held.metalboot!.held;
     const kea = held.kea!.held;
     const ratio = kea ? mb / kea : 0;
@@ -505,6 +508,12 @@ async function perfdhcp(): Promise<ScenarioReport> {
       rows: [
         { metric: `perfdhcp DORA/s held with ≤ 1 % lost (${CLIENTS} MACs, ${SECONDS} s steps)`, metalboot: mb, reference: kea, referenceName: 'kea-dhcp4', ratio, goal: '≥ 1.00', met: ratio >= 1 },
         { metric: 'perfdhcp: server CPU ms per completed DORA', metalboot: cpuMs('metalboot'), reference: cpuMs('kea'), referenceName: 'kea-dhcp4', ratio: cpuMs('metalboot') / cpuMs('kea'), goal: 'report', met: null },
+        ...(compare
+          ? [
+              { metric: `A/B: ${compare} perfdhcp DORA/s held (the metalboot column)`, metalboot: held.variant!.held, reference: mb, referenceName: 'metalboot (this build)', ratio: mb ? held.variant!.held / mb : 0, goal: 'report', met: null },
+              { metric: `A/B: ${compare} server CPU ms per DORA (the metalboot column)`, metalboot: cpuMs('variant'), reference: cpuMs('metalboot'), referenceName: 'metalboot (this build)', ratio: cpuMs('variant') / cpuMs('metalboot'), goal: 'report', met: null },
+            ]
+          : []),
       ],
       misses,
       details: held,
