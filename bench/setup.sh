@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# dnsmasq-base: dnsmasq without the system service; kea-dhcp4-server: ISC Kea;
+# dnsmasq-base: dnsmasq without the system service; kea-dhcp4-server: ISC Kea; kea-admin: perfdhcp;
 # tftpd-hpa: in.tftpd; nginx-light: nginx with sendfile; iproute2: namespaces; linux-perf: `--perf`.
-PACKAGES=(iproute2 dnsmasq-base kea-dhcp4-server tftpd-hpa nginx-light curl linux-perf)
+PACKAGES=(iproute2 dnsmasq-base kea-dhcp4-server kea-admin tftpd-hpa nginx-light curl linux-perf)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 

@@ -54,10 +54,17 @@ async function discover(ctx: HandlerContext, inc: Incoming): Promise<Outcome> {
     reservedForOther: async (ip) => ip !== reserved && (await ctx.core.isReserved(ip)),
     now,
     offerExpiresAt: now + ctx.offerHoldMs,
+    // A random-MAC flood fills the pool with offers nobody will take. With nothing free, a
+    // registered machine takes the oldest such offer; anyone else only one older than the
+    // pressured hold (a real client REQUESTs within a second or two of its OFFER).
+    reclaimOffersMadeBefore: info?.known ? now : now - ctx.pressuredOfferHoldMs,
   });
   if (!lease) {
-    ctx.logger.warn({ mac: facts.mac, pool: pool.name }, 'DHCP pool exhausted');
+    ctx.notices.warn(`exhausted ${pool.name}`, { pool: pool.name, lastMac: facts.mac }, 'DHCP pool exhausted; DISCOVERs left unanswered');
     return { note: `pool ${pool.name} exhausted` };
+  }
+  if (lease.reclaimedFrom) {
+    ctx.notices.warn(`reclaimed ${pool.name}`, { pool: pool.name, lastMac: facts.mac }, 'DHCP pool exhausted; unconfirmed offers reclaimed');
   }
   if (reserved && lease.ip !== reserved) {
     ctx.logger.warn({ mac: facts.mac, reservedIp: reserved, ip: lease.ip }, 'reserved address is leased to another client');

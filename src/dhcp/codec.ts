@@ -3,7 +3,7 @@
  * fuzzed. `decodeDhcp` never throws; it reports why a datagram is not a usable DHCP message.
  * `encodeDhcp` builds our replies and throws only on programmer error (a bad IP string).
  */
-import { ipBytes, Opt } from './options.js';
+import { Opt, writeIp } from './options.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -154,28 +154,21 @@ function cString(field: Uint8Array): string {
  * Serialise a packet. Options longer than 255 bytes are split into consecutive instances
  * (RFC 3396). Message type goes first and relay agent info last (RFC 3046 §2.1 expects it
  * at the end); the rest keep their map order. Padded to 300 bytes for BOOTP-era relays.
+ * Written straight into one buffer sized up front: this runs for every reply.
  */
 export function encodeDhcp(p: DhcpPacket): Buffer {
-  const sname = Buffer.from(p.sname, 'latin1');
-  const file = Buffer.from(p.file, 'latin1');
-  if (sname.length >= SNAME.len) throw new RangeError(`sname longer than ${SNAME.len - 1} bytes`);
-  if (file.length >= FILE.len) throw new RangeError(`file longer than ${FILE.len - 1} bytes`);
+  const snameLen = Buffer.byteLength(p.sname, 'latin1');
+  const fileLen = Buffer.byteLength(p.file, 'latin1');
+  if (snameLen >= SNAME.len) throw new RangeError(`sname longer than ${SNAME.len - 1} bytes`);
+  if (fileLen >= FILE.len) throw new RangeError(`file longer than ${FILE.len - 1} bytes`);
   if (p.chaddr.length > 16) throw new RangeError('chaddr longer than 16 bytes');
 
-  const ordered = [...p.options.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));
-  const optionBytes: number[] = [];
-  for (const [code, value] of ordered) {
+  let optionsLen = 1; // END
+  for (const [code, value] of p.options) {
     if (code === Opt.PAD || code === Opt.END) continue;
-    if (value.length === 0) optionBytes.push(code, 0);
-    for (let at = 0; at < value.length; at += 255) {
-      const chunk = value.subarray(at, at + 255);
-      optionBytes.push(code, chunk.length);
-      for (const b of chunk) optionBytes.push(b);
-    }
+    optionsLen += value.length + 2 * Math.max(1, Math.ceil(value.length / 255));
   }
-  optionBytes.push(Opt.END);
-
-  const out = Buffer.alloc(Math.max(MIN_REPLY_LEN, OPTIONS_START + optionBytes.length));
+  const out = Buffer.alloc(Math.max(MIN_REPLY_LEN, OPTIONS_START + optionsLen));
   out[0] = p.op;
   out[1] = p.htype;
   out[2] = p.hlen;
@@ -183,20 +176,36 @@ export function encodeDhcp(p: DhcpPacket): Buffer {
   out.writeUInt32BE(p.xid >>> 0, 4);
   out.writeUInt16BE(p.secs & 0xffff, 8);
   out.writeUInt16BE(p.flags & 0xffff, 10);
-  out.set(ipBytes(p.ciaddr), 12);
-  out.set(ipBytes(p.yiaddr), 16);
-  out.set(ipBytes(p.siaddr), 20);
-  out.set(ipBytes(p.giaddr), 24);
+  writeIp(out, 12, p.ciaddr);
+  writeIp(out, 16, p.yiaddr);
+  writeIp(out, 20, p.siaddr);
+  writeIp(out, 24, p.giaddr);
   out.set(p.chaddr, 28);
-  sname.copy(out, SNAME.start);
-  file.copy(out, FILE.start);
+  if (snameLen) out.write(p.sname, SNAME.start, 'latin1');
+  if (fileLen) out.write(p.file, FILE.start, 'latin1');
   out.set(MAGIC_COOKIE, HEADER_LEN);
-  out.set(optionBytes, OPTIONS_START);
-  return out;
-}
 
-function rank(code: number): number {
-  if (code === Opt.MESSAGE_TYPE) return 0;
-  if (code === Opt.RELAY_AGENT_INFO) return 2;
-  return 1;
+  let at = OPTIONS_START;
+  const put = (code: number, value: Uint8Array) => {
+    if (value.length === 0) {
+      out[at++] = code;
+      out[at++] = 0;
+    }
+    for (let from = 0; from < value.length; from += 255) {
+      const chunk = value.subarray(from, from + 255);
+      out[at++] = code;
+      out[at++] = chunk.length;
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+  };
+  const first = p.options.get(Opt.MESSAGE_TYPE);
+  if (first) put(Opt.MESSAGE_TYPE, first);
+  for (const [code, value] of p.options) {
+    if (code !== Opt.MESSAGE_TYPE && code !== Opt.RELAY_AGENT_INFO && code !== Opt.PAD && code !== Opt.END) put(code, value);
+  }
+  const last = p.options.get(Opt.RELAY_AGENT_INFO);
+  if (last) put(Opt.RELAY_AGENT_INFO, last);
+  out[at] = Opt.END;
+  return out;
 }

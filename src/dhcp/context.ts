@@ -2,6 +2,7 @@
 import { type BootDecision, decideBoot } from '../core/boot-file.js';
 import type { LeaseRepo } from '../store/leases.js';
 import type { ClientFacts } from './client-facts.js';
+import type { CoalescedLog } from './coalesced-log.js';
 import type { DhcpPacket } from './codec.js';
 import type { Pools } from './pools.js';
 import type { Destination, ReplyType } from './reply.js';
@@ -18,7 +19,11 @@ export interface HandlerContext {
   logger: DhcpLogger;
   pools: Pools;
   offerHoldMs: number;
+  /** With the pool exhausted, offers older than this to other clients may go to an unknown one. */
+  pressuredOfferHoldMs: number;
   declineQuarantineMs: number;
+  /** Per-packet warnings a flood could repeat, once per interval. */
+  notices: CoalescedLog;
   now: () => number;
 }
 

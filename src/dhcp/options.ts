@@ -142,11 +142,33 @@ export function readSubOptions(v: Uint8Array | undefined): Map<number, Uint8Arra
 // ---- writers ----------------------------------------------------------------------------------
 
 export function ipBytes(ip: string): Uint8Array {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new Error(`not an IPv4 address: ${ip}`);
+  const out = new Uint8Array(4);
+  writeIp(out, 0, ip);
+  return out;
+}
+
+/**
+ * Writes dotted-quad `ip` into out[at..at+3]. Every reply carries several addresses: parsed by
+ * hand, not with split/map, which showed in the DHCP benchmark's profile.
+ */
+export function writeIp(out: Uint8Array, at: number, ip: string): void {
+  let part = 0;
+  let digits = 0;
+  let index = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 0x2e; // the end closes the last part like a dot
+    if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      part = part * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x2e && digits > 0 && part <= 255 && index < 4) {
+      out[at + index++] = part;
+      part = 0;
+      digits = 0;
+    } else {
+      throw new Error(`not an IPv4 address: ${ip}`);
+    }
   }
-  return Uint8Array.from(parts);
+  if (index !== 4) throw new Error(`not an IPv4 address: ${ip}`);
 }
 
 export function ipListBytes(ips: readonly string[]): Uint8Array {
@@ -156,9 +178,7 @@ export function ipListBytes(ips: readonly string[]): Uint8Array {
 }
 
 export function u32Bytes(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0);
-  return out;
+  return Uint8Array.of((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 
 export function u8Bytes(n: number): Uint8Array {

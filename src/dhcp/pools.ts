@@ -57,6 +57,16 @@ export function buildPools(
     ? buildPool('local', subnetFromMask(serverIp, checkIp(pool.subnetMask, 'subnet mask')), pool)
     : undefined;
   const relayed = (relaySubnets ?? []).map((r) => buildPool(r.subnet, parseCidr(r.subnet), r));
+  for (const r of relayed) {
+    if (local && subnetsOverlap(local.subnet, r.subnet)) {
+      // A relay inside the local subnet is served from the local pool (see choosePool): a second
+      // pool for the same addresses would make the answer depend on which one was found first.
+      throw new Error(
+        `DHCP relay subnet ${r.name} overlaps the local subnet ${intToIp(local.subnet.network)}/${local.subnet.prefix}: ` +
+          'relays inside the local subnet are served from the local pool (--dhcp-range); drop this relay subnet',
+      );
+    }
+  }
   const all = local ? [local, ...relayed] : relayed;
   for (let i = 0; i < all.length; i++) {
     for (let j = i + 1; j < all.length; j++) {
@@ -70,12 +80,22 @@ export function buildPools(
   return { local, relayed };
 }
 
+function subnetsOverlap(a: Subnet, b: Subnet): boolean {
+  const mask = (a.mask & b.mask) >>> 0; // the shorter prefix decides
+  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+}
+
 /**
  * RFC 2131 §4.3.1: a relayed request is served from the subnet of giaddr; a direct one from
- * the local pool, or (INFORM, renewals from another subnet) from the subnet of ciaddr.
+ * the local pool, or (INFORM, renewals from another subnet) from the subnet of ciaddr. A relay
+ * agent inside the local subnet (a second switch on the same VLAN, or a test tool such as
+ * perfdhcp, which always relays) gets the local pool, as Kea does: giaddr names the subnet.
  */
 export function choosePool(pools: Pools, giaddr: string, ciaddr: string): Pool | undefined {
-  if (giaddr !== '0.0.0.0') return pools.relayed.find((p) => inSubnet(giaddr, p.subnet));
+  if (giaddr !== '0.0.0.0') {
+    if (pools.local && inSubnet(giaddr, pools.local.subnet)) return pools.local;
+    return pools.relayed.find((p) => inSubnet(giaddr, p.subnet));
+  }
   if (ciaddr !== '0.0.0.0') {
     const owner = [pools.local, ...pools.relayed].find((p) => p && inSubnet(ciaddr, p.subnet));
     if (owner) return owner;

@@ -17,11 +17,17 @@ export type ReplyType = 'OFFER' | 'ACK' | 'NAK';
 export const LIMITED_BROADCAST = '255.255.255.255';
 const FILE_FIELD_MAX = 127; // 128 bytes including the terminating NUL
 
-/** RFC 2131 table 3: fields every reply copies from the request. */
+/**
+ * RFC 2131 table 3: fields every reply copies from the request. The client identifier (61), when
+ * the request has one, is echoed in every OFFER, ACK and NAK (RFC 6842 §3): clients and relays
+ * that match replies by it (perfdhcp, some embedded stacks) drop a reply without it.
+ */
 export function replyTo(req: DhcpPacket, type: ReplyType, serverIp: string): DhcpPacket {
   const options = new Map<number, Uint8Array>();
   options.set(Opt.MESSAGE_TYPE, u8Bytes(MessageType[type]));
   options.set(Opt.SERVER_ID, ipBytes(serverIp));
+  const clientId = req.options.get(Opt.CLIENT_ID);
+  if (clientId) options.set(Opt.CLIENT_ID, clientId);
   return {
     op: BOOTREPLY,
     htype: req.htype,

@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { HandlerContext, Via } from './context.js';
 import { enlargeRecvBuffer } from '../net/recv-buffer.js';
+import { coalescedLog } from './coalesced-log.js';
 import { createDhcpHandler, type DhcpStats, type Outgoing } from './handler.js';
 import { bindSocketToInterface, interfaceIndex } from '../net/bind-interface.js';
 import { isIpv4 } from './ipv4.js';
@@ -34,6 +35,7 @@ export function handlerContext(opts: DhcpServerOptions): HandlerContext {
   if (opts.mode === 'authoritative' && !pools.local && pools.relayed.length === 0) {
     throw new Error('authoritative DHCP needs a pool (or relaySubnets) to hand addresses out from');
   }
+  const now = opts.now ?? Date.now;
   return {
     mode: opts.mode,
     serverIp: opts.serverIp,
@@ -45,8 +47,10 @@ export function handlerContext(opts: DhcpServerOptions): HandlerContext {
     logger: opts.logger,
     pools,
     offerHoldMs: (opts.offerHoldSec ?? 60) * 1000,
+    pressuredOfferHoldMs: (opts.pressuredOfferHoldSec ?? 10) * 1000,
     declineQuarantineMs: (opts.declineQuarantineSec ?? 3600) * 1000,
-    now: opts.now ?? Date.now,
+    notices: coalescedLog(opts.logger, (opts.exhaustionLogIntervalSec ?? 60) * 1000, now),
+    now,
   };
 }
 

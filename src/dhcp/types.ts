@@ -94,6 +94,13 @@ export interface DhcpServerOptions {
   logger: DhcpLogger;
   /** How long an OFFER holds its address for the client. Default 60 s. */
   offerHoldSec?: number;
+  /**
+   * With the pool exhausted, an unconfirmed offer at least this old may go to an unregistered
+   * client (a registered one may take the oldest offer of any age). Default 10 s.
+   */
+  pressuredOfferHoldSec?: number;
+  /** At most one "pool exhausted" (and "offers reclaimed") warning per pool per interval. Default 60 s. */
+  exhaustionLogIntervalSec?: number;
   /** How long a DECLINEd address stays out of the pool. Default 1 h. */
   declineQuarantineSec?: number;
   /** Clock, for tests. Default Date.now. */

@@ -46,6 +46,18 @@ export interface AllocateRequest {
   reservedForOther?: (ip: string) => Promise<boolean>;
   now: number;
   offerExpiresAt: number;
+  /**
+   * When the range has no free address: an unconfirmed offer to another client, made at or
+   * before this time, may be taken over (the oldest first). An offer is not a lease (RFC 2131
+   * §4.3.1 lets a server not hold offered addresses at all); the client that loses it is NAKed
+   * if it still REQUESTs it, and starts over. Absent: offers are held until they expire.
+   */
+  reclaimOffersMadeBefore?: number;
+}
+
+/** What `allocate` handed out; `reclaimedFrom` names the client whose unconfirmed offer it took. */
+export interface AllocatedLease extends Lease {
+  reclaimedFrom?: string;
 }
 
 export interface CommitRequest {
@@ -63,9 +75,10 @@ export interface LeaseRepo {
    * Offer an address: the client's reservation, else its current offer/lease in range, else its
    * requested or previous address, else a never-used one (searched from where the last such
    * allocation in the range ended, then from the start of the range), else the longest-free one.
-   * An existing bound lease stays bound. undefined when the pool is exhausted.
+   * An existing bound lease stays bound. Then, if `reclaimOffersMadeBefore` allows, the oldest
+   * such offer to another client. undefined when the pool is exhausted.
    */
-  allocate(req: AllocateRequest): Promise<Lease | undefined>;
+  allocate(req: AllocateRequest): Promise<AllocatedLease | undefined>;
   /**
    * Bind `ip` to `mac` (ACK). Fails (undefined) when another client holds the address or it is
    * quarantined; succeeds for a free address, so INIT-REBOOT after an expiry can still be ACKed.

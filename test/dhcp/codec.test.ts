@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { BOOTREPLY, decodeDhcp, encodeDhcp, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { clientFacts } from '../../src/dhcp/client-facts.js';
 import {
+  ipBytes,
   Opt,
   readIp,
   readString,
   readSubOptions,
   readU16List,
   readU32,
+  u32Bytes,
   readUserClasses,
   subOptionBytes,
 } from '../../src/dhcp/options.js';
@@ -160,6 +162,16 @@ t.test('encode: header fields, padding, option 82 last, sub-options', async (t) 
   t.throws(() => encodeDhcp({ ...p, sname: 'x'.repeat(64) }), RangeError);
   t.throws(() => encodeDhcp({ ...p, chaddr: new Uint8Array(17) }), RangeError);
   t.throws(() => encodeDhcp({ ...p, yiaddr: '1.2.3' }));
+  for (const bad of ['1.2.3.256', '1.2.3.4.', '1.2.3.4.5', '.1.2.3', '1..2.3', '1.2.3.1000', '1.2.3.a', '', ' 1.2.3.4']) {
+    t.throws(() => ipBytes(bad), /not an IPv4 address/, `"${bad}" is refused`);
+  }
+  t.same([...ipBytes('255.0.10.1')], [255, 0, 10, 1]);
+  t.same([...u32Bytes(0xdeadbeef)], [0xde, 0xad, 0xbe, 0xef]);
+  const long = new Uint8Array(300).fill(7); // RFC 3396: split into 255 + 45
+  const split = encodeDhcp({ ...p, options: new Map([[Opt.MESSAGE_TYPE, Uint8Array.of(2)], [Opt.VENDOR_SPECIFIC, long]]) });
+  t.same([...split.subarray(240, 246)], [53, 1, 2, 43, 255, 7]);
+  t.same([...split.subarray(240 + 3 + 257, 240 + 3 + 257 + 2)], [43, 45]);
+  t.same(decode(split).options.get(Opt.VENDOR_SPECIFIC), long, 'reassembled by the decoder');
   t.equal(readU32(Uint8Array.of(0, 0, 14, 16)), 3600);
   t.equal(readSubOptions(Uint8Array.of(6, 5, 1)), undefined, 'truncated sub-option');
 });

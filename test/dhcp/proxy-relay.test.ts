@@ -105,6 +105,24 @@ t.test('relay: pool chosen by giaddr, reply unicast to the relay, option 82 echo
   t.same([renew?.out.address, renew?.out.port], ['10.253.2.100', 68]);
 });
 
+t.test('relay: a giaddr inside the local subnet is served from the local pool, as Kea does', async (t) => {
+  const rig = makeRig(relayConfig);
+  t.teardown(rig.close);
+  const [offer] = await rig.send({ type: 1, mac: MAC, giaddr: '10.253.0.2', hops: 1 });
+  t.equal(offer?.type, 'OFFER');
+  t.equal(offer?.packet.yiaddr, '10.253.0.100', 'local pool');
+  t.equal(offer?.u32(Opt.LEASE_TIME), 600);
+  t.same([offer?.out.address, offer?.out.port], ['10.253.0.2', 67], 'answered to the relay agent, not broadcast');
+  const [ack] = await rig.send({ type: 3, mac: MAC, giaddr: '10.253.0.2', options: [[54, ip(SERVER_IP)], [50, ip('10.253.0.100')]] });
+  t.equal(ack?.type, 'ACK');
+  t.same([ack?.out.address, ack?.out.port], ['10.253.0.2', 67]);
+  t.equal(rig.core.observations.at(-1)?.relay, '10.253.0.2');
+  const onlyRelays = makeRig({ pool: undefined, relaySubnets: relayConfig.relaySubnets });
+  t.teardown(onlyRelays.close);
+  t.same(await onlyRelays.send({ type: 1, mac: MAC, giaddr: '10.253.0.2' }), [], 'no local pool configured: silence');
+  t.match(onlyRelays.core.observations, [{ note: 'no relay subnet configured for giaddr 10.253.0.2' }]);
+});
+
 t.test('configuration errors stop startup with a message naming the setting', async (t) => {
   const base = { mode: 'authoritative' as const, interface: 'x', serverIp: SERVER_IP, advertiseUrl: ADVERTISE, core: stubCore(), leases: makeRig().store.leases, logger: silentLogger };
   const pool = relayConfig.pool;
@@ -122,6 +140,16 @@ t.test('configuration errors stop startup with a message naming the setting', as
   t.throws(
     () => handlerContext({ ...base, relaySubnets: [relayConfig.relaySubnets[0]!, { ...relayConfig.relaySubnets[0]!, subnet: '10.253.2.0/25' }] }),
     /overlap/,
+  );
+  t.throws(
+    () => handlerContext({ ...base, pool, relaySubnets: [{ subnet: '10.253.0.0/24', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }] }),
+    /relay subnet 10\.253\.0\.0\/24 overlaps the local subnet 10\.253\.0\.0\/24: relays inside the local subnet are served from the local pool/,
+    'a relay subnet that is the local one is refused with what to do instead',
+  );
+  t.throws(
+    () => handlerContext({ ...base, pool, relaySubnets: [{ subnet: '10.253.0.128/25', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }] }),
+    /overlaps the local subnet/,
+    'also one inside it',
   );
   t.ok(handlerContext({ ...base, ...relayConfig }));
 });

@@ -165,3 +165,34 @@ t.test('reservedForOther: a held address that became reserved is left; a failing
   t.equal(await offer(leases, mac(5), r), '10.7.0.4', 'nothing is left held by the failures: the wrap finds .4');
   t.equal(await offer(leases, mac(6), r), '10.7.0.3', 'and .3 is free again');
 });
+
+t.test('allocate and commit return the row as stored (built without reading it back)', async (t) => {
+  const leases = repo(t);
+  const r = range('10.1.0.10', '10.1.0.19');
+  const offered = await leases.allocate({ mac: mac(1), range: r, now: NOW, offerExpiresAt: NOW + HOLD });
+  t.same(offered, await leases.get(offered!.ip), 'offer');
+  const bound = await leases.commit({ mac: mac(1), ip: offered!.ip, now: NOW + 1, expiresAt: NOW + 3600_000, hostname: 'node-1', range: r });
+  t.same(bound, await leases.get(offered!.ip), 'lease with a hostname');
+  const renewed = await leases.commit({ mac: mac(1), ip: offered!.ip, now: NOW + 2, expiresAt: NOW + 7200_000 });
+  t.equal(renewed?.hostname, 'node-1', 'a renewal without option 12 keeps the hostname');
+  t.same(renewed, await leases.get(offered!.ip));
+  const again = await leases.allocate({ mac: mac(1), range: r, now: NOW + 3, offerExpiresAt: NOW + HOLD });
+  t.same(again, await leases.get(offered!.ip), 'a DISCOVER from a bound client returns its lease unchanged');
+});
+
+t.test('a full range hands over the oldest unconfirmed offer only when allowed, never a bound lease', async (t) => {
+  const leases = repo(t);
+  const r = range('10.1.0.10', '10.1.0.12');
+  await offer(leases, mac(1), r, { now: NOW });
+  await offer(leases, mac(2), r, { now: NOW + 1 });
+  await bind(leases, mac(3), (await offer(leases, mac(3), r, { now: NOW + 2 }))!, NOW + 2);
+  t.equal(await offer(leases, mac(4), r, { now: NOW + 5 }), undefined, 'exhausted; reclaiming not asked for');
+  t.equal(await offer(leases, mac(4), r, { now: NOW + 5, reclaimOffersMadeBefore: NOW - 1 }), undefined, 'no offer that old');
+  const taken = await leases.allocate({ mac: mac(4), range: r, now: NOW + 5, offerExpiresAt: NOW + 5 + HOLD, reclaimOffersMadeBefore: NOW + 5 });
+  t.equal(taken?.ip, '10.1.0.10', 'the oldest offer');
+  t.equal(taken?.reclaimedFrom, mac(1), 'names whose offer it was');
+  t.equal((await leases.get('10.1.0.10'))?.mac, mac(4));
+  const next = await leases.allocate({ mac: mac(5), range: r, now: NOW + 6, offerExpiresAt: NOW + 6 + HOLD, reclaimOffersMadeBefore: NOW + 6 });
+  t.equal(next?.ip, '10.1.0.11', 'then the next oldest; the bound lease (10.1.0.12) is never taken');
+  t.equal(await offer(leases, mac(2), r, { now: NOW + 7 }), undefined, 'the client that lost its offer has none now');
+});

@@ -1,5 +1,5 @@
 import type { SqlDb } from './group-commit.js';
-import type { AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../leases.js';
+import type { AllocatedLease, AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
@@ -45,7 +45,7 @@ interface Pick {
 
 /** An address picked and held for the client in the database. */
 interface Claim {
-  lease: Lease;
+  lease: AllocatedLease;
   ipNum: number;
   stage: Stage;
   /** What the claim did to the address's row, so it can be undone. */
@@ -79,6 +79,12 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
   const oldestFree = db.prepare<[number, number, number, number], Row>(
     `SELECT * FROM leases WHERE ip_num BETWEEN ? AND ? AND (state = 'released' OR expires_at <= ?)
      ORDER BY updated_at, ip_num LIMIT ?`,
+  );
+  // Unconfirmed offers to other clients, oldest first: taken over only when nothing is free.
+  const oldestOffers = db.prepare<{ first: number; last: number; now: number; madeBefore: number; mac: string; limit: number }, Row>(
+    `SELECT * FROM leases WHERE ip_num BETWEEN :first AND :last AND state = 'offered' AND expires_at > :now
+       AND updated_at <= :madeBefore AND mac != :mac
+     ORDER BY updated_at, ip_num LIMIT :limit`,
   );
   const upsert = db.prepare(
     `INSERT INTO leases (ip_num, ip, mac, state, expires_at, updated_at, hostname)
@@ -174,7 +180,13 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
         start = gap + 1; // bounded: at most exclude.size + skip.size + 1 rounds per segment
       }
     }
-    for (const row of oldestFree.all(range.first, range.last, now, exclude.size + skip.size + 1)) {
+    const limit = exclude.size + skip.size + 1;
+    for (const row of oldestFree.all(range.first, range.last, now, limit)) {
+      if (!blocked(row.ip_num, row.ip)) return { ipNum: row.ip_num, row, stage: 'other' };
+    }
+    if (req.reclaimOffersMadeBefore === undefined) return undefined;
+    const offers = oldestOffers.all({ first: range.first, last: range.last, now, madeBefore: req.reclaimOffersMadeBefore, mac, limit });
+    for (const row of offers) {
       if (!blocked(row.ip_num, row.ip)) return { ipNum: row.ip_num, row, stage: 'other' };
     }
     return undefined;
@@ -199,7 +211,11 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       now: req.now,
       hostname: null,
     });
-    return { lease: toLease(get.get(pick.ipNum)!), ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
+    // The row as the upsert left it (hostname: COALESCE keeps the old one), without reading it back.
+    const lease: AllocatedLease = { ip: intToIp(pick.ipNum), mac: req.mac, state: 'offered', expiresAt: req.offerExpiresAt, updatedAt: req.now, hostname: row?.hostname ?? null };
+    // Taken over from another client's offer that had not expired (the reclaim step above).
+    if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now) lease.reclaimedFrom = row.mac;
+    return { lease, ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
   });
 
   /** Gives back a claimed address that may not be offered after all. */
@@ -216,7 +232,7 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
    * sent, and the search repeats without it. Terminates: every repetition adds an address of
    * the range (or the requested one) to `skip`.
    */
-  const allocate = async (req: AllocateRequest): Promise<Lease | undefined> => {
+  const allocate = async (req: AllocateRequest): Promise<AllocatedLease | undefined> => {
     const skip = new Set<number>();
     for (;;) {
       const c = claim(req, skip);
@@ -237,7 +253,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
 
   const commit = db.transaction((req: CommitRequest): Lease | undefined => {
     const ipNum = ipToInt(req.ip);
-    if (!isFreeFor(get.get(ipNum), req.mac, req.now)) return undefined;
+    const before = get.get(ipNum);
+    if (!isFreeFor(before, req.mac, req.now)) return undefined;
     upsert.run({
       ipNum,
       ip: req.ip,
@@ -248,7 +265,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       hostname: req.hostname ?? null,
     });
     if (req.range) releaseOthers.run({ mac: req.mac, first: req.range.first, last: req.range.last, ipNum, now: req.now });
-    return toLease(get.get(ipNum)!);
+    const hostname = req.hostname ?? before?.hostname ?? null; // as the upsert's COALESCE left it
+    return { ip: req.ip, mac: req.mac, state: 'bound', expiresAt: req.expiresAt, updatedAt: req.now, hostname };
   });
 
   return {
