@@ -99,7 +99,9 @@ export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}):
     const cut = interruptions.get(path);
     if (cut !== undefined) {
       interruptions.delete(path);
-      res.write(body.subarray(start, start + cut), () => setTimeout(() => res.destroy(), 20));
+      // A FIN after the bytes (not a reset, which may discard bytes still in flight on a loaded
+      // machine): the client gets exactly `cut` bytes, then a connection closed mid-body.
+      res.write(body.subarray(start, start + cut), () => res.socket?.end());
       return;
     }
     res.end(body.subarray(start, end + 1));
