@@ -20,6 +20,14 @@ import { GroupCommit, type SqlDb } from './group-commit.js';
 import { sqliteLeaseRepo } from './leases.js';
 import { migrate } from './migrations.js';
 import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
+import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound, type WalStats } from './wal-bound.js';
+
+export interface SqliteStoreOptions {
+  /** See the constructor. */
+  groupCommit?: boolean;
+  /** The bound the WAL file is kept under (`--wal-max-mb`; wal-bound.ts). Default 64 MiB. */
+  walMaxBytes?: number;
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
@@ -37,6 +45,7 @@ export class SqliteStore implements Store {
   readonly talosEvents: TalosEventRepo;
   readonly progress: ProgressRepo;
   private readonly checkpointer: BackgroundCheckpointer | null;
+  private readonly walBound: WalBound | null;
   readonly groupCommit: GroupCommit;
 
   /**
@@ -44,7 +53,8 @@ export class SqliteStore implements Store {
    * group-commit.ts). Off, every write commits by itself — for two stores on one file in one
    * thread (tests of multi-instance behaviour), which could not wait for each other's open batch.
    */
-  constructor(file: string, opts: { groupCommit?: boolean } = {}) {
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    const walMaxBytes = checkWalMaxBytes(opts.walMaxBytes ?? DEFAULT_WAL_MAX_BYTES); // before anything is opened
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -57,8 +67,11 @@ export class SqliteStore implements Store {
     this.db.pragma('cache_size = -65536');
     this.db.pragma('mmap_size = 268435456');
     migrate(this.db);
-    this.checkpointer = file === ':memory:' ? null : new BackgroundCheckpointer(this.db, file);
+    this.walBound = file === ':memory:' ? null : new WalBound(this.db, file, walMaxBytes);
+    // The worker starts early enough to do most of the copying before the bound's restart has to.
+    this.checkpointer = file === ':memory:' ? null : new BackgroundCheckpointer(this.db, file, 1000, Math.min(4 * 1024 * 1024, walMaxBytes / 4));
     this.groupCommit = new GroupCommit(this.db);
+    if (this.walBound) this.groupCommit.onCommit(() => this.walBound!.afterCommit());
     const db: SqlDb = opts.groupCommit === false ? this.db : this.groupCommit.view();
     this.clusters = clusterRepo(db, (fn) => this.groupCommit.onRollback(fn));
     this.machines = machineRepo(db);
@@ -74,10 +87,16 @@ export class SqliteStore implements Store {
     return this.groupCommit.flushed();
   }
 
+  /** The WAL's bound and what was written to it (metrics, the hostile bench); undefined in memory. */
+  walStats(): WalStats | undefined {
+    return this.walBound?.stats();
+  }
+
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.groupCommit.commit();
     await this.checkpointer?.stop();
+    this.walBound?.close();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
