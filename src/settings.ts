@@ -32,6 +32,8 @@ export interface Settings {
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
   tftp: { host: string; port: number; explicit: boolean } | null;
+  /** The bound the SQLite WAL file is kept under (`--wal-max-mb`); absent: 64 MiB. */
+  walMaxBytes?: number;
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */

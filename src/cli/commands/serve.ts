@@ -51,6 +51,7 @@ export function serveOptions(): Command {
     .addOption(opt('--wol-interface <name>', "send Wake-on-LAN to this interface's subnet broadcast", 'METALBOOT_WOL_INTERFACE'))
     .addOption(opt('--log-format <format>', 'auto (pretty on a terminal, JSON otherwise), json, pretty', 'METALBOOT_LOG_FORMAT', 'auto'))
     .addOption(new Option('--metrics-require-token', 'require the API token on /metrics').env('METALBOOT_METRICS_REQUIRE_TOKEN'))
+    .addOption(opt('--wal-max-mb <MiB>', 'the database write-ahead log is kept under this size, whatever the write rate (at least 1)', 'METALBOOT_WAL_MAX_MB', '64'))
     .addOption(configOption());
 }
 
@@ -120,6 +121,7 @@ export function serveCommand(): Command {
             : null,
         metricsRequireToken: Boolean(o.metricsRequireToken),
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
+        walMaxBytes: positiveInt(o.walMaxMb!, 'wal-max-mb') * 1024 * 1024,
       };
       const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
       const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;

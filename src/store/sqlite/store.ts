@@ -12,6 +12,7 @@ import type {
   NewMachineEvent,
   Store,
   TokenRepo,
+  WalStats,
 } from '../types.js';
 import type { LeaseRepo } from '../leases.js';
 import type { ProgressRepo, TalosEventRepo } from '../talos.js';
@@ -20,7 +21,7 @@ import { GroupCommit, type SqlDb } from './group-commit.js';
 import { sqliteLeaseRepo } from './leases.js';
 import { migrate } from './migrations.js';
 import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
-import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound, type WalStats } from './wal-bound.js';
+import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound } from './wal-bound.js';
 
 export interface SqliteStoreOptions {
   /** See the constructor. */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
+import type { WalStats } from '../types.js';
 
 /** Default bound on the WAL file (`--wal-max-mb`). */
 export const DEFAULT_WAL_MAX_BYTES = 64 * 1024 * 1024;
@@ -13,17 +14,6 @@ export function checkWalMaxBytes(maxBytes: number): number {
     throw new Error(`the WAL bound must be an integer of at least ${MIN_WAL_MAX_BYTES} bytes, got ${maxBytes}`);
   }
   return maxBytes;
-}
-
-export interface WalStats {
-  /** The bound the WAL file is kept under. */
-  maxBytes: number;
-  /** WAL bytes written since the store opened (frames × frame size): what a request costs in WAL. */
-  bytesWritten: number;
-  /** Checkpoints that copied the whole WAL so the next commit starts it again from the beginning. */
-  restarts: number;
-  /** Restart checkpoints that could not finish (another checkpointer or an old reader); retried. */
-  busy: number;
 }
 
 /** A restart a reader's old snapshot stopped is tried again after this long, not on every commit. */
