@@ -190,11 +190,17 @@ function machineRepo(db: SqlDb): MachineRepo {
   // operator's edit in between included) stays as it is, and nothing is re-serialised in JS.
   // An SMBIOS UUID or serial is only filled in, never replaced.
   const noteSeen = db.prepare(
-    `UPDATE machines SET seen_ip = @ip, uuid = COALESCE(uuid, @uuid),
+    `UPDATE machines SET
        doc = json_set(doc, '$.lastSeen', json(@lastSeen),
          '$.uuid', COALESCE(json_extract(doc, '$.uuid'), @uuid),
          '$.serial', COALESCE(json_extract(doc, '$.serial'), @serial))
      WHERE mac = @mac`,
+  );
+  // The indexed columns apart, and only when they change: SQLite rewrites the index entries of
+  // every column an UPDATE sets, changed or not — two index pages more in the WAL per /ipxe.
+  const noteSeenColumns = db.prepare(
+    `UPDATE machines SET seen_ip = @ip, uuid = COALESCE(uuid, @uuid)
+     WHERE mac = @mac AND (seen_ip IS NOT @ip OR (uuid IS NULL AND @uuid IS NOT NULL))`,
   );
   const del = db.prepare('DELETE FROM machines WHERE mac = ?');
   const seenIp = (m: Machine) => m.lastSeen.ip ?? null;
@@ -236,7 +242,9 @@ function machineRepo(db: SqlDb): MachineRepo {
     },
     async noteSeen(m) {
       const args = { mac: m.mac, ip: seenIp(m), uuid: m.uuid, serial: m.serial, lastSeen: JSON.stringify(m.lastSeen) };
-      return noteSeen.run(args).changes > 0;
+      if (noteSeen.run(args).changes === 0) return false;
+      noteSeenColumns.run({ mac: args.mac, ip: args.ip, uuid: args.uuid });
+      return true;
     },
     async delete(mac) {
       return del.run(mac).changes > 0;
