@@ -21,10 +21,11 @@ import { clusterInput, hostnameOf, machineInput, makeAssets, prerender, seedRegi
 import { CLI, PROJECT_ROOT, startDnsmasq, startHello, startKea, startMetalboot, startNginx, startTftpdHpa, TS_LOADER, type Running } from './lib/servers.js';
 import { fmt, median } from './lib/stats.js';
 import { machineIdentity } from './lib/dhcp-client.js';
+import { hostile } from './scenarios/hostile.js';
 
 // ---- options --------------------------------------------------------------------------------
 
-const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'render', 'scale'] as const;
+const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'render', 'scale', 'hostile'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const argv = process.argv.slice(2);
@@ -701,6 +702,10 @@ async function main(): Promise<void> {
     else if (s === 'http-bulk') reports.push(await httpBulk());
     else if (s === 'tftp') reports.push(await tftp());
     else if (s === 'dhcp') reports.push(await dhcp());
+    else if (s === 'hostile') {
+      const durationS = num('duration', QUICK ? 10 : 300);
+      reports.push(await hostile({ work: WORK, assetsDir: assets().dir, token: TOKEN, productRoot: PRODUCT, durationS, connections: num('connections', 10), randomShare: num('random-share', 0.5), walBoundMb: 64, rssBoundMb: 300, say, createPair, runJob }));
+    }
   }
   if (runRenderScale) reports.push(...(await renderAndScale(which.includes('render') && which.includes('scale') ? 'both' : which.includes('render') ? 'render' : 'scale')));
   const finished = new Date();
