@@ -1,11 +1,11 @@
 import Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import t from 'tap';
 import { BackgroundCheckpointer } from '../../src/store/sqlite/checkpointer.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { MIN_WAL_MAX_BYTES } from '../../src/store/sqlite/wal-bound.js';
+import { MIN_WAL_MAX_BYTES, WalBound } from '../../src/store/sqlite/wal-bound.js';
 
 const BOUND = MIN_WAL_MAX_BYTES; // 1 MiB: small, so the test crosses it many times in a moment
 const TURNS = 600;
@@ -110,4 +110,20 @@ t.test('a bound below the minimum is refused with a clear error', async (t) => {
   t.throws(() => new SqliteStore(file, { walMaxBytes: 1000 }), /the WAL bound must be an integer of at least 1048576 bytes, got 1000/);
   t.throws(() => new SqliteStore(file, { walMaxBytes: BOUND + 0.5 }), /must be an integer/);
   t.notOk(existsSync(file), 'nothing was created');
+});
+
+t.test('without a WAL index to read, the size of the WAL file decides, and nothing is counted', async (t) => {
+  const file = join(t.testdir({}), 'nowal.db');
+  const db = new Database(file); // rollback journal: no -shm file
+  t.teardown(() => db.close());
+  const bound = new WalBound(db, file, BOUND);
+  t.teardown(() => bound.close());
+  bound.afterCommit();
+  t.same(bound.stats(), { maxBytes: BOUND, bytesWritten: 0, restarts: 0, busy: 0 }, 'no WAL file: nothing to do');
+  writeFileSync(`${file}-wal`, Buffer.alloc(BOUND)); // as if a WAL had grown past half the bound
+  bound.afterCommit();
+  t.equal(bound.stats().restarts, 1, 'past half the bound by its file size: a checkpoint ran');
+  db.close();
+  bound.afterCommit();
+  t.equal(bound.stats().restarts, 1, 'a closed connection is left alone');
 });
