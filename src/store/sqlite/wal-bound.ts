@@ -16,8 +16,13 @@ export function checkWalMaxBytes(maxBytes: number): number {
   return maxBytes;
 }
 
-/** A restart a reader's old snapshot stopped is tried again after this long, not on every commit. */
-const PINNED_RETRY_AFTER_MS = 250;
+/**
+ * A restart a reader's snapshot stopped is tried again at the next commit, then after 5 ms,
+ * doubling up to this: a reader that is merely descheduled (a loaded machine) is waited for at
+ * once, one that stays (a long query of another process) costs a wait of
+ * RESTART_BUSY_TIMEOUT_MS only now and then.
+ */
+const PINNED_RETRY_MAX_MS = 1000;
 /** How long a restart checkpoint may wait for readers of other connections (it blocks this thread). */
 const RESTART_BUSY_TIMEOUT_MS = 10;
 const WAL_HEADER_BYTES = 32;
@@ -56,6 +61,8 @@ export class WalBound {
   private retryAt = 0;
   private restarts = 0;
   private busy = 0;
+  /** Restarts in a row that a reader stopped. */
+  private pinned = 0;
 
   constructor(
     private readonly db: Database.Database,
@@ -96,6 +103,7 @@ export class WalBound {
       const [row] = this.db.pragma('wal_checkpoint(RESTART)') as Array<{ busy: number; log: number }>;
       if (row?.busy === 0) {
         this.restarts++;
+        this.pinned = 0;
         return;
       }
       log = row?.log ?? -1;
@@ -106,8 +114,10 @@ export class WalBound {
     }
     this.busy++;
     // log -1: the background worker's checkpoint held the lock; it ends within moments, so the
-    // next commit tries again. Otherwise a reader's old snapshot pins the log: not before a while.
-    this.retryAt = log < 0 ? 0 : Date.now() + PINNED_RETRY_AFTER_MS;
+    // next commit tries again. Otherwise a reader's snapshot pins the log: back off.
+    if (log < 0) return;
+    this.retryAt = this.pinned === 0 ? 0 : Date.now() + Math.min(PINNED_RETRY_MAX_MS, 5 * 2 ** (this.pinned - 1));
+    this.pinned++;
   }
 
   /**
