@@ -1,5 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, spawnCollecting, startCli, TEST_LISTENERS, waitReady } from '../helpers/spawn-server.js';
@@ -26,4 +27,12 @@ t.test('--wal-max-mb / METALBOOT_WAL_MAX_MB sets the WAL bound; a bad value fail
   t.match(metrics.stdout, /^metalboot_store_wal_max_bytes 67108864$/m, 'default 64 MiB');
   again.child.kill('SIGTERM');
   await again.exited;
+
+  const file = join(dir, 'metalboot.yaml');
+  writeFileSync(file, 'wal-max-mb: 3\n');
+  const fromFile = await waitReady(spawnCollecting(t, ['serve', '--listen', `127.0.0.1:${port}`, '--config', file], { ...process.env, ...TEST_LISTENERS, ...env }));
+  const m3 = await run('curl', ['-sf', `http://127.0.0.1:${port}/metrics`]);
+  t.match(m3.stdout, /^metalboot_store_wal_max_bytes 3145728$/m, '3 MiB from metalboot.yaml');
+  fromFile.child.kill('SIGTERM');
+  await fromFile.exited;
 });
