@@ -24,7 +24,7 @@ import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
 import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound } from './wal-bound.js';
 
 export interface SqliteStoreOptions {
-  /** See the constructor. */
+  /** See the constructor. Off, the WAL bound is not enforced either (it runs after group commits). */
   groupCommit?: boolean;
   /** The bound the WAL file is kept under (`--wal-max-mb`; wal-bound.ts). Default 64 MiB. */
   walMaxBytes?: number;
