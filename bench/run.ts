@@ -22,10 +22,11 @@ import { CLI, PROJECT_ROOT, startDnsmasq, startHello, startKea, startMetalboot, 
 import { fmt, median } from './lib/stats.js';
 import { machineIdentity } from './lib/dhcp-client.js';
 import { ramp } from './perfdhcp.js';
+import { hostile } from './scenarios/hostile.js';
 
 // ---- options --------------------------------------------------------------------------------
 
-const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'perfdhcp', 'render', 'scale'] as const;
+const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'perfdhcp', 'render', 'scale', 'hostile'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const argv = process.argv.slice(2);
@@ -759,6 +760,10 @@ async function main(): Promise<void> {
     else if (s === 'tftp') reports.push(await tftp());
     else if (s === 'dhcp') reports.push(await dhcp());
     else if (s === 'perfdhcp') reports.push(await perfdhcp());
+    else if (s === 'hostile') {
+      const durationS = num('duration', QUICK ? 10 : 300);
+      reports.push(await hostile({ work: WORK, assetsDir: assets().dir, token: TOKEN, productRoot: PRODUCT, durationS, connections: num('connections', 10), randomShare: num('random-share', 0.5), walBoundMb: 64, rssBoundMb: 300, say, createPair, runJob }));
+    }
   }
   if (runRenderScale) reports.push(...(await renderAndScale(which.includes('render') && which.includes('scale') ? 'both' : which.includes('render') ? 'render' : 'scale')));
   const finished = new Date();

@@ -35,7 +35,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   const templates = loadTemplates(settings.templatesDir);
   const dbFile = prepareDataDir(settings.dataDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
-  const store = new SqliteStore(dbFile);
+  const store = new SqliteStore(dbFile, { walMaxBytes: settings.walMaxBytes });
   const core = createCore({
     store,
     templates,

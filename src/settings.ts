@@ -35,6 +35,8 @@ export interface Settings {
   tftp: { host: string; port: number; explicit: boolean } | null;
   /** HTTP timeouts and connection caps, TFTP transfers per source (absent: DEFAULT_CONNECTION_LIMITS). */
   limits?: ConnectionLimits;
+  /** The bound the SQLite WAL file is kept under (`--wal-max-mb`); absent: 64 MiB. */
+  walMaxBytes?: number;
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */

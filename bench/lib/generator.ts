@@ -11,6 +11,7 @@ import { get, machineAgent } from './http-client.js';
 import type { DhcpJob, DhcpResult, Failure, HttpBulkJob, HttpBulkResult, Job, JobResult, PhaseStats, RegisterJob, RegisterResult, RenderJob, RenderResult, StormJob, StormResult, TftpJob, TftpResult } from './jobs.js';
 import { percentiles } from './stats.js';
 import { tftpFetch } from './tftp-client.js';
+import { hostileLoad } from './hostile-load.js';
 
 const MAX_FAILURES_KEPT = 20;
 
@@ -362,6 +363,7 @@ async function main(): Promise<void> {
   else if (job.kind === 'tftp') result = await tftpLoad(job);
   else if (job.kind === 'http-bulk') result = await httpBulk(job);
   else if (job.kind === 'register') result = await register(job);
+  else if (job.kind === 'hostile') result = await hostileLoad(job);
   else result = await render(job);
   console.log(`RESULT ${JSON.stringify(result)}`);
 }

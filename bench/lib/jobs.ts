@@ -71,7 +71,7 @@ export interface RegisterJob {
   concurrency: number;
 }
 
-export type Job = StormJob | DhcpJob | TftpJob | HttpBulkJob | RenderJob | RegisterJob;
+export type Job = StormJob | DhcpJob | TftpJob | HttpBulkJob | RenderJob | RegisterJob | HostileJob;
 
 export interface Failure {
   machine?: number;
@@ -148,10 +148,36 @@ export interface RenderResult {
   bad: number;
 }
 
+/** `hostile`: /ipxe?mac= at full speed, the one registered machine or a random MAC each time. */
+export interface HostileJob {
+  kind: 'hostile';
+  base: string;
+  /** The registered machine's identity (machineIdentity). */
+  registered: number;
+  /** Share of requests with a random MAC (discovery), 0..1. */
+  randomShare: number;
+  connections: number;
+  durationS: number;
+}
+
+export interface HostileResult {
+  kind: 'hostile';
+  reqPerSec: number;
+  requests: number;
+  /** Requests for the registered machine (an install script each) and for random MACs. */
+  registered: number;
+  random: number;
+  latency: { p50: number; p99: number; max: number };
+  errors: number;
+  non2xx: number;
+  /** Registered-machine answers without a config URL. */
+  bad: number;
+}
+
 export interface RegisterResult {
   kind: 'register';
   ms: number;
   registered: number;
 }
 
-export type JobResult = StormResult | DhcpResult | TftpResult | HttpBulkResult | RenderResult | RegisterResult;
+export type JobResult = StormResult | DhcpResult | TftpResult | HttpBulkResult | RenderResult | RegisterResult | HostileResult;

@@ -115,6 +115,7 @@ export class Metrics {
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });
+    walSamples(store, registers);
     new Gauge({
       name: 'metalboot_machines_stalled',
       help: 'Machines marked stalled: silent in a state for longer than its deadline',
@@ -200,6 +201,42 @@ export class Metrics {
  * collected once, into one registry, however many apps a process builds (tests build many, and
  * each collector installs observers that are never removed).
  */
+/** The store's write-ahead log, read at scrape time (a store without one reports nothing). */
+function walSamples(store: Core['store'], registers: Registry[]): void {
+  const wal = () => store.walStats?.();
+  new Gauge({
+    name: 'metalboot_store_wal_max_bytes',
+    help: 'The bound the database write-ahead log is kept under (--wal-max-mb)',
+    registers,
+    collect() {
+      const s = wal();
+      if (s) this.set(s.maxBytes);
+    },
+  });
+  new Counter({
+    name: 'metalboot_store_wal_written_bytes_total',
+    help: 'Bytes written to the database write-ahead log since start (what requests cost in WAL)',
+    registers,
+    collect() {
+      const s = wal();
+      if (!s) return;
+      this.reset();
+      this.inc(s.bytesWritten);
+    },
+  });
+  new Counter({
+    name: 'metalboot_store_wal_restarts_total',
+    help: 'Checkpoints that copied the whole WAL into the database so it starts again from its beginning',
+    registers,
+    collect() {
+      const s = wal();
+      if (!s) return;
+      this.reset();
+      this.inc(s.restarts);
+    },
+  });
+}
+
 let processReg: Registry | undefined;
 function processRegistry(): Registry {
   if (!processReg) {

@@ -30,6 +30,19 @@ export interface Store {
    */
   flushed(): Promise<void>;
   close(): Promise<void>;
+  /** The write-ahead log's bound and what went through it, for a store that has one (metrics, bench). */
+  walStats?(): WalStats | undefined;
+}
+
+export interface WalStats {
+  /** The bound the WAL file is kept under. */
+  maxBytes: number;
+  /** WAL bytes written since the store opened (frames × frame size): what requests cost in WAL. */
+  bytesWritten: number;
+  /** Checkpoints that copied the whole WAL so the next commit starts it again from the beginning. */
+  restarts: number;
+  /** Restart checkpoints that could not finish (another checkpointer or an old reader); retried. */
+  busy: number;
 }
 
 export interface ClusterRepo {

@@ -8,6 +8,11 @@ export interface EventSinkOptions {
   host: string;
   port: number;
   progress: ProgressTracker;
+  /**
+   * Resolves once everything written so far is durable (the store's `flushed`): a Publish is
+   * acknowledged only after it, as Talos drops an acknowledged event from its buffer for good.
+   */
+  flushed: () => Promise<void>;
   logger: TalosLogger;
   /** Talos events are a few hundred bytes; anything past this is refused and counted. */
   maxEventBytes?: number;
@@ -29,8 +34,8 @@ const EMPTY_RESPONSE = Buffer.from(talosTypes.EventResponse.encode({}).finish())
  * no TLS, one unary method `/events.EventSinkService/Publish`. Requests stay raw bytes through
  * grpc-js so that a malformed one is ours to count and answer, not a transport error.
  *
- * Answers: OK once the event is applied (or kept as unattributed, or is a type we skip), so Talos
- * moves on; INVALID_ARGUMENT for bytes that are no EventRequest; RESOURCE_EXHAUSTED for oversized
+ * Answers: OK once the event is applied and committed to the store (or kept as unattributed, or
+ * is a type we skip), so Talos moves on — a `kill -9` right after an OK loses nothing; INVALID_ARGUMENT for bytes that are no EventRequest; RESOURCE_EXHAUSTED for oversized
  * ones; INTERNAL when the store failed (Talos retries that event).
  */
 export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkServer> {
@@ -61,7 +66,12 @@ export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkS
     }
     const { envelope } = decoded;
     if (!envelope.event) warn(`${peerIp}/unknown-type`, { peer: peerIp, typeUrl: envelope.typeUrl, id: envelope.id }, 'Talos event of an unknown type; skipped');
-    opts.progress.ingestEvent(peerIp, envelope).then(
+    const ingestDurably = async () => {
+      const result = await opts.progress.ingestEvent(peerIp, envelope);
+      await opts.flushed(); // a duplicate too: its first copy may still be in the open batch
+      return result;
+    };
+    ingestDurably().then(
       (result) => {
         if (result === 'unattributed') warn(`${peerIp}/unattributed`, { peer: peerIp, typeUrl: envelope.typeUrl }, 'Talos event from an address no machine is known by; kept as unattributed');
         callback(null, EMPTY_RESPONSE);

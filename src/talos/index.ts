@@ -65,7 +65,7 @@ export async function startTalosListeners(opts: TalosListenersOptions): Promise<
     }
   };
   try {
-    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, logger }));
+    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, flushed: () => core.store.flushed(), logger }));
     if (opts.kmsgListen) kmsg = await attempt('kmsg-listen', () => startKmsgReceiver({ ...opts.kmsgListen!, progress: core.progress, logger, clock: () => new Date(core.timeline.clockMs()) }));
   } catch (err) {
     await events?.close();

@@ -59,6 +59,7 @@ export function serveOptions(): Command {
     .addOption(opt('--http-max-connections <n>', 'HTTP: open connections in all; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS', LIMITS.httpMaxConnections))
     .addOption(opt('--http-max-connections-per-source <n>', 'HTTP: open connections from one address; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE', LIMITS.httpMaxConnectionsPerSource))
     .addOption(opt('--tftp-max-transfers-per-source <n>', 'TFTP: concurrent transfers from one address; past it an error packet', 'METALBOOT_TFTP_MAX_TRANSFERS_PER_SOURCE', LIMITS.tftpMaxTransfersPerSource))
+    .addOption(opt('--wal-max-mb <MiB>', 'the database write-ahead log is kept under this size, whatever the write rate (at least 1)', 'METALBOOT_WAL_MAX_MB', '64'))
     .addOption(configOption());
 }
 
@@ -129,6 +130,7 @@ export function serveCommand(): Command {
         metricsRequireToken: Boolean(o.metricsRequireToken),
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
         limits: parseConnectionLimits(o),
+        walMaxBytes: positiveInt(o.walMaxMb!, 'wal-max-mb') * 1024 * 1024,
       };
       const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
       const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;

@@ -21,6 +21,7 @@ export class GroupCommit {
   /** Commits so far (tests, metrics). */
   commits = 0;
   private readonly rollbackListeners: (() => void)[] = [];
+  private readonly commitListeners: (() => void)[] = [];
 
   constructor(private readonly db: Database.Database) {}
 
@@ -52,15 +53,21 @@ export class GroupCommit {
     try {
       this.db.exec('COMMIT');
       this.commits++;
-      this.settle();
     } catch (err) {
       try {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       } catch {
         // the connection is gone; the waiters hear the commit's error below
       }
-      this.settle(err as Error);
+      return this.settle(err as Error);
     }
+    this.settle();
+    for (const fn of this.commitListeners) fn();
+  }
+
+  /** Called after each commit, its waiters already told (the WAL bound checkpoints here). */
+  onCommit(fn: () => void): void {
+    this.commitListeners.push(fn);
   }
 
   /** Called when a batch's writes were lost: caches of what they wrote must forget it. */
