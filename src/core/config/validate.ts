@@ -118,6 +118,12 @@ export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema
   return loaded;
 }
 
+/** The deprecated main-document fields a schema accepts (with a warning), as `machine.kubelet` paths. */
+export function deprecatedPaths(schema: TalosSchema): string[] {
+  if (!issued.has(schema)) throw new Error('deprecatedPaths needs a schema returned by loadSchema');
+  return (schema as LoadedSchema).corrected.deprecated.map((d) => formatPath(d.path));
+}
+
 export function validateConfig(documents: readonly ConfigDocument[], schema: TalosSchema): ValidationResult {
   if (!issued.has(schema)) throw new Error('validateConfig needs a schema returned by loadSchema');
   const loaded = schema as LoadedSchema;
