@@ -124,6 +124,8 @@ t.test('Image Factory schematic: its installer unless the operator chose one, in
   t.equal(install(chosen.docs)!.installer.image, 'registry.example/installer:v1.14.0', 'an operator’s image is kept');
   const talosctl = await render(t, V14({ schematic: SCHEMATIC, patches: ['apiVersion: v1alpha1\nkind: UnattendedInstallConfig\ninstaller:\n  image: ghcr.io/siderolabs/installer:v1.14.2\n'] }), machine());
   t.equal(install(talosctl.docs)!.installer.image, factory, 'talosctl’s default counts as not set');
+  const created = await render(t, cluster('v1.14.0', 'v1.14/worker.yaml', { schematic: SCHEMATIC }), machine({ installDisk: '/dev/sdb' }));
+  t.equal(install(created.docs)!.installer.image, factory, 'also in a document metalboot created');
   const plain = await render(t, V14(), machine());
   t.strictSame(install(plain.docs)!.installer, {}, 'no schematic: Talos picks the installer itself');
 
