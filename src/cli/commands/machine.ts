@@ -59,7 +59,8 @@ function fieldOptions(cmd: Command, edit: boolean): Command {
   return cmd;
 }
 
-function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: string[] }): Record<string, unknown> {
+/** The API body for `machine add`/`edit` flags (exported for tests). */
+export function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: string[] }): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const set = (k: string, v: unknown) => v !== undefined && (body[k] = v === false ? null : v);
   set('hostname', o.hostname);
