@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DiscoveryLimits } from './core/discovery.js';
+import type { RetentionSettings } from './core/housekeeping.js';
 import type { MachineState } from './core/types.js';
 import type { DhcpSettings } from './network-settings.js';
 import type { WakeOnLanOptions } from './power/index.js';
@@ -32,6 +34,10 @@ export interface Settings {
   wol?: WakeOnLanOptions | null;
   /** null: TFTP off. `explicit`: the operator asked for it, so failing to bind is fatal. */
   tftp: { host: string; port: number; explicit: boolean } | null;
+  /** Discovered machines: cap, expiry, rate per source (absent: DEFAULT_DISCOVERY_LIMITS). */
+  discovery?: DiscoveryLimits;
+  /** Timeline and audit retention (absent: DEFAULT_RETENTION). */
+  retention?: RetentionSettings;
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */

@@ -8,6 +8,7 @@ import { createLogger, parseLogFormat } from '../../logging.js';
 import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
+import { growthOptions, parseGrowthSettings } from '../../growth-settings.js';
 import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
 import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
 import { DEFAULT_CONFIG_FILE, fillFromSettingsFile, loadSettingsFile, settingKeys } from '../config-file.js';
@@ -22,7 +23,7 @@ export const configOption = () =>
 
 /** serve's options without an action: doctor reads the same settings file against these keys. */
 export function serveOptions(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .description('run the provisioning server (HTTP on; DHCP off unless --dhcp is given)')
     .addOption(opt('--data-dir <dir>', 'database, API token', 'METALBOOT_DATA_DIR', 'data'))
     .addOption(opt('--assets-dir <dir>', 'Talos kernels/initramfs/schemas (talos/<version>/) and iPXE binaries (ipxe/)', 'METALBOOT_ASSETS_DIR', 'assets'))
@@ -50,8 +51,9 @@ export function serveOptions(): Command {
     .addOption(opt('--wol-broadcast <addr[:port]>', 'Wake-on-LAN target, e.g. 255.255.255.255:9 (power-on is refused until this or --wol-interface is set)', 'METALBOOT_WOL_BROADCAST'))
     .addOption(opt('--wol-interface <name>', "send Wake-on-LAN to this interface's subnet broadcast", 'METALBOOT_WOL_INTERFACE'))
     .addOption(opt('--log-format <format>', 'auto (pretty on a terminal, JSON otherwise), json, pretty', 'METALBOOT_LOG_FORMAT', 'auto'))
-    .addOption(new Option('--metrics-require-token', 'require the API token on /metrics').env('METALBOOT_METRICS_REQUIRE_TOKEN'))
-    .addOption(configOption());
+    .addOption(new Option('--metrics-require-token', 'require the API token on /metrics').env('METALBOOT_METRICS_REQUIRE_TOKEN'));
+  for (const o of growthOptions()) cmd.addOption(o);
+  return cmd.addOption(configOption());
 }
 
 export const SERVE_SETTING_KEYS = settingKeys(serveOptions(), ['config']);
@@ -120,6 +122,7 @@ export function serveCommand(): Command {
             : null,
         metricsRequireToken: Boolean(o.metricsRequireToken),
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
+        ...parseGrowthSettings(o),
       };
       const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
       const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;
