@@ -52,6 +52,8 @@ export interface MachineFilter {
   states?: readonly MachineState[];
   cluster?: string;
   label?: { key: string; value: string };
+  /** true: only registered (accepted) machines; false: only discovered ones. */
+  registered?: boolean;
 }
 
 export interface MachineRepo {

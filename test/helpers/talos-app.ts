@@ -62,10 +62,10 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
       return (await base.api('GET', `/api/v1/machines/${mac}`)).json;
     },
     async kinds(mac) {
-      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.map((e: { kind: string }) => e.kind);
+      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.items.map((e: { kind: string }) => e.kind);
     },
     async states(mac) {
-      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
+      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.items.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
     },
   };
   return app;

@@ -86,7 +86,7 @@ async function dashboard(t: Test) {
   await waitForState(page, W1.mac, 'registered');
   await waitForState(page, CP1.mac, 'stalled');
   // The list carries each machine's newest event: no request per machine to show it.
-  const cp1Last = (await api('GET', '/api/v1/machines')).json.find((m: { mac: string }) => m.mac === CP1.mac).lastEvent;
+  const cp1Last = (await api('GET', '/api/v1/machines')).json.items.find((m: { mac: string }) => m.mac === CP1.mac).lastEvent;
   await page.waitForFunction(
     ([m, kind]) => document.querySelector(`#machine-rows tr[data-mac="${m}"] td:nth-child(7)`)?.textContent?.startsWith(`${kind} `),
     [CP1.mac, cp1Last.kind] as const,

@@ -162,9 +162,10 @@ function machineRepo(db: SqlDb): MachineRepo {
   const inStates = db.prepare<[string], Row>('SELECT doc FROM machines WHERE state IN (SELECT value FROM json_each(?)) ORDER BY mac');
   // Filters in SQL, so a page is `limit` matching rows whatever the registry holds. A label key may
   // hold dots and slashes (topology.kubernetes.io/zone): matched as a key of json_each, not a path.
-  const page = db.prepare<[{ after: string; states: string | null; cluster: string | null; lk: string | null; lv: string | null; limit: number }], Row>(
+  const page = db.prepare<[{ after: string; states: string | null; registered: number | null; cluster: string | null; lk: string | null; lv: string | null; limit: number }], Row>(
     `SELECT doc FROM machines WHERE mac > @after
        AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+       AND (@registered IS NULL OR (state != 'discovered') = @registered)
        AND (@cluster IS NULL OR cluster = @cluster)
        AND (@lk IS NULL OR EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE key = @lk AND value = @lv))
      ORDER BY mac LIMIT @limit`,
@@ -231,6 +232,7 @@ function machineRepo(db: SqlDb): MachineRepo {
         .all({
           after: p.after ?? '',
           states: states ? JSON.stringify(states) : null,
+          registered: filter.registered === undefined ? null : Number(filter.registered),
           cluster: filter.cluster ?? null,
           lk: filter.label?.key ?? null,
           lv: filter.label?.value ?? null,
