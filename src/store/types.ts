@@ -68,6 +68,8 @@ export interface MachineRepo {
    * meanwhile lands on the page its MAC sorts into, and no machine is listed twice).
    */
   page(filter: MachineFilter, page: { after?: string; limit: number }): Promise<Machine[]>;
+  /** How many machines are in each state (states without machines are absent): one indexed query, no documents read. */
+  countByState(): Promise<Map<MachineState, number>>;
   /** How many machines are only discovered (booted unknown, not accepted). */
   countDiscovered(): Promise<number>;
   /**

@@ -170,6 +170,7 @@ function machineRepo(db: SqlDb): MachineRepo {
        AND (@lk IS NULL OR EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE key = @lk AND value = @lv))
      ORDER BY mac LIMIT @limit`,
   );
+  const byState = db.prepare<[], { state: Machine['state']; n: number }>('SELECT state, count(*) AS n FROM machines GROUP BY state');
   const countDiscovered = db.prepare<[], number>('SELECT n FROM discovered_count').pluck(); // kept by triggers
   // machines_discovered_seen (a partial index) orders them; the mac breaks ties the same way every time.
   const trimDiscovered = db.prepare<[number]>(
@@ -239,6 +240,9 @@ function machineRepo(db: SqlDb): MachineRepo {
           limit: p.limit,
         })
         .map((r) => JSON.parse(r.doc) as Machine);
+    },
+    async countByState() {
+      return new Map(byState.all().map((r) => [r.state, r.n]));
     },
     async countDiscovered() {
       return countDiscovered.get() ?? 0;
