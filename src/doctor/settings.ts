@@ -3,12 +3,13 @@
  * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
  * failed check here, with serve's own message.
  */
+import { parseGrowthSettings, type GrowthInputs } from '../growth-settings.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 
-export interface DoctorInputs {
+export interface DoctorInputs extends GrowthInputs {
   listen: string;
   tftpListen?: string;
   eventsListen?: string;
@@ -71,6 +72,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     advertiseUrl = d.url;
     advertiseFrom = d.guessed ? 'guessed' : 'listen';
   }
+  attempt(() => parseGrowthSettings(inp), undefined); // discovery and retention limits: only checked
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {

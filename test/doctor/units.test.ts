@@ -97,6 +97,13 @@ t.test('doctor helpers', async (t) => {
   const { settings, checks } = resolveDoctorSettings({ listen: ':9000', dhcp: 'proxy', interface: 'nosuchif0', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: 'x', tftpListen: 'off' });
   t.match(settings, { listen: { host: '0.0.0.0', port: 9000 }, tftp: null, dhcpMode: 'proxy', advertiseUrl: 'http://127.0.0.1:9000', discoveryRetrySeconds: 30 });
   t.match(checks, [{ area: 'settings', status: 'fail', message: /nosuchif0.*does not exist/ }]);
+  const growth = resolveDoctorSettings({ listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', discoveredMax: '0', eventMaxRows: '5' }).checks;
+  t.match(growth, [{ area: 'settings', status: 'fail', message: /--discovered-max must be/, hint: /serve refuses/ }], 'serve would refuse these limits: so does doctor');
+
+  const many = Array.from({ length: 25 }, (_, i) => ({ ...blankMachine(`52:54:00:00:01:${String(i).padStart(2, '0')}`, NOW), state: 'discovered' as const }));
+  const listed = machineChecks(many)[0]!.message;
+  t.match(listed, /^25 discovered machine\(s\) waiting to be accepted: 52:54:00:00:01:00, .*, …$/);
+  t.equal(listed.split(', ').length, 11, 'ten MACs shown, not the whole list');
 
   const machines = [
     { ...blankMachine('52:54:00:00:00:01', NOW), state: 'discovered' as const },
