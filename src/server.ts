@@ -17,6 +17,8 @@ import { startTalosListeners, type TalosListeners } from './talos/index.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 
 const STALL_CHECK_INTERVAL_MS = 30_000;
+/** Housekeeping (discovered expiry, retention): each pass deletes in small batches, so often and short. */
+const HOUSEKEEPING_INTERVAL_MS = 5 * 60_000;
 
 export interface RunningServer {
   core: Core;
@@ -45,6 +47,8 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
     power: { wol: settings.wol },
     stallDeadlines: settings.stallDeadlines,
+    discovery: settings.discovery,
+    retention: settings.retention,
   });
   const metrics = createMetrics(core);
   const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
@@ -83,6 +87,10 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     core.stall.limitToReporters({ events: !!talos?.eventsAddress, kmsg: !!talos?.kmsgAddress });
     core.stall.start(STALL_CHECK_INTERVAL_MS, (err) => logger.error({ err }, 'stall check failed'));
     closers.push(async () => core.stall.stop());
+    core.housekeeping.start(HOUSEKEEPING_INTERVAL_MS, (err) => logger.error({ err }, 'housekeeping failed'), (r) => {
+      if (Object.values(r).some((n) => n > 0)) logger.info(r, 'housekeeping: removed expired discovered machines and old timeline/audit rows');
+    });
+    closers.push(() => core.housekeeping.stop());
   } catch (err) {
     await closeAll();
     throw err;

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DiscoveryLimits } from './core/discovery.js';
+import type { RetentionSettings } from './core/housekeeping.js';
 import type { MachineState } from './core/types.js';
 import type { ConnectionLimits } from './limit-settings.js';
 import type { DhcpSettings } from './network-settings.js';
@@ -37,6 +39,10 @@ export interface Settings {
   limits?: ConnectionLimits;
   /** The bound the SQLite WAL file is kept under (`--wal-max-mb`); absent: 64 MiB. */
   walMaxBytes?: number;
+  /** Discovered machines: cap, expiry, rate per source (absent: DEFAULT_DISCOVERY_LIMITS). */
+  discovery?: DiscoveryLimits;
+  /** Timeline and audit retention (absent: DEFAULT_RETENTION). */
+  retention?: RetentionSettings;
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */

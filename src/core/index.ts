@@ -2,6 +2,8 @@ import { PowerService, powerDriverFrom, type PowerSettings } from '../power/inde
 import type { Store } from '../store/types.js';
 import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
+import type { DiscoveryLimits } from './discovery.js';
+import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './housekeeping.js';
 import { KernelLogBuffer } from './kernel-log.js';
 import { MachineService } from './machines.js';
 import { ProgressTracker } from './progress-tracker.js';
@@ -22,6 +24,10 @@ export interface CoreOptions extends BootSettings {
   power?: PowerSettings;
   /** Per-state stall deadlines in ms (default DEFAULT_STALL_DEADLINES). */
   stallDeadlines?: Partial<Record<MachineState, number>>;
+  /** Discovered machines: cap, expiry, rate per source (default DEFAULT_DISCOVERY_LIMITS). */
+  discovery?: DiscoveryLimits;
+  /** Timeline and audit retention (default DEFAULT_RETENTION). */
+  retention?: RetentionSettings;
 }
 
 /** The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events) talks to this. */
@@ -38,18 +44,21 @@ export interface Core {
   kernelLogs: KernelLogBuffer;
   stall: StallDetector;
   power: PowerService;
+  /** The background job that keeps the store bounded (discovered expiry, retention). */
+  housekeeping: Housekeeping;
 }
 
 export function createCore(opts: CoreOptions): Core {
   const timeline = new Timeline(opts.store, opts.clock ?? (() => new Date()));
   const renderer = new ConfigRenderer(opts.assetsDir);
   const clusters = new ClusterService(opts.store, timeline, renderer);
-  const machines = new MachineService(opts.store, timeline, renderer);
+  const machines = new MachineService(opts.store, timeline, renderer, opts.discovery);
   const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts);
   const network = new NetworkService(opts.store, timeline, machines);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power };
+  const housekeeping = new Housekeeping(opts.store, timeline, machines.discoveryLimits, opts.retention ?? DEFAULT_RETENTION);
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, housekeeping };
 }

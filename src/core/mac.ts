@@ -41,3 +41,23 @@ export function tryParseMac(input: unknown): string | undefined {
 export function macFromBytes(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * Whether a normalised MAC can be one NIC's own address. All-zero (an uninitialised NIC, a fuzzer),
+ * broadcast and multicast (the I/G bit of the first octet) never name one machine: recording them
+ * would let anyone fill the registry with addresses no machine can boot from.
+ */
+export function isStationMac(mac: string): boolean {
+  if (mac === '00:00:00:00:00:00') return false;
+  return (parseInt(mac.slice(0, 2), 16) & 0x01) === 0;
+}
+
+/** parseMac, and refuse what cannot be one machine's NIC (isStationMac): for registrations. */
+export function parseStationMac(input: unknown, field = 'mac'): string {
+  const mac = parseMac(input, field);
+  if (!isStationMac(mac)) {
+    const what = mac === '00:00:00:00:00:00' ? 'the all-zero address' : mac === 'ff:ff:ff:ff:ff:ff' ? 'the broadcast address' : 'a multicast address (the first octet is odd)';
+    throw new ValidationError(`${field} ${mac} is ${what}, not a NIC's own address`, field);
+  }
+  return mac;
+}

@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import type { MachineFilter, Store } from '../store/types.js';
 import type { Actor } from './clusters.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { parseMac } from './mac.js';
+import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';
+import { isStationMac, parseMac, parseStationMac } from './mac.js';
 import type { ConfigRenderer } from './render.js';
 import type { Timeline } from './timeline.js';
 import type { LocalBootMethod, Machine, MachineEvent, Role, SeenFacts } from './types.js';
@@ -35,11 +36,18 @@ const BOOT_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The machine registry: what operators register, and what the network discovers. */
 export class MachineService {
+  private readonly discoveryRate: SourceRateLimiter;
+  /** Boots that were not recorded as discovered, by reason (metrics, tests). */
+  readonly discoveryRefused = { notStation: 0, rateLimited: 0 };
+
   constructor(
     private readonly store: Store,
     private readonly timeline: Timeline,
     private readonly renderer: ConfigRenderer,
-  ) {}
+    readonly discoveryLimits: DiscoveryLimits = DEFAULT_DISCOVERY_LIMITS,
+  ) {
+    this.discoveryRate = new SourceRateLimiter(discoveryLimits.perSourcePerMinute, discoveryLimits.maxSources, () => timeline.clockMs());
+  }
 
   async get(macInput: string): Promise<Machine> {
     const mac = parseMac(macInput);
@@ -62,7 +70,7 @@ export class MachineService {
    * registry in place, keeping its timeline and what the network saw; a registered one is a conflict.
    */
   async register(input: MachineInput, actor: Actor): Promise<Machine> {
-    const mac = parseMac(input.mac);
+    const mac = parseStationMac(input.mac);
     const existing = await this.store.machines.get(mac);
     if (existing && existing.state !== 'discovered') throw new ConflictError(`machine ${mac} is already registered`);
     const now = this.timeline.now();
@@ -166,8 +174,22 @@ export class MachineService {
     return (await this.store.machines.findByUuid(uuid)) ?? byMac;
   }
 
-  /** A MAC nobody registered booted: remember it so the operator can accept it. */
-  async discover(mac: string, seen: SeenFacts): Promise<Machine> {
+  /**
+   * A MAC nobody registered booted: remember it so the operator can accept it — unless it cannot be
+   * one NIC (zero, broadcast, multicast) or its source has discovered too many machines this minute
+   * (`source`: the address the request came from; a DHCP broadcast has none, so DHCP passes the relay
+   * or one key for the local segment). At most `maxDiscovered` are kept: the least recently seen
+   * discovered machine makes room. Undefined when nothing was recorded.
+   */
+  async discover(mac: string, seen: SeenFacts, source: string = seen.ip ?? 'unknown'): Promise<Machine | undefined> {
+    if (!isStationMac(mac)) {
+      this.discoveryRefused.notStation++;
+      return undefined;
+    }
+    if (!this.discoveryRate.take(source)) {
+      this.discoveryRefused.rateLimited++;
+      return undefined;
+    }
     const now = this.timeline.now();
     const m = blankMachine(mac, now);
     m.state = 'discovered';
@@ -180,6 +202,8 @@ export class MachineService {
       if (!(err instanceof ConflictError)) throw err; // a concurrent boot of the same MAC won the race
     }
     await this.timeline.record(mac, 'discovered', { ...seen }, { sourceIp: seen.ip ?? null, state: 'discovered' });
+    // A few at most per discovery: more only when the cap was lowered, which housekeeping trims in batches.
+    await this.store.machines.trimDiscovered(this.discoveryLimits.maxDiscovered, 8);
     return m;
   }
 

@@ -37,7 +37,9 @@ export class NetworkService implements DhcpCore {
     if (!m) {
       // Only network-boot clients become "discovered": laptops and phones asking an
       // authoritative server for an address are not machines to provision.
-      if (isPxe && o.reply) await this.machines.discover(o.mac, { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
+      // The rate per source: a broadcast's IP source is 0.0.0.0 (and option 50 is the client's
+      // word), so the local segment counts as one source and each relay as one.
+      if (isPxe && o.reply) await this.machines.discover(o.mac, { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid }, o.relay ? `relay ${o.relay}` : 'dhcp local segment');
       return;
     }
     // Authoritative: the address we ACKed. Proxy: the address the client accepted from the real

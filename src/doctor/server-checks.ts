@@ -1,5 +1,6 @@
 /** Is the server there, does it take our token, and what do its machines say. */
 import type { Cluster, Machine } from '../core/types.js';
+import { listAll } from '../cli/pages.js';
 import type { Check, DoctorApi } from './types.js';
 
 export interface ServerFacts {
@@ -20,7 +21,7 @@ export async function serverChecks(api: DoctorApi): Promise<ServerFacts> {
     };
   }
   try {
-    const [clusters, machines] = await Promise.all([api.get<Cluster[]>('/clusters'), api.get<Machine[]>('/machines')]);
+    const [clusters, machines] = await Promise.all([listAll<Cluster>((p) => api.get(p), '/clusters'), listAll<Machine>((p) => api.get(p), '/machines')]);
     return {
       checks: [{ area: 'server', status: 'ok', message: `${api.server} answers; the API token is accepted (${clusters.length} cluster(s), ${machines.length} machine(s))` }],
       up: true,
@@ -39,7 +40,8 @@ export function machineChecks(machines: Machine[]): Check[] {
   const name = (m: Machine) => m.hostname ?? m.mac;
   const discovered = machines.filter((m) => m.state === 'discovered');
   if (discovered.length) {
-    checks.push({ area: 'machines', status: 'info', message: `${discovered.length} discovered machine(s) waiting to be accepted: ${discovered.map((m) => m.mac).join(', ')}`, hint: 'metalboot machine add <mac> --hostname … --role … --cluster …' });
+    const shown = discovered.slice(0, 10).map((m) => m.mac).join(', ') + (discovered.length > 10 ? ', …' : '');
+    checks.push({ area: 'machines', status: 'info', message: `${discovered.length} discovered machine(s) waiting to be accepted: ${shown}`, hint: 'metalboot machine add <mac> --hostname … --role … --cluster … (all of them: metalboot machine list --state discovered)' });
   }
   for (const m of machines.filter((x) => x.state === 'failed' || x.state === 'stalled')) {
     checks.push({ area: 'machines', status: 'warn', message: `${name(m)} is ${m.state} since ${m.stateChangedAt}`, hint: `metalboot machine events ${m.mac}` });

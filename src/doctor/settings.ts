@@ -4,12 +4,13 @@
  * failed check here, with serve's own message.
  */
 import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../limit-settings.js';
+import { parseGrowthSettings, type GrowthInputs } from '../growth-settings.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 
-export interface DoctorInputs extends ConnectionLimitInputs {
+export interface DoctorInputs extends ConnectionLimitInputs, GrowthInputs {
   listen: string;
   tftpListen?: string;
   eventsListen?: string;
@@ -75,6 +76,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     advertiseFrom = d.guessed ? 'guessed' : 'listen';
   }
   const limits = attempt(() => parseConnectionLimits(inp), DEFAULT_CONNECTION_LIMITS);
+  attempt(() => parseGrowthSettings(inp), undefined); // discovery and retention limits: only checked
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {

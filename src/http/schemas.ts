@@ -1,4 +1,5 @@
 import { MACHINE_STATES } from '../core/types.js';
+import { pageQueryProperties } from './pagination.js';
 
 /**
  * JSON schemas for the admin API. Request bodies reject unknown fields (a typo must not be
@@ -221,6 +222,8 @@ export const machineListQuery = {
     state: { type: 'string', enum: [...MACHINE_STATES] },
     cluster: str(63),
     label: { type: 'string', pattern: '^[^=]+=[^=]*$', maxLength: 320 },
+    registered: { type: 'string', enum: ['true', 'false'], description: 'true: only registered machines; false: only discovered ones' },
+    ...pageQueryProperties,
   },
 } as const;
 

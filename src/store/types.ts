@@ -48,6 +48,8 @@ export interface WalStats {
 export interface ClusterRepo {
   get(name: string): Promise<Cluster | undefined>;
   list(): Promise<Cluster[]>;
+  /** One page in name order, after `after` (keyset). */
+  page(page: { after?: string; limit: number }): Promise<Cluster[]>;
   /** Fails with ConflictError when the name exists. */
   insert(cluster: Cluster): Promise<void>;
   /** Replaces the row; false when it does not exist. */
@@ -63,6 +65,8 @@ export interface MachineFilter {
   states?: readonly MachineState[];
   cluster?: string;
   label?: { key: string; value: string };
+  /** true: only registered (accepted) machines; false: only discovered ones. */
+  registered?: boolean;
 }
 
 export interface MachineRepo {
@@ -72,6 +76,22 @@ export interface MachineRepo {
   /** The machine last seen at (or reserved for) an IP: how adapters that only know an address find a machine. */
   findByIp(ip: string): Promise<Machine | undefined>;
   list(filter?: MachineFilter): Promise<Machine[]>;
+  /**
+   * One page of the machines that match, in MAC order, after `after` (keyset: a MAC inserted
+   * meanwhile lands on the page its MAC sorts into, and no machine is listed twice).
+   */
+  page(filter: MachineFilter, page: { after?: string; limit: number }): Promise<Machine[]>;
+  /** How many machines are in each state (states without machines are absent): one indexed query, no documents read. */
+  countByState(): Promise<Map<MachineState, number>>;
+  /** How many machines are only discovered (booted unknown, not accepted). */
+  countDiscovered(): Promise<number>;
+  /**
+   * Delete the least recently seen discovered machines beyond the newest `keep`, at most `max` of
+   * them (one bounded write); returns how many went.
+   */
+  trimDiscovered(keep: number, max: number): Promise<number>;
+  /** Delete up to `max` discovered machines last seen before `seenBefore` (ISO time); returns how many went. */
+  expireDiscovered(seenBefore: string, max: number): Promise<number>;
   /** The MAC holding a reservation for this address, if any. */
   reservationOwner(ip: string): Promise<string | undefined>;
   /** Fails with ConflictError when the MAC exists. */
@@ -91,6 +111,11 @@ export interface EventRepo {
    */
   append(event: NewMachineEvent): Promise<MachineEvent>;
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
+  /**
+   * Retention: delete the oldest events, at most `max` (one bounded write), those recorded before
+   * `before` (ISO time) and those beyond the newest `keepRows`. Returns how many went.
+   */
+  prune(opts: RetentionBatch): Promise<number>;
   /** Every machine's events after `afterId`, oldest first, at most `limit` (an SSE client catching up). */
   since(afterId: number, limit: number): Promise<MachineEvent[]>;
   /** The newest `limit` events, oldest first. */
@@ -103,7 +128,17 @@ export type LatestEvent = Pick<MachineEvent, 'id' | 'kind' | 'at'>;
 
 export interface AuditRepo {
   append(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
-  list(opts?: { target?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Newest first; `beforeId` continues a page (keyset on the id). */
+  list(opts?: { target?: string; beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** Retention, as EventRepo.prune. */
+  prune(opts: RetentionBatch): Promise<number>;
+}
+
+/** One batch of a retention run: rows older than `before` (ISO time; undefined: any age) or beyond the newest `keepRows` (undefined: no limit) go, at most `max`. */
+export interface RetentionBatch {
+  before?: string;
+  keepRows?: number;
+  max: number;
 }
 
 /** Config tokens: at most one per machine, so they are looked up by the machine the URL names. */

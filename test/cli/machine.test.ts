@@ -185,3 +185,32 @@ t.test('machine wake sends POST /machines/:mac/power {action: on} with the token
   }
   t.equal((await runCli(['machine', 'wake', '52:54:00:00:00:77'], s.env)).code, 2, 'unknown machine');
 });
+
+t.test('machine list follows next to the end, or stops at --limit; an old server\'s plain array is one page', async (t) => {
+  const all = Array.from({ length: 2500 }, (_, i) => ({ mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, state: 'discovered', stateChangedAt: '2026-11-25T10:00:00Z', lastSeen: {}, labels: {} }));
+  const asked: string[] = [];
+  let paged = true;
+  const api = createServer((req, res) => {
+    asked.push(req.url ?? '');
+    const u = new URL(req.url ?? '/', 'http://x');
+    const limit = Number(u.searchParams.get('limit') ?? 100);
+    const start = Number(u.searchParams.get('cursor') ?? 0);
+    const items = all.slice(start, start + limit);
+    const body = paged ? { items, next: start + limit < all.length ? String(start + limit) : null } : all.slice(0, 3);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => api.close(() => r())));
+  const flags = ['--server', `http://127.0.0.1:${(api.address() as { port: number }).port}`, '--token', 't'.repeat(20), '-o', 'json'];
+  const everything = await runCli(['machine', 'list', '--state', 'discovered', ...flags]);
+  t.equal(everything.code, 0, everything.stderr);
+  t.same(JSON.parse(everything.stdout).map((m: { mac: string }) => m.mac), all.map((m) => m.mac), 'all 2,500, in order, each once');
+  t.same(asked, ['/api/v1/machines?state=discovered&limit=1000', '/api/v1/machines?state=discovered&limit=1000&cursor=1000', '/api/v1/machines?state=discovered&limit=1000&cursor=2000'], 'three pages of 1,000');
+  asked.length = 0;
+  const some = await runCli(['machine', 'list', '--limit', '1500', ...flags]);
+  t.equal(JSON.parse(some.stdout).length, 1500);
+  t.same(asked, ['/api/v1/machines?limit=1000', '/api/v1/machines?limit=500&cursor=1000'], 'asks for no more than it shows');
+  t.equal((await runCli(['machine', 'list', '--limit', '0', ...flags])).code, 1, '--limit 0 is a usage error');
+  paged = false;
+  t.equal(JSON.parse((await runCli(['machine', 'list', ...flags])).stdout).length, 3, 'a server from before pagination');
+});

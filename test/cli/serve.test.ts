@@ -23,7 +23,7 @@ t.test('metalboot serve: defaults are safe, token generated once, ready line, SI
   const token = readFileSync(tokenFile, 'utf8').trim();
   t.match(srv.stderr(), token, 'printed once on first start');
   const { stdout } = await run('curl', ['-s', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${port}/api/v1/machines`]);
-  t.same(JSON.parse(stdout), []);
+  t.same(JSON.parse(stdout), { items: [], next: null });
   srv.child.kill('SIGTERM');
   t.equal(await srv.exited, 0, 'clean exit on SIGTERM');
 

@@ -105,6 +105,14 @@ t.test('doctor helpers', async (t) => {
   const custom = resolveDoctorSettings({ listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', httpMaxConnectionsPerSource: '16', tftpMaxTransfersPerSource: '2' });
   t.match(limitsCheck(custom.settings), { status: 'info', message: /\(16 per source\); TFTP: 2 transfers per source/ }, 'and shows the ones it was given');
 
+  const growth = resolveDoctorSettings({ listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', discoveredMax: '0', eventMaxRows: '5' }).checks;
+  t.match(growth, [{ area: 'settings', status: 'fail', message: /--discovered-max must be/, hint: /serve refuses/ }], 'serve would refuse these limits: so does doctor');
+
+  const many = Array.from({ length: 25 }, (_, i) => ({ ...blankMachine(`52:54:00:00:01:${String(i).padStart(2, '0')}`, NOW), state: 'discovered' as const }));
+  const listed = machineChecks(many)[0]!.message;
+  t.match(listed, /^25 discovered machine\(s\) waiting to be accepted: 52:54:00:00:01:00, .*, …$/);
+  t.equal(listed.split(', ').length, 11, 'ten MACs shown, not the whole list');
+
   const machines = [
     { ...blankMachine('52:54:00:00:00:01', NOW), state: 'discovered' as const },
     { ...blankMachine('52:54:00:00:00:02', NOW), hostname: 'w2', state: 'stalled' as const, cluster: 'prod', role: 'worker' as const },

@@ -4,6 +4,8 @@ import type { Response as LightResponse } from 'light-my-request';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootNetwork } from '../../src/core/boot.js';
+import { DEFAULT_DISCOVERY_LIMITS, type DiscoveryLimits } from '../../src/core/discovery.js';
+import type { RetentionSettings } from '../../src/core/housekeeping.js';
 import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import type { MachineState } from '../../src/core/types.js';
@@ -41,7 +43,15 @@ export interface TestApp {
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
 export async function makeApp(
   t: Test,
-  opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger; stallDeadlines?: Partial<Record<MachineState, number>>; limits?: HttpLimits } = {},
+  opts: {
+    kernelBytes?: number;
+    bootNetwork?: () => BootNetwork;
+    logger?: FastifyBaseLogger;
+    stallDeadlines?: Partial<Record<MachineState, number>>;
+    discovery?: Partial<DiscoveryLimits>;
+    retention?: RetentionSettings;
+    limits?: HttpLimits;
+  } = {},
 ): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
@@ -62,6 +72,8 @@ export async function makeApp(
     discoveryRetrySeconds: 30,
     clock,
     stallDeadlines: opts.stallDeadlines,
+    discovery: { ...DEFAULT_DISCOVERY_LIMITS, ...opts.discovery },
+    retention: opts.retention,
   });
   const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger, limits: opts.limits });
   t.teardown(async () => {

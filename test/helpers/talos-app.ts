@@ -62,11 +62,23 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
       return (await base.api('GET', `/api/v1/machines/${mac}`)).json;
     },
     async kinds(mac) {
-      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.map((e: { kind: string }) => e.kind);
+      return (await timeline(mac)).map((e) => e.kind);
     },
     async states(mac) {
-      return (await base.api('GET', `/api/v1/machines/${mac}/events`)).json.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
+      return (await timeline(mac)).filter((e) => e.state).map((e) => e.state!);
     },
   };
+  /** The whole timeline, page by page (the API gives at most 1,000 events a page). */
+  async function timeline(mac: string): Promise<Array<{ kind: string; state: string | null }>> {
+    const events: Array<{ kind: string; state: string | null }> = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const res = await base.api('GET', `/api/v1/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      events.push(...res.json.items);
+      cursor = res.json.next;
+      if (!cursor) break;
+    }
+    return events;
+  }
   return app;
 }

@@ -123,8 +123,8 @@ t.test('list filters', async (t) => {
   t.equal((await api('POST', '/api/v1/clusters', clusterBody('lab'))).status, 201);
   await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:01', hostname: 'a', role: 'worker', cluster: 'prod', labels: { rack: 'r1' } });
   await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:02', hostname: 'b', role: 'worker', cluster: 'lab', labels: { rack: 'r2' } });
-  t.same((await api('GET', '/api/v1/machines?cluster=lab')).json.map((m: { hostname: string }) => m.hostname), ['b']);
-  t.same((await api('GET', '/api/v1/machines?label=rack=r1')).json.map((m: { hostname: string }) => m.hostname), ['a']);
+  t.same((await api('GET', '/api/v1/machines?cluster=lab')).json.items.map((m: { hostname: string }) => m.hostname), ['b']);
+  t.same((await api('GET', '/api/v1/machines?label=rack=r1')).json.items.map((m: { hostname: string }) => m.hostname), ['a']);
   t.equal((await api('GET', '/api/v1/machines?state=bogus')).status, 400);
-  t.equal((await api('GET', '/api/v1/clusters')).json.length, 2);
+  t.equal((await api('GET', '/api/v1/clusters')).json.items.length, 2);
 });

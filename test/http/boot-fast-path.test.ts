@@ -88,7 +88,7 @@ t.test('refusals are the same JSON, on the audit log, whichever path answers', a
     t.equal(fast.body, slow.body, path);
     t.same(picked(fast), picked(slow), path);
   }
-  const refused = (await a.api('GET', '/api/v1/audit?limit=100')).json.filter((e: { action: string }) => e.action === 'config.refused');
+  const refused = (await a.api('GET', '/api/v1/audit?limit=100')).json.items.filter((e: { action: string }) => e.action === 'config.refused');
   t.equal(refused.length, cases.length * 2, 'every refusal audited, both ways');
 });
 

@@ -77,7 +77,7 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
 
   const events = await api('GET', `/api/v1/machines/${mac}/events`);
   t.equal(events.status, 200);
-  const kinds = events.json.map((e: { kind: string }) => e.kind);
+  const kinds = events.json.items.map((e: { kind: string }) => e.kind);
   t.same(kinds, [
     'registered',
     'machine-script',
@@ -93,10 +93,10 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
     'config-delivered',
     'config-delivered',
   ]);
-  t.ok(events.json.every((e: { sourceIp: string | null; kind: string }) => e.kind === 'registered' || e.sourceIp), 'machine events carry the source IP');
-  const completed = events.json.find((e: { kind: string }) => e.kind === 'kernel-download-completed');
+  t.ok(events.json.items.every((e: { sourceIp: string | null; kind: string }) => e.kind === 'registered' || e.sourceIp), 'machine events carry the source IP');
+  const completed = events.json.items.find((e: { kind: string }) => e.kind === 'kernel-download-completed');
   t.equal(completed.detail.bytes, 65536, 'bytes sent = size');
-  const states = events.json.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
+  const states = events.json.items.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
   t.same(states, ['registered', 'pxe-booting', 'kernel-loaded', 'config-delivered']);
   const machine = await api('GET', `/api/v1/machines/${mac}`);
   t.equal(machine.json.state, 'config-delivered');

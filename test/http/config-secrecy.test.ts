@@ -23,8 +23,8 @@ t.test('refusals are audited and on the timeline', async (t) => {
   t.same(refused.map((a) => a.sourceIp), [IP, IP, '10.9.0.61']);
   const viaApi = await api('GET', `/api/v1/audit?target=${mac.toUpperCase()}`);
   t.equal(viaApi.status, 200);
-  t.same(viaApi.json.map((a: { action: string }) => a.action), ['config.refused', 'machine.create'], 'audit API, newest first');
-  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  t.same(viaApi.json.items.map((a: { action: string }) => a.action), ['config.refused', 'machine.create'], 'audit API, newest first');
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items;
   t.ok(events.some((e: { kind: string; sourceIp: string }) => e.kind === 'config-refused' && e.sourceIp === '10.9.0.61'));
 });
 
@@ -72,7 +72,7 @@ t.test('an installed machine gets no config and boots its disk; reimage reopens 
   const again = await get(`/ipxe?mac=${mac}&arch=x86_64`, IP);
   t.equal(again.headers['x-metalboot-script'], 'install', 'installer served again after reimage');
   t.equal((await get(configUrlOf(again.body), IP)).statusCode, 200);
-  const kinds = (await api('GET', `/api/v1/machines/${mac}/events`)).json.map((e: { kind: string }) => e.kind);
+  const kinds = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items.map((e: { kind: string }) => e.kind);
   t.ok(kinds.includes('reimage-requested'));
   const audit = (await api('GET', `/api/v1/machines/${mac}`)).json;
   t.equal(audit.state, 'config-delivered');

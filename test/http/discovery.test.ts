@@ -12,11 +12,12 @@ t.test('an unknown MAC is discovered, installs nothing, and can be accepted', as
   t.match(res.body, 'chain --autofree http://10.9.0.1:8080/boot.ipxe');
 
   const listed = await api('GET', '/api/v1/machines?state=discovered');
-  t.equal(listed.json.length, 1);
-  t.equal(listed.json[0].uuid, '4c4c4544-0042-3510-8057-b4c04f4d4e31');
-  t.equal(listed.json[0].serial, 'SN123');
-  t.equal(listed.json[0].lastSeen.ip, '10.9.0.70');
-  t.equal(listed.json[0].lastSeen.firmware, 'pcbios');
+  t.equal(listed.json.items.length, 1);
+  t.equal(listed.json.next, null, 'one page');
+  t.equal(listed.json.items[0].uuid, '4c4c4544-0042-3510-8057-b4c04f4d4e31');
+  t.equal(listed.json.items[0].serial, 'SN123');
+  t.equal(listed.json.items[0].lastSeen.ip, '10.9.0.70');
+  t.equal(listed.json.items[0].lastSeen.firmware, 'pcbios');
   t.equal((await get(`/ipxe?mac=${mac}`, '10.9.0.70')).headers['x-metalboot-script'], 'discovery', 'still discovery on retry');
 
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
@@ -25,10 +26,10 @@ t.test('an unknown MAC is discovered, installs nothing, and can be accepted', as
   t.equal(accepted.json.state, 'registered');
   t.equal(accepted.json.uuid, '4c4c4544-0042-3510-8057-b4c04f4d4e31', 'what discovery saw is kept');
   t.equal((await get(`/ipxe?mac=${mac}&arch=x86_64`, '10.9.0.70')).headers['x-metalboot-script'], 'install');
-  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items;
   t.same(events.map((e: { kind: string }) => e.kind), ['discovered', 'machine-script', 'accepted', 'machine-script']);
   const newest = events.at(-1);
-  t.same((await api('GET', '/api/v1/machines')).json[0].lastEvent, { id: newest.id, kind: 'machine-script', at: newest.at }, 'the list carries the newest event');
+  t.same((await api('GET', '/api/v1/machines')).json.items[0].lastEvent, { id: newest.id, kind: 'machine-script', at: newest.at }, 'the list carries the newest event');
   t.same((await api('GET', `/api/v1/machines/${mac}`)).json.lastEvent, undefined, 'only the list');
 });
 
@@ -50,7 +51,7 @@ t.test('generic boot script is attributed by source address when known', async (
   t.equal((await api('POST', '/api/v1/machines', { mac, hostname: 'w-3', role: 'worker', cluster: 'prod', ip: '10.9.0.73' })).status, 201);
   await get('/boot.ipxe', '10.9.0.73');
   await get('/boot.ipxe', '10.9.0.74');
-  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items;
   t.same(events.map((e: { kind: string }) => e.kind), ['registered', 'boot-script']);
   t.equal(events[1].state, 'pxe-booting');
 });
@@ -68,7 +69,7 @@ t.test('the same machine booting from another NIC is found by its SMBIOS UUID, o
   t.match(await core.network.lookup(otherNic, uuid), { known: true, bootFileOverride: 'snponly.efi' }, 'DHCP: the machine, by UUID');
   t.same(await core.network.lookup(otherNic, undefined), { known: false }, 'without a UUID: an unknown NIC');
   await core.network.record({ mac: otherNic, uuid, messageType: 'DISCOVER', reply: 'OFFER', mode: 'authoritative', vendorClass: 'PXEClient:Arch:00007', offeredIp: '10.9.0.77', arch: 'amd64', firmware: 'efi' } as never);
-  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json;
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items;
   t.match(events.at(-1), { kind: 'dhcp-discover', detail: { nic: otherNic } }, "on the machine's timeline, naming the NIC");
 
   const res = await get(`/ipxe?mac=${otherNic}&uuid=${uuid}&arch=x86_64&platform=efi`, '10.9.0.77');

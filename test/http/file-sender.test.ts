@@ -80,7 +80,7 @@ t.test('a full GET over a real socket: every byte, the headers, the bookkeeping,
   t.match(res.headers, { 'content-length': String(kernel.length), 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: /^W\/"[0-9a-f]+-[0-9a-f]+"$/ });
   t.ok(res.headers['last-modified'] && res.headers['x-request-id'], 'Last-Modified, and the request id fastify set before the hijack');
   t.match((await recorded('vmlinuz-amd64', 'completed')).detail, { status: 200, bytes: kernel.length, range: null });
-  const events = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.map((e: { kind: string }) => e.kind);
+  const events = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.map((e: { kind: string }) => e.kind);
   t.same(events.filter((k: string) => k.startsWith('kernel-')), ['kernel-download-started', 'kernel-download-completed']);
   const metrics = (await a.app.inject({ url: '/metrics' })).body;
   t.match(metrics, 'metalboot_http_boot_requests_total{route="/assets/talos",status="200",result="complete"} 1', 'onResponse hooks still run for the hijacked reply');
@@ -205,7 +205,7 @@ t.test('a client hanging up mid-download: "aborted" on the timeline, file closed
   });
   const aborted = await recorded('initramfs-amd64.xz', 'aborted');
   t.same(aborted.detail, { status: 200, bytes: null, range: null });
-  const kinds = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.map((e: { kind: string }) => e.kind);
+  const kinds = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.map((e: { kind: string }) => e.kind);
   t.ok(kinds.includes('initramfs-download-aborted'));
   t.notOk(kinds.includes('initramfs-download-completed'));
   const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;

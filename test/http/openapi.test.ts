@@ -32,7 +32,16 @@ t.test('OpenAPI document generated from the route schemas', async (t) => {
   t.match(preview, { tags: ['machines'], summary: /Dry run/ });
   t.same(preview.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name).sort(), ['arch', 'config', 'ipxe']);
   t.ok(preview.responses['200'].content['application/json'].schema.properties.hops, 'the preview documented');
-  t.ok(doc.paths['/api/v1/machines'].get.responses['200'].content['application/json'].schema.items.properties.lastEvent, 'lastEvent documented');
+  const machinesPage = doc.paths['/api/v1/machines'].get.responses['200'].content['application/json'].schema;
+  t.ok(machinesPage.properties.items.items.properties.lastEvent, 'lastEvent documented');
+  // Every list endpoint documents its page: `items`, `next`, and the `limit` and `cursor` parameters.
+  for (const path of ['/api/v1/machines', '/api/v1/clusters', '/api/v1/machines/{mac}/events', '/api/v1/audit', '/api/v1/talos/unattributed']) {
+    const get = doc.paths[path].get;
+    const schema = get.responses['200'].content['application/json'].schema;
+    t.equal(schema.properties.items.type, 'array', `${path}: items`);
+    t.same(schema.properties.next.type, ['string', 'null'], `${path}: next`);
+    t.ok(['limit', 'cursor'].every((n) => get.parameters.some((p: any) => p.in === 'query' && p.name === n)), `${path}: limit and cursor`);
+  }
   t.ok(doc.paths['/api/v1/machines/{mac}/events'].get.parameters.some((p: any) => p.in === 'path' && p.name === 'mac'));
   t.ok(doc.paths['/api/v1/events/stream'].get.responses['200'].content['text/event-stream'], 'SSE documented as a stream');
   t.equal(doc.paths['/metrics'].get.tags[0], 'operations');

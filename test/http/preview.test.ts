@@ -66,7 +66,7 @@ t.test('preview of a registered machine: the install, exactly as served, recordi
   t.equal(withConfig.status, 200);
   t.same(withConfig.json.hops.map((h: Hop) => h.step), ['dhcp-ipxe', 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config']);
   t.match(hop(withConfig.json, 'config')!.data!.yaml, /hostname: worker-1/, 'the rendered config for the admin with config=1');
-  const audit = (await a.api('GET', `/api/v1/audit?target=${MAC}`)).json as { action: string; actor: string; sourceIp: string; detail: { bytes: number } }[];
+  const audit = (await a.api('GET', `/api/v1/audit?target=${MAC}`)).json.items as { action: string; actor: string; sourceIp: string; detail: { bytes: number } }[];
   const previewed = audit.filter((e) => e.action === 'config.previewed');
   t.equal(previewed.length, 1, 'showing the config (its keys) is audited, once');
   t.match(previewed[0], { actor: 'api', sourceIp: '192.0.2.10', detail: { bytes: Buffer.byteLength(hop(withConfig.json, 'config')!.data!.yaml) } });

@@ -68,7 +68,7 @@ t.test('DHCP → TFTP → iPXE script → kernel → config, on one timeline', a
   const config = await curl(configUrl!);
   t.match(config, /hostname: node-7/);
 
-  const events = JSON.parse(await curl(...auth, `${base}/api/v1/machines/${clientMac}/events`)) as Array<{ kind: string; state: string | null; sourceIp: string }>;
+  const events = (JSON.parse(await curl(...auth, `${base}/api/v1/machines/${clientMac}/events?limit=1000`)) as { items: Array<{ kind: string; state: string | null; sourceIp: string }> }).items;
   const kinds = events.map((e) => e.kind);
   for (const k of ['registered', 'dhcp-discover', 'dhcp-request', 'tftp-started', 'tftp-completed', 'machine-script', 'kernel-download-completed', 'initramfs-download-completed', 'config-delivered']) {
     t.ok(kinds.includes(k), `timeline has ${k}`);

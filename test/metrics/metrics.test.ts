@@ -176,3 +176,14 @@ t.test('label values come from a fixed vocabulary', async (t) => {
   t.equal(configRefusalReason('malformed MAC address in the config URL'), 'malformed-mac');
   t.equal(configRefusalReason(42), 'other');
 });
+
+t.test('boots of unknown MACs that were not recorded are counted, by reason', async (t) => {
+  const a = await makeApp(t, { discovery: { perSourcePerMinute: 2 } });
+  await a.get('/ipxe?mac=01:00:5e:00:00:01', '10.9.0.90');
+  await a.get('/ipxe?mac=00:00:00:00:00:00', '10.9.0.90');
+  for (let i = 1; i <= 5; i++) await a.get(`/ipxe?mac=02:00:00:00:00:0${i}`, '10.9.0.91');
+  const m = await scrape(a);
+  t.equal(sample(m, 'metalboot_discovery_refused_total', { reason: 'not-station' }), 2);
+  t.equal(sample(m, 'metalboot_discovery_refused_total', { reason: 'rate-limited' }), 3);
+  t.equal(sample(m, 'metalboot_machines', { state: 'discovered' }), 2, 'the two within the rate');
+});

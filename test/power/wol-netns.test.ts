@@ -63,7 +63,7 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
   t.equal(got.length, 1, 'one magic packet arrived in the other namespace');
   t.equal(got[0], `GOT ${magicPacket(MAC).toString('hex')} ${server.address} 102`, 'the magic packet, from the interface address');
   const events = await api('GET', `/machines/${MAC}/events`);
-  t.match(events.json.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', interface: 'eth0' } });
+  t.match(events.json.items.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', interface: 'eth0' } });
 
   // Without the interface setting the same limited broadcast has no way out of this namespace
   // (no default route): the request fails loudly and says so on the timeline.
@@ -72,7 +72,7 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
   t.equal(failed.status, 500);
   t.match(failed.json.message, /power on via wol failed: .*(ENETUNREACH|EHOSTUNREACH)/);
   t.equal(got.length, 1, 'nothing more arrived');
-  t.equal((await api('GET', `/machines/${MAC}/events`)).json.at(-1).kind, 'power-on-failed', 'on the timeline');
+  t.equal((await api('GET', `/machines/${MAC}/events`)).json.items.at(-1).kind, 'power-on-failed', 'on the timeline');
 
   // --wol-interface alone: the subnet's directed broadcast.
   await restart(['--wol-interface', 'eth0']);

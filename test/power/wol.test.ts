@@ -69,7 +69,7 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   t.equal(on.status, 202, on.body);
   t.same(on.json, { mac: '52:54:00:12:34:56', action: 'on', driver: 'wol', detail: { to: `127.0.0.1:${l.port}`, bytes: 102 } });
   t.same((await l.waitFor(1))[0]!.data, magicPacket('52:54:00:12:34:56'));
-  const events = (await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json;
+  const events = (await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.items;
   t.match(events.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', to: `127.0.0.1:${l.port}` }, sourceIp: '192.0.2.10', state: null });
   const audit = await core.store.audit.list({ target: '52:54:00:12:34:56' });
   t.equal(audit[0]!.action, 'machine.power-on');
@@ -82,5 +82,5 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   const failed = await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'on' });
   t.equal(failed.status, 500);
   t.same(failed.json, { error: 'power_failed', message: 'power on via broken failed: EHOSTUNREACH' });
-  t.equal((await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.at(-1).kind, 'power-on-failed');
+  t.equal((await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.items.at(-1).kind, 'power-on-failed');
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { blankMachine } from '../../src/core/machines.js';
+import type { Machine } from '../../src/core/types.js';
 import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 
@@ -170,8 +171,44 @@ t.test('migration 4 moves each machine\'s newest config token into its row and d
   db.close();
   const store = new SqliteStore(file);
   t.teardown(() => store.close());
-  t.equal(store.db.pragma('user_version', { simple: true }), 4);
+  t.equal(store.db.pragma('user_version', { simple: true }), Math.max(...MIGRATIONS.map((m) => m.version)));
   t.same(await store.tokens.forMachine('02:00:00:00:00:31'), { tokenHash: 'new', mac: '02:00:00:00:00:31', sourceIp: '10.0.0.31', createdAt: '2026-01-01T00:05:00.000Z', expiresAt: '2026-01-01T03:05:00.000Z' });
   t.equal(await store.tokens.forMachine('02:00:00:00:00:32'), undefined, 'a machine without a token has none');
   t.equal(store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!.n, 0, 'the old table is gone');
+});
+
+t.test('the count of discovered machines follows inserts, state changes and deletes', async (t) => {
+  const store = new SqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const now = '2026-12-07T10:00:00.000Z';
+  const m = (mac: string, state: Machine['state']) => ({ ...blankMachine(mac, now), state });
+  await store.machines.insert(m('02:00:00:00:00:01', 'discovered'));
+  await store.machines.insert(m('02:00:00:00:00:02', 'discovered'));
+  await store.machines.insert(m('02:00:00:00:00:03', 'registered'));
+  t.equal(await store.machines.countDiscovered(), 2);
+  await store.events.append({ mac: '02:00:00:00:00:01', at: now, kind: 'accepted', detail: {}, sourceIp: null, state: 'registered' });
+  t.equal(await store.machines.countDiscovered(), 1, 'accepted');
+  await store.machines.delete('02:00:00:00:00:02');
+  await store.machines.delete('02:00:00:00:00:03');
+  t.equal(await store.machines.countDiscovered(), 0, 'deleted');
+  const direct = store.db.prepare("SELECT count(*) AS n FROM machines WHERE state = 'discovered'").get() as { n: number };
+  t.equal(direct.n, 0);
+});
+
+t.test('migration 5 fills in when each machine was last seen and counts the discovered ones', async (t) => {
+  const file = join(t.testdir({}), 'v4.db');
+  const db = new Database(file);
+  migrate(db, MIGRATIONS.filter((m) => m.version <= 4));
+  const seen = { ...blankMachine('02:00:00:00:00:41', '2026-01-01T00:00:00.000Z'), state: 'discovered', lastSeen: { ip: '10.0.0.41', at: '2026-01-02T00:00:00.000Z' } };
+  const never = { ...blankMachine('02:00:00:00:00:42', '2026-01-03T00:00:00.000Z'), state: 'discovered' };
+  const ins = db.prepare('INSERT INTO machines (mac, state, doc) VALUES (?, ?, ?)');
+  ins.run(seen.mac, 'discovered', JSON.stringify(seen));
+  ins.run(never.mac, 'discovered', JSON.stringify(never));
+  db.close();
+  const store = new SqliteStore(file);
+  t.teardown(() => store.close());
+  t.equal(await store.machines.countDiscovered(), 2);
+  t.equal(await store.machines.expireDiscovered('2026-01-02T12:00:00.000Z', 10), 1, 'last seen on the 2nd: expired');
+  t.ok(await store.machines.get(never.mac), 'never seen: its creation time counts');
+  t.equal(await store.machines.countDiscovered(), 1);
 });

@@ -88,7 +88,7 @@ t.test('attribution: events from an unknown address are kept, then claimed when 
   t.equal(app.core.progress.counters.eventsUnattributed, 2, 'counted');
   let stats = (await app.api('GET', '/api/v1/talos/stats')).json;
   t.equal(stats.unattributedStored, 2, 'recorded, not dropped');
-  const list = (await app.api('GET', '/api/v1/talos/unattributed')).json;
+  const list = (await app.api('GET', '/api/v1/talos/unattributed')).json.items;
   t.same(list.map((e: { type: string; peerIp: string }) => [e.type, e.peerIp]), [['machine.SequenceEvent', '127.0.0.1'], ['machine.PhaseEvent', '127.0.0.1']]);
   t.equal((await app.machine(MAC)).state, 'config-delivered');
 

@@ -72,6 +72,6 @@ t.test('an error on the kernel log becomes the failure reason context', async (t
   await c.send(kmsgLine('[talos] failed to install: no such device /dev/sda', { 'talos-level': 'error', priority: 'err' }));
   await eventually(() => app.core.progress.counters.kmsgLines === 1);
   await app.talos.publishAll(failedInstall());
-  const failed = (await app.api('GET', `/api/v1/machines/${MAC}/events`)).json.find((e: { kind: string }) => e.kind === 'talos-sequence-failed');
+  const failed = (await app.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.find((e: { kind: string }) => e.kind === 'talos-sequence-failed');
   t.equal(failed.detail.kernelLog, 'failed to install: no such device /dev/sda');
 });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
+import { blankMachine } from '../../src/core/machines.js';
 import { ROOT, TOKEN, clusterBody, configUrlOf, makeApp, type TestApp } from '../helpers/core-app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -20,6 +21,7 @@ const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get 
 // CI installs chromium (Debian package) and must run this; a developer without it is told, not failed.
 if (missing && process.env.CI) t.fail(missing);
 t.test('dashboard: sign in, live states, accept, reimage, wake, escaping', { skip: missing }, dashboard);
+t.test('dashboard with 40,000 machines: pages of 200 and "Show more", never the whole registry at once', { skip: missing }, manyMachines);
 
 async function launch(t: Test, profileDir: string): Promise<{ ctx: BrowserContext; page: Page; errors: string[] }> {
   // A persistent context is how playwright takes a --user-data-dir: a fresh one per run, inside
@@ -86,7 +88,7 @@ async function dashboard(t: Test) {
   await waitForState(page, W1.mac, 'registered');
   await waitForState(page, CP1.mac, 'stalled');
   // The list carries each machine's newest event: no request per machine to show it.
-  const cp1Last = (await api('GET', '/api/v1/machines')).json.find((m: { mac: string }) => m.mac === CP1.mac).lastEvent;
+  const cp1Last = (await api('GET', '/api/v1/machines')).json.items.find((m: { mac: string }) => m.mac === CP1.mac).lastEvent;
   await page.waitForFunction(
     ([m, kind]) => document.querySelector(`#machine-rows tr[data-mac="${m}"] td:nth-child(7)`)?.textContent?.startsWith(`${kind} `),
     [CP1.mac, cp1Last.kind] as const,
@@ -196,4 +198,52 @@ async function dashboard(t: Test) {
   await page.locator('#login').waitFor({ state: 'visible' });
   t.equal(await page.evaluate(() => sessionStorage.getItem('metalboot.token')), null, 'log out forgets the token');
   await ctx.close(); // before the server: a browser still reconnecting would hold it open
+}
+
+async function manyMachines(t: Test) {
+  const a = await makeApp(t);
+  await a.app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(a.app.server.address() as { port: number }).port}`;
+  t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
+  // 10,000 registered and 30,000 discovered, written straight to the store (one commit).
+  const now = '2026-11-25T09:00:00.000Z';
+  const mac = (n: number) => `02:00:00:${[n >> 16, (n >> 8) & 0xff, n & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+  for (let i = 0; i < 40_000; i++) {
+    const registered = i % 4 === 0;
+    await a.store.machines.insert({ ...blankMachine(mac(i), now), state: registered ? 'registered' : 'discovered', hostname: registered ? `node-${i}` : null, cluster: registered ? 'prod' : null, role: registered ? 'worker' : null });
+  }
+  await a.store.flushed();
+
+  const { page, errors } = await launch(t, join(a.dir, 'browser-profile'));
+  const limits: number[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/api/v1/machines') limits.push(Number(u.searchParams.get('limit') ?? 'NaN'));
+  });
+  await page.goto(`${base}/ui`);
+  await page.locator('#login').waitFor({ state: 'visible' });
+  await page.fill('#token', TOKEN);
+  await page.click('#login button[type=submit]');
+  const rows = (sel: string) => page.locator(`${sel} tr[data-mac]`).count();
+  await page.waitForFunction(() => document.querySelectorAll('#machine-rows tr[data-mac]').length === 200, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelectorAll('#discovered-rows tr[data-mac]').length === 200, undefined, { timeout: 20_000 });
+  t.equal(await page.textContent('#machines-count'), '200+', 'the count says there is more');
+  t.equal(await page.textContent('#discovered-count'), '200+');
+  t.ok(await page.isVisible('#machines-more'), '"Show more" under the machines');
+
+  await page.click('#machines-more');
+  await page.waitForFunction(() => document.querySelectorAll('#machine-rows tr[data-mac]').length === 400, undefined, { timeout: 20_000 });
+  t.equal(await rows('#discovered-rows'), 200, 'the discovered table keeps its page');
+  await page.click('#discovered-more');
+  await page.waitForFunction(() => document.querySelectorAll('#discovered-rows tr[data-mac]').length === 400, undefined, { timeout: 20_000 });
+
+  // The filter narrows what is shown without asking for more.
+  await page.fill('#filter', 'node-400');
+  await page.waitForFunction(() => document.querySelectorAll('#machine-rows tr[data-mac]').length < 400);
+  t.ok(await page.locator('#machine-rows tr[data-mac="02:00:00:00:01:90"]').count(), 'node-400 is shown');
+
+  t.ok(limits.length > 0, 'the dashboard read the machine list');
+  t.ok(limits.every((n) => n >= 1 && n <= 1000), `every list request asks for one page of at most 1,000 (${[...new Set(limits)].join(', ')})`);
+  t.ok(Math.max(...limits) <= 400, 'never more than what is shown');
+  t.same(errors, [], 'no script errors');
 }

@@ -7,6 +7,7 @@ import { ApiClient, clientFlags, withClientOptions } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { collect, readPatch, readTextFile } from '../inputs.js';
 import { age, formatFields, note, printJson, printTable } from '../output.js';
+import { listAll } from '../pages.js';
 
 interface CreateFlags {
   from: string;
@@ -68,7 +69,7 @@ export function clusterCommand(): Command {
   withClientOptions(cluster.command('list').description('clusters and how many machines each has')).action(async (_o: unknown, cmd: Command) => {
     const flags = clientFlags(cmd);
     const api = ApiClient.fromFlags(flags);
-    const [clusters, machines] = await Promise.all([api.get<Cluster[]>('/clusters'), api.get<Machine[]>('/machines')]);
+    const [clusters, machines] = await Promise.all([listAll<Cluster>((p) => api.get(p), '/clusters'), listAll<Machine>((p) => api.get(p), '/machines')]);
     if (flags.output === 'json') return printJson(clusters);
     const count = (name: string) => machines.filter((m) => m.cluster === name).length;
     printTable(
@@ -83,7 +84,7 @@ export function clusterCommand(): Command {
     const api = ApiClient.fromFlags(flags);
     const c = await api.get<Cluster>(`/clusters/${encodeURIComponent(name)}`).catch(hintNotFound(name));
     if (flags.output === 'json') return printJson(c);
-    const machines = await api.get<Machine[]>(`/machines?cluster=${encodeURIComponent(name)}`);
+    const machines = await listAll<Machine>((p) => api.get(p), `/machines?cluster=${encodeURIComponent(name)}`);
     const docs = (yaml: string) => `${yaml.split(/^---\s*$/m).filter((d) => d.trim()).length} document(s), ${Buffer.byteLength(yaml)} bytes`;
     process.stdout.write(
       `${formatFields([

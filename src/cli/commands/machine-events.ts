@@ -11,6 +11,7 @@ import { ApiClient, clientFlags, withClientOptions } from '../client.js';
 import { CliError, EXIT, UnreachableError, usageError } from '../errors.js';
 import { positiveNumber } from '../inputs.js';
 import { note, printJson } from '../output.js';
+import { pageOfBody, type PageBody } from '../pages.js';
 import { sseMessages } from '../sse.js';
 
 const PAGE = 1000;
@@ -48,7 +49,7 @@ class Follower {
   async history(): Promise<boolean> {
     for (;;) {
       const q = `limit=${PAGE}${this.after !== undefined ? `&after=${this.after}` : ''}`;
-      const batch = await this.api.get<MachineEvent[]>(`/machines/${encodeURIComponent(this.mac)}/events?${q}`);
+      const batch = pageOfBody(await this.api.get<MachineEvent[] | PageBody<MachineEvent>>(`/machines/${encodeURIComponent(this.mac)}/events?${q}`)).items;
       let reached = false;
       for (const e of batch) reached = this.emit(e) || reached;
       if (reached) return true;

@@ -7,6 +7,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { collect, parseDiskSelector, parseKeyValue, readPatch } from '../inputs.js';
 import { age, formatFields, note, printJson, printTable } from '../output.js';
 import { eventsCommand, formatEvent } from './machine-events.js';
+import { listAll } from '../pages.js';
 
 const path = (mac: string) => `/machines/${encodeURIComponent(mac)}`;
 
@@ -118,14 +119,18 @@ export function machineCommand(): Command {
       .description('machines with their state and how long they have been in it')
       .addOption(new Option('--state <state>', 'only machines in this state').choices([...MACHINE_STATES]))
       .option('--cluster <name>', 'only machines of this cluster')
-      .option('--label <key=value>', 'only machines with this label'),
-  ).action(async (o: { state?: string; cluster?: string; label?: string }, cmd: Command) => {
+      .option('--label <key=value>', 'only machines with this label')
+      .option('--limit <n>', 'at most this many (default: all, read page by page)'),
+  ).action(async (o: { state?: string; cluster?: string; label?: string; limit?: string }, cmd: Command) => {
     const flags = clientFlags(cmd);
     const q = new URLSearchParams();
     if (o.state) q.set('state', o.state);
     if (o.cluster) q.set('cluster', o.cluster);
     if (o.label) q.set('label', parseKeyValue(o.label, '--label').join('='));
-    const machines = await ApiClient.fromFlags(flags).get<Machine[]>(`/machines${q.size ? `?${q}` : ''}`);
+    const max = o.limit === undefined ? undefined : Number(o.limit);
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw usageError(`--limit must be a positive whole number, got "${o.limit}"`);
+    const api = ApiClient.fromFlags(flags);
+    const machines = await listAll<Machine>((p) => api.get(p), `/machines${q.size ? `?${q}` : ''}`, max);
     if (flags.output === 'json') return printJson(machines);
     printTable(
       ['MAC', 'HOSTNAME', 'ROLE', 'CLUSTER', 'STATE', 'IN STATE', 'IP', 'FIRMWARE', 'LAST SEEN'],
@@ -145,7 +150,7 @@ export function machineCommand(): Command {
       // Where it is and why (Talos stage, unmet conditions, stall deadline, kernel log); older servers lack it.
       const progress = await api.get<MachineProgressView>(`${path(mac)}/progress?events=${n}&lines=${Math.min(Math.max(0, Number(o.logLines) || 0), 500)}`).catch(() => undefined);
       if (flags.output === 'json') return printJson(progress ? { ...m, progress } : m);
-      const recent = progress ? progress.lastEvents : (await api.get<MachineEvent[]>(`${path(mac)}/events?limit=10000`)).slice(-n);
+      const recent = progress ? progress.lastEvents : (await listAll<MachineEvent>((p) => api.get(p), `${path(mac)}/events`)).slice(-n);
       const selector = m.installDiskSelector;
       const disk = m.installDisk ?? (selector ? (typeof selector.match === 'string' ? `match ${selector.match}` : `selector ${JSON.stringify(selector)}`) : null);
       process.stdout.write(

@@ -8,6 +8,7 @@ import { createLogger, parseLogFormat } from '../../logging.js';
 import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
+import { growthOptions, parseGrowthSettings } from '../../growth-settings.js';
 import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
 import { CONNECTION_LIMIT_DEFAULTS as LIMITS, parseConnectionLimits } from '../../limit-settings.js';
 import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
@@ -23,7 +24,7 @@ export const configOption = () =>
 
 /** serve's options without an action: doctor reads the same settings file against these keys. */
 export function serveOptions(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .description('run the provisioning server (HTTP on; DHCP off unless --dhcp is given)')
     .addOption(opt('--data-dir <dir>', 'database, API token', 'METALBOOT_DATA_DIR', 'data'))
     .addOption(opt('--assets-dir <dir>', 'Talos kernels/initramfs/schemas (talos/<version>/) and iPXE binaries (ipxe/)', 'METALBOOT_ASSETS_DIR', 'assets'))
@@ -59,8 +60,9 @@ export function serveOptions(): Command {
     .addOption(opt('--http-max-connections <n>', 'HTTP: open connections in all; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS', LIMITS.httpMaxConnections))
     .addOption(opt('--http-max-connections-per-source <n>', 'HTTP: open connections from one address; past it 503 + Retry-After', 'METALBOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE', LIMITS.httpMaxConnectionsPerSource))
     .addOption(opt('--tftp-max-transfers-per-source <n>', 'TFTP: concurrent transfers from one address; past it an error packet', 'METALBOOT_TFTP_MAX_TRANSFERS_PER_SOURCE', LIMITS.tftpMaxTransfersPerSource))
-    .addOption(opt('--wal-max-mb <MiB>', 'the database write-ahead log is kept under this size, whatever the write rate (at least 1)', 'METALBOOT_WAL_MAX_MB', '64'))
-    .addOption(configOption());
+    .addOption(opt('--wal-max-mb <MiB>', 'the database write-ahead log is kept under this size, whatever the write rate (at least 1)', 'METALBOOT_WAL_MAX_MB', '64'));
+  for (const o of growthOptions()) cmd.addOption(o);
+  return cmd.addOption(configOption());
 }
 
 export const SERVE_SETTING_KEYS = settingKeys(serveOptions(), ['config']);
@@ -131,6 +133,7 @@ export function serveCommand(): Command {
         stallDeadlines: o.stallDeadlines ? parseStallDeadlines(o.stallDeadlines) : undefined,
         limits: parseConnectionLimits(o),
         walMaxBytes: positiveInt(o.walMaxMb!, 'wal-max-mb') * 1024 * 1024,
+        ...parseGrowthSettings(o),
       };
       const deadlineEnv = process.env.METALBOOT_SHUTDOWN_DEADLINE_MS;
       const deadlineMs = deadlineEnv ? positiveInt(deadlineEnv, 'METALBOOT_SHUTDOWN_DEADLINE_MS', '') : SHUTDOWN_DEADLINE_MS;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ClusterInput } from '../../core/clusters.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
+import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 import { clusterCreateBody, clusterSchema, clusterUpdateBody, nameParams } from '../schemas.js';
 
 export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
@@ -13,7 +14,15 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
     return reply.code(201).send(result);
   });
 
-  app.get('/clusters', { schema: { response: { 200: { type: 'array', items: clusterSchema } } } }, () => core.clusters.list());
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/clusters',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: pageQueryProperties }, response: { 200: pageSchema(clusterSchema, 'Clusters in name order') } } },
+    async (req) => {
+      const limit = pageLimit(req.query.limit);
+      const after = decodeCursor('clusters', req.query.cursor, 'string');
+      return pageOf(await core.store.clusters.page({ after, limit: limit + 1 }), limit, 'clusters', (c) => c.name);
+    },
+  );
 
   app.get<{ Params: { name: string } }>('/clusters/:name', { schema: { params: nameParams, response: { 200: clusterSchema } } }, (req) =>
     core.clusters.get(req.params.name),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
 import { machineProgressView } from '../../core/progress-view.js';
 import { sourceIp } from '../auth.js';
+import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 import { machineParams, machineSchema } from '../schemas.js';
 
 type MacParams = { Params: { mac: string } };
@@ -38,9 +39,18 @@ export async function machineProgressRoutes(app: FastifyInstance, { core }: { co
     unattributedStored: await core.store.talosEvents.countUnattributed({ unclaimedOnly: true }),
   }));
 
-  app.get<{ Querystring: { limit?: string } }>(
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
     '/talos/unattributed',
-    { schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: count(1000) } } } },
-    (req) => core.store.talosEvents.listUnattributed({ unclaimedOnly: true, limit: num(req.query.limit, 100, 1000) }),
+    {
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: pageQueryProperties },
+        response: { 200: pageSchema({ type: 'object', additionalProperties: true }, 'Talos events from addresses no machine is known by, oldest first') },
+      },
+    },
+    async (req) => {
+      const limit = pageLimit(req.query.limit);
+      const afterId = decodeCursor('unattributed', req.query.cursor, 'number');
+      return pageOf(await core.store.talosEvents.listUnattributed({ unclaimedOnly: true, afterId, limit: limit + 1 }), limit, 'unattributed', (e) => e.id);
+    },
   );
 }

@@ -16,6 +16,7 @@ import {
   machineSchema,
   previewQuery,
 } from '../schemas.js';
+import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 
 type MacParams = { Params: { mac: string } };
 
@@ -34,15 +35,19 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     reply.code(201).send(await core.machines.register(req.body, actor(req))),
   );
 
-  app.get<{ Querystring: { state?: MachineState; cluster?: string; label?: string } }>(
+  app.get<{ Querystring: { state?: MachineState; cluster?: string; label?: string; registered?: 'true' | 'false'; limit?: string; cursor?: string } }>(
     '/machines',
-    { schema: { querystring: machineListQuery, response: { 200: { type: 'array', items: machineListItemSchema } } } },
+    { schema: { querystring: machineListQuery, response: { 200: pageSchema(machineListItemSchema, 'Machines in MAC order') } } },
     async (req) => {
       const { state, cluster, label } = req.query;
       const [key, value] = label ? label.split('=') : [];
-      const machines = await core.machines.list({ state, cluster, label: key !== undefined ? { key, value: value ?? '' } : undefined });
-      const last = await core.store.events.latest(machines.map((m) => m.mac));
-      return machines.map((m) => ({ ...m, lastEvent: last.get(m.mac) ?? null }));
+      const limit = pageLimit(req.query.limit);
+      const after = decodeCursor('machines', req.query.cursor, 'string');
+      const registered = req.query.registered === undefined ? undefined : req.query.registered === 'true';
+      const filter = { state, cluster, registered, label: key !== undefined ? { key, value: value ?? '' } : undefined };
+      const page = pageOf(await core.store.machines.page(filter, { after, limit: limit + 1 }), limit, 'machines', (m) => m.mac);
+      const last = await core.store.events.latest(page.items.map((m) => m.mac));
+      return { items: page.items.map((m) => ({ ...m, lastEvent: last.get(m.mac) ?? null })), next: page.next };
     },
   );
 
@@ -79,7 +84,7 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     return reply.code(204).send();
   });
 
-  app.get<MacParams & { Querystring: { after?: string; limit?: string } }>(
+  app.get<MacParams & { Querystring: { after?: string; limit?: string; cursor?: string } }>(
     '/machines/:mac/events',
     {
       schema: {
@@ -87,15 +92,19 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { after: { type: 'string', pattern: '^[0-9]{1,15}$' }, limit: { type: 'string', pattern: '^([1-9][0-9]{0,3}|10000)$' } },
+          properties: {
+            after: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'Only events with a larger id (what a live client already has)' },
+            ...pageQueryProperties,
+          },
         },
-        response: { 200: { type: 'array', items: eventSchema } },
+        response: { 200: pageSchema(eventSchema, "The machine's timeline, oldest first") },
       },
     },
     async (req) => {
       await core.machines.get(req.params.mac); // 404 for a MAC we never saw
-      const { after, limit } = req.query;
-      return core.machines.events(req.params.mac, { afterId: after ? Number(after) : undefined, limit: limit ? Number(limit) : undefined });
+      const limit = pageLimit(req.query.limit);
+      const afterId = decodeCursor('events', req.query.cursor, 'number') ?? (req.query.after ? Number(req.query.after) : undefined);
+      return pageOf(await core.machines.events(req.params.mac, { afterId, limit: limit + 1 }), limit, 'events', (e) => e.id);
     },
   );
 

@@ -3,7 +3,14 @@
  * and applying live events. Loaded after client-lib in the same function scope.
  */
 export const CLIENT_APP = String.raw`
-var machines = new Map();   // mac → machine JSON from /api/v1/machines
+var machines = new Map();   // mac → machine JSON from /api/v1/machines (the pages shown)
+// The registry may hold tens of thousands of machines: each table shows pages of the API's list
+// (registered ones, discovered ones) and "Show more" adds a page; a refresh reloads what is shown.
+var PAGE = 200;
+var lists = {
+  managed: { query: 'registered=true', shown: PAGE, next: null, more: 'machines-more' },
+  discovered: { query: 'state=discovered', shown: PAGE, next: null, more: 'discovered-more' },
+};
 var lastEvents = new Map(); // mac → newest timeline event we know of
 var clusters = [];
 var selected = null;        // mac shown in the detail pane
@@ -35,7 +42,7 @@ onUnauthorized = function () { showLogin('The API token was refused; enter it ag
 async function signIn(candidate) {
   token = candidate;
   try {
-    await api('GET', '/machines');
+    await api('GET', '/machines?limit=1');
   } catch (err) {
     if (err.status !== 401) byId('login-error').textContent = 'Cannot reach the API: ' + err.message;
     return;
@@ -56,13 +63,39 @@ async function signIn(candidate) {
   routeFromHash();
 }
 
+/** The first l.shown items of a list, page by page (at most 1,000 per request). */
+async function loadList(l) {
+  var items = [], cursor = null;
+  do {
+    var limit = Math.min(1000, l.shown - items.length);
+    var page = await api('GET', '/machines?' + l.query + '&limit=' + limit + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    items = items.concat(page.items);
+    cursor = page.next;
+  } while (cursor && items.length < l.shown);
+  l.next = cursor;
+  return items;
+}
+async function loadAll(path) {
+  var items = [], cursor = null;
+  do {
+    var page = await api('GET', path + '?limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    items = items.concat(page.items);
+    cursor = page.next;
+  } while (cursor && items.length < 100000);
+  return items;
+}
+function showMore(name) {
+  lists[name].shown += PAGE;
+  refreshAll();
+}
+
 async function refreshAll() {
   try {
-    var list = await api('GET', '/machines');
+    var list = (await loadList(lists.managed)).concat(await loadList(lists.discovered));
     machines = new Map(list.map(function (m) { return [m.mac, m]; }));
     // The list carries each machine's newest event; the stream may already know a newer one.
     list.forEach(function (m) { if (m.lastEvent) noteLastEvent(m.mac, m.lastEvent); });
-    clusters = await api('GET', '/clusters');
+    clusters = await loadAll('/clusters');
     renderLists();
   } catch (err) {
     if (err.status !== 401) toast('Refreshing machines failed: ' + err.message, true);
@@ -106,7 +139,9 @@ function renderLists() {
   var managed = all.filter(function (m) { return m.state !== 'discovered' && machineMatches(m, q); }).sort(byName);
 
   byId('discovered').hidden = discovered.length === 0;
-  byId('discovered-count').textContent = String(discovered.length);
+  byId('discovered-count').textContent = discovered.length + (lists.discovered.next ? '+' : '');
+  byId('discovered-more').hidden = !lists.discovered.next;
+  byId('machines-more').hidden = !lists.managed.next;
   var dRows = byId('discovered-rows');
   clear(dRows);
   discovered.forEach(function (m) {
@@ -122,7 +157,7 @@ function renderLists() {
       h('td', null, h('button', { type: 'button', class: 'primary', 'data-action': 'accept', onclick: function () { openAccept(m.mac); } }, 'Accept'))));
   });
 
-  byId('machines-count').textContent = String(managed.length);
+  byId('machines-count').textContent = managed.length + (lists.managed.next ? '+' : '');
   var rows = byId('machine-rows');
   clear(rows);
   if (managed.length === 0) {
@@ -190,6 +225,8 @@ function init() {
   });
   byId('logout').addEventListener('click', function () { location.hash = ''; showLogin(''); });
   byId('filter').addEventListener('input', renderLists);
+  byId('machines-more').addEventListener('click', function () { showMore('managed'); });
+  byId('discovered-more').addEventListener('click', function () { showMore('discovered'); });
   byId('accept-form').addEventListener('submit', submitAccept);
   byId('accept-cancel').addEventListener('click', closeAccept);
   initDetail();

@@ -66,6 +66,7 @@ export function renderPage(opts: { version: string; assetVersion: string }): str
         <thead><tr><th>MAC</th><th>Address</th><th>Arch</th><th>Firmware</th><th>UUID</th><th>Serial</th><th>Seen</th><th></th></tr></thead>
         <tbody id="discovered-rows"></tbody>
       </table>
+      <p class="more"><button type="button" id="discovered-more" hidden>Show more</button></p>
     </section>
 
     <section id="machines">
@@ -76,6 +77,7 @@ export function renderPage(opts: { version: string; assetVersion: string }): str
         <thead><tr><th>Hostname</th><th>MAC</th><th>State</th><th>Role</th><th>Cluster</th><th>IP</th><th>Last event</th><th>In state</th></tr></thead>
         <tbody id="machine-rows"></tbody>
       </table>
+      <p class="more"><button type="button" id="machines-more" hidden>Show more</button></p>
     </section>
   </div>
 

@@ -51,6 +51,7 @@ button:hover { background: #f2f4f7; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.danger { background: var(--red); border-color: var(--red); color: #fff; }
 button:disabled { opacity: .5; cursor: default; }
+p.more { text-align: center; margin: 8px 0 0; }
 input, select { font: inherit; padding: 4px 8px; border-radius: 6px; border: 1px solid #c9ced6; }
 form.inline { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; }
 form.inline label { display: flex; flex-direction: column; gap: 3px; font-size: 12px; color: var(--muted); }

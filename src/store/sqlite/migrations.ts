@@ -137,6 +137,43 @@ export const MIGRATIONS: Migration[] = [
         DROP TABLE config_tokens;
       `),
   },
+  {
+    version: 5,
+    // Bounded growth (issue 20): the oldest discovered machines are dropped past the cap and
+    // after the retention, and timeline and audit rows past their retention. `seen_at` orders the
+    // discovered ones without reading every document; the partial index holds only them.
+    // The timeline and the audit log stay append-only for everyone but retention: a DELETE is
+    // refused unless the housekeeping transaction opened `retention_gate` (and it closes it in the
+    // same transaction, so no other statement ever sees it open).
+    description: 'last-seen column for discovered machines; retention may delete old timeline and audit rows',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE machines ADD COLUMN seen_at TEXT;      -- ISO time of the last boot request seen
+        UPDATE machines SET seen_at = COALESCE(json_extract(doc, '$.lastSeen.at'), json_extract(doc, '$.createdAt'));
+        CREATE INDEX machines_discovered_seen ON machines(seen_at, mac) WHERE state = 'discovered';
+        -- How many are discovered, kept by triggers: every discovery checks the cap, and count(*)
+        -- over 10,000 index entries per discovery made 20,000 discoveries take minutes.
+        CREATE TABLE discovered_count (n INTEGER NOT NULL);
+        INSERT INTO discovered_count (n) SELECT count(*) FROM machines WHERE state = 'discovered';
+        CREATE TRIGGER machines_discovered_i AFTER INSERT ON machines WHEN NEW.state = 'discovered'
+          BEGIN UPDATE discovered_count SET n = n + 1; END;
+        CREATE TRIGGER machines_discovered_d AFTER DELETE ON machines WHEN OLD.state = 'discovered'
+          BEGIN UPDATE discovered_count SET n = n - 1; END;
+        CREATE TRIGGER machines_discovered_u AFTER UPDATE OF state ON machines
+          WHEN (OLD.state = 'discovered') != (NEW.state = 'discovered')
+          BEGIN UPDATE discovered_count SET n = n + (NEW.state = 'discovered') - (OLD.state = 'discovered'); END;
+        CREATE TABLE retention_gate (open INTEGER NOT NULL);
+        INSERT INTO retention_gate (open) VALUES (0);
+        DROP TRIGGER machine_events_append_only_d;
+        DROP TRIGGER audit_log_append_only_d;
+        CREATE TRIGGER machine_events_append_only_d BEFORE DELETE ON machine_events
+          WHEN (SELECT open FROM retention_gate) = 0
+          BEGIN SELECT RAISE(ABORT, 'machine_events is append-only (only retention deletes)'); END;
+        CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
+          WHEN (SELECT open FROM retention_gate) = 0
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (only retention deletes)'); END;
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

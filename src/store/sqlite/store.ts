@@ -20,6 +20,7 @@ import { BackgroundCheckpointer } from './checkpointer.js';
 import { GroupCommit, type SqlDb } from './group-commit.js';
 import { sqliteLeaseRepo } from './leases.js';
 import { migrate } from './migrations.js';
+import { retentionPruner } from './retention.js';
 import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
 import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound } from './wal-bound.js';
 
@@ -110,6 +111,7 @@ function isUniqueViolation(err: unknown): boolean {
 function clusterRepo(db: SqlDb, onRollback: (fn: () => void) => void): ClusterRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM clusters WHERE name = ?');
   const list = db.prepare<[], { doc: string }>('SELECT doc FROM clusters ORDER BY name');
+  const page = db.prepare<[string, number], { doc: string }>('SELECT doc FROM clusters WHERE name > ? ORDER BY name LIMIT ?');
   const insert = db.prepare('INSERT INTO clusters (name, doc) VALUES (?, ?)');
   const update = db.prepare('UPDATE clusters SET doc = ? WHERE name = ?');
   const del = db.prepare('DELETE FROM clusters WHERE name = ?');
@@ -138,6 +140,9 @@ function clusterRepo(db: SqlDb, onRollback: (fn: () => void) => void): ClusterRe
     },
     async list() {
       return list.all().map((r) => JSON.parse(r.doc) as Cluster);
+    },
+    async page(p) {
+      return page.all(p.after ?? '', p.limit).map((r) => JSON.parse(r.doc) as Cluster);
     },
     async insert(c) {
       try {
@@ -175,14 +180,35 @@ function machineRepo(db: SqlDb): MachineRepo {
   );
   const all = db.prepare<[], Row>('SELECT doc FROM machines ORDER BY mac');
   const inStates = db.prepare<[string], Row>('SELECT doc FROM machines WHERE state IN (SELECT value FROM json_each(?)) ORDER BY mac');
+  // Filters in SQL, so a page is `limit` matching rows whatever the registry holds. A label key may
+  // hold dots and slashes (topology.kubernetes.io/zone): matched as a key of json_each, not a path.
+  const page = db.prepare<[{ after: string; states: string | null; registered: number | null; cluster: string | null; lk: string | null; lv: string | null; limit: number }], Row>(
+    `SELECT doc FROM machines WHERE mac > @after
+       AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+       AND (@registered IS NULL OR (state != 'discovered') = @registered)
+       AND (@cluster IS NULL OR cluster = @cluster)
+       AND (@lk IS NULL OR EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE key = @lk AND value = @lv))
+     ORDER BY mac LIMIT @limit`,
+  );
+  const byState = db.prepare<[], { state: Machine['state']; n: number }>('SELECT state, count(*) AS n FROM machines GROUP BY state');
+  const countDiscovered = db.prepare<[], number>('SELECT n FROM discovered_count').pluck(); // kept by triggers
+  // machines_discovered_seen (a partial index) orders them; the mac breaks ties the same way every time.
+  const trimDiscovered = db.prepare<[number]>(
+    `DELETE FROM machines WHERE mac IN (
+       SELECT mac FROM machines WHERE state = 'discovered' ORDER BY seen_at, mac LIMIT ?) AND state = 'discovered'`,
+  );
+  const expireDiscovered = db.prepare<[string, number]>(
+    `DELETE FROM machines WHERE mac IN (
+       SELECT mac FROM machines WHERE state = 'discovered' AND seen_at < ? ORDER BY seen_at, mac LIMIT ?)`,
+  );
   const owner = db.prepare<[string], { mac: string }>('SELECT mac FROM machines WHERE ip = ? LIMIT 1');
   const insert = db.prepare(
-    'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, seen_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   // State only moves through the timeline (events.append): an update written from a copy read
   // earlier must not roll back a state change that happened in between.
   const update = db.prepare(
-    `UPDATE machines SET uuid = ?, cluster = ?, ip = ?, seen_ip = ?,
+    `UPDATE machines SET uuid = ?, cluster = ?, ip = ?, seen_ip = ?, seen_at = ?,
        doc = json_set(?, '$.state', state, '$.stateChangedAt', json_extract(doc, '$.stateChangedAt'))
      WHERE mac = ?`,
   );
@@ -190,7 +216,7 @@ function machineRepo(db: SqlDb): MachineRepo {
   // operator's edit in between included) stays as it is, and nothing is re-serialised in JS.
   // An SMBIOS UUID or serial is only filled in, never replaced.
   const noteSeen = db.prepare(
-    `UPDATE machines SET
+    `UPDATE machines SET seen_at = @at,
        doc = json_set(doc, '$.lastSeen', json(@lastSeen),
          '$.uuid', COALESCE(json_extract(doc, '$.uuid'), @uuid),
          '$.serial', COALESCE(json_extract(doc, '$.serial'), @serial))
@@ -204,6 +230,7 @@ function machineRepo(db: SqlDb): MachineRepo {
   );
   const del = db.prepare('DELETE FROM machines WHERE mac = ?');
   const seenIp = (m: Machine) => m.lastSeen.ip ?? null;
+  const seenAt = (m: Machine) => m.lastSeen.at ?? m.createdAt;
   return {
     async get(mac) {
       return parse(get.get(mac));
@@ -226,22 +253,49 @@ function machineRepo(db: SqlDb): MachineRepo {
             (!filter.label || m.labels[filter.label.key] === filter.label.value),
         );
     },
+    async page(filter, p) {
+      const states = filter.states ?? (filter.state ? [filter.state] : undefined);
+      return page
+        .all({
+          after: p.after ?? '',
+          states: states ? JSON.stringify(states) : null,
+          registered: filter.registered === undefined ? null : Number(filter.registered),
+          cluster: filter.cluster ?? null,
+          lk: filter.label?.key ?? null,
+          lv: filter.label?.value ?? null,
+          limit: p.limit,
+        })
+        .map((r) => JSON.parse(r.doc) as Machine);
+    },
+    async countByState() {
+      return new Map(byState.all().map((r) => [r.state, r.n]));
+    },
+    async countDiscovered() {
+      return countDiscovered.get() ?? 0;
+    },
+    async trimDiscovered(keep, max) {
+      const excess = Math.min(max, (countDiscovered.get() ?? 0) - keep);
+      return excess > 0 ? trimDiscovered.run(excess).changes : 0;
+    },
+    async expireDiscovered(seenBefore, max) {
+      return expireDiscovered.run(seenBefore, max).changes;
+    },
     async reservationOwner(ip) {
       return owner.get(ip)?.mac;
     },
     async insert(m) {
       try {
-        insert.run(m.mac, m.uuid, m.cluster, m.state, m.ip, seenIp(m), JSON.stringify(m));
+        insert.run(m.mac, m.uuid, m.cluster, m.state, m.ip, seenIp(m), seenAt(m), JSON.stringify(m));
       } catch (err) {
         if (isUniqueViolation(err)) throw new ConflictError(`machine ${m.mac} is already registered`);
         throw err;
       }
     },
     async update(m) {
-      return update.run(m.uuid, m.cluster, m.ip, seenIp(m), JSON.stringify(m), m.mac).changes > 0;
+      return update.run(m.uuid, m.cluster, m.ip, seenIp(m), seenAt(m), JSON.stringify(m), m.mac).changes > 0;
     },
     async noteSeen(m) {
-      const args = { mac: m.mac, ip: seenIp(m), uuid: m.uuid, serial: m.serial, lastSeen: JSON.stringify(m.lastSeen) };
+      const args = { mac: m.mac, ip: seenIp(m), at: seenAt(m), uuid: m.uuid, serial: m.serial, lastSeen: JSON.stringify(m.lastSeen) };
       if (noteSeen.run(args).changes === 0) return false;
       noteSeenColumns.run({ mac: args.mac, ip: args.ip, uuid: args.uuid });
       return true;
@@ -289,9 +343,13 @@ function eventRepo(db: SqlDb): EventRepo {
     if (e.state) setState.run({ state: e.state, at: e.at, mac: e.mac });
     return { id, ...e };
   });
+  const prune = retentionPruner(db, 'machine_events');
   return {
     async append(e) {
       return append(e);
+    },
+    async prune(opts) {
+      return prune(opts);
     },
     async list(mac, opts = {}) {
       return list.all(mac, opts.afterId ?? 0, opts.limit ?? 10_000).map(toEvent);
@@ -314,10 +372,11 @@ function auditRepo(db: SqlDb): AuditRepo {
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, action, target, detail, source_ip) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const listAll = db.prepare<[number], Row>('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?');
-  const listTarget = db.prepare<[string, number], Row>(
-    'SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?',
+  const listAll = db.prepare<[number, number], Row>('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?');
+  const listTarget = db.prepare<[string, number, number], Row>(
+    'SELECT * FROM audit_log WHERE target = ? AND id < ? ORDER BY id DESC LIMIT ?',
   );
+  const prune = retentionPruner(db, 'audit_log');
   const toEntry = (r: Row): AuditEntry => ({
     id: r.id,
     at: r.at,
@@ -334,8 +393,12 @@ function auditRepo(db: SqlDb): AuditRepo {
     },
     async list(opts = {}) {
       const limit = opts.limit ?? 1000;
-      const rows = opts.target ? listTarget.all(opts.target, limit) : listAll.all(limit);
+      const before = opts.beforeId ?? Number.MAX_SAFE_INTEGER;
+      const rows = opts.target ? listTarget.all(opts.target, before, limit) : listAll.all(before, limit);
       return rows.map(toEntry);
+    },
+    async prune(opts) {
+      return prune(opts);
     },
   };
 }

@@ -58,6 +58,10 @@ export function sqliteTalosEventRepo(db: SqlDb): TalosEventRepo {
         args.push(opts.peerIp);
       }
       if (opts.unclaimedOnly) where.push('claimed_by IS NULL');
+      if (opts.afterId !== undefined) {
+        where.push('id > ?');
+        args.push(opts.afterId);
+      }
       const sql = `SELECT * FROM talos_unattributed_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
       return (db.prepare(sql).all(...args, opts.limit ?? 1000) as Row[]).map(toEvent);
     },

@@ -145,8 +145,16 @@ export class Lab {
   }
 
   async events(mac: string): Promise<MachineEvent[]> {
-    const r = await this.api<MachineEvent[]>('GET', `/machines/${mac}/events?limit=10000`);
-    return r.status === 200 ? r.json : [];
+    // Page by page (at most 1,000 a page), following `next`.
+    const events: MachineEvent[] = [];
+    let cursor: string | null = null;
+    do {
+      const r: { status: number; json?: { items: MachineEvent[]; next: string | null } } = await this.api('GET', `/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      if (r.status !== 200 || !r.json) return events;
+      events.push(...r.json.items);
+      cursor = r.json.next;
+    } while (cursor);
+    return events;
   }
 
   /** Starts a process inside the switch namespace (QEMU), tracked and killed with the lab. */

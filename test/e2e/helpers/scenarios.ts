@@ -285,8 +285,8 @@ export class Suite {
     t.equal(machine.status, 200, 'the unknown MAC appears in the API');
     t.equal(machine.json?.state, 'discovered', 'state is discovered');
     t.equal(machine.json?.lastSeen?.firmware, c.firmware === 'bios' ? 'pcbios' : 'efi', 'firmware recorded');
-    const listed = await lab.api<Array<{ mac: string }>>('GET', '/machines?state=discovered');
-    t.ok(listed.json?.some((m) => m.mac === c.mac), 'listed by GET /machines?state=discovered');
+    const listed = await lab.api<{ items: Array<{ mac: string }> }>('GET', '/machines?state=discovered&limit=1000');
+    t.ok(listed.json?.items.some((m) => m.mac === c.mac), 'listed by GET /machines?state=discovered');
     const events = await lab.events(c.mac);
     const cells = firstSeen(events, ['dhcp', 'boot-script', 'machine-script'], 'discovery', t0);
     t.ok(events.some((e) => e.kind === 'discovered'), 'timeline has the discovery');
