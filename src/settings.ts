@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConfigBinding } from './core/config-binding.js';
 import type { MachineState } from './core/types.js';
 import type { DhcpSettings } from './network-settings.js';
 import type { WakeOnLanOptions } from './power/index.js';
@@ -16,6 +17,8 @@ export interface Settings {
   advertiseUrl: string;
   apiToken?: string;
   configTokenTtlSeconds: number;
+  /** Which requests may get an install script with a config token (absent: DEFAULT_CONFIG_BINDING). */
+  configBinding?: ConfigBinding;
   discoveryRetrySeconds: number;
   logLevel: string;
   /** Require the API token on /metrics (default: open, like most exporters). */

@@ -2,6 +2,8 @@ import { PowerService, powerDriverFrom, type PowerSettings } from '../power/inde
 import type { Store } from '../store/types.js';
 import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
+import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './config-binding.js';
+import { ConfigGuard } from './config-guard.js';
 import { KernelLogBuffer } from './kernel-log.js';
 import { MachineService } from './machines.js';
 import { ProgressTracker } from './progress-tracker.js';
@@ -22,6 +24,10 @@ export interface CoreOptions extends BootSettings {
   power?: PowerSettings;
   /** Per-state stall deadlines in ms (default DEFAULT_STALL_DEADLINES). */
   stallDeadlines?: Partial<Record<MachineState, number>>;
+  /** Which requests may get an install script with a config token (default DEFAULT_CONFIG_BINDING). */
+  configBinding?: ConfigBinding;
+  /** The kernel's neighbour table (src/net/neighbours.ts); without it the `neighbour` signal never ties. */
+  neighbours?: NeighbourTable;
 }
 
 /** The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events) talks to this. */
@@ -38,6 +44,10 @@ export interface Core {
   kernelLogs: KernelLogBuffer;
   stall: StallDetector;
   power: PowerService;
+  /** Config binding, refusal audit and conflicts (config-guard.ts). */
+  guard: ConfigGuard;
+  /** Who used which address in DHCP: NetworkService notes, the binding reads. */
+  sightings: DhcpSightings;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -45,11 +55,13 @@ export function createCore(opts: CoreOptions): Core {
   const renderer = new ConfigRenderer(opts.assetsDir);
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer);
-  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts);
-  const network = new NetworkService(opts.store, timeline, machines);
+  const sightings = new DhcpSightings();
+  const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
+  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard);
+  const network = new NetworkService(opts.store, timeline, machines, undefined, sightings);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power };
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, guard, sightings };
 }

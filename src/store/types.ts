@@ -90,6 +90,8 @@ export type LatestEvent = Pick<MachineEvent, 'id' | 'kind' | 'at'>;
 
 export interface AuditRepo {
   append(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  /** Replace an entry's detail (a coalesced entry's count grows in place). */
+  setDetail(id: number, detail: Record<string, unknown>): Promise<void>;
   list(opts?: { target?: string; limit?: number }): Promise<AuditEntry[]>;
 }
 

@@ -4,6 +4,7 @@ import type { Response as LightResponse } from 'light-my-request';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootNetwork } from '../../src/core/boot.js';
+import type { ConfigBinding, NeighbourTable } from '../../src/core/config-binding.js';
 import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import type { MachineState } from '../../src/core/types.js';
@@ -40,7 +41,18 @@ export interface TestApp {
 /** A full metalboot (real SQLite in a temp dir, real templates, fastify inject) per test. */
 export async function makeApp(
   t: Test,
-  opts: { kernelBytes?: number; bootNetwork?: () => BootNetwork; logger?: FastifyBaseLogger; stallDeadlines?: Partial<Record<MachineState, number>> } = {},
+  opts: {
+    kernelBytes?: number;
+    bootNetwork?: () => BootNetwork;
+    logger?: FastifyBaseLogger;
+    stallDeadlines?: Partial<Record<MachineState, number>>;
+    /**
+     * Default `first-request`: inject's requests come from made-up addresses no neighbour table
+     * or DHCP exchange knows. Tests of the binding itself set it, with a neighbour table of their own.
+     */
+    configBinding?: ConfigBinding;
+    neighbours?: NeighbourTable;
+  } = {},
 ): Promise<TestApp> {
   const dir = t.testdir({});
   const assetsDir = join(dir, 'assets');
@@ -61,6 +73,8 @@ export async function makeApp(
     discoveryRetrySeconds: 30,
     clock,
     stallDeadlines: opts.stallDeadlines,
+    configBinding: opts.configBinding ?? 'first-request',
+    neighbours: opts.neighbours,
   });
   const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger });
   t.teardown(async () => {
