@@ -99,6 +99,9 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     METALBOOT_DATA_DIR: o.dataDir ?? path.join(dir, 'data'),
     METALBOOT_ASSETS_DIR: o.assetsDir,
     METALBOOT_API_TOKEN: o.token,
+    // One load generator plays thousands of machines from one address: no request could be tied
+    // to its MAC (--config-binding), so the bench measures the install path as first-request.
+    METALBOOT_CONFIG_BINDING: 'first-request',
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };
