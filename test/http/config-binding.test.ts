@@ -52,7 +52,9 @@ t.test('neighbour: the entry for the source carries the MAC → install; another
   t.same(await a.store.tokens.forMachine(VICTIM), before, "the victim's token is untouched");
   t.same((await a.store.machines.get(VICTIM))!.lastSeen, seenBefore, 'nor what the machine was last seen as');
   t.equal((await a.get(url, ATTACKER_IP)).statusCode, 403, "the victim's URL does not work from the attacker either");
-  t.equal((await a.get(url, VICTIM_IP)).statusCode, 200, 'the victim still gets its config');
+  const config = await a.get(url, VICTIM_IP);
+  t.equal(config.statusCode, 200, 'the victim still gets its config');
+  for (const [what, res] of [['install script', own], ['refused script', stolen], ['config', config]] as const) t.equal(res.headers['cache-control'], 'no-store', `${what}: cached by nothing in between`);
 
   const refused = await a.audit('config.binding-refused');
   t.equal(refused.length, 1);
