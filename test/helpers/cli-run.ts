@@ -70,6 +70,8 @@ export async function serve(t: Test, opts: { args?: string[]; env?: Record<strin
     METALBOOT_DATA_DIR: dataDir,
     METALBOOT_ASSETS_DIR: assetsDir,
     METALBOOT_API_TOKEN: SERVE_TOKEN,
+    // Booted from loopback (ipxeBoot): see cleanEnv.
+    METALBOOT_CONFIG_BINDING: 'first-request',
     ...opts.env,
   });
   t.teardown(async () => {
