@@ -76,10 +76,6 @@ export class ConfigGuard {
     this.deliveries.set(mac, { tokenHash, sourceIp });
   }
 
-  forget(mac: string): void {
-    this.deliveries.delete(mac);
-  }
-
   private async checkConflict(mac: string, sourceIp: string, route: string, nic?: string): Promise<void> {
     const d = this.deliveries.get(mac);
     if (!d || d.sourceIp === sourceIp) return;

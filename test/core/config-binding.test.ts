@@ -23,16 +23,34 @@ const ARP = `IP address       HW type     Flags       HW address            Mask
 `;
 
 t.test('/proc/net/arp: complete entries only, every device, lower case', async (t) => {
-  t.same(parseArpTable(ARP, '10.9.0.21'), ['52:54:00:aa:00:01']);
-  t.same(parseArpTable(ARP, '10.9.0.22'), [], 'an incomplete entry names no MAC');
-  t.same(parseArpTable(ARP, '10.9.0.23'), ['52:54:00:aa:00:03', '52:54:00:aa:00:04']);
-  t.same(parseArpTable(ARP, '10.9.0.24'), ['52:54:00:aa:00:05'], 'permanent entries count');
-  t.same(parseArpTable(ARP, '10.9.0.2'), [], 'no prefix matches');
-  t.same(parseArpTable('', '10.9.0.21'), []);
+  const table = parseArpTable(ARP);
+  t.same(table.get('10.9.0.21'), ['52:54:00:aa:00:01']);
+  t.equal(table.get('10.9.0.22'), undefined, 'an incomplete entry names no MAC');
+  t.same(table.get('10.9.0.23'), ['52:54:00:aa:00:03', '52:54:00:aa:00:04']);
+  t.same(table.get('10.9.0.24'), ['52:54:00:aa:00:05'], 'permanent entries count');
+  t.same([...table.keys()], ['10.9.0.21', '10.9.0.23', '10.9.0.24']);
+  t.equal(parseArpTable('').size, 0);
+  t.same(parseArpTable(`${ARP}10.9.0.21        0x1         0x2         52:54:00:aa:00:01     *        br1\n`).get('10.9.0.21'), ['52:54:00:aa:00:01'], 'one MAC on two devices: once');
   const file = join(t.testdir({}), 'arp');
   writeFileSync(file, ARP);
   t.same(await new ProcNeighbourTable(file).macsFor('10.9.0.21'), ['52:54:00:aa:00:01']);
   t.same(await new ProcNeighbourTable(join(file, 'missing')).macsFor('10.9.0.21'), [], 'no table: ties nothing');
+});
+
+t.test('a table read a moment ago answers for what it holds; anything else is read afresh', async (t) => {
+  const file = join(t.testdir({}), 'arp');
+  let now = 0;
+  const table = new ProcNeighbourTable(file, 1000, () => now);
+  writeFileSync(file, ARP);
+  t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01']);
+  writeFileSync(file, ARP.replace('52:54:00:AA:00:01', '52:54:00:aa:00:99') + '10.9.0.30        0x1         0x2         52:54:00:aa:00:30     *        br0\n');
+  now = 500;
+  t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01'], 'within the second: the table as read');
+  t.same(await table.macsFor('10.9.0.30'), ['52:54:00:aa:00:30'], 'a host the cached table lacks is looked up afresh');
+  t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:99'], 'and that read is the table from now on');
+  writeFileSync(file, ARP);
+  now = 1600;
+  t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01'], 'older than a second: read again');
 });
 
 t.test('DHCP sightings: newest per address, aged out, bounded', async (t) => {
