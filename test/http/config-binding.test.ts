@@ -108,6 +108,9 @@ t.test('reservation: the machine\'s reserved address is the source', async (t) =
 
 t.test('first-request: anyone who knows the MAC (the behaviour before binding)', async (t) => {
   const a = await setup(t, 'first-request', neighbourTable());
+  const status = await a.api('GET', '/api/v1/server');
+  t.equal(status.json.configBinding, 'first-request');
+  t.match(status.json.warnings, [/any host that knows a registered MAC can fetch that machine's config/], 'the dashboard banner says so');
   const r = await a.script(`mac=${VICTIM}`, ATTACKER_IP);
   t.equal(r.headers['x-metalboot-script'], 'install');
   t.equal((await a.get(configUrlOf(r.body), ATTACKER_IP)).statusCode, 200, 'which is why it is not the default');
