@@ -46,8 +46,6 @@ export interface Core {
   power: PowerService;
   /** Config binding, refusal audit and conflicts (config-guard.ts). */
   guard: ConfigGuard;
-  /** Who used which address in DHCP: NetworkService notes, the binding reads. */
-  sightings: DhcpSightings;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -55,6 +53,7 @@ export function createCore(opts: CoreOptions): Core {
   const renderer = new ConfigRenderer(opts.assetsDir);
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer);
+  // Who used which address in DHCP: NetworkService notes, the binding reads.
   const sightings = new DhcpSightings();
   const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
   const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard);
@@ -63,5 +62,5 @@ export function createCore(opts: CoreOptions): Core {
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, guard, sightings };
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, guard };
 }
