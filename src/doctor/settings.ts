@@ -3,6 +3,7 @@
  * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
  * failed check here, with serve's own message.
  */
+import { bindingWarnings, parseConfigBinding } from '../core/config-binding.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
@@ -20,6 +21,7 @@ export interface DoctorInputs {
   assetsDir: string;
   templatesDir: string;
   discoveryRetry: string;
+  configBinding?: string;
 }
 
 export interface DoctorSettings {
@@ -70,6 +72,10 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     const d = deriveAdvertiseUrl(listen);
     advertiseUrl = d.url;
     advertiseFrom = d.guessed ? 'guessed' : 'listen';
+  }
+  const binding = attempt(() => parseConfigBinding(inp.configBinding ?? 'neighbour,dhcp'), undefined);
+  for (const warning of binding ? bindingWarnings(binding) : []) {
+    checks.push({ area: 'settings', status: 'warn', message: warning, hint: 'see README "Which request gets the config"' });
   }
   const retry = Number(inp.discoveryRetry);
   return {

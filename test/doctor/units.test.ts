@@ -97,6 +97,10 @@ t.test('doctor helpers', async (t) => {
   const { settings, checks } = resolveDoctorSettings({ listen: ':9000', dhcp: 'proxy', interface: 'nosuchif0', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: 'x', tftpListen: 'off' });
   t.match(settings, { listen: { host: '0.0.0.0', port: 9000 }, tftp: null, dhcpMode: 'proxy', advertiseUrl: 'http://127.0.0.1:9000', discoveryRetrySeconds: 30 });
   t.match(checks, [{ area: 'settings', status: 'fail', message: /nosuchif0.*does not exist/ }]);
+  const base = { listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', tftpListen: 'off' };
+  t.same(resolveDoctorSettings(base).checks, [], 'the default --config-binding: nothing to say');
+  t.match(resolveDoctorSettings({ ...base, configBinding: 'first-request' }).checks, [{ area: 'settings', status: 'warn', message: /--config-binding first-request: any host that knows a registered MAC/ }]);
+  t.match(resolveDoctorSettings({ ...base, configBinding: 'arp' }).checks, [{ area: 'settings', status: 'fail', message: /--config-binding .arp. must be/ }]);
 
   const machines = [
     { ...blankMachine('52:54:00:00:00:01', NOW), state: 'discovered' as const },
