@@ -20,7 +20,7 @@ mkdirSync(join(assets, 'talos', 'v1.13.9'), { recursive: true });
 const dataDir = join(root, 'data');
 await seedRegistry(dataDir, assets, 0, 10000);
 const store = new SqliteStore(join(dataDir, 'metalboot.db'));
-const core = createCore({ store, templates: loadTemplates('/work/main/templates'), assetsDir: assets, advertiseUrl: 'http://10.250.0.1:8080', configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30 });
+const core = createCore({ store, templates: loadTemplates('/work/main/templates'), assetsDir: assets, advertiseUrl: 'http://10.250.0.1:8080', configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30, configBinding: 'first-request' });
 const macs = (await store.machines.list()).map((m) => m.mac);
 const N = Number(process.env.N ?? 20000);
 async function pair(i: number) {

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from './logging.js';
 import { ensureApiToken } from './api-token.js';
+import { bindingWarnings, DEFAULT_CONFIG_BINDING } from './core/config-binding.js';
 import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/templates.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { buildHttpApp } from './http/app.js';
 import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits } from './limit-settings.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
+import { ProcNeighbourTable } from './net/neighbours.js';
 import { interfaceAddress, localPool } from './network-settings.js';
 import type { Settings } from './settings.js';
 import { SqliteStore } from './store/sqlite/store.js';
@@ -49,6 +51,8 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     stallDeadlines: settings.stallDeadlines,
     discovery: settings.discovery,
     retention: settings.retention,
+    configBinding: settings.configBinding ?? DEFAULT_CONFIG_BINDING,
+    neighbours: new ProcNeighbourTable(),
   });
   const metrics = createMetrics(core);
   const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
@@ -97,6 +101,8 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   }
   const addr = http.server.address();
   const httpAddress = typeof addr === 'object' && addr ? `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  // At every start, not once: an unsafe binding must not scroll out of sight.
+  for (const warning of bindingWarnings(core.guard.binder.binding)) logger.warn(warning);
   if (created) {
     // Printed once, on the terminal that started metalboot; afterwards only the file has it.
     process.stderr.write(`metalboot: generated an API token in ${file} (mode 0600): ${token}\n`);

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveryLimits } from './core/discovery.js';
 import type { RetentionSettings } from './core/housekeeping.js';
+import type { ConfigBinding } from './core/config-binding.js';
 import type { MachineState } from './core/types.js';
 import type { ConnectionLimits } from './limit-settings.js';
 import type { DhcpSettings } from './network-settings.js';
@@ -19,6 +20,8 @@ export interface Settings {
   advertiseUrl: string;
   apiToken?: string;
   configTokenTtlSeconds: number;
+  /** Which requests may get an install script with a config token (absent: DEFAULT_CONFIG_BINDING). */
+  configBinding?: ConfigBinding;
   discoveryRetrySeconds: number;
   logLevel: string;
   /** Require the API token on /metrics (default: open, like most exporters). */

@@ -90,7 +90,7 @@ export function stormIp(n: number): string {
 const actor = { actor: 'bench', sourceIp: null };
 
 function coreFor(store: SqliteStore, assetsDir: string, advertiseUrl: string) {
-  return createCore({ store, templates: loadTemplates(path.join(PROJECT_ROOT, 'templates')), assetsDir, advertiseUrl, configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30 });
+  return createCore({ store, templates: loadTemplates(path.join(PROJECT_ROOT, 'templates')), assetsDir, advertiseUrl, configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30, configBinding: 'first-request' });
 }
 
 /**

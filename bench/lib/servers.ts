@@ -103,6 +103,9 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     // (the totals stay) so a scenario measures throughput, not the cap. Older builds ignore these.
     METALBOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE: '4096',
     METALBOOT_TFTP_MAX_TRANSFERS_PER_SOURCE: '1000',
+    // One load generator plays thousands of machines from one address: no request could be tied
+    // to its MAC (--config-binding), so the bench measures the install path as first-request.
+    METALBOOT_CONFIG_BINDING: 'first-request',
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };

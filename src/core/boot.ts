@@ -5,6 +5,8 @@ import type { Store } from '../store/types.js';
 import { buildCmdline } from './cmdline.js';
 import { inInstallWindow } from './lifecycle.js';
 import { tryParseMac } from './mac.js';
+import { bindingRefusedScript } from './binding-script.js';
+import type { ConfigGuard } from './config-guard.js';
 import type { MachineService } from './machines.js';
 import { buildBootPreview, type BootPreview, type BootPreviewRequest } from './preview.js';
 import type { ConfigRenderer } from './render.js';
@@ -35,9 +37,8 @@ export interface MachineScriptRequest {
 
 export type { ScriptKind } from './script-decision.js';
 
-export type ConfigResult =
-  | { status: 200; body: string; warnings: string[] }
-  | { status: 400 | 403 | 404 | 503; error: string; message: string };
+export type ConfigRefused = { status: 400 | 403 | 404 | 503; error: string; message: string };
+export type ConfigResult = { status: 200; body: string; warnings: string[] } | ConfigRefused;
 
 /** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
 export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
@@ -99,6 +100,7 @@ export class BootService {
     private readonly renderer: ConfigRenderer,
     private readonly templates: TemplateSet,
     private readonly settings: BootSettings,
+    readonly guard: ConfigGuard,
   ) {}
 
   /** The URL machines reach metalboot at; the Talos listeners advertise its host. */
@@ -135,6 +137,12 @@ export class BootService {
         await this.timeline.record(machine, 'machine-script', { script: 'discovery' }, { sourceIp: req.sourceIp });
       }
       return { kind: 'discovery', script: this.templates.discovery(base) };
+    }
+    if (decision.kind === 'install' || decision.kind === 'wipe') {
+      // Both touch the machine's token (issue, or revoke for the wipe): only for a request tied
+      // to the machine on the wire. A refused one changes nothing about the machine.
+      const verdict = await this.guard.checkScript(mac, machine, req.sourceIp);
+      if (!verdict.tied) return { kind: 'refused', script: bindingRefusedScript({ baseUrl: this.settings.advertiseUrl, mac, reason: verdict.reason }) };
     }
     await this.machines.noteSeen(machine, seen);
     if (decision.kind === 'localboot') {
@@ -248,21 +256,28 @@ export class BootService {
     if (phase === 'completed' && kind === 'initramfs' && m.reimage?.wipeServedAt && !m.reimage.wipeBootedAt) await this.machines.noteWipe(m.mac, 'booted');
   }
 
-  /** The config URL. Every refusal is audited and on the timeline: configs carry the cluster's keys. */
+  /**
+   * The config URL. Every refusal is audited (coalesced per source and reason per minute) and on
+   * the timeline once per audit entry: configs carry the cluster's keys.
+   */
   async fetchConfig(macInput: string, token: string | undefined, sourceIp: string): Promise<ConfigResult> {
     const mac = tryParseMac(macInput);
-    const refuse = async (status: 400 | 403 | 404, reason: string, onTimeline: boolean): Promise<ConfigResult> => {
-      await this.timeline.audit({ actor: 'machine', action: 'config.refused', target: mac ?? null, detail: { reason }, sourceIp });
-      if (onTimeline && mac) await this.timeline.record(mac, 'config-refused', { reason }, { sourceIp });
+    const refuse = async (status: 400 | 403 | 404, reason: string, onTimeline: boolean): Promise<ConfigRefused> => {
+      await this.guard.refuseConfig(mac ?? null, sourceIp, reason, onTimeline);
       return { status, error: status === 404 ? 'not_found' : status === 400 ? 'validation' : 'forbidden', message: `config refused: ${reason}` };
     };
     if (!mac) return refuse(400, 'malformed MAC address in the config URL', false);
     const machine = await this.store.machines.get(mac);
     if (!machine || machine.state === 'discovered') return refuse(404, 'unknown machine', true);
+    await this.guard.checkConfigRequest(mac, sourceIp);
     const t = token ? await this.store.tokens.forMachine(mac) : undefined;
-    if (!t || !sameHash(t.tokenHash, hashToken(token!))) return refuse(403, token ? 'wrong token' : 'no token', true);
+    if (!t || !sameHash(t.tokenHash, hashToken(token!))) return token ? refuse(403, 'wrong token', true) : refuse(403, 'no token', true);
     if (Date.parse(t.expiresAt) <= this.timeline.clockMs()) return refuse(403, 'token expired', true);
-    if (t.sourceIp !== sourceIp) return refuse(403, `request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}`, true);
+    // The address stays out of the reason (coalesced by it); the message names it for the client.
+    if (t.sourceIp !== sourceIp) {
+      const refused = await refuse(403, 'request from another address than the one the boot script was fetched from', true);
+      return { ...refused, message: `config refused: request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}` };
+    }
     if (!inInstallWindow(machine)) return refuse(403, 'machine is installed and not being reimaged', true);
     const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
     if (!cluster) return refuse(404, 'machine has no cluster', true);
@@ -273,6 +288,7 @@ export class BootService {
       return { status: 503, error: 'config_invalid', message: `rendered config is invalid, not served: ${result.errors.join('; ')}` };
     }
     const bytes = Buffer.byteLength(result.yaml);
+    this.guard.delivered(mac, t.tokenHash, sourceIp);
     await this.timeline.record(machine, 'config-delivered', { bytes, warnings: result.warnings }, { sourceIp, signal: 'config' });
     await this.timeline.audit({ actor: 'machine', action: 'config.delivered', target: mac, detail: { bytes }, sourceIp });
     return { status: 200, body: result.yaml, warnings: result.warnings };

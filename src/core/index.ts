@@ -4,6 +4,8 @@ import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
 import type { DiscoveryLimits } from './discovery.js';
 import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './housekeeping.js';
+import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './config-binding.js';
+import { ConfigGuard } from './config-guard.js';
 import { KernelLogBuffer } from './kernel-log.js';
 import { MachineService } from './machines.js';
 import { ProgressTracker } from './progress-tracker.js';
@@ -28,6 +30,10 @@ export interface CoreOptions extends BootSettings {
   discovery?: DiscoveryLimits;
   /** Timeline and audit retention (default DEFAULT_RETENTION). */
   retention?: RetentionSettings;
+  /** Which requests may get an install script with a config token (default DEFAULT_CONFIG_BINDING). */
+  configBinding?: ConfigBinding;
+  /** The kernel's neighbour table (src/net/neighbours.ts); without it the `neighbour` signal never ties. */
+  neighbours?: NeighbourTable;
 }
 
 /** The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events) talks to this. */
@@ -46,6 +52,8 @@ export interface Core {
   power: PowerService;
   /** The background job that keeps the store bounded (discovered expiry, retention). */
   housekeeping: Housekeeping;
+  /** Config binding, refusal audit and conflicts (config-guard.ts). */
+  guard: ConfigGuard;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -53,12 +61,15 @@ export function createCore(opts: CoreOptions): Core {
   const renderer = new ConfigRenderer(opts.assetsDir);
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer, opts.discovery);
-  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts);
-  const network = new NetworkService(opts.store, timeline, machines);
+  // Who used which address in DHCP: NetworkService notes, the binding reads.
+  const sightings = new DhcpSightings();
+  const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
+  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard);
+  const network = new NetworkService(opts.store, timeline, machines, undefined, sightings);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
   const housekeeping = new Housekeeping(opts.store, timeline, machines.discoveryLimits, opts.retention ?? DEFAULT_RETENTION);
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, housekeeping };
+  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, housekeeping, guard };
 }

@@ -1,6 +1,7 @@
 import type { DhcpCore, DhcpMachineInfo, DhcpObservation } from '../dhcp/types.js';
 import type { Store } from '../store/types.js';
 import type { TftpObserver, TransferCompleteEvent, TransferErrorEvent, TransferStartEvent } from '../tftp/types.js';
+import { DhcpSightings } from './config-binding.js';
 import type { MachineService } from './machines.js';
 import type { Timeline } from './timeline.js';
 
@@ -14,6 +15,7 @@ export class NetworkService implements DhcpCore {
     private readonly timeline: Timeline,
     private readonly machines: MachineService,
     private readonly onError: (err: unknown, what: string) => void = () => {},
+    private readonly sightings = new DhcpSightings(),
   ) {}
 
   async lookup(mac: string, uuid?: string): Promise<DhcpMachineInfo | undefined> {
@@ -32,6 +34,8 @@ export class NetworkService implements DhcpCore {
   }
 
   async record(o: DhcpObservation): Promise<void> {
+    const used = usedAddress(o);
+    if (used) this.sightings.note(o.mac, used, this.timeline.clockMs());
     const m = await this.machines.forBoot(o.mac, o.uuid);
     const isPxe = /^(PXEClient|HTTPClient)/.test(o.vendorClass ?? '');
     if (!m) {
@@ -70,4 +74,15 @@ export class NetworkService implements DhcpCore {
       onTransferError: (e: TransferErrorEvent) => note(e.clientAddress, 'tftp-failed', { file: e.file ?? null, error: e.error.message }),
     };
   }
+}
+
+/**
+ * The address a DHCP exchange says this MAC uses, for the config binding: the one we ACKed
+ * (authoritative, relayed or not), or in proxy mode the one the client REQUESTs from the real
+ * server (option 50, or ciaddr when renewing or asking on port 4011).
+ */
+export function usedAddress(o: DhcpObservation): string | undefined {
+  if (o.reply === 'ACK' && o.mode === 'authoritative') return o.offeredIp;
+  if (o.mode === 'proxy' && o.messageType === 'REQUEST') return o.clientIp;
+  return undefined;
 }

@@ -1,7 +1,8 @@
 import { inInstallWindow } from './lifecycle.js';
 import type { Cluster, Machine } from './types.js';
 
-export type ScriptKind = 'install' | 'wipe' | 'localboot' | 'discovery' | 'unavailable';
+/** `refused`: an install or wipe script asked for by a request not tied to the machine (config-binding.ts). */
+export type ScriptKind = 'install' | 'wipe' | 'localboot' | 'discovery' | 'unavailable' | 'refused';
 
 /**
  * Which per-machine iPXE script a machine gets: `reason` says why it is `unavailable`; the

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../limit-settings.js';
 import { parseGrowthSettings, type GrowthInputs } from '../growth-settings.js';
+import { bindingWarnings, parseConfigBinding } from '../core/config-binding.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
@@ -22,6 +23,7 @@ export interface DoctorInputs extends ConnectionLimitInputs, GrowthInputs {
   assetsDir: string;
   templatesDir: string;
   discoveryRetry: string;
+  configBinding?: string;
 }
 
 export interface DoctorSettings {
@@ -77,6 +79,10 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
   }
   const limits = attempt(() => parseConnectionLimits(inp), DEFAULT_CONNECTION_LIMITS);
   attempt(() => parseGrowthSettings(inp), undefined); // discovery and retention limits: only checked
+  const binding = attempt(() => parseConfigBinding(inp.configBinding ?? 'neighbour,dhcp'), undefined);
+  for (const warning of binding ? bindingWarnings(binding) : []) {
+    checks.push({ area: 'settings', status: 'warn', message: warning, hint: 'see README "Which request gets the config"' });
+  }
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {

@@ -20,6 +20,7 @@ import { machineProgressRoutes } from './routes/machine-progress.js';
 import { machineRoutes } from './routes/machines.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { powerRoutes } from './routes/power.js';
+import { serverStatusRoutes } from './routes/server-status.js';
 import { uiRoutes } from './routes/ui.js';
 import { VERSION } from './ui/index.js';
 
@@ -103,6 +104,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       await api.register(clusterRoutes, { core: opts.core });
       await api.register(machineRoutes, { core: opts.core, assetsDir: opts.assetsDir, bootNetwork: opts.bootNetwork ?? NO_BOOT_NETWORK });
       await api.register(auditRoutes, { core: opts.core });
+      await api.register(serverStatusRoutes, { core: opts.core });
       await api.register(machineProgressRoutes, { core: opts.core });
       await api.register(powerRoutes, { core: opts.core });
       await api.register(eventsStreamRoutes, { core: opts.core });

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/config-guard.js';
 import type { Core } from '../core/index.js';
 import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
 import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';
@@ -29,6 +30,8 @@ export class Metrics {
   private tftpFromBus = true;
   private readonly withProcess: boolean;
   private readonly onEvent = (e: MachineEvent) => this.countEvent(e);
+  private readonly onRefusal = (r: ConfigRefusalSignal) => this.configRefusals.inc({ reason: configRefusalReason(r.reason) });
+  private readonly onConflict = () => this.configConflicts.inc();
 
   readonly dhcpPackets: Counter<'type' | 'mode' | 'reply'>;
   readonly tftpStarted: Counter;
@@ -38,6 +41,7 @@ export class Metrics {
   readonly httpBoot: Counter<'route' | 'status' | 'result'>;
   readonly configDeliveries: Counter;
   readonly configRefusals: Counter<'reason'>;
+  readonly configConflicts: Counter;
   readonly timelineEvents: Counter<'kind'>;
   readonly stateChanges: Counter<'state'>;
 
@@ -70,8 +74,13 @@ export class Metrics {
     this.configDeliveries = new Counter({ name: 'metalboot_config_deliveries_total', help: 'Machine configs served', registers });
     this.configRefusals = new Counter({
       name: 'metalboot_config_refusals_total',
-      help: 'Config requests refused or not served, by reason',
+      help: 'Config requests refused or not served, and install scripts refused to requests not tied to their machine (not-tied), by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.configConflicts = new Counter({
+      name: 'metalboot_config_conflicts_total',
+      help: 'Requests from a second source for a machine config already delivered this boot (a security event: on the timeline in red and in the audit log)',
       registers,
     });
     this.timelineEvents = new Counter({
@@ -90,6 +99,8 @@ export class Metrics {
     talosCounterSamples(core, registers);
     this.withProcess = opts.processMetrics ?? true;
     core.timeline.bus.on('event', this.onEvent);
+    core.timeline.bus.on(CONFIG_REFUSAL, this.onRefusal);
+    core.timeline.bus.on(CONFIG_CONFLICT, this.onConflict);
   }
 
   /** The exposition text: metalboot's own metrics plus, unless turned off, the process's. */
@@ -162,8 +173,8 @@ export class Metrics {
       case 'config-delivered':
         this.configDeliveries.inc();
         break;
-      case 'config-refused':
-        this.configRefusals.inc({ reason: c.reason });
+      case 'config-invalid':
+        this.configRefusals.inc({ reason: 'invalid-config' });
         break;
     }
   }
@@ -205,6 +216,8 @@ export class Metrics {
   /** Stop listening to the bus (the registry stays readable). */
   close(): void {
     this.core.timeline.bus.off('event', this.onEvent);
+    this.core.timeline.bus.off(CONFIG_REFUSAL, this.onRefusal);
+    this.core.timeline.bus.off(CONFIG_CONFLICT, this.onConflict);
   }
 }
 

@@ -7,7 +7,7 @@ export type EventCount =
   | { metric: 'tftp-completed'; bytes: number }
   | { metric: 'tftp-failed' }
   | { metric: 'config-delivered' }
-  | { metric: 'config-refused'; reason: string };
+  | { metric: 'config-invalid' };
 
 /**
  * Refusal reasons are free text that may carry addresses ("request from 10.0.0.9, but …"); a
@@ -22,6 +22,8 @@ const REFUSAL_REASONS: Array<[RegExp, string]> = [
   [/boot script was fetched from/i, 'source-ip-mismatch'],
   [/installed and not being reimaged/i, 'installed'],
   [/no cluster/i, 'no-cluster'],
+  // An install script refused because the request is not tied to the machine (config-binding.ts).
+  [/UUID only|neighbour table|not tied to the MAC/i, 'not-tied'],
 ];
 
 export function configRefusalReason(reason: unknown): string {
@@ -54,11 +56,10 @@ export function fromTimelineEvent(e: MachineEvent): EventCount | null {
       return { metric: 'tftp-failed' };
     case 'config-delivered':
       return { metric: 'config-delivered' };
-    case 'config-refused':
-      return { metric: 'config-refused', reason: configRefusalReason(d.reason) };
+    // Refusals are counted from the bus's `config-refusal` (each one; the timeline has one per
+    // coalesced audit entry). A config that rendered but failed validation (503) is only here.
     case 'config-invalid':
-      // Rendered but failed validation: not served (503), so a refusal from the operator's view.
-      return { metric: 'config-refused', reason: 'invalid-config' };
+      return { metric: 'config-invalid' };
     default:
       return null;
   }

@@ -128,6 +128,8 @@ export type LatestEvent = Pick<MachineEvent, 'id' | 'kind' | 'at'>;
 
 export interface AuditRepo {
   append(entry: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  /** Replace an entry's detail (a coalesced entry's count grows in place). */
+  setDetail(id: number, detail: Record<string, unknown>): Promise<void>;
   /** Newest first; `beforeId` continues a page (keyset on the id). */
   list(opts?: { target?: string; beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
   /** Retention, as EventRepo.prune. */

@@ -22,13 +22,16 @@ t.test('metalboot serve: defaults are safe, token generated once, ready line, SI
   for (const f of ['metalboot.db', 'metalboot.db-wal']) t.equal(statSync(join(dir, 'data', f)).mode & 0o777, 0o600, `${f} is private`);
   const token = readFileSync(tokenFile, 'utf8').trim();
   t.match(srv.stderr(), token, 'printed once on first start');
+  t.notMatch(srv.stdout(), 'config-binding', 'the default binding is a safe one: nothing to warn about');
   const { stdout } = await run('curl', ['-s', '-H', `Authorization: Bearer ${token}`, `http://127.0.0.1:${port}/api/v1/machines`]);
   t.same(JSON.parse(stdout), { items: [], next: null });
   srv.child.kill('SIGTERM');
   t.equal(await srv.exited, 0, 'clean exit on SIGTERM');
 
-  const again = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], env);
+  const again = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], { ...env, METALBOOT_CONFIG_BINDING: 'first-request' });
   t.notMatch(again.stderr(), token, 'not printed again');
+  // Not only on the start that changed it: at every start (here the second of this data dir).
+  t.match(again.stdout(), /"level":40.*--config-binding first-request: any host that knows a registered MAC can fetch that machine's config/, 'first-request warns');
   again.child.kill('SIGTERM');
   await again.exited;
 });
@@ -53,6 +56,7 @@ t.test('settings from the environment; bad settings fail with a message', async 
     [['--listen', 'nonsense'], /must be host:port/],
     [['--advertise-url', 'ftp://x'], /advertise-url/],
     [['--dhcp', 'yes'], /--dhcp must be off, proxy or authoritative/],
+    [['--config-binding', 'arp'], /--config-binding .{1,2}arp.{1,2} must be first-request or a comma list of neighbour, dhcp, reservation/],
     [['--stall-deadlines', 'joined=5'], /--stall-deadlines: .{1,2}joined.{1,2} is not a state that can stall/],
     [['--dhcp', 'proxy'], /needs --interface/],
     [['--dhcp', 'proxy', '--interface', 'nosuchif0'], /nosuchif0.*does not exist/],

@@ -113,6 +113,11 @@ t.test('doctor helpers', async (t) => {
   t.match(listed, /^25 discovered machine\(s\) waiting to be accepted: 52:54:00:00:01:00, .*, …$/);
   t.equal(listed.split(', ').length, 11, 'ten MACs shown, not the whole list');
 
+  const base = { listen: ':9000', dhcp: 'off', dataDir: 'd', assetsDir: 'a', templatesDir: 't', discoveryRetry: '30', tftpListen: 'off' };
+  t.same(resolveDoctorSettings(base).checks, [], 'the default --config-binding: nothing to say');
+  t.match(resolveDoctorSettings({ ...base, configBinding: 'first-request' }).checks, [{ area: 'settings', status: 'warn', message: /--config-binding first-request: any host that knows a registered MAC/ }]);
+  t.match(resolveDoctorSettings({ ...base, configBinding: 'arp' }).checks, [{ area: 'settings', status: 'fail', message: /--config-binding .arp. must be/ }]);
+
   const machines = [
     { ...blankMachine('52:54:00:00:00:01', NOW), state: 'discovered' as const },
     { ...blankMachine('52:54:00:00:00:02', NOW), hostname: 'w2', state: 'stalled' as const, cluster: 'prod', role: 'worker' as const },

@@ -18,7 +18,9 @@ export interface CliResult {
 /** Environment for the CLI: nothing inherited that could point it at a real server or token. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('METALBOOT_')));
-  return { ...base, NO_COLOR: '1', ...TEST_LISTENERS, ...env };
+  // These servers are booted from loopback, which no neighbour table or DHCP exchange ties to a
+  // MAC: the tests that are about binding set METALBOOT_CONFIG_BINDING themselves.
+  return { ...base, NO_COLOR: '1', ...TEST_LISTENERS, METALBOOT_CONFIG_BINDING: 'first-request', ...env };
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
@@ -68,6 +70,8 @@ export async function serve(t: Test, opts: { args?: string[]; env?: Record<strin
     METALBOOT_DATA_DIR: dataDir,
     METALBOOT_ASSETS_DIR: assetsDir,
     METALBOOT_API_TOKEN: SERVE_TOKEN,
+    // Booted from loopback (ipxeBoot): see cleanEnv.
+    METALBOOT_CONFIG_BINDING: 'first-request',
     ...opts.env,
   });
   t.teardown(async () => {

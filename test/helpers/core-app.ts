@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { BootNetwork } from '../../src/core/boot.js';
 import { DEFAULT_DISCOVERY_LIMITS, type DiscoveryLimits } from '../../src/core/discovery.js';
 import type { RetentionSettings } from '../../src/core/housekeeping.js';
+import type { ConfigBinding, NeighbourTable } from '../../src/core/config-binding.js';
 import { createCore, type Core } from '../../src/core/index.js';
 import { loadTemplates } from '../../src/core/templates.js';
 import type { MachineState } from '../../src/core/types.js';
@@ -51,6 +52,12 @@ export async function makeApp(
     discovery?: Partial<DiscoveryLimits>;
     retention?: RetentionSettings;
     limits?: HttpLimits;
+    /**
+     * Default `first-request`: inject's requests come from made-up addresses no neighbour table
+     * or DHCP exchange knows. Tests of the binding itself set it, with a neighbour table of their own.
+     */
+    configBinding?: ConfigBinding;
+    neighbours?: NeighbourTable;
   } = {},
 ): Promise<TestApp> {
   const dir = t.testdir({});
@@ -74,6 +81,8 @@ export async function makeApp(
     stallDeadlines: opts.stallDeadlines,
     discovery: { ...DEFAULT_DISCOVERY_LIMITS, ...opts.discovery },
     retention: opts.retention,
+    configBinding: opts.configBinding ?? 'first-request',
+    neighbours: opts.neighbours,
   });
   const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger, limits: opts.limits });
   t.teardown(async () => {

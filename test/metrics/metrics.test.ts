@@ -165,7 +165,10 @@ t.test('Talos listener counters are copied at scrape time', async (t) => {
 t.test('label values come from a fixed vocabulary', async (t) => {
   const ev = (kind: string, detail: Record<string, unknown>) => ({ id: 1, mac: MAC, at: '', kind, detail, sourceIp: null, state: null });
   t.same(fromTimelineEvent(ev('dhcp-evil', { message: '<script>', mode: 'x', reply: 'OFFER' })), { metric: 'dhcp', labels: { type: 'other', mode: 'other', reply: 'offer' } });
-  t.same(fromTimelineEvent(ev('config-invalid', {})), { metric: 'config-refused', reason: 'invalid-config' });
+  t.same(fromTimelineEvent(ev('config-invalid', {})), { metric: 'config-invalid' });
+  t.equal(fromTimelineEvent(ev('config-refused', { reason: 'wrong token' })), null, 'refusals are counted from the bus, each one');
+  t.equal(configRefusalReason('not tied to the MAC by neighbour or dhcp'), 'not-tied');
+  t.equal(configRefusalReason('request from another address than the one the boot script was fetched from'), 'source-ip-mismatch');
   t.same(fromTimelineEvent(ev('tftp-completed', { bytes: -5 })), { metric: 'tftp-completed', bytes: 0 });
   t.equal(fromTimelineEvent(ev('boot-script', {})), null);
   t.equal(configRefusalReason('token expired'), 'token-expired');

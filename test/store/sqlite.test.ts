@@ -48,6 +48,19 @@ t.test('timeline and audit log are append-only; state moves with events', async 
   t.same((await store.events.list(m.mac, { afterId: 1 })).length, 0);
 });
 
+t.test('only a coalesced refusal\'s detail may change in the audit log (its count grows)', async (t) => {
+  const store = new SqliteStore(join(t.testdir({}), 'm.db'), { groupCommit: false });
+  t.teardown(() => store.close());
+  const other = await store.audit.append({ at: 'now', actor: 'api', action: 'machine.create', target: null, detail: {}, sourceIp: null });
+  const refusal = await store.audit.append({ at: 'now', actor: 'machine', action: 'config.binding-refused', target: 'aa:bb:cc:dd:ee:ff', detail: { count: 1 }, sourceIp: '10.0.0.9' });
+  await t.rejects(store.audit.setDetail(other.id, { forged: true }), /append-only/, 'not any other entry');
+  await store.audit.setDetail(refusal.id, { count: 2 });
+  t.same((await store.audit.list()).find((a) => a.id === refusal.id)?.detail, { count: 2 });
+  t.throws(() => store.db.prepare('UPDATE audit_log SET source_ip = ? WHERE id = ?').run('10.0.0.1', refusal.id), /append-only/, 'nor its source');
+  t.throws(() => store.db.prepare("UPDATE audit_log SET action = 'x' WHERE id = ?").run(refusal.id), /append-only/, 'nor its action');
+  t.throws(() => store.db.prepare('DELETE FROM audit_log').run(), /append-only/);
+});
+
 t.test('the newest event of each asked machine, in one query', async (t) => {
   const store = new SqliteStore(join(t.testdir({}), 'm.db'));
   t.teardown(() => store.close());
@@ -171,7 +184,7 @@ t.test('migration 4 moves each machine\'s newest config token into its row and d
   db.close();
   const store = new SqliteStore(file);
   t.teardown(() => store.close());
-  t.equal(store.db.pragma('user_version', { simple: true }), Math.max(...MIGRATIONS.map((m) => m.version)));
+  t.equal(store.db.pragma('user_version', { simple: true }), Math.max(...MIGRATIONS.map((m) => m.version)), 'and every later one');
   t.same(await store.tokens.forMachine('02:00:00:00:00:31'), { tokenHash: 'new', mac: '02:00:00:00:00:31', sourceIp: '10.0.0.31', createdAt: '2026-01-01T00:05:00.000Z', expiresAt: '2026-01-01T03:05:00.000Z' });
   t.equal(await store.tokens.forMachine('02:00:00:00:00:32'), undefined, 'a machine without a token has none');
   t.equal(store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!.n, 0, 'the old table is gone');

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { createLogger, parseLogFormat } from '../../logging.js';
+import { DEFAULT_CONFIG_BINDING, formatConfigBinding, parseConfigBinding } from '../../core/config-binding.js';
 import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
@@ -32,6 +33,7 @@ export function serveOptions(): Command {
     .addOption(opt('--listen <host:port>', 'HTTP listen address', 'METALBOOT_LISTEN', '0.0.0.0:8080'))
     .addOption(opt('--advertise-url <url>', 'URL machines use to reach this server (default: derived from --listen)', 'METALBOOT_ADVERTISE_URL'))
     .addOption(opt('--config-token-ttl <seconds>', 'how long a boot may fetch its config', 'METALBOOT_CONFIG_TOKEN_TTL', '10800'))
+    .addOption(opt('--config-binding <how>', 'which /ipxe requests get a config token: a comma list of neighbour (the kernel\'s ARP entry for the source carries the MAC), dhcp (metalboot saw the MAC use the address in DHCP), reservation (the source is the machine\'s reserved IP); or first-request (anyone who knows the MAC: unsafe)', 'METALBOOT_CONFIG_BINDING', formatConfigBinding(DEFAULT_CONFIG_BINDING)))
     .addOption(opt('--discovery-retry <seconds>', 'how long an unknown machine waits before asking again', 'METALBOOT_DISCOVERY_RETRY', '30'))
     .addOption(opt('--log-level <level>', 'trace, debug, info, warn, error', 'METALBOOT_LOG_LEVEL', 'info'))
     .addOption(opt('--dhcp <mode>', 'off | proxy (beside an existing DHCP server) | authoritative (hand out addresses)', 'METALBOOT_DHCP', 'off'))
@@ -109,6 +111,7 @@ export function serveCommand(): Command {
         advertiseUrl,
         apiToken: process.env.METALBOOT_API_TOKEN || undefined,
         configTokenTtlSeconds: positiveInt(o.configTokenTtl!, 'config-token-ttl'),
+        configBinding: parseConfigBinding(o.configBinding!),
         discoveryRetrySeconds: positiveInt(o.discoveryRetry!, 'discovery-retry'),
         logLevel: o.logLevel!,
         dhcp: {

@@ -97,9 +97,17 @@ async function refreshAll() {
     list.forEach(function (m) { if (m.lastEvent) noteLastEvent(m.mac, m.lastEvent); });
     clusters = await loadAll('/clusters');
     renderLists();
+    showServerWarnings((await api('GET', '/server')).warnings);
   } catch (err) {
     if (err.status !== 401) toast('Refreshing machines failed: ' + err.message, true);
   }
+}
+// Settings that weaken config secrecy (--config-binding first-request), in red above everything.
+function showServerWarnings(warnings) {
+  var el = byId('server-warnings');
+  el.textContent = warnings.join(' ');
+  el.hidden = warnings.length === 0;
+  el.setAttribute('data-checked', '1');
 }
 function scheduleListRefresh(ms) {
   clearTimeout(listTimer);

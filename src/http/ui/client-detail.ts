@@ -130,7 +130,8 @@ function renderDetailContent() {
   body.append(h('h3', null, 'Timeline'));
   var events = detailEvents.slice().sort(function (a, b) { return b.id - a.id; });
   body.append(events.length ? h('ol', { class: 'timeline', id: 'timeline' }, events.map(function (e) {
-    return h('li', { 'data-kind': e.kind, 'data-id': e.id },
+    // Security events (a config conflict) carry severity "critical": shown red.
+    return h('li', { 'data-kind': e.kind, 'data-id': e.id, class: e.detail && e.detail.severity === 'critical' ? 'critical' : null },
       h('span', { class: 'muted mono', title: e.at }, clock(e.at)),
       h('span', null, h('span', { class: 'kind mono' }, e.kind), e.state ? [' → ', badge(e.state)] : null, e.sourceIp ? h('span', { class: 'muted mono' }, ' from ' + e.sourceIp) : null),
       h('span', { class: 'detail mono' }, detailText(e.detail)));

@@ -47,6 +47,7 @@ export function renderPage(opts: { version: string; assetVersion: string }): str
 
 <main id="app" hidden>
   <div id="lists">
+    <p id="server-warnings" class="banner" role="alert" hidden></p>
     <section id="accept-panel" hidden>
       <h2>Accept <span id="accept-mac" class="mono"></span></h2>
       <form id="accept-form" class="inline">

@@ -68,6 +68,9 @@ ol.timeline li { padding: 5px 8px; border-bottom: 1px solid var(--line); display
 ol.timeline li:last-child { border-bottom: 0; }
 ol.timeline .kind { font-weight: 600; }
 ol.timeline .detail { grid-column: 2; color: var(--muted); word-break: break-word; }
+ol.timeline li.critical { background: #fef2f2; border-left: 4px solid var(--red); }
+ol.timeline li.critical .kind, ol.timeline li.critical .detail { color: var(--red); }
+.banner { margin: 0; padding: 10px 14px; border-radius: 8px; background: var(--red); color: #fff; font-weight: 600; }
 ul.unmet { margin: 0; padding-left: 18px; }
 ul.unmet li { margin: 2px 0; }
 pre.kmsg { background: #0b1020; color: #d7e0f0; padding: 8px; border-radius: 6px; max-height: 260px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }

@@ -174,6 +174,22 @@ export const MIGRATIONS: Migration[] = [
           BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (only retention deletes)'); END;
       `),
   },
+  {
+    version: 6,
+    // Refusals unauthenticated requests can trigger at any rate are coalesced: one audit row per
+    // action, source and reason per minute whose `detail.count` grows (core/coalesced-audit.ts).
+    // The log stays evidence: only those actions' detail may change, nothing else of any row.
+    description: 'coalesced refusal entries: their detail (the count) may be updated in place',
+    up: (db) =>
+      db.exec(`
+        DROP TRIGGER audit_log_append_only_u;
+        CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log
+          WHEN NOT (OLD.action IN ('config.refused', 'config.binding-refused', 'config.conflict')
+            AND NEW.id = OLD.id AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND NEW.action = OLD.action
+            AND NEW.target IS OLD.target AND NEW.source_ip IS OLD.source_ip)
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (only a coalesced refusal''s count grows)'); END;
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

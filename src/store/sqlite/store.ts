@@ -372,6 +372,7 @@ function auditRepo(db: SqlDb): AuditRepo {
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, action, target, detail, source_ip) VALUES (?, ?, ?, ?, ?, ?)',
   );
+  const setDetail = db.prepare('UPDATE audit_log SET detail = ? WHERE id = ?');
   const listAll = db.prepare<[number, number], Row>('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?');
   const listTarget = db.prepare<[string, number, number], Row>(
     'SELECT * FROM audit_log WHERE target = ? AND id < ? ORDER BY id DESC LIMIT ?',
@@ -390,6 +391,9 @@ function auditRepo(db: SqlDb): AuditRepo {
     async append(a) {
       const info = insert.run(a.at, a.actor, a.action, a.target, JSON.stringify(a.detail), a.sourceIp);
       return { id: Number(info.lastInsertRowid), ...a };
+    },
+    async setDetail(id, detail) {
+      setDetail.run(JSON.stringify(detail), id);
     },
     async list(opts = {}) {
       const limit = opts.limit ?? 1000;

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { bindingWarnings, formatConfigBinding } from '../../core/config-binding.js';
+import type { Core } from '../../core/index.js';
+
+/**
+ * What the operator should know about how this server runs: settings that weaken config secrecy
+ * (the dashboard shows them as a banner). Behind the token: an attacker learns nothing from it.
+ */
+export async function serverStatusRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
+  app.get(
+    '/server',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              configBinding: { type: 'string', description: '--config-binding: first-request, or the signals that tie a request to a MAC' },
+              warnings: { type: 'array', items: { type: 'string' }, description: 'settings that weaken config secrecy' },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const binding = core.guard.binder.binding;
+      return { configBinding: formatConfigBinding(binding), warnings: bindingWarnings(binding) };
+    },
+  );
+}
