@@ -1,6 +1,7 @@
 import { createDocument, findMainDocument, type ConfigDocument } from './config/documents.js';
 import type { ConfigMap } from './config/values.js';
 import { ValidationError } from './errors.js';
+import { applyInstallSettings } from './install-settings.js';
 import type { Cluster, Machine, Role } from './types.js';
 
 // What a render adds to the cluster's configs for one machine: the template variables patches
@@ -40,8 +41,10 @@ function obj(parent: Record<string, unknown>, key: string): Record<string, unkno
 /**
  * Hostname the way the base's version expects: a HostnameConfig document when the config has one
  * (talosctl ≥ 1.12 output), `machine.network.hostname` otherwise — never both (Talos rejects it).
+ * Install settings where the cluster's Talos version reads them (install-settings.ts). Mutates
+ * `docs` (a document may be appended); returns warnings.
  */
-export function applyMachineSettings(docs: ConfigDocument[], m: Machine): void {
+export function applyMachineSettings(docs: ConfigDocument[], m: Machine, cluster: Cluster): string[] {
   const main = mainDocument(docs);
   if (!main) throw new ValidationError('config has no v1alpha1 document');
   const machine = obj(main, 'machine');
@@ -56,19 +59,7 @@ export function applyMachineSettings(docs: ConfigDocument[], m: Machine): void {
       obj(machine, 'network').hostname = m.hostname;
     }
   }
-  // A reimage with `wipe: disk`: the install after the wipe boot wipes the whole install disk
-  // (the wipe boot itself only clears STATE and EPHEMERAL).
-  if (m.reimage?.wipe === 'disk') obj(machine, 'install').wipe = true;
-  if (m.installDisk || m.installDiskSelector) {
-    const install = obj(machine, 'install');
-    if (m.installDisk) {
-      install.disk = m.installDisk;
-      delete install.diskSelector;
-    } else {
-      install.diskSelector = m.installDiskSelector;
-      delete install.disk;
-    }
-  }
+  return applyInstallSettings(docs, main as ConfigMap, m, cluster);
 }
 
 /** Provided documents replace a document of the same apiVersion/kind/name or are appended. */

@@ -1,12 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { bundledSchemaFile, loadVersionSchema } from './bundled-schemas.js';
 import { parseTalosVersion } from './cmdline.js';
 import { type ConfigDocument, ConfigError, parseConfig, serializeConfig } from './config/documents.js';
 import type { ConfigMap } from './config/values.js';
 import { applyPatches, parsePatch, type Patch } from './config/patch.js';
-import { loadSchema, validateConfig, type TalosSchema } from './config/validate.js';
+import { validateConfig, type TalosSchema } from './config/validate.js';
 import { ValidationError } from './errors.js';
 import { fillSkeleton, sentinelMachine, skeletonApplies, skeletonShape, skeletonUsable } from './config-skeleton.js';
 import { applyMachineSettings, mainDocument, mergeProvided, sampleVars, templateVars } from './machine-settings.js';
@@ -25,9 +25,6 @@ export type DocumentProvider = (m: Machine, c: Cluster) => ConfigMap[];
 const RESULT_CACHE_SIZE = 1000;
 /** Skeletons: one per cluster, role, shape and provided documents; a handful in practice. */
 const SKELETON_CACHE_SIZE = 256;
-
-/** Schemas shipped with metalboot, used when the assets directory has none for a version. */
-const BUNDLED_SCHEMAS = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas/talos');
 
 /**
  * Machine config rendering: base config of the machine's role → cluster patches → machine patches
@@ -74,7 +71,7 @@ export class ConfigRenderer {
 
   /**
    * The JSON schema for a Talos version: assets/talos/<v>/config.schema.json, else the bundled one
-   * for its minor. Cached; at most every schemaRecheckMs the files are looked at again (an exists
+   * for its minor; corrected against the previous bundled version's (bundled-schemas.ts). Cached; at most every schemaRecheckMs the files are looked at again (an exists
    * check and a stat), and a schema that appeared, changed or went away replaces the cached one.
    */
   schemaFor(version: string): TalosSchema | null {
@@ -86,11 +83,11 @@ export class ConfigRenderer {
     const hit = this.schemas.get(version);
     if (hit && now - hit.checkedAt < this.schemaRecheckMs) return hit;
     const [major, minor] = parseTalosVersion(version);
-    const candidates = [join(this.assetsDir, 'talos', version, 'config.schema.json'), join(BUNDLED_SCHEMAS, `v${major}.${minor}.json`)];
-    const file = candidates.find((f) => existsSync(f));
+    const pulled = join(this.assetsDir, 'talos', version, 'config.schema.json');
+    const file = existsSync(pulled) ? pulled : bundledSchemaFile(major, minor);
     let schema: TalosSchema | null;
     try {
-      schema = file ? loadSchema(file) : null; // the same object while the file is unchanged
+      schema = file ? loadVersionSchema(file, major, minor) : null; // the same object while the files are unchanged
     } catch (err) {
       if (!hit) throw err;
       hit.checkedAt = now; // keep serving the schema we had; look again next time
@@ -151,8 +148,11 @@ export class ConfigRenderer {
 
   /** The control-plane endpoint the base configs point at, for display. */
   endpointOf(cluster: Cluster): string | null {
-    const main = mainDocument(parseConfig(cluster.controlplane));
-    const endpoint = (main?.cluster as { controlPlane?: { endpoint?: unknown } } | undefined)?.controlPlane?.endpoint;
+    const docs = parseConfig(cluster.controlplane);
+    const main = mainDocument(docs);
+    // talosctl ≥ v1.14 writes it in a KubeClusterConfig document, older ones in the main document.
+    const kubeCluster = docs.find((d) => d.identity.type === 'typed' && d.identity.kind === 'KubeClusterConfig')?.data as { endpoint?: unknown } | undefined;
+    const endpoint = kubeCluster?.endpoint ?? (main?.cluster as { controlPlane?: { endpoint?: unknown } } | undefined)?.controlPlane?.endpoint;
     return typeof endpoint === 'string' ? endpoint : null;
   }
 
@@ -221,13 +221,13 @@ export class ConfigRenderer {
         }
       }
       docs = applyPatches(docs, patches);
-      applyMachineSettings(docs, machine);
+      const settingWarnings = applyMachineSettings(docs, machine, cluster);
       for (const documents of provided) docs = mergeProvided(docs, documents);
       const schema = this.schemaFor(cluster.talosVersion);
       if (!schema) return { ok: false, errors: [`no config schema for Talos ${cluster.talosVersion}; put config.schema.json in assets/talos/${cluster.talosVersion}/ (metalboot assets pull)`] };
       const { errors, warnings } = validateConfig(docs, schema);
       if (errors.length) return { ok: false, errors };
-      return { ok: true, yaml: serializeConfig(docs), warnings };
+      return { ok: true, yaml: serializeConfig(docs), warnings: [...settingWarnings, ...warnings] };
     } catch (err) {
       if (err instanceof ConfigError || err instanceof ValidationError) return { ok: false, errors: [err.message] };
       throw err;

@@ -16,6 +16,12 @@ t.test('skeleton renders equal full renders, across host names, disks, roles, ba
     worker: fixture('talos/examples/v1.11/worker.yaml'),
     patches: ['machine:\n  kubelet:\n    extraArgs:\n      rotate-server-certificates: "true"\n'],
   }))).status, 201);
+  // v1.14: the disk lands inside a CEL string of the UnattendedInstallConfig document.
+  t.equal((await api('POST', '/api/v1/clusters', clusterBody('new', {
+    talosVersion: 'v1.14.0',
+    controlplane: fixture('talos/examples/v1.14/controlplane-overrides.yaml'),
+    worker: fixture('talos/examples/v1.14/worker-overrides.yaml'),
+  }))).status, 201);
   const rnd = xorshift32(0x5eed);
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-';
   const randomHost = () => {
@@ -31,7 +37,7 @@ t.test('skeleton renders equal full renders, across host names, disks, roles, ba
   let compared = 0;
   for (const withProvider of [false, true]) {
     if (withProvider) core.renderer.documentProviders.push(() => [{ apiVersion: 'v1alpha1', kind: 'KmsgLogConfig', name: 'remote', url: 'tcp://10.9.0.1:4003/' }]);
-    for (const clusterName of ['prod', 'old']) {
+    for (const clusterName of ['prod', 'old', 'new']) {
       const cluster = await core.clusters.get(clusterName);
       for (const [i, hostname] of hosts.entries()) {
         const machine = {
@@ -55,13 +61,15 @@ t.test('skeleton renders equal full renders, across host names, disks, roles, ba
       }
     }
   }
-  t.equal(compared, hosts.length * 4);
+  t.equal(compared, hosts.length * 6);
   t.ok(core.renderer.stats.skeleton > compared / 2, `most renders came from a skeleton (${core.renderer.stats.skeleton})`);
   // A render that takes the skeleton path shows the machine's values where the full path put them.
   const cluster = await core.clusters.get('prod');
   const sample = await core.renderer.render(cluster, { mac: '02:00:00:00:aa:01', hostname: 'web-7', installDisk: '/dev/vdb', role: 'worker', cluster: 'prod', patches: [], installDiskSelector: null, ip: null, labels: {}, lastSeen: {}, updatedAt: 'x' } as unknown as Machine);
   t.ok(sample.ok && sample.yaml.includes('hostname: web-7') && sample.yaml.includes('disk: /dev/vdb') && !sample.yaml.includes('sentinel'));
   t.equal(TALOS_VERSION, cluster.talosVersion);
+  const v14 = await core.renderer.render(await core.clusters.get('new'), { mac: '02:00:00:00:aa:02', hostname: 'web-8', installDisk: '/dev/vdb', role: 'worker', cluster: 'new', patches: [], installDiskSelector: null, ip: null, labels: {}, lastSeen: {}, updatedAt: 'x' } as unknown as Machine);
+  t.ok(v14.ok && v14.yaml.includes('match: disk.dev_path == "/dev/vdb"') && !v14.yaml.includes('sentinel'), 'v1.14: the skeleton’s CEL match carries the machine’s disk');
 });
 
 t.test('machines the skeleton cannot stand for take the full path', async (t) => {

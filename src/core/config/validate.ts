@@ -6,7 +6,9 @@
  * its kind (or, for the main document, `version`) selects, so errors name real paths.
  *
  * Talos decodes strictly (unknown keys are errors) but its schema leaves out deprecated fields it
- * still accepts; those are added back (see deprecated.ts) and reported as warnings.
+ * still accepts; those are added back (schema-corrections.ts: hand-read for the oldest schema,
+ * derived from the previous version's for newer ones) and reported as warnings. Then Talos's
+ * conflict rules between typed documents and v1alpha1 settings apply (conflicts.ts).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,8 +16,9 @@ import { resolve } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
-import { DEPRECATED_FIELDS, withDeprecatedFields } from './deprecated.js';
+import { conflictErrors } from './conflicts.js';
 import { describeDocument, type ConfigDocument } from './documents.js';
+import { correctSchema, type CorrectedSchema } from './schema-corrections.js';
 import { formatSchemaErrors } from './schema-errors.js';
 import { formatPath, getKey, isConfigMap, type ConfigValue } from './values.js';
 
@@ -39,10 +42,20 @@ interface LoadedSchema extends TalosSchema {
   readonly mainDefinition: string | undefined;
   /** kind → apiVersion → `$defs` name. */
   readonly typed: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** The definitions after correction, and the deprecated fields they accept. */
+  readonly corrected: CorrectedSchema;
 }
 
-/** Path → the schema loaded from it and the file's identity then (inode, size, mtime). */
-const schemas = new Map<string, { stamp: string; schema: LoadedSchema }>();
+export interface LoadOptions {
+  /**
+   * The schema of the previous Talos version metalboot knows: fields it has and this one dropped
+   * are accepted as deprecated. Without it, the hand-read list for the oldest schema applies.
+   */
+  previous?: TalosSchema;
+}
+
+/** Path → the schema loaded from it, the file's identity then (inode, size, mtime), and its predecessor. */
+const schemas = new Map<string, { stamp: string; previous: TalosSchema | undefined; schema: LoadedSchema }>();
 /** Every schema loadSchema handed out (one replaced by a newer file still validates). */
 const issued = new WeakSet<TalosSchema>();
 
@@ -50,12 +63,14 @@ const issued = new WeakSet<TalosSchema>();
  * Loads and prepares a schema file. Repeated calls for one path return the cached schema while
  * the file is unchanged (one stat); a file replaced or rewritten since is loaded afresh.
  */
-export function loadSchema(path: string): TalosSchema {
+export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema {
   const absolute = resolve(path);
   const st = statSync(absolute, { throwIfNoEntry: false });
   const stamp = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
+  const previous = options.previous;
+  if (previous !== undefined && !issued.has(previous)) throw new Error('loadSchema: previous must be a schema returned by loadSchema');
   const cached = schemas.get(absolute);
-  if (cached && st && cached.stamp === stamp) return cached.schema;
+  if (cached && st && cached.stamp === stamp && cached.previous === previous) return cached.schema;
 
   let raw: Record<string, unknown>;
   try {
@@ -69,37 +84,44 @@ export function loadSchema(path: string): TalosSchema {
     throw new Error(`${absolute} is not a Talos config schema (no $defs and oneOf)`);
   }
   const id = typeof raw.$id === 'string' ? raw.$id : `file://${absolute}`;
+  const rawDefs = defs as Record<string, Record<string, unknown>>;
+  const mainDefinition = oneOf.map(({ $ref }) => $ref?.replace('#/$defs/', '')).find((name) => {
+    const properties = name === undefined ? undefined : (rawDefs[name]?.properties as Record<string, unknown> | undefined);
+    return properties !== undefined && !properties.kind && properties.version !== undefined;
+  });
+  const corrected = correctSchema(rawDefs, mainDefinition, (previous as LoadedSchema | undefined)?.corrected);
   // strict: false because Talos's schema carries editor annotations ajv does not know
   // (markdownDescription, x-intellij-html-description).
   const ajv = new Ajv2020({ strict: false, allErrors: true, verbose: true });
   addFormats(ajv);
   try {
-    ajv.addSchema({ ...raw, $id: id, $defs: withDeprecatedFields(defs as Record<string, Record<string, unknown>>) });
+    ajv.addSchema({ ...raw, $id: id, $defs: corrected.defs });
   } catch (err) {
     throw new Error(`${absolute}: invalid JSON schema: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  let mainDefinition: string | undefined;
   const typed = new Map<string, Map<string, string>>();
   for (const { $ref } of oneOf) {
     const name = $ref?.replace('#/$defs/', '');
-    const properties = name === undefined ? undefined : (defs?.[name]?.properties as Record<string, { enum?: unknown[] }>);
-    if (name === undefined || !properties) continue;
-    const kinds = properties.kind?.enum;
-    if (!kinds) {
-      if (properties.version) mainDefinition = name;
-      continue;
-    }
+    const properties = name === undefined ? undefined : (corrected.defs[name]?.properties as Record<string, { enum?: unknown[] }>);
+    const kinds = properties?.kind?.enum;
+    if (name === undefined || !properties || !kinds) continue;
     for (const kind of kinds.map(String)) {
       const versions = typed.get(kind) ?? new Map<string, string>();
       for (const apiVersion of properties.apiVersion?.enum ?? []) versions.set(String(apiVersion), name);
       typed.set(kind, versions);
     }
   }
-  const loaded: LoadedSchema = { path: absolute, ajv, id, mainDefinition, typed };
-  schemas.set(absolute, { stamp, schema: loaded });
+  const loaded: LoadedSchema = { path: absolute, ajv, id, mainDefinition, typed, corrected };
+  schemas.set(absolute, { stamp, previous, schema: loaded });
   issued.add(loaded);
   return loaded;
+}
+
+/** The deprecated main-document fields a schema accepts (with a warning), as `machine.kubelet` paths. */
+export function deprecatedPaths(schema: TalosSchema): string[] {
+  if (!issued.has(schema)) throw new Error('deprecatedPaths needs a schema returned by loadSchema');
+  return (schema as LoadedSchema).corrected.deprecated.map((d) => formatPath(d.path));
 }
 
 export function validateConfig(documents: readonly ConfigDocument[], schema: TalosSchema): ValidationResult {
@@ -117,8 +139,10 @@ export function validateConfig(documents: readonly ConfigDocument[], schema: Tal
       const prefix = document.identity.type === 'main' ? '' : `${label}: `;
       for (const line of formatSchemaErrors(validate.errors ?? [], document.data)) errors.push(prefix + line);
     }
-    if (document.identity.type === 'main') warnings.push(...deprecationWarnings(document.data));
+    if (document.identity.type === 'main') warnings.push(...deprecationWarnings(loaded, document.data));
   });
+  // Talos cross-checks typed documents against the v1alpha1 document (container/validate.go).
+  errors.push(...conflictErrors(documents));
   return { errors, warnings };
 }
 
@@ -146,8 +170,8 @@ function compiled(schema: LoadedSchema, definition: string): ValidateFunction {
   return validate;
 }
 
-function deprecationWarnings(data: ConfigValue): string[] {
-  return DEPRECATED_FIELDS.filter(({ path }) => valueAt(data, path) !== undefined).map(
+function deprecationWarnings(schema: LoadedSchema, data: ConfigValue): string[] {
+  return schema.corrected.deprecated.filter(({ path }) => valueAt(data, path) !== undefined).map(
     ({ path, advice }) => `${formatPath(path)}: deprecated, accepted by Talos but absent from its schema (${advice})`,
   );
 }
