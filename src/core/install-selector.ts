@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { contractFor } from './talos-contract.js';
+import { installProgressFor } from './talos-contract.js';
 import type { Cluster, Machine } from './types.js';
 
 /**
@@ -9,13 +9,7 @@ import type { Cluster, Machine } from './types.js';
  * likely there, so its stall names the selector to check against the machine's disks.
  */
 export function installSelectorHint(m: Pick<Machine, 'installDisk' | 'installDiskSelector' | 'role'>, cluster: Pick<Cluster, 'talosVersion' | 'controlplane' | 'worker'>): string | null {
-  let installProgress;
-  try {
-    installProgress = contractFor(cluster.talosVersion).contract.installProgress;
-  } catch {
-    return null;
-  }
-  if (installProgress !== 'install-controller-log') return null;
+  if (installProgressFor(cluster.talosVersion) !== 'install-controller-log') return null;
   const selector = describeSelector(m, cluster);
   if (!selector) {
     return `Talos ${cluster.talosVersion} installs only from an UnattendedInstallConfig document, and this machine's config has none: give the machine an installDisk (or the cluster config the document)`;

@@ -3,7 +3,7 @@ import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
 import type { MachineService } from './machines.js';
 import { interpretTalosEvent, newTalosSession, type Interpretation, type TalosEventEnvelope, type TalosSession } from './progress.js';
 import { interpretInstallLine } from './progress-kernel.js';
-import { contractFor, type InstallProgressSignal } from './talos-contract.js';
+import { installProgressFor, type InstallProgressSignal } from './talos-contract.js';
 import type { Timeline } from './timeline.js';
 import type { KernelLogLine, Machine, MachineProgress, MachineState } from './types.js';
 
@@ -221,13 +221,7 @@ export class ProgressTracker {
 
   /** Which signals report this machine's install: its cluster's Talos version contract. */
   private async installProgressOf(m: Machine): Promise<InstallProgressSignal> {
-    const cluster = m.cluster ? await this.store.clusters.get(m.cluster) : undefined;
-    if (!cluster) return 'install-sequence';
-    try {
-      return contractFor(cluster.talosVersion).contract.installProgress;
-    } catch {
-      return 'install-sequence'; // a version string cluster create would have refused
-    }
+    return installProgressFor(m.cluster ? (await this.store.clusters.get(m.cluster))?.talosVersion : undefined);
   }
 
   /** The machine an address belongs to: learned from AddressEvents, else reservation / last boot. */

@@ -2,6 +2,7 @@ import t from 'tap';
 import { classifyInstallControllerLine, splitZapLine } from '../../src/core/install-controller-log.js';
 import { classifyKernelLine, type KernelLogSignal } from '../../src/core/kernel-log.js';
 import { interpretInstallLine, type InstallLogSignal } from '../../src/core/progress-kernel.js';
+import { installProgressFor } from '../../src/core/talos-contract.js';
 import type { KernelLogLine, MachineState } from '../../src/core/types.js';
 
 // Talos v1.14's install controller on the kernel log, in the shape machined writes it there (zap's
@@ -96,4 +97,12 @@ t.test('not the install: the wipe boot of a reimage, the old installation before
   t.equal(interpretInstallLine(m('joined', true), sig(V14.failed))!.state, null);
   t.equal(interpretInstallLine(m('joined', true), sig(V14.installing))!.state, null);
   t.equal(interpretInstallLine(m('config-delivered', true, { wipeBootedAt: '2026-12-07T10:00:00Z' }), sig(V14.installing))!.state, 'installing', 'the boot after the wipe installs');
+});
+
+t.test('which signals report the install, per Talos version (talos-contract.ts)', async (t) => {
+  t.equal(installProgressFor('v1.13.9'), 'install-sequence');
+  t.equal(installProgressFor('v1.14.0'), 'install-controller-log');
+  t.equal(installProgressFor('v1.15.0'), 'install-controller-log', 'newer than known: the newest contract');
+  t.equal(installProgressFor(undefined), 'install-sequence', 'no cluster');
+  t.equal(installProgressFor('latest'), 'install-sequence', 'not a version');
 });
