@@ -45,6 +45,7 @@ export const V14_CLUSTER = {
 
 const INSTALL_TIMEOUT_MS = 180_000; // a TCG install boot takes 15–30 s here; CI may be slower
 const SHORT_TIMEOUT_MS = 120_000;
+const UEFI_DISK_BOOT_TIMEOUT_MS = 300_000;
 
 /** Serial output that means the boot took a wrong turn; the VM is stopped instead of waiting it out. */
 const INSTALL_DEAD_ENDS = [
@@ -281,7 +282,9 @@ export class Suite {
     t.equal(machine?.installed, true, 'before the second boot: the machine is installed');
 
     const run = (ctx.run = await prior.vm.boot({
-      timeoutMs: SHORT_TIMEOUT_MS,
+      // UEFI: after iPXE's `exit 1` OVMF tries the NIC's other boot options (HTTP boot over IPv4
+      // waits for its DHCP offer) before the disk.
+      timeoutMs: c.firmware === 'uefi' ? UEFI_DISK_BOOT_TIMEOUT_MS : SHORT_TIMEOUT_MS,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
     }));
     const t0 = run.startedAt;
