@@ -17,7 +17,7 @@ import { canUseNetns, CLIENT_IP, createPair, ipBatch, IFNAME, pinning, type Pair
 import { Sampler, type ResourceReport } from './lib/proc.js';
 import { perfAvailable, perfDuring } from './lib/perf-record.js';
 import { printProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
-import { clusterInput, hostnameOf, machineInput, makeAssets, prerender, seedRegistry, SIZES, stormIp, TALOS_VERSION, type Assets } from './lib/registry.js';
+import { clusterInput, hostnameOf, machineInput, makeAssets, prerender, seedRegistry, SIZES, stormIp, TALOS_VERSION, type Assets, type BenchContract } from './lib/registry.js';
 import { CLI, PROJECT_ROOT, startDnsmasq, startHello, startKea, startMetalboot, startNginx, startTftpdHpa, TS_LOADER, type Running } from './lib/servers.js';
 import { fmt, median } from './lib/stats.js';
 import { machineIdentity } from './lib/dhcp-client.js';
@@ -482,9 +482,9 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
   const pair = createPair();
   const prof = profileDir(which === 'scale' ? 'scale' : 'render');
   try {
-    const seed = async (name: string, count: number) => {
+    const seed = async (name: string, count: number, contract: BenchContract = 'v1.13') => {
       const dataDir = path.join(WORK, name, 'data');
-      const ms = await seedRegistry(dataDir, a.dir, 0, count);
+      const ms = await seedRegistry(dataDir, a.dir, 0, count, contract);
       say(`seeded ${fmt(count)} machines for ${name} in ${fmt(ms)} ms`);
       return dataDir;
     };
@@ -498,7 +498,12 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
       servers.large = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-100k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8082, dhcp: false, tftp: false, dataDir: await seed('mb-render-100k', LARGE), profileDir: which === 'scale' ? prof : undefined });
       machines.large = LARGE;
     }
-    if (withHello) servers.hello = await startHello(pair, { name: 'fastify-hello', root: WORK, port: 8081 });
+    if (withHello) {
+      servers.hello = await startHello(pair, { name: 'fastify-hello', root: WORK, port: 8081 });
+      // The same registry on a Talos v1.14 cluster: 17 documents per config instead of 2.
+      servers.v14 = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-v114', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8084, dhcp: false, tftp: false, dataDir: await seed('mb-render-v114', SMALL, 'v1.14') });
+      machines.v14 = SMALL;
+    }
     const compare = flags.has('compare') ? path.resolve(flags.get('compare') as string) : undefined;
     if (compare) {
       // A/B: another build (e.g. a candidate fix) on the same registry size, in the same alternation.
@@ -519,7 +524,7 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
     );
     // Not one of the counted rounds: perf's sampling costs the server a little.
     const perfReport = perf ? await perfRound(pair, servers.small!, job('small', D), D) : undefined;
-    for (const k of ['small', 'large', 'variant']) if (servers[k]) await pair.stop(servers[k]!.child);
+    for (const k of ['small', 'large', 'variant', 'v14']) if (servers[k]) await pair.stop(servers[k]!.child);
     const rps = (k: string) => medianOf(rounds[k]!, (m) => m.result.reqPerSec);
     const p99 = (k: string) => medianOf(rounds[k]!, (m) => m.result.latency.p99);
     const lat = (k: string, f: (r: RenderResult) => number) => medianOf(rounds[k]!, (m) => f(m.result));
@@ -558,17 +563,23 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
       if (p99('small') > 20) misses.push(`p99 ${p99('small')} ms (goal ≤ 20 ms)`);
       if (ratio < 0.3) misses.push(`${ratio.toFixed(2)} × the fastify hello route (goal ≥ 0.3×)`);
       if (bad) misses.push(`${bad} failed or unexpected responses`);
+      const v14Ratio = rps('v14') / rps('small');
+      const bad14 = rounds.v14!.reduce((s, m) => s + m.result.bad + m.result.errors + m.result.non2xx, 0);
+      if (v14Ratio < 0.8) misses.push(`the v1.14 cluster renders at ${v14Ratio.toFixed(2)} × the v1.13 one (goal ≥ 0.8×)`);
+      if (bad14) misses.push(`${bad14} failed or unexpected responses from the v1.14 cluster`);
       reports.push({
         scenario: 'render',
-        goal: `/ipxe?mac= + config, ${SMALL} machines: ≥ 5,000 req/s, p99 ≤ 20 ms, ≥ 0.3 × fastify hello`,
+        goal: `/ipxe?mac= + config, ${SMALL} machines: ≥ 5,000 req/s, p99 ≤ 20 ms, ≥ 0.3 × fastify hello; a Talos v1.14 cluster ≥ 0.8 × a v1.13 one`,
         met: misses.length === 0,
         rows: [
           { metric: `req/s, script+config pairs, ${fmt(SMALL)} machines`, metalboot: rps('small'), reference: rps('hello'), referenceName: 'fastify hello', ratio, goal: '≥ 5,000 and ≥ 0.30', met: rps('small') >= 5000 && ratio >= 0.3 },
           { metric: 'p99 latency ms (autocannon)', metalboot: p99('small'), reference: p99('hello'), referenceName: 'fastify hello', ratio: p99('small') / p99('hello'), goal: 'metalboot ≤ 20 ms', met: p99('small') <= 20 },
           { metric: 'server CPU ms per request', metalboot: cpuMs('small'), reference: cpuMs('hello'), referenceName: 'fastify hello', ratio: cpuMs('small') / cpuMs('hello'), goal: 'report', met: null },
+          { metric: `req/s, Talos v1.14 cluster (17 documents), ${fmt(SMALL)} machines`, metalboot: rps('v14'), reference: rps('small'), referenceName: 'metalboot, v1.13 cluster', ratio: v14Ratio, goal: '≥ 0.80', met: v14Ratio >= 0.8 },
+          { metric: 'server CPU ms per request, v1.14 cluster', metalboot: cpuMs('v14'), reference: cpuMs('small'), referenceName: 'metalboot, v1.13 cluster', ratio: cpuMs('v14') / cpuMs('small'), goal: 'report', met: null },
         ],
         misses,
-        details: { connections: CONN, durationS: D, metalboot: summary('small'), hello: summary('hello'), ...(perfReport ? { perf: perfReport } : {}) },
+        details: { connections: CONN, durationS: D, metalboot: summary('small'), hello: summary('hello'), v14: summary('v14'), ...(perfReport ? { perf: perfReport } : {}) },
         profile,
       });
     }

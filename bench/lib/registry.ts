@@ -13,6 +13,9 @@ import { machineIdentity } from './dhcp-client.js';
 import { PROJECT_ROOT } from './servers.js';
 
 export const TALOS_VERSION = 'v1.13.9';
+/** The render scenario's second cluster: talosctl v1.14 output (17 documents per worker). */
+export const TALOS_VERSION_V14 = 'v1.14.0';
+export type BenchContract = 'v1.13' | 'v1.14';
 export const SIZES = {
   /** The iPXE binary fetched over TFTP; also the tftp scenario's 1 MiB file. */
   tftp: 1024 * 1024,
@@ -53,15 +56,19 @@ export function makeAssets(root: string): Assets {
   const ipxeSha256 = randomFile(path.join(ipxeDir, 'ipxe.efi'), SIZES.tftp);
   randomFile(path.join(talos, 'vmlinuz-amd64'), SIZES.kernel);
   randomFile(path.join(talos, 'initramfs-amd64.xz'), SIZES.initramfs);
-  for (const d of [dir, ipxeDir, path.dirname(talos), talos]) fs.chmodSync(d, 0o755);
+  // The v1.14 cluster boots the same files (the bench measures rendering, not Talos).
+  const talos14 = path.join(dir, 'talos', TALOS_VERSION_V14);
+  fs.mkdirSync(talos14, { recursive: true });
+  for (const f of ['vmlinuz-amd64', 'initramfs-amd64.xz']) fs.linkSync(path.join(talos, f), path.join(talos14, f));
+  for (const d of [dir, ipxeDir, path.dirname(talos), talos, talos14]) fs.chmodSync(d, 0o755);
   return { dir, ipxeDir, ipxeSha256 };
 }
 
-export function clusterInput(): { name: string; talosVersion: string; controlplane: string; worker: string } {
-  const fixtures = path.join(PROJECT_ROOT, 'bench/fixtures');
+export function clusterInput(contract: BenchContract = 'v1.13'): { name: string; talosVersion: string; controlplane: string; worker: string } {
+  const fixtures = path.join(PROJECT_ROOT, 'bench/fixtures', contract === 'v1.14' ? 'v1.14' : '');
   return {
     name: 'bench',
-    talosVersion: TALOS_VERSION,
+    talosVersion: contract === 'v1.14' ? TALOS_VERSION_V14 : TALOS_VERSION,
     controlplane: fs.readFileSync(path.join(fixtures, 'controlplane.yaml'), 'utf8'),
     worker: fs.readFileSync(path.join(fixtures, 'worker.yaml'), 'utf8'),
   };
@@ -93,13 +100,13 @@ function coreFor(store: SqliteStore, assetsDir: string, advertiseUrl: string) {
  * one transaction with their `registered` event — what registration would store, minus a config
  * render per machine (which would make seeding 100,000 machines take many minutes).
  */
-export async function seedRegistry(dataDir: string, assetsDir: string, first: number, count: number): Promise<number> {
+export async function seedRegistry(dataDir: string, assetsDir: string, first: number, count: number, contract: BenchContract = 'v1.13'): Promise<number> {
   const started = performance.now();
   fs.mkdirSync(dataDir, { recursive: true });
   const store = new SqliteStore(path.join(dataDir, 'metalboot.db'));
   try {
     const core = coreFor(store, assetsDir, 'http://10.250.0.1:8080');
-    await core.clusters.create(clusterInput(), actor);
+    await core.clusters.create(clusterInput(contract), actor);
     const template = await core.machines.register(machineInput(first) as never, actor);
     const insertAll = store.db.transaction(() => {
       for (let i = first + 1; i < first + count; i++) {

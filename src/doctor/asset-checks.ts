@@ -5,17 +5,16 @@
  * started with another --assets-dir is caught; the local directory adds where files came from.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { schematicArgs } from '../assets/cmdline.js';
 import { readManifest } from '../assets/manifest.js';
 import { IPXE_BIOS, IPXE_EFI_X64 } from '../core/boot-file.js';
+import { bundledSchemaFile, bundledSchemas } from '../core/bundled-schemas.js';
 import { parseTalosVersion } from '../core/cmdline.js';
+import { contractFor } from '../core/talos-contract.js';
 import type { Arch, Cluster, Machine } from '../core/types.js';
 import type { DoctorSettings } from './settings.js';
 import type { Check, DoctorApi } from './types.js';
-
-const BUNDLED_SCHEMAS = resolve(dirname(fileURLToPath(import.meta.url)), '../../schemas/talos');
 
 export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undefined, machines: Machine[], api: DoctorApi | undefined): Promise<Check[]> {
   const checks: Check[] = [];
@@ -54,7 +53,7 @@ export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undef
         if (absent.length) add('warn', `${what}: the schematic's kernel arguments ${absent.join(' ')} are not among the cluster's`, 'recreate the cluster with --schematic (it adopts them) or add them with --kernel-arg');
       }
     }
-    checks.push(schemaCheck(c, dir));
+    checks.push(contractCheck(c), schemaCheck(c, dir));
     const partial = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.part')) : [];
     if (partial.length) add('warn', `${dir}: interrupted downloads ${partial.join(', ')}`, `run the pull again to finish them: metalboot assets pull talos --version ${c.talosVersion}`);
   }
@@ -63,13 +62,26 @@ export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undef
   return checks;
 }
 
+/** Which Talos version contract renders the cluster's configs (talos-contract.ts). */
+function contractCheck(c: Cluster): Check {
+  const { contract, newerThanKnown } = contractFor(c.talosVersion);
+  if (!newerThanKnown) return { area: 'assets', status: 'info', message: `${c.name}: Talos ${c.talosVersion} speaks the ${contract.since} contract: ${contract.summary}` };
+  const newest = bundledSchemas().at(-1);
+  const against = newest ? `, corrected against the bundled v${newest.major}.${newest.minor} one` : '';
+  return {
+    area: 'assets',
+    status: 'warn',
+    message: `${c.name}: Talos ${c.talosVersion} is newer than every contract metalboot knows: configs are rendered with the newest, ${contract.since} (${contract.summary}), and validated with ${c.talosVersion}'s own schema${against}`,
+    hint: 'check a machine’s config with `metalboot doctor --mac <mac> --show-config` before installing; a newer metalboot may know this version',
+  };
+}
+
 function schemaCheck(c: Cluster, dir: string): Check {
   const file = join(dir, 'config.schema.json');
   if (existsSync(file)) return { area: 'assets', status: 'ok', message: `${c.name}: config schema ${file}` };
   const [major, minor] = parseTalosVersion(c.talosVersion);
-  const bundled = join(BUNDLED_SCHEMAS, `v${major}.${minor}.json`);
   const pull = `metalboot assets pull talos --version ${c.talosVersion}`;
-  if (existsSync(bundled)) return { area: 'assets', status: 'warn', message: `${c.name}: no config schema for ${c.talosVersion}; configs are validated against the bundled v${major}.${minor} schema`, hint: `${pull} fetches the exact one` };
+  if (bundledSchemaFile(major, minor)) return { area: 'assets', status: 'warn', message: `${c.name}: no config schema for ${c.talosVersion}; configs are validated against the bundled v${major}.${minor} schema`, hint: `${pull} fetches the exact one` };
   return { area: 'assets', status: 'fail', message: `${c.name}: no config schema for ${c.talosVersion}: its configs cannot be validated, so none are served`, hint: pull };
 }
 

@@ -12,7 +12,11 @@ const kernelArgs = { type: 'array', maxItems: 64, items: { type: 'string', minLe
 const labels = { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 } } as const;
 const role = { type: 'string', enum: ['controlplane', 'worker'] } as const;
 const arch = { type: 'string', enum: ['amd64', 'arm64'] } as const;
-const installDisk = nullable({ anyOf: [{ type: 'string', maxLength: 256 }, { type: 'object', maxProperties: 16 }] });
+const installDisk = {
+  ...nullable({ anyOf: [{ type: 'string', maxLength: 256 }, { type: 'object', maxProperties: 16 }] }),
+  description:
+    'A path (`/dev/nvme0n1`), a Talos v1alpha1 diskSelector (`{"size": ">= 100GB", "type": "nvme"}`: size, model, serial, modalias, uuid, wwid, type, busPath), or from Talos v1.14 a CEL expression over the disk (`{"match": "disk.size >= 100u * GB"}`)',
+};
 
 export const errorSchema = {
   type: 'object',
@@ -105,7 +109,7 @@ export const machineSchema = {
     role: { type: ['string', 'null'] },
     cluster: { type: ['string', 'null'] },
     installDisk: { type: ['string', 'null'] },
-    installDiskSelector: { type: ['object', 'null'], additionalProperties: true },
+    installDiskSelector: { type: ['object', 'null'], additionalProperties: true, description: 'The disk selector or (Talos ≥ v1.14) CEL `match` the machine installs to, when not a path' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     patches: { type: 'array', items: { type: 'string' } },
     ip: { type: ['string', 'null'] },

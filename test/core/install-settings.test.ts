@@ -105,6 +105,14 @@ t.test('v1.14 cluster with a v1.13-shaped base: .machine.install moves into the 
   t.ok(warnings.some((w) => w.startsWith('machine.install.extraKernelArgs: dropped')), 'what has no place is named');
   const keeps = await render(t, cluster('v1.14.0', 'v1.13/worker-overrides.yaml'), machine());
   t.equal(install(keeps.docs)!.provisioning.diskSelector.match, 'disk.dev_path == "/dev/vda"', 'the base’s own disk moves too');
+  const legacy = ['machine:\n  install:\n    diskSelector: {size: ">= 1GB"}\n    image: registry.example/installer:v1\n    wipe: true\n'];
+  const moved = await render(t, cluster('v1.14.0', 'v1.13/worker.yaml', { patches: legacy }), machine());
+  t.strictSame(install(moved.docs), {
+    apiVersion: 'v1alpha1',
+    kind: 'UnattendedInstallConfig',
+    provisioning: { diskSelector: { match: 'disk.size >= 1000000000u && disk.transport != "" && !disk.readonly && !disk.cdrom' }, wipe: true },
+    installer: { image: 'registry.example/installer:v1' },
+  }, 'selector, wipe and image move; the image is the operator’s');
 });
 
 t.test('Image Factory schematic: its installer unless the operator chose one, in the contract’s place', async (t) => {
@@ -116,6 +124,8 @@ t.test('Image Factory schematic: its installer unless the operator chose one, in
   t.equal(install(chosen.docs)!.installer.image, 'registry.example/installer:v1.14.0', 'an operator’s image is kept');
   const talosctl = await render(t, V14({ schematic: SCHEMATIC, patches: ['apiVersion: v1alpha1\nkind: UnattendedInstallConfig\ninstaller:\n  image: ghcr.io/siderolabs/installer:v1.14.2\n'] }), machine());
   t.equal(install(talosctl.docs)!.installer.image, factory, 'talosctl’s default counts as not set');
+  const created = await render(t, cluster('v1.14.0', 'v1.14/worker.yaml', { schematic: SCHEMATIC }), machine({ installDisk: '/dev/sdb' }));
+  t.equal(install(created.docs)!.installer.image, factory, 'also in a document metalboot created');
   const plain = await render(t, V14(), machine());
   t.strictSame(install(plain.docs)!.installer, {}, 'no schematic: Talos picks the installer itself');
 

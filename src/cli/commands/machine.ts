@@ -16,6 +16,7 @@ interface FieldFlags {
   cluster?: string;
   installDisk?: string | false;
   diskSelector?: string;
+  diskMatch?: string;
   uuid?: string | false;
   serial?: string | false;
   label?: string[];
@@ -35,6 +36,7 @@ function fieldOptions(cmd: Command, edit: boolean): Command {
     .option('--cluster <name>', 'cluster to install from')
     .option('--install-disk <path>', `disk Talos installs to, e.g. /dev/sda${idHelp}`)
     .option('--disk-selector <yaml>', 'Talos diskSelector instead of a path: YAML/JSON or @file, e.g. \'{size: ">= 100GB"}\'')
+    .option('--disk-match <cel>', 'Talos ≥ v1.14: a CEL expression over the disk instead, e.g. \'disk.size >= 100u * GB && disk.transport == "nvme"\'')
     .option('--uuid <uuid>', `SMBIOS UUID${idHelp}`)
     .option('--serial <serial>', `serial number${idHelp}`)
     .option('--label <key=value>', 'label (repeatable)', collect)
@@ -57,14 +59,17 @@ function fieldOptions(cmd: Command, edit: boolean): Command {
   return cmd;
 }
 
-function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: string[] }): Record<string, unknown> {
+/** The API body for `machine add`/`edit` flags (exported for tests). */
+export function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: string[] }): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const set = (k: string, v: unknown) => v !== undefined && (body[k] = v === false ? null : v);
   set('hostname', o.hostname);
   set('role', o.role);
   set('cluster', o.cluster);
-  if (o.installDisk !== undefined && o.diskSelector !== undefined) throw usageError('give --install-disk or --disk-selector, not both');
-  set('installDisk', o.diskSelector !== undefined ? parseDiskSelector(o.diskSelector) : o.installDisk);
+  const diskFlags = [o.installDisk, o.diskSelector, o.diskMatch].filter((v) => v !== undefined).length;
+  if (diskFlags > 1) throw usageError('give one of --install-disk, --disk-selector and --disk-match');
+  const disk = o.diskSelector !== undefined ? parseDiskSelector(o.diskSelector) : o.diskMatch !== undefined ? { match: o.diskMatch } : o.installDisk;
+  set('installDisk', disk);
   set('uuid', o.uuid);
   set('serial', o.serial);
   set('ip', o.ip);
@@ -141,7 +146,8 @@ export function machineCommand(): Command {
       const progress = await api.get<MachineProgressView>(`${path(mac)}/progress?events=${n}&lines=${Math.min(Math.max(0, Number(o.logLines) || 0), 500)}`).catch(() => undefined);
       if (flags.output === 'json') return printJson(progress ? { ...m, progress } : m);
       const recent = progress ? progress.lastEvents : (await api.get<MachineEvent[]>(`${path(mac)}/events?limit=10000`)).slice(-n);
-      const disk = m.installDisk ?? (m.installDiskSelector ? `selector ${JSON.stringify(m.installDiskSelector)}` : null);
+      const selector = m.installDiskSelector;
+      const disk = m.installDisk ?? (selector ? (typeof selector.match === 'string' ? `match ${selector.match}` : `selector ${JSON.stringify(selector)}`) : null);
       process.stdout.write(
         `${formatFields([
           ['mac', m.mac],

@@ -111,11 +111,13 @@ t.test('bundled schemas form a lineage; an unknown newer version is checked with
   // A v1.15 schema that drops one more field: that one is deprecated too, and v1.14's stay accepted.
   const raw = JSON.parse(readFileSync(join(FIXTURES, 'config.schema.v1.14.json'), 'utf8'));
   delete raw.$defs['v1alpha1.FeaturesConfig'].properties.diskQuotaSupport;
+  raw.$defs['v1alpha1.Config'].properties.persist = { type: 'boolean' }; // documented again
   const dir = t.testdir({});
   writeFileSync(join(dir, 'config.schema.json'), JSON.stringify(raw));
   const v15 = loadVersionSchema(join(dir, 'config.schema.json'), 1, 15);
   t.ok(deprecatedPaths(v15).includes('machine.features.diskQuotaSupport'));
   t.ok(deprecatedPaths(v15).includes('machine.kubelet'));
+  t.notOk(deprecatedPaths(v15).includes('persist'), 'a field the newer schema documents again is no longer deprecated');
   const result = validateConfig(parseConfig(example('v1.14/controlplane-overrides.yaml')), v15);
   t.strictSame(result.errors, []);
   t.ok(result.warnings.some((w) => w.startsWith('machine.features.diskQuotaSupport: deprecated')));
