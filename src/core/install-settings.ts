@@ -84,6 +84,11 @@ function applyToUnattendedInstall(docs: ConfigDocument[], main: ConfigMap, m: Ma
     docs.push(createDocument(created));
     doc = created;
   }
+  // Talos reboots after an unattended install only with `reboot: true` or an `installer.image`
+  // (UnattendedInstallConfigV1Alpha1.Reboot: "If not set, Talos will reboot only if the
+  // installer.image is set"); talosctl writes `installer: {}`. A network-booted machine must reboot
+  // into what it installed, so an unset flag becomes true; an operator's `reboot: false` stays.
+  if (doc.reboot === undefined) doc.reboot = true;
   const provisioning = child(doc, 'provisioning');
   if (match !== undefined) provisioning.diskSelector = { match };
   if (m.reimage?.wipe === 'disk') provisioning.wipe = true;

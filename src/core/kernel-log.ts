@@ -1,3 +1,4 @@
+import { classifyInstallControllerLine, splitZapLine, type InstallControllerSignal } from './install-controller-log.js';
 import type { KernelLogLine } from './types.js';
 
 /**
@@ -39,23 +40,28 @@ export class KernelLogBuffer {
 
 /** What a kernel-log line means for the machine, when it means anything. */
 export type KernelLogSignal =
-  | { kind: 'install-succeeded'; message: string }
+  | InstallControllerSignal
   | { kind: 'waiting-for-bootstrap'; message: string }
   | { kind: 'error'; message: string };
 
 const ERROR_PRIORITIES = new Set(['emerg', 'alert', 'crit', 'err', 'error']);
 
 /**
- * machined writes its own `[talos] …` lines to the kernel log. Three kinds matter here: the
- * installer's success ("installation of v1.13.9 complete", "install successful"), etcd waiting for
- * `talosctl bootstrap`, and errors (kept as the failure reason's context).
+ * machined writes its own `[talos] …` lines to the kernel log. What matters here: Talos v1.14's
+ * install controller (install-controller-log.ts), the installer's success before it ("installation
+ * of v1.13.9 complete", "install successful"), etcd waiting for `talosctl bootstrap`, and errors
+ * (kept as the failure reason's context).
  */
 export function classifyKernelLine(line: KernelLogLine): KernelLogSignal | null {
   const msg = line.msg.trim();
   if (!msg.includes('[talos]')) return null;
   const text = msg.slice(msg.indexOf('[talos]') + 7).trim();
-  if (/\binstall(ation)?\b.*\b(complete|completed|successful|succeeded)\b/i.test(text) && !/\b(not|fail|failed|error)\b/i.test(text)) {
-    return { kind: 'install-succeeded', message: text };
+  const zap = splitZapLine(text);
+  const controller = classifyInstallControllerLine(zap);
+  if (controller) return controller;
+  // Judged on zap's message alone: a line's fields may name anything.
+  if (/\binstall(ation)?\b.*\b(complete|completed|successful|succeeded)\b/i.test(zap.message) && !/\b(not|fail|failed|error)\b/i.test(zap.message)) {
+    return { kind: 'install-succeeded', message: zap.message };
   }
   if (/etcd is waiting to join the cluster/i.test(text)) return { kind: 'waiting-for-bootstrap', message: text };
   const level = (line.level ?? '').toLowerCase();

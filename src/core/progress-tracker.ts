@@ -1,8 +1,9 @@
 import type { Store } from '../store/types.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
-import { inInstallWindow } from './lifecycle.js';
 import type { MachineService } from './machines.js';
-import { interpretTalosEvent, newTalosSession, type TalosEventEnvelope, type TalosSession } from './progress.js';
+import { interpretTalosEvent, newTalosSession, type Interpretation, type TalosEventEnvelope, type TalosSession } from './progress.js';
+import { interpretInstallLine } from './progress-kernel.js';
+import { installProgressFor, type InstallProgressSignal } from './talos-contract.js';
 import type { Timeline } from './timeline.js';
 import type { KernelLogLine, Machine, MachineProgress, MachineState } from './types.js';
 
@@ -117,12 +118,9 @@ export class ProgressTracker {
       }
       const progress = await this.progressOf(m.mac);
       const state = m.state === 'stalled' && progress.stalled ? progress.stalled.from : m.state;
-      if (signal.kind === 'install-succeeded') {
-        // Not from the wipe boot of a reimage, nor from the old installation before it.
-        if (!inInstallWindow(m) || state === 'wiping' || (m.reimage && !m.reimage.wipeBootedAt)) return;
-        await this.machines.completeInstall(m.mac);
-        if (progress.stalled) await this.putProgress({ ...progress, stalled: null });
-        await this.timeline.record(m, 'install-succeeded', { message: signal.message, source: 'kernel-log' }, { sourceIp: peerIp, state: 'installed' });
+      if (signal.kind !== 'waiting-for-bootstrap') {
+        const r = interpretInstallLine({ ...m, state }, signal);
+        if (r) await this.applyInstallLine(m, state, progress, peerIp, r);
         return;
       }
       if (progress.bootstrapWaitAt) return; // said once per wait
@@ -134,6 +132,32 @@ export class ProgressTracker {
         ...(m.state === 'stalled' ? { state } : {}),
       });
     });
+  }
+
+  /** An install line on the kernel log: like an event, it moves the machine and ends a stall. */
+  private async applyInstallLine(m: Machine, effective: MachineState, progress: MachineProgress, peerIp: string, r: Interpretation): Promise<void> {
+    if (r.installed) await this.machines.completeInstall(m.mac);
+    const state = r.state ?? (m.state === 'stalled' ? effective : null);
+    let changed = this.noteFailure(progress, effective, r, state, 'kernel log');
+    if (state && state !== 'stalled' && progress.stalled) {
+      progress.stalled = null;
+      changed = true;
+    }
+    if (changed) await this.putProgress(progress);
+    await this.timeline.record(m, r.kind ?? 'kernel-log', r.detail, { sourceIp: peerIp, ...(state ? { state } : {}) });
+  }
+
+  /**
+   * A failure's reason is the first one: what follows a failure (a service stopping, machined
+   * giving up) is its consequence and goes on the timeline only. False when nothing changed.
+   */
+  private noteFailure(progress: MachineProgress, effective: MachineState, r: Interpretation, state: MachineState | null, source: string): boolean {
+    if (!r.failure || state !== 'failed') return false;
+    const context = this.lastError.get(progress.mac);
+    if (context) r.detail.kernelLog = context;
+    if (effective === 'failed' && progress.failure) return false;
+    progress.failure = { reason: r.failure, at: this.timeline.now(), source };
+    return true;
   }
 
   private async apply(mac: string, peerIp: string, env: TalosEventEnvelope): Promise<IngestResult> {
@@ -161,7 +185,9 @@ export class ProgressTracker {
     const progress = await this.progressOf(mac);
     // A stalled machine is judged by where it stalled; any report from it ends the stall.
     const effective: MachineState = m.state === 'stalled' && progress.stalled ? progress.stalled.from : m.state;
-    const r = interpretTalosEvent({ ...m, state: effective }, session, env.event);
+    // Only sequences are read differently per Talos version (v1.14 installs without one).
+    const installProgress = env.event.type === 'sequence' ? await this.installProgressOf(m) : undefined;
+    const r = interpretTalosEvent({ ...m, state: effective, installProgress }, session, env.event);
     let state = m.state === 'discovered' ? null : r.state;
     let kind = r.kind;
     if (state === null && m.state === 'stalled') {
@@ -171,12 +197,7 @@ export class ProgressTracker {
     const now = this.timeline.now();
     let changed = false;
     if (r.installed) await this.machines.completeInstall(mac);
-    if (r.failure && state === 'failed') {
-      const context = this.lastError.get(mac);
-      progress.failure = { reason: r.failure, at: now, source: `talos ${env.event.type}` };
-      if (context) r.detail.kernelLog = context;
-      changed = true;
-    }
+    if (this.noteFailure(progress, effective, r, state, `talos ${env.event.type}`)) changed = true;
     if (r.status) {
       Object.assign(progress, { stage: r.status.stage, ready: r.status.ready, unmetConditions: r.status.unmetConditions });
       changed = true;
@@ -196,6 +217,11 @@ export class ProgressTracker {
     if (kind || state) {
       await this.timeline.record(m, kind ?? 'talos-event', { ...r.detail, eventId: env.id }, { sourceIp: peerIp, ...(state ? { state } : {}) });
     }
+  }
+
+  /** Which signals report this machine's install: its cluster's Talos version contract. */
+  private async installProgressOf(m: Machine): Promise<InstallProgressSignal> {
+    return installProgressFor(m.cluster ? (await this.store.clusters.get(m.cluster))?.talosVersion : undefined);
   }
 
   /** The machine an address belongs to: learned from AddressEvents, else reservation / last boot. */

@@ -1,4 +1,5 @@
 import { inInstallWindow } from './lifecycle.js';
+import type { InstallProgressSignal } from './talos-contract.js';
 import type { Machine, MachineState, UnmetCondition } from './types.js';
 
 /**
@@ -55,6 +56,7 @@ export interface Interpretation {
 
 /** The installed machine's path, in order: progress only moves forward along it within a boot. */
 const AFTER_INSTALL: MachineState[] = ['installed', 'booting-from-disk', 'running', 'kubelet-running', 'joined'];
+const BOOTED_FROM_DISK = AFTER_INSTALL.slice(1);
 
 /**
  * Move toward `target` unless the machine is already there or further along. States off the
@@ -73,13 +75,28 @@ const NEW_BOOT = new Set(['initialize', 'boot']);
 // Service actions worth a timeline entry; the others are the ordinary way to RUNNING.
 const RECORDED_SERVICE_ACTIONS = new Set(['WAITING', 'RUNNING', 'FINISHED', 'FAILED', 'SKIPPED']);
 
-type MachineFacts = Pick<Machine, 'state' | 'installed' | 'reimage' | 'role'>;
+type MachineFacts = Pick<Machine, 'state' | 'installed' | 'reimage' | 'role'> & {
+  /** What reports the install for the machine's Talos version (talos-contract.ts); `install-sequence` when unknown. */
+  installProgress?: InstallProgressSignal;
+};
+
+/**
+ * Talos ends a sequence that reboots (or kexecs) with a FATAL error whose message is its
+ * RebootError, `unix.Reboot(<cmd>)` ("sequence failed: error running phase 9 in install sequence:
+ * task 1/1: failed, unix.Reboot(45584543)"): the reboot interrupts the sequence. Omni and Sidero
+ * read it as a reboot, not a failure, and so does metalboot.
+ */
+export const isRebootError = (message: string): boolean => message.includes('unix.Reboot');
+
+/** `sequence failed: x` is how Talos words every sequence error; the reason says it once. */
+const sequenceFailure = (sequence: string, message: string) => `${sequence} sequence failed: ${message.replace(/^sequence failed: /, '')}`;
 
 /**
  * The meaning of one Talos event for a machine in `state` (the caller passes the state a stalled
  * machine stalled in). Mirrors Talos's own MachineStatusController: install phase START is
  * "installing", kexec/reboot inside the install sequence is "installed", boot STOP is "running";
- * a FATAL sequence error, a config load error or a FAILED service is a failure.
+ * a FATAL sequence error (other than the reboot that ends a sequence), a config load error or a
+ * FAILED service is a failure.
  */
 export function interpretTalosEvent(m: MachineFacts, session: TalosSession, e: TalosEvent): Interpretation {
   const r = interpret(m, session, e);
@@ -102,8 +119,14 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
       }
       if (e.action === 'STOP' && session.sequence === e.sequence) session.sequence = null;
       if (e.error && e.sequence === INSTALL) session.installPhaseStopped = false; // it stopped by failing
+      if (e.error && e.error.code === 'FATAL' && isRebootError(e.error.message)) {
+        // The install sequence's last phase reboots into the installed system: installed, if the
+        // phases before did not say so already (a metalboot restart or a lost event).
+        if (e.sequence === INSTALL && installWindow && m.state !== 'installed') return { kind: 'talos-sequence', detail: { ...detail, note: 'rebooting after the install' }, state: 'installed', installed: true };
+        return none('talos-sequence', { ...detail, note: 'rebooting' });
+      }
       if (e.error && e.error.code === 'FATAL') {
-        return { kind: 'talos-sequence-failed', detail, state: 'failed', failure: `${e.sequence} sequence failed: ${e.error.message}` };
+        return { kind: 'talos-sequence-failed', detail, state: 'failed', failure: sequenceFailure(e.sequence, e.error.message) };
       }
       if (e.error) return none('talos-sequence', detail); // LOCKED/CANCELED: another sequence ran, not a failure
       if (e.action === 'START' && e.sequence === INSTALL && installWindow && m.state !== 'installing') {
@@ -113,15 +136,18 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
         return { kind: 'talos-sequence', detail, state: 'booting-from-disk' };
       }
       if (e.action === 'STOP' && e.sequence === 'boot') {
+        // Talos v1.14's install controller installs while the PXE boot runs the boot sequence:
+        // there, boot STOP says neither "installed" nor "running"; only a boot from the disk runs.
+        if (m.installProgress === 'install-controller-log' && !BOOTED_FROM_DISK.includes(m.state)) return none('talos-sequence', detail);
         // Boot STOP on a machine we did not install: Talos found an installation on the disk and
         // skipped the install, so the disk is what it should boot from now.
         if (m.reimage) return none('talos-sequence', detail);
         const foundOnDisk = !m.installed;
         return { kind: 'talos-sequence', detail: foundOnDisk ? { ...detail, note: 'Talos booted an existing installation' } : detail, state: forward(m.state, 'running'), ...(foundOnDisk ? { installed: true as const } : {}) };
       }
-      if (e.action === 'STOP' && e.sequence === INSTALL && installWindow && session.installPhaseStopped && m.state !== 'installed') {
-        return { kind: 'talos-sequence', detail, state: 'installed', installed: true };
-      }
+      // Install STOP alone says nothing: Talos publishes it (deferred) before the NOOP carrying the
+      // sequence's error, so after a failed install phase the STOP comes first. Success shows as
+      // the phase after `install` starting, or as the reboot NOOP above.
       return none('talos-sequence', detail);
     }
     case 'phase': {

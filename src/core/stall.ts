@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.js';
+import { installSelectorHint } from './install-selector.js';
 import { waitingForBootstrap } from './progress.js';
 import type { ProgressTracker } from './progress-tracker.js';
 import type { Timeline } from './timeline.js';
@@ -109,11 +110,24 @@ export class StallDetector {
       const current = await this.store.machines.get(m.mac);
       if (!current || current.state !== m.state || current.stateChangedAt !== m.stateChangedAt) continue;
       await this.progress.noteStalled(m.mac, m.state);
+      const hint = await this.hintFor(m);
       stalled.push(
-        await this.timeline.record(m, 'stalled', { in: m.state, silentForMs: silentFor, deadlineMs: deadline, unmetConditions: progress?.unmetConditions ?? [] }, { state: 'stalled' }),
+        await this.timeline.record(
+          m,
+          'stalled',
+          { in: m.state, silentForMs: silentFor, deadlineMs: deadline, unmetConditions: progress?.unmetConditions ?? [], ...(hint ? { hint } : {}) },
+          { state: 'stalled' },
+        ),
       );
     }
     return stalled;
+  }
+
+  /** What to check first: silence after the config, on a Talos that installs from a disk selector, is the selector. */
+  private async hintFor(m: Machine): Promise<string | null> {
+    if (m.state !== 'config-delivered' || !m.cluster) return null;
+    const cluster = await this.store.clusters.get(m.cluster);
+    return cluster ? installSelectorHint(m, cluster) : null;
   }
 
   /** Check every `intervalMs` until stop(); errors are reported to `onError`, never thrown. */

@@ -68,3 +68,15 @@ export function contractFor(version: string): ContractChoice {
   const newerThanKnown = major > newest.major || (major === newest.major && minor > newest.minor);
   return { contract: chosen, newerThanKnown };
 }
+
+/**
+ * Which signals report an install for a cluster's Talos version; the oldest contract's when the
+ * version is unknown (no cluster) or not a Talos version (cluster create refuses those).
+ */
+export function installProgressFor(version: string | undefined): InstallProgressSignal {
+  try {
+    return contractFor(version ?? '').contract.installProgress;
+  } catch {
+    return TALOS_CONTRACTS[0]!.installProgress;
+  }
+}

@@ -119,6 +119,11 @@ export const machineSchema = {
     state: { type: 'string', enum: [...MACHINE_STATES], description: 'Where the machine is, from first DHCP packet to Kubernetes join' },
     stateChangedAt: { type: 'string', description: 'When it entered that state (ISO 8601)' },
     installed: { type: 'boolean', description: 'Talos is on the disk: network boots are sent to the disk' },
+    failure: {
+      type: ['object', 'null'],
+      description: 'While `failed` (GET of one machine): why, the first reason Talos gave (what followed it is on the timeline)',
+      properties: { reason: { type: 'string' }, at: { type: 'string' }, source: { type: 'string' } },
+    },
     reimage: {
       type: ['object', 'null'],
       properties: {

@@ -71,7 +71,7 @@ t.test('v1.14: a machine without a disk keeps talosctl’s', async (t) => {
 
 t.test('v1.14: a base without the document gets one', async (t) => {
   const { docs, yaml } = await render(t, cluster('v1.14.0', 'v1.14/worker.yaml'), machine({ installDisk: '/dev/sdb' }));
-  t.strictSame(install(docs), { apiVersion: 'v1alpha1', kind: 'UnattendedInstallConfig', provisioning: { diskSelector: { match: 'disk.dev_path == "/dev/sdb"' } } });
+  t.strictSame(install(docs), { apiVersion: 'v1alpha1', kind: 'UnattendedInstallConfig', provisioning: { diskSelector: { match: 'disk.dev_path == "/dev/sdb"' } }, reboot: true });
   t.strictSame(validateConfig(parseConfig(yaml), schema14).errors, []);
   const none = await render(t, cluster('v1.14.0', 'v1.14/worker.yaml'), machine());
   t.equal(install(none.docs), undefined, 'no disk from anywhere: nothing to write');
@@ -112,6 +112,7 @@ t.test('v1.14 cluster with a v1.13-shaped base: .machine.install moves into the 
     kind: 'UnattendedInstallConfig',
     provisioning: { diskSelector: { match: 'disk.size >= 1000000000u && disk.transport != "" && !disk.readonly && !disk.cdrom' }, wipe: true },
     installer: { image: 'registry.example/installer:v1' },
+    reboot: true,
   }, 'selector, wipe and image move; the image is the operator’s');
 });
 
@@ -147,4 +148,17 @@ t.test('≤ v1.13 renders into .machine.install as before; a CEL match needs v1.
   t.strictSame(main(selector.docs).machine.install.diskSelector, { size: '>= 100GB' });
   const renderer = new ConfigRenderer(t.testdir({}));
   t.match(await renderer.render(V13(), machine({ installDiskSelector: { match: 'true' } })), { ok: false, errors: [/a CEL disk match needs Talos v1\.14 or newer \(the cluster runs v1\.13\.9\)/] });
+});
+
+t.test('v1.14: the machine reboots into what it installed (reboot: true unless the operator said otherwise)', async (t) => {
+  // Talos reboots after an unattended install only with reboot: true or an installer image, and
+  // talosctl writes `installer: {}`: without this a release-asset cluster installs and never reboots.
+  const plain = await render(t, V14(), machine({ installDisk: '/dev/sda' }));
+  t.equal(install(plain.docs)!.reboot, true, 'unset in the base: true');
+  t.notOk(install(plain.docs)!.installer?.image, 'no installer image needed for it');
+  const noReboot = { ...V14(), patches: ['apiVersion: v1alpha1\nkind: UnattendedInstallConfig\nreboot: false\n'] };
+  const kept = await render(t, noReboot, machine({ installDisk: '/dev/sda' }));
+  t.equal(install(kept.docs)!.reboot, false, "an operator's reboot: false stays");
+  const v13 = await render(t, V13(), machine({ installDisk: '/dev/sda' }));
+  t.notOk(install(v13.docs), 'v1.13 has no such document');
 });

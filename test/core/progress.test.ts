@@ -98,14 +98,18 @@ t.test('install judged by the sequence, not the state (Talos DHCP may move it); 
   interpretTalosEvent(m('config-delivered'), s, seq('install', 'START'));
   interpretTalosEvent(m('installing'), s, phase('install', 'START'));
   interpretTalosEvent(m('installing'), s, phase('install', 'STOP'));
-  t.equal(interpretTalosEvent(m('dhcp'), s, seq('install', 'STOP')).state, 'installed', 'install phase done, sequence done');
+  t.equal(interpretTalosEvent(m('dhcp'), s, phase('meta', 'START')).state, 'installed', 'the phase after install started');
 
+  // Talos's order when the install phase fails: the phase's deferred STOP, the sequence's
+  // deferred STOP, then the NOOP with the error. Neither STOP is a success.
   const f = newTalosSession();
   interpretTalosEvent(m('config-delivered'), f, seq('install', 'START'));
   interpretTalosEvent(m('installing'), f, phase('install', 'START'));
-  interpretTalosEvent(m('installing'), f, phase('install', 'STOP')); // deferred STOP, also on failure
-  t.equal(interpretTalosEvent(m('installing'), f, seq('install', 'NOOP', { code: 'FATAL', message: 'x' })).state, 'failed');
-  t.equal(interpretTalosEvent(m('failed'), f, seq('install', 'STOP')).state, null, 'the STOP after a failure is not success');
+  t.equal(interpretTalosEvent(m('installing'), f, phase('install', 'STOP')).state, null);
+  const stop = interpretTalosEvent(m('installing'), f, seq('install', 'STOP'));
+  t.equal(stop.state, null, 'the STOP before the error is not success');
+  t.equal(stop.installed, undefined);
+  t.equal(interpretTalosEvent(m('installing'), f, seq('install', 'NOOP', { code: 'FATAL', message: 'sequence failed: error running phase 2 in install sequence: task 1/1: failed, x' })).state, 'failed');
 });
 
 t.test('without the sequence (metalboot restarted mid-install): Talos’s REBOOTING stage while installing = installed', async (t) => {
@@ -113,4 +117,72 @@ t.test('without the sequence (metalboot restarted mid-install): Talos’s REBOOT
   t.equal(r.state, 'installed');
   t.equal(r.installed, true);
   t.equal(interpretTalosEvent(m('failed'), newTalosSession(), status('REBOOTING', false)).state, null, 'the reboot after a fatal error is not an install');
+});
+
+// Talos v1.13's install sequence (v1alpha1_sequencer.go), as its controller publishes it: each
+// phase START/STOP, then the reboot phase's RebootError ends the sequence: STOP (deferred in run),
+// then the NOOP with a FATAL `sequence failed: … unix.Reboot(…)` that Run publishes.
+const V13_INSTALL_PHASES = ['env', 'install', 'meta', 'saveMeta', 'volumeFinalize', 'stopEverything', 'kexec'];
+const rebootEnd = [
+  phase('reboot', 'START'),
+  phase('reboot', 'STOP'),
+  seq('install', 'STOP'),
+  seq('install', 'NOOP', { code: 'FATAL', message: 'sequence failed: error running phase 8 in install sequence: task 1/1: failed, unix.Reboot(45584543)' }),
+];
+
+t.test("install sequence ending in Talos's FATAL unix.Reboot NOOP: installed, never failed (Omni/Sidero's rule)", async (t) => {
+  const s = newTalosSession();
+  const events = [seq('install', 'START'), ...V13_INSTALL_PHASES.flatMap((p) => [phase(p, 'START'), phase(p, 'STOP')]), ...rebootEnd];
+  let state: MachineState = 'config-delivered';
+  let installed = false;
+  for (const e of events) {
+    const r = interpretTalosEvent(m(state, installed), s, e);
+    t.not(r.state, 'failed', `${JSON.stringify(e)} is not a failure`);
+    t.equal(r.failure, undefined);
+    if (r.state) state = r.state;
+    if (r.installed) installed = true;
+  }
+  t.equal(state, 'installed');
+  t.ok(installed);
+
+  // Only the NOOP arrives (metalboot restarted mid-install, or the phases were lost): still installed.
+  const alone = interpretTalosEvent(m('installing'), newTalosSession(), rebootEnd[3]!);
+  t.equal(alone.state, 'installed');
+  t.equal(alone.installed, true);
+  t.equal(alone.kind, 'talos-sequence');
+  // A reboot of a running machine (`talosctl reboot`) ends the same way: a reboot, not a failure.
+  const reboot = interpretTalosEvent(m('joined', true), newTalosSession(), seq('reboot', 'NOOP', { code: 'FATAL', message: 'sequence failed: error running phase 5 in reboot sequence: task 1/1: failed, unix.Reboot(1234567)' }));
+  t.equal(reboot.state, null);
+  t.equal(reboot.kind, 'talos-sequence');
+  // Outside the install window the NOOP moves nothing.
+  t.equal(interpretTalosEvent(m('booting-from-disk', true), newTalosSession(), rebootEnd[3]!).state, null);
+});
+
+t.test('a failed install keeps Talos’s words, once: "sequence failed: " is not repeated', async (t) => {
+  const s = newTalosSession();
+  interpretTalosEvent(m('config-delivered'), s, seq('install', 'START'));
+  const r = interpretTalosEvent(m('installing'), s, seq('install', 'NOOP', { code: 'FATAL', message: 'sequence failed: error running phase 2 in install sequence: task 1/1: failed, no disks matched the expression: disk.size >= 1000u * GB' }));
+  t.equal(r.state, 'failed');
+  t.equal(r.failure, 'install sequence failed: error running phase 2 in install sequence: task 1/1: failed, no disks matched the expression: disk.size >= 1000u * GB');
+});
+
+t.test('boot START on a machine we installed: booting from disk (a new boot)', async (t) => {
+  t.equal(interpretTalosEvent(m('installed', true), newTalosSession(), seq('boot', 'START')).state, 'booting-from-disk');
+  t.equal(interpretTalosEvent(m('installing'), newTalosSession(), seq('boot', 'START')).state, null, 'not one we installed');
+});
+
+t.test('Talos v1.14 (install controller): the PXE boot runs the boot sequence while it installs; its STOP is neither installed nor running', async (t) => {
+  const v14 = (state: MachineState, installed = false) => ({ ...m(state, installed), installProgress: 'install-controller-log' as const });
+  const s = newTalosSession();
+  t.equal(interpretTalosEvent(v14('config-delivered'), s, seq('boot', 'START')).state, null);
+  const stop = interpretTalosEvent(v14('installing'), s, seq('boot', 'STOP'));
+  t.equal(stop.state, null, 'not "Talos found an installation"');
+  t.equal(stop.installed, undefined);
+  t.equal(interpretTalosEvent(v14('installed', true), s, seq('boot', 'STOP')).state, null, 'installed in this PXE boot: about to reboot, not running');
+  // The boot from the disk afterwards: as in v1.13.
+  const disk = newTalosSession();
+  t.equal(interpretTalosEvent(v14('installed', true), disk, seq('initialize', 'START')).state, 'booting-from-disk');
+  t.equal(interpretTalosEvent(v14('booting-from-disk', true), disk, seq('boot', 'STOP')).state, 'running');
+  // v1.13 keeps its rule: boot STOP on a machine we did not install means Talos found one.
+  t.equal(interpretTalosEvent(m('installing'), newTalosSession(), seq('boot', 'STOP')).installed, true);
 });

@@ -14,6 +14,14 @@
 #     prints "booted from local disk" and powers the VM off on the next boot from disk), streams
 #     kmsg-style JSON lines to the kernel-log endpoint (if the cmdline or a KmsgLogConfig document
 #     names one), prints MBE2E: PASS/FAIL markers on the serial console and powers off.
+#   - a Talos v1.14 config (one with an UnattendedInstallConfig document) is installed as v1.14 does:
+#     the disk comes from the document's `disk.dev_path == "…"` selector, the kernel log carries the
+#     install controller's lines (installing Talos, install successful, requesting reboot…) and the
+#     stand-in refuses what Talos refuses (.machine.install beside the document; no reboot without
+#     `reboot: true` or `installer.image`). It sends no install-sequence events (it speaks no gRPC).
+#   - booted by UEFI, the "install" writes an EFI system partition instead (MBR type 0xEF, FAT16,
+#     built here) with \EFI\BOOT\BOOTX64.EFI, a 1 KiB EFI application that prints the same marker
+#     and shuts the VM down through the firmware (ResetSystem): a UEFI VM's second boot boots its disk.
 #
 # Writes OUT_DIR/vmlinuz-amd64, OUT_DIR/initramfs-amd64.xz, OUT_DIR/kernel-package (atomically,
 # via a temporary directory next to OUT_DIR). The downloaded kernel is cached in
@@ -124,6 +132,60 @@ truncate -s 510 "$WORK/mbr.bin"
 printf '\x55\xaa' >> "$WORK/mbr.bin"
 cp "$WORK/mbr.bin" "$R/mbr.bin"
 
+# The UEFI variant: a disk image (5 MiB) whose MBR keeps that boot code and has one partition,
+# type 0xEF (EFI system partition), at LBA 2048: FAT16 holding \EFI\BOOT\BOOTX64.EFI, the
+# removable-media path OVMF boots from a disk. The application, assembled once (GNU as, Intel
+# syntax) and kept as bytes here:
+#   mov rbx, rdx                ; EFI_SYSTEM_TABLE*
+#   lea rsi, [rip + msg]; mov dx, 0x3f8
+#   l: lodsb; test al, al; jz d; out dx, al; jmp l     ; the marker on COM1
+#   d: mov rax, [rbx + 0x58]    ; ->RuntimeServices
+#   mov rax, [rax + 0x68]       ; ->ResetSystem
+#   mov ecx, 2; xor edx, edx; xor r8d, r8d; xor r9d, r9d ; EfiResetShutdown, EFI_SUCCESS, no data
+#   sub rsp, 0x28; call rax; h: hlt; jmp h
+python3 - "$WORK/mbr.bin" "$R/disk-uefi.img" <<'EOP'
+import struct, sys
+code = bytes.fromhex('4889d3488d352a00000066baf803ac84c07403eeebf8488b4358488b4068b90200000031d24531c04531c94883ec28ffd0f4ebfd')
+code += b'MBE2E: booted from local disk (EFI loader written by the stand-in installer)\r\n\0'
+text = code.ljust(0x200, b'\0')
+dos = b'MZ'.ljust(0x3c, b'\0') + struct.pack('<I', 0x40)
+coff = struct.pack('<HHIIIHH', 0x8664, 1, 0, 0, 0, 240, 0x0022)  # x86-64; executable, large-address aware
+opt = struct.pack('<HBBIIIII', 0x20b, 0, 0, len(text), 0, 0, 0x1000, 0x1000)  # PE32+, entry = start of .text
+opt += struct.pack('<QIIHHHHHHIIIIHHQQQQII', 0, 0x1000, 0x200, 0, 0, 0, 0, 0, 0, 0, 0x2000, 0x200, 0, 10, 0, 0x10000, 0x10000, 0, 0, 0, 16)
+opt += b'\0' * 128  # no data directories: no imports, no relocations (the code is position-independent)
+section = struct.pack('<8sIIIIIIHHI', b'.text', len(code), 0x1000, len(text), 0x200, 0, 0, 0, 0, 0x60000020)
+efi = (dos + b'PE\0\0' + coff + opt + section).ljust(0x200, b'\0') + text
+
+# FAT16, one sector per cluster: 8192 sectors, 2 FATs of 33 sectors, 512 root entries (32 sectors).
+SEC, START, TOTAL, FATSZ, ROOT = 512, 2048, 8192, 33, 512
+fs = bytearray(TOTAL * SEC)
+fs[0:62] = (b'\xeb\x3c\x90' + b'MBE2E   ' + struct.pack('<HBHBHHBHHHII', SEC, 1, 1, 2, ROOT, TOTAL, 0xF8, FATSZ, 32, 64, START, 0)
+            + struct.pack('<BBBI', 0x80, 0, 0x29, 0x4D424532) + b'MBE2E ESP  ' + b'FAT16   ')
+fs[510:512] = b'\x55\xaa'
+data = 1 + 2 * FATSZ + ROOT * 32 // SEC  # first data sector (cluster 2)
+def entry(name, attr, cluster, size=0):
+    return struct.pack('<11sBBBHHHHHHHI', name, attr, 0, 0, 0, 0x5A87, 0, 0, 0, 0x5A87, cluster, size)
+def put(cluster, blob):
+    at = (data + cluster - 2) * SEC
+    fs[at:at + len(blob)] = blob
+root = entry(b'EFI        ', 0x10, 2)
+put(2, entry(b'.          ', 0x10, 2) + entry(b'..         ', 0x10, 0) + entry(b'BOOT       ', 0x10, 3))
+put(3, entry(b'.          ', 0x10, 3) + entry(b'..         ', 0x10, 2) + entry(b'BOOTX64 EFI', 0x20, 4, len(efi)))
+put(4, efi)
+clusters = -(-len(efi) // SEC)
+fat = [0xFFF8, 0xFFFF, 0xFFFF, 0xFFFF] + [5 + i for i in range(clusters - 1)] + [0xFFFF]
+fatb = struct.pack(f'<{len(fat)}H', *fat)
+for n in range(2):
+    at = (1 + n * FATSZ) * SEC
+    fs[at:at + len(fatb)] = fatb
+at = (1 + 2 * FATSZ) * SEC
+fs[at:at + len(root)] = root
+
+mbr = bytearray(open(sys.argv[1], 'rb').read())
+mbr[446:462] = struct.pack('<B3sB3sII', 0, b'\xfe\xff\xff', 0xEF, b'\xfe\xff\xff', START, TOTAL)
+open(sys.argv[2], 'wb').write(bytes(mbr).ljust(START * SEC, b'\0') + fs)
+EOP
+
 cat > "$R/udhcpc.script" <<'EOS'
 #!/bin/sh
 case "$1" in
@@ -225,14 +287,60 @@ elif [ -n "$IP" ]; then
   fi
 fi
 
-# "Install": write the stand-in boot sector to the disk, if there is one.
+# Talos v1.14: an UnattendedInstallConfig document carries the install settings (and Talos then runs
+# no install sequence). Read its disk selector, installer image and reboot flag; refuse
+# .machine.install beside it, as Talos's V1Alpha1ConflictValidate does.
+V14=
+DISK=/dev/vda
+if [ -f /tmp/config.yaml ] && grep -q '^kind:[[:space:]]*UnattendedInstallConfig[[:space:]]*$' /tmp/config.yaml; then
+  V14=yes
+  # One document at a time: in UnattendedInstallConfig, match:/image:/reboot:; in the v1alpha1 one,
+  # an `install:` key at the indentation of machine:'s children.
+  awk 'function flush() { u = 0; v = 0; in_m = 0; ind = "" }
+    BEGIN { flush() }
+    /^---/ { flush(); next }
+    /^kind:[[:space:]]*UnattendedInstallConfig[[:space:]]*$/ { u = 1 }
+    /^version:[[:space:]]*v1alpha1/ { v = 1 }
+    u && /^[[:space:]]+match:/ { x = $0; sub(/^[[:space:]]+match:[[:space:]]*/, "", x); print "MATCH=" x }
+    u && /^[[:space:]]+image:/ { x = $0; sub(/^[[:space:]]+image:[[:space:]]*/, "", x); gsub(/["\047]/, "", x); print "IMAGE=" x }
+    u && /^reboot:/ { x = $0; sub(/^reboot:[[:space:]]*/, "", x); print "REBOOT=" x }
+    /^[a-z]/ { in_m = ($0 ~ /^machine:/); ind = ""; next }
+    in_m && ind == "" && /^[[:space:]]+[a-zA-Z]/ { ind = $0; sub(/[^[:space:]].*/, "", ind) }
+    in_m && ind != "" && index($0, ind "install:") == 1 { print "CONFLICT=.machine.install" }' /tmp/config.yaml > /tmp/v14.env
+  MATCH=$(sed -n 's/^MATCH=//p' /tmp/v14.env | head -1)
+  IMAGE=$(sed -n 's/^IMAGE=//p' /tmp/v14.env | head -1)
+  REBOOT=$(sed -n 's/^REBOOT=//p' /tmp/v14.env | head -1)
+  CONFLICT=$(sed -n 's/^CONFLICT=//p' /tmp/v14.env | head -1)
+  DISK=$(echo "$MATCH" | sed -n 's/^disk\.dev_path[[:space:]]*==[[:space:]]*"\([^"]*\)"[[:space:]]*$/\1/p')
+  case "$REBOOT" in true) WILL_REBOOT=yes ;; false) WILL_REBOOT=no ;; *) [ -n "$IMAGE" ] && WILL_REBOOT=yes || WILL_REBOOT=no ;; esac
+  say "v1.14 UnattendedInstallConfig match=${MATCH:-<none>} disk=${DISK:-<none>} image=${IMAGE:-<none>} reboot=$WILL_REBOOT"
+  [ -z "$CONFLICT" ] || fail "config refused as Talos v1.14 would: UnattendedInstallConfig config is incompatible with v1alpha1 config (.machine.install)"
+  [ -n "$DISK" ] || fail "the stand-in evaluates only disk.dev_path == \"…\" selectors, not: ${MATCH:-<no diskSelector.match>}"
+  [ "$WILL_REBOOT" = yes ] || fail "Talos v1.14 would not reboot after this install: UnattendedInstallConfig has neither reboot: true nor installer.image"
+fi
+
+# "Install": write the stand-in boot sector to the disk, if there is one; booted by UEFI, also an
+# EFI system partition with the stand-in's EFI loader.
+INSTALLED=
 if [ "$RESULT" = PASS ]; then
   i=0
-  while [ ! -b /dev/vda ] && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
-  if [ -b /dev/vda ]; then
-    dd if=/mbr.bin of=/dev/vda bs=512 count=1 conv=fsync 2>/dev/null && say "installed boot sector on /dev/vda" || fail "cannot write /dev/vda"
+  while [ ! -b "$DISK" ] && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
+  if [ ! -b "$DISK" ]; then
+    # Talos v1.14 logs nothing when its selector matches no disk; the stand-in says so on the console.
+    say "no $DISK: nothing to install to"
+    [ -z "$V14" ] || fail "v1.14 selector matched no disk ($DISK): Talos would log nothing and wait"
+  elif [ -d /sys/firmware/efi ]; then
+    if dd if=/disk-uefi.img of="$DISK" bs=64k conv=fsync 2>/tmp/dd.err; then
+      INSTALLED=yes
+      say "installed boot sector and EFI system partition on $DISK"
+    else
+      fail "cannot write $DISK: $(tail -1 /tmp/dd.err)"
+    fi
+  elif dd if=/mbr.bin of="$DISK" bs=512 count=1 conv=fsync 2>/dev/null; then
+    INSTALLED=yes
+    say "installed boot sector on $DISK"
   else
-    say "no /dev/vda: nothing to install to"
+    fail "cannot write $DISK"
   fi
 fi
 
@@ -257,11 +365,22 @@ else
     line() {
       seq=$((seq + 1))
       printf '{"clock":%s,"facility":"daemon","msg":"[talos] %s","priority":"%s","seq":%s,"talos-level":"%s","talos-time":"%s"}\n' \
-        "$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)" "$1" "$2" "$seq" "$2" "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)"
+        "$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)" "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')" "$2" "$seq" "$2" "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)"
     }
+    # Talos v1.14's install controller, as machined writes its lines: zap's console encoding
+    # without time and level, the fields as JSON (`message {"component": …, "controller": …}`).
+    controller() { line "$1 {\"component\": \"controller-runtime\", \"controller\": \"runtime.UnattendedInstallController\"$2}" "${3:-warning}"; }
+    BOOT_IMAGE=factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.0
     {
       line "mbe2e stand-in: machine config loaded (hostname $EXPECT_HOST, $BYTES bytes)" info
-      if [ "$RESULT" = PASS ]; then
+      if [ -n "$V14" ] && [ -n "$INSTALLED" ]; then
+        [ -n "$IMAGE" ] || controller "installer image not specified in config, using image from boot entry" ", \"image\": \"$BOOT_IMAGE\""
+        controller "installing Talos" ", \"disk\": \"$DISK\", \"image\": \"${IMAGE:-$BOOT_IMAGE}\""
+        controller "install successful"
+        if [ "$WILL_REBOOT" = yes ]; then controller "requesting reboot after successful install"; else controller "not rebooting after successful install (reboot disabled)"; fi
+      elif [ -n "$V14" ] && [ "$RESULT" != PASS ]; then
+        [ -b "$DISK" ] && controller "controller failed" ", \"error\": \"failed to run installer: mbe2e stand-in: install refused\"" error
+      elif [ "$RESULT" = PASS ]; then
         line "task install (1/1): starting" info
         line "install successful" info
       else

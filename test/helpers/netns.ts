@@ -160,11 +160,17 @@ export class Netns {
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-MAX_OUTPUT)));
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-MAX_OUTPUT)));
+    // 'exit' can come before the last of stdout was read (a loaded machine cut curl's JSON short):
+    // the output is complete at 'close', waited for a bounded time.
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const finished = await exited(child, timeoutMs);
     if (!finished && child.pid) {
       killGroup(child.pid, 'SIGKILL');
       await exited(child, 2_000);
     }
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (bound = setTimeout(resolve, 2_000)))]);
+    clearTimeout(bound);
     return { code: child.exitCode, signal: child.signalCode, stdout, stderr, timedOut: !finished };
   }
 }

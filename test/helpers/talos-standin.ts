@@ -63,17 +63,45 @@ export function freshInstall(hostname: string, ip: string): StandInEvent[] {
   ];
 }
 
-/** The install fails: the installer cannot find the disk; Talos reports a FATAL sequence error. */
-export function failedInstall(): StandInEvent[] {
+/**
+ * The install fails: the installer finds no disk. Talos's order (v1alpha1_controller.go): the
+ * failed phase's deferred STOP, the sequence's deferred STOP, then Run's NOOP with the FATAL error;
+ * the message wraps the task's error as Talos does (`install` is phase 2 of v1.13's install sequence).
+ */
+export function failedInstall(error = 'no disks matched the expression: disk.size >= 1000u * GB'): StandInEvent[] {
   return [
     ev.sequence('install', 'START'),
-    ...phases(['validateConfig', 'env', 'containerd']),
+    ...phases(['env']),
     ev.phase('install', 'START'),
     ev.task('install', 'START'),
     ev.task('install', 'STOP'),
     ev.phase('install', 'STOP'),
-    ev.sequence('install', 'NOOP', { message: 'error installing: failed to install: disk /dev/sda not found' }),
     ev.sequence('install', 'STOP'),
+    ev.sequence('install', 'NOOP', { message: `sequence failed: error running phase 2 in install sequence: task 1/1: failed, ${error}` }),
+  ];
+}
+
+/**
+ * Talos v1.13's install sequence to its end (v1alpha1_sequencer.go Install): its phases, then the
+ * reboot phase's RebootError, which ends the sequence with STOP and a NOOP carrying a FATAL
+ * `… unix.Reboot(…)` — the reboot interrupting the sequence, not a failure.
+ */
+export function installToReboot(): StandInEvent[] {
+  return [
+    ev.sequence('install', 'START'),
+    ...phases(['env']),
+    ev.phase('install', 'START'),
+    ev.status('INSTALLING', false),
+    ev.task('install', 'START'),
+    ev.task('install', 'STOP'),
+    ev.phase('install', 'STOP'),
+    ...phases(['meta', 'saveMeta', 'volumeFinalize', 'stopEverything', 'kexec']),
+    ev.phase('reboot', 'START'),
+    ev.task('reboot', 'START'),
+    ev.task('reboot', 'STOP'),
+    ev.phase('reboot', 'STOP'),
+    ev.sequence('install', 'STOP'),
+    ev.sequence('install', 'NOOP', { message: 'sequence failed: error running phase 8 in install sequence: task 1/1: failed, unix.Reboot(45584543)' }),
   ];
 }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { makeTalosApp } from '../helpers/talos-app.js';
-import { bootFromDisk, ev, failedInstall, freshInstall } from '../helpers/talos-standin.js';
+import { bootFromDisk, ev, failedInstall, freshInstall, installToReboot } from '../helpers/talos-standin.js';
 
 const MAC = '52:54:00:aa:00:01';
 
@@ -54,22 +54,41 @@ t.test('reconnect with replay: duplicates are ignored', async (t) => {
   t.equal((await app.machine(MAC)).state, 'installed');
 });
 
-t.test('failed install: failed, with the reason', async (t) => {
+t.test("Talos's install sequence to its reboot (the FATAL unix.Reboot NOOP last): installed, not failed", async (t) => {
+  const app = await makeTalosApp(t);
+  await app.register({ mac: MAC, hostname: 'worker-1' });
+  await app.netboot(MAC);
+  await app.talos.publishAll(installToReboot());
+  const m = await app.machine(MAC);
+  t.equal(m.state, 'installed');
+  t.equal(m.installed, true);
+  t.equal(m.failure, null);
+  t.notOk((await app.kinds(MAC)).includes('talos-sequence-failed'));
+  t.equal((await app.netboot(MAC)).kind, 'localboot', 'the next network boot boots the disk');
+});
+
+t.test('failed install: failed, with the first reason in the machine, its progress and the timeline', async (t) => {
   const app = await makeTalosApp(t);
   await app.register({ mac: MAC, hostname: 'worker-1' });
   await app.netboot(MAC);
   await app.talos.publishAll(failedInstall());
+  // What follows is a consequence (issue 14's trace: machined FAILED "install failed").
+  await app.talos.publishAll([ev.service('machined', 'FAILED', 'install failed')]);
   const m = await app.machine(MAC);
   t.equal(m.state, 'failed');
   t.equal(m.installed, false, 'the next boot installs again');
+  const reason = 'install sequence failed: error running phase 2 in install sequence: task 1/1: failed, no disks matched the expression: disk.size >= 1000u * GB';
+  t.same(m.failure && { reason: m.failure.reason, source: m.failure.source }, { reason, source: 'talos sequence' });
   const progress = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
-  t.match(progress.failure.reason, 'install sequence failed: error installing: failed to install: disk /dev/sda not found');
-  t.equal(progress.failure.source, 'talos sequence');
-  t.ok((await app.kinds(MAC)).includes('talos-sequence-failed'));
+  t.equal(progress.failure.reason, reason, 'the dashboard and `machine show` read it here');
+  const kinds = await app.kinds(MAC);
+  t.ok(kinds.includes('talos-sequence-failed'));
+  t.ok(kinds.includes('talos-service-failed'), 'the consequence is on the timeline');
+  t.notOk((await app.states(MAC)).includes('installed'), 'never shown installed on the way');
   t.equal((await app.netboot(MAC)).kind, 'install', 'a failed machine gets the installer again');
 });
 
-t.test('config load error and failed service are failures with their reason', async (t) => {
+t.test('config load error and failed service are failures with their reason; the first reason is kept until the machine moves on', async (t) => {
   const app = await makeTalosApp(t);
   await app.register({ mac: MAC, hostname: 'worker-1' });
   await app.netboot(MAC);
@@ -77,7 +96,12 @@ t.test('config load error and failed service are failures with their reason', as
   t.equal((await app.machine(MAC)).state, 'failed');
   t.match((await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json.failure.reason, 'config load error: failed to parse config');
   await app.talos.publishAll([ev.service('containerd', 'FAILED', 'Condition failed: timeout')]);
-  t.match((await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json.failure.reason, 'service containerd failed: Condition failed: timeout');
+  t.match((await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json.failure.reason, 'config load error: failed to parse config', 'a consequence does not replace the cause');
+  t.ok((await app.kinds(MAC)).includes('talos-service-failed'), 'the consequence is on the timeline');
+  // The machine boots again (out of `failed`) and fails anew: that failure has its own reason.
+  await app.netboot(MAC);
+  await app.talos.publishAll([ev.service('containerd', 'FAILED', 'Condition failed: timeout')]);
+  t.match((await app.machine(MAC)).failure.reason, 'service containerd failed: Condition failed: timeout');
 });
 
 t.test('attribution: events from an unknown address are kept, then claimed when an AddressEvent names the machine', async (t) => {

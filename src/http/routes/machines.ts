@@ -51,9 +51,11 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     },
   );
 
-  app.get<MacParams>('/machines/:mac', { schema: { params: machineParams, response: { 200: machineSchema } } }, (req) =>
-    core.machines.get(req.params.mac),
-  );
+  // A failed machine carries its failure's first reason (later consequences are on its timeline).
+  app.get<MacParams>('/machines/:mac', { schema: { params: machineParams, response: { 200: machineSchema } } }, async (req) => {
+    const m = await core.machines.get(req.params.mac);
+    return { ...m, failure: m.state === 'failed' ? (await core.progress.progressOf(m.mac)).failure : null };
+  });
 
   // The dry run of this machine's boot (metalboot doctor --mac): records nothing, also for MACs
   // never seen (those get the discovery answer, and are not discovered by asking) — except that

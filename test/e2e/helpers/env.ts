@@ -23,6 +23,8 @@ export const VIRTIO_ROM = '/usr/lib/ipxe/qemu/efi-virtio.rom';
 
 /** The Talos version the e2e cluster claims; its schema is bundled (schemas/talos/v1.13.json). */
 export const TALOS_VERSION = 'v1.13.9';
+/** The v1.14 cluster's version (schemas/talos/v1.14.json): install settings in UnattendedInstallConfig. */
+export const TALOS_V14_VERSION = 'v1.14.0';
 
 const TOOLS: Array<[string, string]> = [
   ['ip', 'iproute2'],

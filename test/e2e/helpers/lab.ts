@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNetns, waitForLine, type Netns, type TestLike } from '../../helpers/netns.js';
-import { CLI, IPXE_DIR, PROJECT_ROOT, RA_SENDER, TALOS_VERSION, type Standin } from './env.js';
+import { CLI, IPXE_DIR, PROJECT_ROOT, RA_SENDER, TALOS_V14_VERSION, TALOS_VERSION, type Standin } from './env.js';
 
 export type DhcpMode = 'authoritative' | 'proxy';
 
@@ -218,11 +218,13 @@ export class Lab {
 
   private prepareFiles(): void {
     const { standin } = this.opts;
-    // Talos's file names, so metalboot cannot tell the stand-in from Talos.
-    const talos = join(this.files.assets, 'talos', TALOS_VERSION);
-    mkdirSync(talos, { recursive: true });
-    copyFileSync(standin.vmlinuz, join(talos, 'vmlinuz-amd64'));
-    copyFileSync(standin.initramfs, join(talos, 'initramfs-amd64.xz'));
+    // Talos's file names, so metalboot cannot tell the stand-in from Talos (either version).
+    for (const version of [TALOS_VERSION, TALOS_V14_VERSION]) {
+      const talos = join(this.files.assets, 'talos', version);
+      mkdirSync(talos, { recursive: true });
+      copyFileSync(standin.vmlinuz, join(talos, 'vmlinuz-amd64'));
+      copyFileSync(standin.initramfs, join(talos, 'initramfs-amd64.xz'));
+    }
     const ipxe = join(this.files.assets, 'ipxe');
     mkdirSync(ipxe, { recursive: true });
     for (const f of ['undionly.kpxe', 'ipxe.efi']) copyFileSync(join(IPXE_DIR, f), join(ipxe, f));
@@ -279,17 +281,14 @@ export class Lab {
     await waitForLine(mb, /metalboot ready/, 30_000);
   }
 
-  /** Registers the e2e cluster: talosctl's v1.13 example configs, serial console for the stand-in. */
-  async createCluster(controlplane: string, worker: string): Promise<void> {
+  /** Registers an e2e cluster from talosctl's example configs, with the serial console for the stand-in. */
+  async createCluster(c: { name: string; talosVersion: string; controlplane: string; worker: string; patches?: string[] }): Promise<void> {
     const r = await this.api('POST', '/clusters', {
-      name: 'e2e',
-      talosVersion: TALOS_VERSION,
-      controlplane,
-      worker,
+      ...c,
       // The VMs' only console is the serial port; Talos images for VMs add the same argument.
       kernelArgs: ['console=ttyS0,115200'],
     });
-    if (r.status !== 201) throw new Error(`POST /clusters: ${r.status} ${r.text}`);
+    if (r.status !== 201) throw new Error(`POST /clusters ${c.name}: ${r.status} ${r.text}`);
   }
 
   metalbootAlive(): boolean {

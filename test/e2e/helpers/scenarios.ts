@@ -26,10 +26,25 @@ export interface BootCase {
   tftpFile?: string;
   /** SMBIOS system serial (default "MBE2E-<name>"). */
   serial?: string;
+  /** The cluster it joins: `e2e` (Talos v1.13, the default) or V14_CLUSTER's (v1.14). */
+  cluster?: string;
 }
+
+/**
+ * The Talos v1.14 cluster: talosctl's v1.14 output, whose UnattendedInstallConfig says
+ * `installer: {}`. Talos v1.14 reboots after an unattended install only with `reboot: true` or an
+ * installer image (UnattendedInstallController.shouldReboot); metalboot renders `reboot: true`
+ * when the config leaves it unset, so this release-asset cluster needs no patch (the stand-in
+ * refuses to "reboot" otherwise, as Talos would).
+ */
+export const V14_CLUSTER = {
+  name: 'e2e14',
+  patches: [] as string[],
+};
 
 const INSTALL_TIMEOUT_MS = 180_000; // a TCG install boot takes 15–30 s here; CI may be slower
 const SHORT_TIMEOUT_MS = 120_000;
+const UEFI_DISK_BOOT_TIMEOUT_MS = 300_000;
 
 /** Serial output that means the boot took a wrong turn; the VM is stopped instead of waiting it out. */
 const INSTALL_DEAD_ENDS = [
@@ -62,8 +77,8 @@ const PATH_EVIDENCE: Record<string, RegExp[]> = {
 
 export const hostnameFor = (mac: string) => `e2e-${mac.replace(/:/g, '')}`;
 
-export function talosExample(file: string): string {
-  return readFileSync(join(PROJECT_ROOT, 'test/fixtures/talos/examples/v1.13', file), 'utf8');
+export function talosExample(version: 'v1.13' | 'v1.14', file: string): string {
+  return readFileSync(join(PROJECT_ROOT, 'test/fixtures/talos/examples', version, file), 'utf8');
 }
 
 interface Installed {
@@ -142,14 +157,15 @@ export class Suite {
   private async installSteps(t: T, c: BootCase, ctx: ReportContext): Promise<void> {
     const { lab } = this;
     const mac = c.mac;
-    const reg = await lab.api('POST', '/machines', { mac, hostname: hostnameFor(mac), role: 'worker', cluster: 'e2e', installDisk: '/dev/vda' });
+    const v14 = c.cluster === V14_CLUSTER.name;
+    const reg = await lab.api('POST', '/machines', { mac, hostname: hostnameFor(mac), role: 'worker', cluster: c.cluster ?? 'e2e', installDisk: '/dev/vda' });
     t.equal(reg.status, 201, `registered ${mac} through the API (${reg.text.slice(0, 200)})`);
 
     const vm = (ctx.vm = this.vmFor(c));
     const run = (ctx.run = await vm.boot({ timeoutMs: INSTALL_TIMEOUT_MS, deadEnds: INSTALL_DEAD_ENDS }));
     const t0 = run.startedAt;
     const serial = cleanSerial(vm.serial());
-    const wroteDisk = /MBE2E: installed boot sector on \/dev\/vda/.test(serial);
+    const wroteDisk = /MBE2E: installed boot sector (and EFI system partition )?on \/dev\/vda/.test(serial);
     this.installed.set(c.name, { vm, wroteDisk });
 
     t.ok(!run.timedOut, `VM stopped within ${INSTALL_TIMEOUT_MS / 1000} s (took ${((run.endedAt - t0) / 1000).toFixed(1)} s)`);
@@ -174,10 +190,12 @@ export class Suite {
     const ingested = await waitFor(10_000, async () => (await lab.events(mac)).find((e) => e.kind === 'install-succeeded'));
     const logs = (await lab.api<{ lines?: Array<{ msg: string }> }>('GET', `/machines/${mac}/logs`)).json?.lines ?? [];
     t.equal(logs.length, Number(streamed?.[1] ?? -1), `metalboot holds every kernel-log line the stand-in sent (GET /machines/${mac}/logs: ${logs.length})`);
-    t.ok(logs.some((l) => l.msg === '[talos] install successful'), 'the kernel log on metalboot has "[talos] install successful"');
+    // v1.14's install controller adds its zap fields to the line: `install successful {"component": …}`.
+    t.ok(logs.some((l) => (v14 ? l.msg.startsWith('[talos] install successful {') : l.msg === '[talos] install successful')), 'the kernel log on metalboot has "[talos] install successful"');
     t.equal(ingested?.detail.source, 'kernel-log', 'the timeline has install-succeeded, from the kernel log');
     t.equal(ingested?.state, 'installed', 'install-succeeded moved the machine to installed');
     const events = await lab.events(mac);
+    if (v14) this.checkV14(t, serial, events);
 
     const wanted: StepKey[] = ['dhcp', ...(c.tftpFile ? (['tftp'] as const) : []), 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config', 'kmsg'];
     this.checkSteps(t, events, wanted, 'install', t0);
@@ -204,6 +222,23 @@ export class Suite {
     const cells: TimingRow['cells'] = firstSeen(events, wanted, 'install', t0);
     if (run.exitCode === 0) cells.off = (run.endedAt - t0) / 1000;
     this.rows.push({ scenario: c.name, mode: lab.mode, cells });
+  }
+
+  /**
+   * Talos v1.14: the config carries the disk in an UnattendedInstallConfig (no .machine.install),
+   * the install controller's lines put `installing` (with that disk) and `installed` on the
+   * timeline, and no install sequence is involved.
+   */
+  private checkV14(t: T, serial: string, events: MachineEvent[]): void {
+    const doc = /MBE2E: v1\.14 UnattendedInstallConfig match=(.*) disk=(\S+) image=(\S+) reboot=(\S+)/.exec(serial);
+    t.equal(doc?.[1], 'disk.dev_path == "/dev/vda"', 'the config selects the registered install disk in its UnattendedInstallConfig');
+    t.equal(doc?.[4], 'yes', 'Talos would reboot after the install (the cluster patch\'s reboot: true)');
+    t.ok(/MBE2E: installed boot sector and EFI system partition on \/dev\/vda/.test(serial), 'the stand-in installed to the disk the selector matched');
+    const started = events.find((e) => e.kind === 'install-started');
+    t.equal(started?.state, 'installing', 'the kernel log\'s "installing Talos" moved the machine to installing');
+    t.equal(started?.detail.disk, '/dev/vda', 'with the disk the install controller names');
+    t.ok(!events.some((e) => e.kind.startsWith('talos-sequence')), 'no install sequence: v1.14 installs without one');
+    t.ok(events.some((e) => e.kind === 'install-reboot-requested'), 'the reboot request is on the timeline');
   }
 
   /**
@@ -246,7 +281,9 @@ export class Suite {
     t.equal(machine?.installed, true, 'before the second boot: the machine is installed');
 
     const run = (ctx.run = await prior.vm.boot({
-      timeoutMs: SHORT_TIMEOUT_MS,
+      // UEFI: after iPXE's `exit 1` OVMF tries the NIC's other boot options (HTTP boot over IPv4
+      // waits for its DHCP offer) before the disk.
+      timeoutMs: c.firmware === 'uefi' ? UEFI_DISK_BOOT_TIMEOUT_MS : SHORT_TIMEOUT_MS,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
     }));
     const t0 = run.startedAt;

@@ -3,10 +3,10 @@ import type { Test } from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureStandin, requirePrerequisites } from './env.js';
+import { ensureStandin, requirePrerequisites, TALOS_V14_VERSION, TALOS_VERSION } from './env.js';
 import { type DhcpMode, Lab } from './lab.js';
 import { timingTable } from './report.js';
-import { type BootCase, Suite, talosExample } from './scenarios.js';
+import { type BootCase, Suite, talosExample, V14_CLUSTER } from './scenarios.js';
 
 export type Step = { kind: 'install' | 'second-boot' | 'discovery'; case: BootCase };
 
@@ -24,7 +24,10 @@ export async function runE2e(t: Test, name: string, mode: DhcpMode, subnet: stri
   t.comment(`stand-in Talos: ${standin.kernelPackage} + busybox initramfs (${standin.dir}); artifacts in ${artifacts}`);
   const chainUndionlyMacs = steps.filter((s) => s.kind === 'install' && s.case.name === 'bios-undionly').map((s) => s.case.mac);
   const lab = await Lab.create(t, { name, mode, subnet, artifacts, standin, chainUndionlyMacs });
-  await lab.createCluster(talosExample('controlplane.yaml'), talosExample('worker.yaml'));
+  await lab.createCluster({ name: 'e2e', talosVersion: TALOS_VERSION, controlplane: talosExample('v1.13', 'controlplane.yaml'), worker: talosExample('v1.13', 'worker.yaml') });
+  if (steps.some((s) => s.case.cluster === V14_CLUSTER.name)) {
+    await lab.createCluster({ ...V14_CLUSTER, talosVersion: TALOS_V14_VERSION, controlplane: talosExample('v1.14', 'controlplane.yaml'), worker: talosExample('v1.14', 'worker.yaml') });
+  }
   const suite = new Suite(lab);
 
   for (const step of steps) {

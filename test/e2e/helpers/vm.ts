@@ -144,6 +144,9 @@ export class Vm {
         '-machine', 'q35',
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
         '-drive', `if=pflash,format=raw,unit=1,file=${this.vars}`,
+        // No IPv6 boot service in the lab: OVMF's PXEv6/HTTPv6 options would only add their
+        // timeouts between iPXE's exit and the disk on a boot from disk (HTTPv4's remains, ~60 s).
+        '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=no',
       );
     }
     return args;
