@@ -46,7 +46,7 @@ t.test('a healthy setup: every check passes (exit 0)', { skip: lanAddress ? fals
   t.match(r.stdout, /ok {4}.*data: the database is not readable by other users/);
   t.match(r.stdout, /ok {4}iPXE templates in templates\/ipxe compile/);
   t.match(r.stdout, /machines\n {2}ok {4}1 machine\(s\), none failed, stalled or waiting/);
-  t.match(r.stdout, /^settings\n {2}info {2}connection limits: HTTP: header 60 s, body idle 60 s, keep-alive 30 s, download idle 60 s, 4096 connections \(64 per source\); TFTP: 8 transfers per source$/m, 'the connection limits in force');
+  t.match(r.stdout, /^ {2}info {2}connection limits: HTTP: header 60 s, body idle 60 s, keep-alive 30 s, download idle 60 s, 4096 connections \(64 per source\); TFTP: 8 transfers per source$/m, 'the connection limits in force');
   t.match(r.stdout, /\n(no problems found|no problems, \d+ warning\(s\))\n$/);
 
   const json = JSON.parse((await runCli([...args, '-o', 'json'], s.env)).stdout);

@@ -68,3 +68,27 @@ t.test('a slow but moving download completes; a stalled reader is cut', async (t
   await ended;
   t.ok(received > 0 && received < SIZE, `the stalled reader got part of the file (${received} of ${SIZE} bytes), then the connection ended`);
 });
+
+t.test('with the default limits, a 100 MB initramfs read at 1 MB/s completes', async (t) => {
+  // The issue's own figure: a slow but moving Talos initramfs (~100 MB) at 1 MB/s takes ~100 s,
+  // longer than any default timeout (send 60 s, header 60 s, keep-alive 30 s); nothing may cut it.
+  const HUNDRED_MB = 100 * 1024 * 1024;
+  const { app, dir, assetsDir } = await makeApp(t, {});
+  mkdirSync(join(assetsDir, 'ipxe'), { recursive: true });
+  const file = join(assetsDir, 'ipxe', 'initramfs.bin');
+  closeSync(openSync(file, 'w'));
+  truncateSync(file, HUNDRED_MB);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as net.AddressInfo).port;
+  const out = join(dir, 'initramfs.bin');
+  const curl = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile('curl', ['-sS', '--limit-rate', '1M', '--max-time', '240', '-o', out, '-w', '%{http_code} %{size_download} %{time_total}', `http://127.0.0.1:${port}/assets/ipxe/initramfs.bin`], (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+  t.equal(curl.code, 0, `curl succeeded ${curl.stderr}`);
+  const [status, bytes, seconds] = curl.stdout.split(' ');
+  t.equal(status, '200');
+  t.equal(Number(bytes), HUNDRED_MB, `every byte arrived (${seconds} s)`);
+  t.equal(statSync(out).size, HUNDRED_MB);
+});

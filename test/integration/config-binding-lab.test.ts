@@ -123,7 +123,7 @@ async function attackAndBoot(t: Test, lab: Lab, victimIp: string, refusedReason:
   t.equal(replay.status, 403);
   t.notMatch(replay.body, 'machine:', 'no config in the refusal');
 
-  const audit = (await lab.api('/audit?limit=1000')) as Array<{ action: string; sourceIp: string; detail: { reason: string; count: number } }>;
+  const audit = ((await lab.api('/audit?limit=1000')) as { items: Array<{ action: string; sourceIp: string; detail: { reason: string; count: number } }> }).items;
   const fromAttacker = (action: string) => audit.filter((e) => e.action === action && e.sourceIp === lab.attacker.address);
   const binding = fromAttacker('config.binding-refused');
   t.same(
@@ -136,7 +136,7 @@ async function attackAndBoot(t: Test, lab: Lab, victimIp: string, refusedReason:
   t.equal(fromAttacker('config.conflict').length, 1, 'the conflict is audited');
   t.equal(audit.filter((e) => e.action === 'config.delivered').length, 1, 'one config delivered: the victim\'s');
 
-  const events = (await lab.api(`/machines/${VICTIM_MAC}/events`)) as Array<{ kind: string; sourceIp: string; detail: Record<string, unknown> }>;
+  const events = ((await lab.api(`/machines/${VICTIM_MAC}/events?limit=1000`)) as { items: Array<{ kind: string; sourceIp: string; detail: Record<string, unknown> }> }).items;
   t.match(events.find((e) => e.kind === 'config-conflict'), { sourceIp: lab.attacker.address, detail: { severity: 'critical', deliveredTo: victimIp } }, 'red on the timeline');
   t.ok(events.filter((e) => e.kind === 'machine-script').every((e) => e.sourceIp === victimIp), 'only the victim\'s script requests moved the machine');
   const metrics = await curl(net, lab.server.ns, `${base}/metrics`);

@@ -43,7 +43,7 @@ t.test('v1.14: the install controller’s lines take the machine installing → 
   const m = await app.machine(MAC);
   t.equal(m.state, 'installed');
   t.equal(m.installed, true);
-  const events = (await app.api('GET', `/api/v1/machines/${MAC}/events`)).json as { kind: string; state: string | null; detail: Record<string, unknown> }[];
+  const events = (await app.api('GET', `/api/v1/machines/${MAC}/events?limit=1000`)).json.items as { kind: string; state: string | null; detail: Record<string, unknown> }[];
   t.match(events.find((e) => e.kind === 'install-started'), { state: 'installing', detail: { disk: '/dev/sda', image: IMAGE, source: 'kernel-log' } });
   t.match(events.find((e) => e.kind === 'install-warning'), { detail: { message: 'installer image not specified in config, using image from boot entry', image: IMAGE } });
   t.match(events.find((e) => e.kind === 'install-succeeded'), { state: 'installed', detail: { source: 'kernel-log' } });
