@@ -3,7 +3,9 @@
  * a red banner while --config-binding is first-request (none otherwise), and a config conflict —
  * a second source asking for a config already delivered — as a red entry on the timeline.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
@@ -21,8 +23,14 @@ async function signedIn(t: Test, configBinding: ConfigBinding) {
   const a = await makeApp(t, { configBinding });
   await a.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(a.app.server.address() as { port: number }).port}`;
-  const ctx = await chromium.launchPersistentContext(join(a.dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS });
-  t.teardown(() => ctx.close());
+  // The profile lives outside the test's fixture dir: chromium may still be writing its cache while
+  // tap removes that dir (ENOTEMPTY, then a browser never closed). Close first, then remove.
+  const profile = mkdtempSync(join(tmpdir(), 'metalboot-ui-profile-'));
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  t.teardown(async () => {
+    await ctx.close();
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
   const page: Page = ctx.pages()[0] ?? (await ctx.newPage());
   await page.goto(`${base}/ui`);
   await page.fill('#token', TOKEN);
