@@ -8,10 +8,7 @@
  * - a checksum mismatch deletes the download and fails; a resumed download that fails its
  *   checksum is fetched once more from the start (the old part may have been the bad one).
  */
-import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { sha512File } from './checksums.js';
 import { AssetError } from './errors.js';
@@ -117,18 +114,21 @@ async function attempt(req: DownloadRequest, mayResume: boolean): Promise<{ ok: 
 
   progress?.start(req.name, req.url, total, offset);
   let received = offset;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  // Each chunk is written before the next is read, so every byte that arrived before a broken
+  // connection is in the part file (a stream pipeline drops writes still queued when it errors,
+  // and the resume would fetch them again).
+  const file = await open(part, append ? 'a' : 'w');
+  try {
+    for await (const chunk of res.body as WebReadableStream<Uint8Array>) {
+      await file.write(chunk);
       received += chunk.length;
       progress?.advance(chunk.length);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: append ? 'a' : 'w' }));
+    }
   } catch (err) {
     // The part stays: the next run resumes from here.
     throw new AssetError('download', `${req.name}: download interrupted after ${received} bytes (${(err as Error).message})`, 'run the same command again to resume');
+  } finally {
+    await file.close();
   }
   if (total !== undefined && received !== total) {
     throw new AssetError('download', `${req.name}: the server closed the connection after ${received} of ${total} bytes`, 'run the same command again to resume');
