@@ -55,7 +55,13 @@ t.test('first-request: a red banner says what it means', { skip: missing }, asyn
   const entry = page.locator('#timeline li[data-kind="config-conflict"]');
   await entry.waitFor({ state: 'visible', timeout: 10_000 });
   t.equal(await entry.getAttribute('class'), 'critical');
-  t.equal(await entry.locator('.kind').evaluate((el) => getComputedStyle(el).color), 'rgb(220, 38, 38)', 'shown red');
+  // Read the colour once the page's styles apply to the new entry (polled, bounded: 5 s).
+  let colour = '';
+  for (let i = 0; i < 50 && colour !== 'rgb(220, 38, 38)'; i++) {
+    colour = await entry.locator('.kind').evaluate((el) => getComputedStyle(el).color);
+    if (colour !== 'rgb(220, 38, 38)') await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(colour, 'rgb(220, 38, 38)', 'shown red');
   t.equal(await page.locator('#timeline li[data-kind="config-delivered"]').getAttribute('class'), null, 'other entries are not');
 });
 
