@@ -1,3 +1,5 @@
+import { timelineObserver } from './tftp/timeline-observer.js';
+import { powerDriverFrom } from './power/index.js';
 import type { FastifyInstance } from 'fastify';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +49,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     advertiseUrl: settings.advertiseUrl,
     configTokenTtlMs: settings.configTokenTtlSeconds * 1000,
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
-    power: { wol: settings.wol },
+    powerDriver: powerDriverFrom({ wol: settings.wol }),
     stallDeadlines: settings.stallDeadlines,
     discovery: settings.discovery,
     retention: settings.retention,
@@ -149,7 +151,7 @@ async function startTftp(settings: Settings, core: Core, metrics: Metrics, logge
   if (readdirSync(root).length === 0) logger.warn(`${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`);
   const log = logger.child({ adapter: 'tftp' });
   try {
-    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(core.network.tftpObserver()), logger: log, maxTransfersPerSource });
+    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(timelineObserver(core.network)), logger: log, maxTransfersPerSource });
   } catch (err) {
     if (settings.tftp.explicit) throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
     log.warn(`TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`);

@@ -1,7 +1,7 @@
 import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import type { Store } from '../store/types.js';
+import type { Store } from './store/types.js';
 import { buildCmdline } from './cmdline.js';
 import { inInstallWindow } from './lifecycle.js';
 import { tryParseMac } from './mac.js';

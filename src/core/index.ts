@@ -1,5 +1,4 @@
-import { PowerService, powerDriverFrom, type PowerSettings } from '../power/index.js';
-import type { Store } from '../store/types.js';
+import type { Store } from './store/types.js';
 import { BootService, type BootSettings } from './boot.js';
 import { ClusterService } from './clusters.js';
 import type { DiscoveryLimits } from './discovery.js';
@@ -7,6 +6,8 @@ import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './house
 import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './config-binding.js';
 import { ConfigGuard } from './config-guard.js';
 import { KernelLogBuffer } from './kernel-log.js';
+import { PowerService } from './power.js';
+import type { PowerDriver } from './power-driver.js';
 import { MachineService } from './machines.js';
 import { ProgressTracker } from './progress-tracker.js';
 import { NetworkService } from './network.js';
@@ -22,8 +23,8 @@ export interface CoreOptions extends BootSettings {
   /** Where `talos/<version>/config.schema.json` lives (the assets directory). */
   assetsDir: string;
   clock?: Clock;
-  /** Power control (Wake-on-LAN); without it, power requests are refused. */
-  power?: PowerSettings;
+  /** The power driver (Wake-on-LAN, built by the composition root); without it, power requests are refused. */
+  powerDriver?: PowerDriver | null;
   /** Per-state stall deadlines in ms (default DEFAULT_STALL_DEADLINES). */
   stallDeadlines?: Partial<Record<MachineState, number>>;
   /** Discovered machines: cap, expiry, rate per source (default DEFAULT_DISCOVERY_LIMITS). */
@@ -69,7 +70,7 @@ export function createCore(opts: CoreOptions): Core {
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
-  const power = new PowerService(opts.store, timeline, powerDriverFrom(opts.power));
+  const power = new PowerService(opts.store, timeline, opts.powerDriver ?? null);
   const housekeeping = new Housekeeping(opts.store, timeline, machines.discoveryLimits, opts.retention ?? DEFAULT_RETENTION);
   return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, housekeeping, guard };
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { MachineFilter, Store } from '../store/types.js';
+import type { MachineFilter, Store } from './store/types.js';
 import type { Actor } from './clusters.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';

@@ -1,6 +1,5 @@
-import type { DhcpCore, DhcpMachineInfo, DhcpObservation } from '../dhcp/types.js';
-import type { Store } from '../store/types.js';
-import type { TftpObserver, TransferCompleteEvent, TransferErrorEvent, TransferStartEvent } from '../tftp/types.js';
+import type { DhcpCore, DhcpMachineInfo, DhcpObservation } from './dhcp-port.js';
+import type { Store } from './store/types.js';
 import { DhcpSightings } from './config-binding.js';
 import type { MachineService } from './machines.js';
 import type { Timeline } from './timeline.js';
@@ -61,20 +60,21 @@ export class NetworkService implements DhcpCore {
     });
   }
 
-  /** TFTP observer: transfers of iPXE binaries on the timeline of the machine at that address. */
-  tftpObserver(): TftpObserver {
-    const note = (ip: string, kind: string, detail: Record<string, unknown>, signal?: 'tftp') =>
-      void (async () => {
-        const m = await this.store.machines.findByIp(ip);
-        if (m) await this.timeline.record(m, kind, detail, { sourceIp: ip, signal });
-      })().catch((err) => this.onError(err, kind));
-    return {
-      onTransferStart: (e: TransferStartEvent) => note(e.clientAddress, 'tftp-started', { file: e.file, blksize: e.options.blksize, windowsize: e.options.windowsize }),
-      onTransferComplete: (e: TransferCompleteEvent) => note(e.clientAddress, 'tftp-completed', { file: e.file, bytes: e.bytes, durationMs: e.durationMs }, 'tftp'),
-      onTransferError: (e: TransferErrorEvent) => note(e.clientAddress, 'tftp-failed', { file: e.file ?? null, error: e.error.message }),
-    };
+  /**
+   * A TFTP transfer (of an iPXE binary) on the timeline of the machine at that address; the TFTP
+   * adapter's observer (tftp/timeline-observer.ts) calls this. Never throws: a failed record is
+   * reported to onError, the transfer goes on.
+   */
+  recordTransfer(ip: string, kind: TransferKind, detail: Record<string, unknown>): void {
+    void (async () => {
+      const m = await this.store.machines.findByIp(ip);
+      // A completed download of iPXE is the `tftp` step of the boot.
+      if (m) await this.timeline.record(m, kind, detail, { sourceIp: ip, signal: kind === 'tftp-completed' ? 'tftp' : undefined });
+    })().catch((err) => this.onError(err, kind));
   }
 }
+
+export type TransferKind = 'tftp-started' | 'tftp-completed' | 'tftp-failed';
 
 /**
  * The address a DHCP exchange says this MAC uses, for the config binding: the one we ACKed

@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from './store/types.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
 import type { MachineService } from './machines.js';
 import { interpretTalosEvent, newTalosSession, type Interpretation, type TalosEventEnvelope, type TalosSession } from './progress.js';

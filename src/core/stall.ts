@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from './store/types.js';
 import { installSelectorHint } from './install-selector.js';
 import { waitingForBootstrap } from './progress.js';
 import type { ProgressTracker } from './progress-tracker.js';

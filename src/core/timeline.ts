@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Store } from '../store/types.js';
+import type { Store } from './store/types.js';
 import { nextState, type BootSignal } from './lifecycle.js';
 import type { AuditEntry, Machine, MachineEvent, MachineState } from './types.js';
 

@@ -1,56 +1,8 @@
-/** The DHCP adapter's boundary: what it needs from the core and how it is configured. */
-import type { Arch } from '../core/types.js';
-import type { Firmware } from '../core/boot-file.js';
-import type { LeaseRepo } from '../store/leases.js';
-import type { MessageTypeName } from './options.js';
+/** The DHCP adapter's boundary: how it is configured (what it needs from the core: core/dhcp-port.ts). */
+import type { DhcpCore, DhcpMode } from '../core/dhcp-port.js';
+import type { LeaseRepo } from '../core/store/leases.js';
 
-export type DhcpMode = 'proxy' | 'authoritative';
-
-/** What the registry knows about a client, for DHCP. */
-export interface DhcpMachineInfo {
-  known: boolean;
-  /** Authoritative mode hands this address out instead of one from the pool. */
-  reservedIp?: string;
-  /** Firmware-specific iPXE binary, e.g. `snponly.efi`, instead of the arch default. */
-  bootFileOverride?: string;
-}
-
-/** One DHCP exchange as seen by the server: the core turns it into a timeline event (state `dhcp`). */
-export interface DhcpObservation {
-  mac: string;
-  uuid?: string;
-  messageType: MessageTypeName;
-  /** What we answered; absent when we stayed silent (e.g. REQUEST for another server). */
-  reply?: 'OFFER' | 'ACK' | 'NAK';
-  mode: DhcpMode;
-  arch?: Arch;
-  firmware?: Firmware;
-  /** ciaddr, or option 50 when the client has no address yet. */
-  clientIp?: string;
-  /** yiaddr of our OFFER/ACK. */
-  offeredIp?: string;
-  /** giaddr when the request came through a relay agent. */
-  relay?: string;
-  vendorClass?: string;
-  hostname?: string;
-  bootFile?: string;
-  /** Why we NAKed or stayed silent, for the timeline. */
-  note?: string;
-}
-
-/** The port the core implements for the DHCP adapter. */
-export interface DhcpCore {
-  lookup(mac: string, uuid?: string): Promise<DhcpMachineInfo | undefined>;
-  /**
-   * Whether some machine holds a reservation for this address (the dynamic pool must not hand it
-   * to others). Asked per candidate address, so it must be a point lookup: DISCOVER and REQUEST
-   * must not cost in proportion to the registry.
-   */
-  isReserved(ip: string): Promise<boolean>;
-  record(observation: DhcpObservation): Promise<void>;
-  /** Resolves once the lease written for this exchange is durable (the store may batch commits). */
-  flushed(): Promise<void>;
-}
+export type { DhcpCore, DhcpMachineInfo, DhcpMode, DhcpObservation } from '../core/dhcp-port.js';
 
 /** pino-compatible subset. */
 export interface DhcpLogger {

@@ -1,3 +1,4 @@
+import { timelineObserver } from '../../src/tftp/timeline-observer.js';
 import t from 'tap';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/index.js';
@@ -107,7 +108,7 @@ t.test('DHCP and TFTP from the timeline: known machines only', async (t) => {
   await net.record({ mac: MAC, messageType: 'DISCOVER', reply: 'OFFER', mode: 'proxy', vendorClass: 'PXEClient' });
   await net.record({ mac: MAC, messageType: 'REQUEST', mode: 'authoritative', vendorClass: 'PXEClient', note: 'for another server' });
   await net.record({ mac: '02:00:00:00:00:01', messageType: 'DISCOVER', reply: 'OFFER', mode: 'authoritative' }); // a laptop: not on any timeline
-  const tftp = net.tftpObserver();
+  const tftp = timelineObserver(net);
   tftp.onTransferStart?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 1, options: { blksize: 1428, windowsize: 1, timeoutMs: 1000, requested: {} } });
   tftp.onTransferComplete?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 1, bytes: 1234, durationMs: 5 });
   tftp.onTransferError?.({ file: 'x', clientAddress: IP, clientPort: 2, error: new TftpTransferError('NOT_FOUND', 'no such file') });
@@ -132,7 +133,7 @@ t.test('adapter hooks count every packet and transfer, once', async (t) => {
   t.equal(await dhcp.isReserved(IP), true, 'reservation checks pass through');
   await dhcp.record({ mac: MAC, messageType: 'DISCOVER', reply: 'OFFER', mode: 'proxy', vendorClass: 'PXEClient' });
   await dhcp.record({ mac: '02:00:00:00:00:01', messageType: 'REQUEST', reply: 'ACK', mode: 'authoritative' });
-  const tftp = metrics.tftpObserver(a.core.network.tftpObserver());
+  const tftp = metrics.tftpObserver(timelineObserver(a.core.network));
   tftp.onTransferStart?.({ file: 'undionly.kpxe', clientAddress: '10.9.0.200', clientPort: 1, options: { blksize: 512, windowsize: 1, timeoutMs: 1000, requested: {} } });
   tftp.onTransferComplete?.({ file: 'undionly.kpxe', clientAddress: IP, clientPort: 1, bytes: 4096, durationMs: 5 });
   tftp.onTransferError?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 2, error: new TftpTransferError('CLIENT_ABORTED', 'tsize probe') });

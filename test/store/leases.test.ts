@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import type { AllocateRequest, LeaseRange, LeaseRepo } from '../../src/store/leases.js';
+import type { AllocateRequest, LeaseRange, LeaseRepo } from '../../src/core/store/leases.js';
 
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
 const range = (first: string, last: string): LeaseRange => ({ first: ipToInt(first), last: ipToInt(last) });

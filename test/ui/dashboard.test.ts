@@ -3,6 +3,7 @@
  * a listening metalboot (real SQLite, real routes). The test plays the network: DHCP and TFTP
  * through the core's adapter ports, HTTP boot requests through the app, Talos through the core.
  */
+import { timelineObserver } from '../../src/tftp/timeline-observer.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -111,7 +112,7 @@ async function dashboard(t: Test) {
     core.network.record({ mac: W1.mac, messageType: 'DISCOVER', reply: 'OFFER', mode: 'proxy', arch: 'amd64', firmware: 'efi', vendorClass: 'PXEClient:Arch:00007', offeredIp: W1.ip }),
   );
   await step('TFTP', 'pxe', async () => {
-    core.network.tftpObserver().onTransferComplete?.({ file: 'ipxe.efi', clientAddress: W1.ip, clientPort: 2070, bytes: 1_000_000, durationMs: 900 });
+    timelineObserver(core.network).onTransferComplete?.({ file: 'ipxe.efi', clientAddress: W1.ip, clientPort: 2070, bytes: 1_000_000, durationMs: 900 });
   });
   await step('boot script', 'pxe-booting', () => get('/boot.ipxe', W1.ip));
   let script = '';

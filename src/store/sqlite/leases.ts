@@ -1,5 +1,5 @@
 import type { SqlDb } from './group-commit.js';
-import type { AllocatedLease, AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../leases.js';
+import type { AllocatedLease, AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../../core/store/leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);

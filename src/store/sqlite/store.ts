@@ -13,9 +13,9 @@ import type {
   Store,
   TokenRepo,
   WalStats,
-} from '../types.js';
-import type { LeaseRepo } from '../leases.js';
-import type { ProgressRepo, TalosEventRepo } from '../talos.js';
+} from '../../core/store/types.js';
+import type { LeaseRepo } from '../../core/store/leases.js';
+import type { ProgressRepo, TalosEventRepo } from '../../core/store/talos.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { GroupCommit, type SqlDb } from './group-commit.js';
 import { sqliteLeaseRepo } from './leases.js';

@@ -1,9 +1,9 @@
-import type { Actor } from '../core/clusters.js';
-import { ConflictError, MetalbootError, NotFoundError } from '../core/errors.js';
-import { parseMac } from '../core/mac.js';
-import type { Timeline } from '../core/timeline.js';
-import type { Store } from '../store/types.js';
-import type { PowerAction, PowerDriver, PowerResult } from './driver.js';
+import type { Actor } from './clusters.js';
+import { ConflictError, MetalbootError, NotFoundError } from './errors.js';
+import { parseMac } from './mac.js';
+import type { Timeline } from './timeline.js';
+import type { Store } from './store/types.js';
+import type { PowerAction, PowerDriver, PowerResult } from './power-driver.js';
 
 /** The driver failed (network error, BMC refused): HTTP 500 with this message, not "internal". */
 export class PowerError extends MetalbootError {

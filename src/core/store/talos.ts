@@ -1,4 +1,4 @@
-import type { MachineProgress } from '../core/types.js';
+import type { MachineProgress } from '../types.js';
 
 /**
  * What the Talos listeners need to remember. Talos replays its event buffer (up to 1000 events) on

@@ -5,7 +5,7 @@ import type {
   Machine,
   MachineEvent,
   MachineState,
-} from '../core/types.js';
+} from '../types.js';
 import type { LeaseRepo } from './leases.js';
 import type { ProgressRepo, TalosEventRepo } from './talos.js';
 

@@ -1,4 +1,4 @@
-import type { Machine } from '../core/types.js';
+import type { Machine } from './types.js';
 
 /** What an operator can ask of a machine's power. Wake-on-LAN can only switch on. */
 export type PowerAction = 'on';
