@@ -238,28 +238,21 @@ function walSamples(store: Core['store'], registers: Registry[]): void {
       if (s) this.set(s.maxBytes);
     },
   });
-  new Counter({
-    name: 'metalboot_store_wal_written_bytes_total',
-    help: 'Bytes written to the database write-ahead log since start (what requests cost in WAL)',
-    registers,
-    collect() {
-      const s = wal();
-      if (!s) return;
-      this.reset();
-      this.inc(s.bytesWritten);
-    },
-  });
-  new Counter({
-    name: 'metalboot_store_wal_restarts_total',
-    help: 'Checkpoints that copied the whole WAL into the database so it starts again from its beginning',
-    registers,
-    collect() {
-      const s = wal();
-      if (!s) return;
-      this.reset();
-      this.inc(s.restarts);
-    },
-  });
+  // Counters the store keeps itself: read at scrape time (reset, then the store's running total).
+  const walCounter = (name: string, help: string, read: (s: NonNullable<ReturnType<typeof wal>>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = wal();
+        if (!s) return;
+        this.reset();
+        this.inc(read(s));
+      },
+    });
+  walCounter('metalboot_store_wal_written_bytes_total', 'Bytes written to the database write-ahead log since start (what requests cost in WAL)', (s) => s.bytesWritten);
+  walCounter('metalboot_store_wal_restarts_total', 'Checkpoints that copied the whole WAL into the database so it starts again from its beginning', (s) => s.restarts);
 }
 
 let processReg: Registry | undefined;
