@@ -100,3 +100,29 @@ t.test('v1.14: config fetched, then silence — the stall names the disk selecto
   const [plain] = await v13.core.stall.check();
   t.equal(plain!.detail.hint, undefined);
 });
+
+t.test('v1.14: another host sending the controller’s lines, or garbage, moves nothing of the machine', async (t) => {
+  const app = await v14Machine(t);
+  // The attacker at another address claims the victim's install succeeded, in Talos's own shapes,
+  // mixed with garbage and broken controller lines.
+  const { connect } = await import('node:net');
+  const attacker = connect({ host: '127.0.0.1', port: app.kmsgPort, localAddress: '127.0.0.2' });
+  t.teardown(() => attacker.destroy());
+  attacker.on('error', () => undefined);
+  await new Promise((r) => attacker.once('connect', r));
+  const send = (text: string) => new Promise<void>((r) => attacker.write(text, () => r()));
+  await send(INSTALLING);
+  await send('{"msg": "[talos] install successful {"\n\u0000\u00ff not json at all\n{"msg": 42}\n');
+  await send(controllerLine('install successful'));
+  await send(controllerLine('requesting reboot after successful install'));
+  await send(FAILED);
+  // The victim's own connection is still heard afterwards: the listener survived the garbage.
+  const own = await kmsgClient(app.kmsgPort);
+  t.teardown(() => own.destroy());
+  await own.send(INSTALLING);
+  await eventually(async () => (await app.machine(MAC)).state === 'installing');
+  const m = await app.machine(MAC);
+  t.equal(m.installed, false, 'lines from another address never install the machine');
+  t.equal(m.failure ?? null, null, 'nor fail it');
+  t.notOk((await app.kinds(MAC)).includes('install-succeeded'), 'no install-succeeded on its timeline');
+});
