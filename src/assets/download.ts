@@ -114,9 +114,9 @@ async function attempt(req: DownloadRequest, mayResume: boolean): Promise<{ ok: 
 
   progress?.start(req.name, req.url, total, offset);
   let received = offset;
-  // Each chunk is written before the next is read, so every byte that arrived before a broken
-  // connection is in the part file (a stream pipeline drops writes still queued when it errors,
-  // and the resume would fetch them again).
+  // Each chunk is written before the next is read, so every byte fetch handed over before a broken
+  // connection is in the part file (a stream pipeline drops writes still queued when it errors;
+  // fetch itself drops what it still held, and the resume fetches that again).
   const file = await open(part, append ? 'a' : 'w');
   try {
     for await (const chunk of res.body as WebReadableStream<Uint8Array>) {

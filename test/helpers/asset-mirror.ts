@@ -99,9 +99,10 @@ export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}):
     const cut = interruptions.get(path);
     if (cut !== undefined) {
       interruptions.delete(path);
-      // A FIN after the bytes (not a reset, which may discard bytes still in flight on a loaded
-      // machine): the client gets exactly `cut` bytes, then a connection closed mid-body.
-      res.write(body.subarray(start, start + cut), () => res.socket?.end());
+      // The bytes, a pause, then a FIN mid-body. fetch (undici) drops what it still holds when the
+      // connection ends, so the pause lets the client take the bytes first (the test only needs
+      // some of them kept, never more than were sent).
+      res.write(body.subarray(start, start + cut), () => setTimeout(() => res.socket?.end(), 300));
       return;
     }
     res.end(body.subarray(start, end + 1));
