@@ -3,11 +3,11 @@
  * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
  * failed check here, with serve's own message.
  */
-import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../limit-settings.js';
-import { parseGrowthSettings, type GrowthInputs } from '../growth-settings.js';
+import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../settings/limit-settings.js';
+import { parseGrowthSettings, type GrowthInputs } from '../settings/growth-settings.js';
 import { bindingWarnings, parseConfigBinding } from '../core/config-binding.js';
-import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../network-settings.js';
-import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings.js';
+import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../settings/network-settings.js';
+import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings/settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 

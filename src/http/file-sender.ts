@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { isWithin, realPathWithin } from '../real-path.js';
+import { isWithin, realPathWithin } from '../support/real-path.js';
 
 /**
  * Serves one regular file from under a root directory: GET/HEAD, ETag/Last-Modified with

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { realPathWithin } from '../real-path.js';
+import { realPathWithin } from '../support/real-path.js';
 
 const open = promisify(fs.open);
 const fstat = promisify(fs.fstat);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import t from 'tap';
 import { ConnectionGate, DEFAULT_HTTP_LIMITS, validateHttpLimits } from '../../src/http/connection-limits.js';
-import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits } from '../../src/limit-settings.js';
+import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits } from '../../src/settings/limit-settings.js';
 
 t.test('settings: defaults, seconds to ms, and refusals that name the flag', async (t) => {
   t.same(parseConnectionLimits({}), DEFAULT_CONNECTION_LIMITS, 'nothing given: the defaults');

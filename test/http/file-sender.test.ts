@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BufferPool, parseRange, resolveUnder, sendFile, sharedPool, type SendOutcome } from '../../src/http/file-sender.js';
-import { isWithin } from '../../src/real-path.js';
+import { isWithin } from '../../src/support/real-path.js';
 import { TALOS_VERSION, clusterBody, makeApp } from '../helpers/core-app.js';
 
 const MAC = 'aa:bb:cc:00:11:22';

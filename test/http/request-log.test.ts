@@ -3,7 +3,7 @@ import pino from 'pino';
 import t from 'tap';
 import { buildHttpApp } from '../../src/http/app.js';
 import { genReqId, redactUrl } from '../../src/http/request-log.js';
-import { createLogger, parseLogFormat } from '../../src/logging.js';
+import { createLogger, parseLogFormat } from '../../src/support/logging.js';
 import { TOKEN, makeApp } from '../helpers/core-app.js';
 
 /** A stream that keeps what is written; `isTTY` as a terminal would report it. */

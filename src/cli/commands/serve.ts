@@ -4,15 +4,15 @@
  */
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { createLogger, parseLogFormat } from '../../logging.js';
+import { createLogger, parseLogFormat } from '../../support/logging.js';
 import { DEFAULT_CONFIG_BINDING, formatConfigBinding, parseConfigBinding } from '../../core/config-binding.js';
 import { parseStallDeadlines } from '../../core/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
-import { growthOptions, parseGrowthSettings } from '../../growth-settings.js';
-import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../network-settings.js';
-import { CONNECTION_LIMIT_DEFAULTS as LIMITS, parseConnectionLimits } from '../../limit-settings.js';
-import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings.js';
+import { growthOptions, parseGrowthSettings } from '../../settings/growth-settings.js';
+import { interfaceAddress, parseDhcpMode, parseIpv4, parseIpv4List, parseRange, parseRelaySubnet } from '../../settings/network-settings.js';
+import { CONNECTION_LIMIT_DEFAULTS as LIMITS, parseConnectionLimits } from '../../settings/limit-settings.js';
+import { defaultTemplatesDir, deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings/settings.js';
 import { DEFAULT_CONFIG_FILE, fillFromSettingsFile, loadSettingsFile, settingKeys } from '../config-file.js';
 
 const opt = (flags: string, description: string, env: string, def?: string) => {

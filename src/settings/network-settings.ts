@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import type { PoolConfig, RelaySubnetConfig } from './dhcp/types.js';
+import type { PoolConfig, RelaySubnetConfig } from '../dhcp/types.js';
 
 export type DhcpModeSetting = 'off' | 'proxy' | 'authoritative';
 

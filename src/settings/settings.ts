@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DiscoveryLimits } from './core/discovery.js';
-import type { RetentionSettings } from './core/housekeeping.js';
-import type { ConfigBinding } from './core/config-binding.js';
-import type { MachineState } from './core/types.js';
+import type { DiscoveryLimits } from '../core/discovery.js';
+import type { RetentionSettings } from '../core/housekeeping.js';
+import type { ConfigBinding } from '../core/config-binding.js';
+import type { MachineState } from '../core/types.js';
 import type { ConnectionLimits } from './limit-settings.js';
 import type { DhcpSettings } from './network-settings.js';
-import type { WakeOnLanOptions } from './power/index.js';
-import type { ListenAddress } from './talos/index.js';
+import type { WakeOnLanOptions } from '../power/index.js';
+import type { ListenAddress } from '../talos/index.js';
 
 /** Everything `metalboot serve` can be told. Each has a flag and a METALBOOT_* variable. */
 export interface Settings {
@@ -49,7 +49,7 @@ export interface Settings {
 }
 
 /** The templates shipped with metalboot (package root/templates), for an install run elsewhere. */
-export const BUNDLED_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../templates');
+export const BUNDLED_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../templates');
 
 /**
  * --templates-dir's default: ./templates when the working directory has one (a checkout, or an

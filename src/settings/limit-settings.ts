@@ -2,8 +2,8 @@
  * Connection limits as `metalboot serve` (and doctor) take them: whole seconds and counts from
  * flags, METALBOOT_* variables or metalboot.yaml, into the HTTP listener's and TFTP's limits.
  */
-import { DEFAULT_HTTP_LIMITS, MAX_KEEP_ALIVE_MS, validateHttpLimits, type HttpLimits } from './http/connection-limits.js';
-import { DEFAULT_MAX_TRANSFERS_PER_SOURCE } from './tftp/server.js';
+import { DEFAULT_HTTP_LIMITS, MAX_KEEP_ALIVE_MS, validateHttpLimits, type HttpLimits } from '../http/connection-limits.js';
+import { DEFAULT_MAX_TRANSFERS_PER_SOURCE } from '../tftp/server.js';
 
 export interface ConnectionLimits {
   http: HttpLimits;
