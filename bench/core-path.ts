@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore } from '../src/core/index.js';
-import { loadTemplates } from '../src/core/templates.js';
+import { loadTemplates } from '../src/core/boot/templates.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 import { seedRegistry } from './lib/registry.js';
 import { StatementTimer } from './lib/statement-timer.js';

@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCore } from '../src/core/index.js';
-import { loadTemplates } from '../src/core/templates.js';
+import { loadTemplates } from '../src/core/boot/templates.js';
 import { createDhcpHandler, type Outgoing } from '../src/dhcp/handler.js';
 import { handlerContext } from '../src/dhcp/server.js';
 import { decodeDhcp } from '../src/dhcp/codec.js';

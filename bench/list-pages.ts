@@ -7,8 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCore } from '../src/core/index.js';
-import { blankMachine } from '../src/core/machines.js';
-import { loadTemplates } from '../src/core/templates.js';
+import { blankMachine } from '../src/core/registry/machines.js';
+import { loadTemplates } from '../src/core/boot/templates.js';
 import { buildHttpApp } from '../src/http/app.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
 

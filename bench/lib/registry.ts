@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCore } from '../../src/core/index.js';
-import { loadTemplates } from '../../src/core/templates.js';
+import { loadTemplates } from '../../src/core/boot/templates.js';
 import type { Machine } from '../../src/core/types.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { machineIdentity } from './dhcp-client.js';

@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IPXE_BIOS, IPXE_EFI_ARM64, IPXE_EFI_X64 } from '../core/boot-file.js';
+import { IPXE_BIOS, IPXE_EFI_ARM64, IPXE_EFI_X64 } from '../core/boot/boot-file.js';
 import { parseChecksums, sha512File } from './checksums.js';
 import { downloadVerified, fetchText, type ProgressSink } from './download.js';
 import { AssetError } from './errors.js';

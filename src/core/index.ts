@@ -1,20 +1,20 @@
 import type { Store } from './store/types.js';
-import { BootService, type BootSettings } from './boot.js';
-import { ClusterService } from './clusters.js';
-import type { DiscoveryLimits } from './discovery.js';
-import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './housekeeping.js';
-import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './config-binding.js';
-import { ConfigGuard } from './config-guard.js';
-import { KernelLogBuffer } from './kernel-log.js';
-import { PowerService } from './power.js';
-import type { PowerDriver } from './power-driver.js';
-import { MachineService } from './machines.js';
-import { ProgressTracker } from './progress-tracker.js';
-import { NetworkService } from './network.js';
-import { ConfigRenderer } from './render.js';
-import type { TemplateSet } from './templates.js';
-import { StallDetector } from './stall.js';
-import { Timeline, type Clock } from './timeline.js';
+import { BootService, type BootSettings } from './boot/boot-service.js';
+import { ClusterService } from './registry/clusters.js';
+import type { DiscoveryLimits } from './registry/discovery.js';
+import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './registry/housekeeping.js';
+import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './binding/config-binding.js';
+import { ConfigGuard } from './binding/config-guard.js';
+import { KernelLogBuffer } from './progress/kernel-log.js';
+import { PowerService } from './power/power-service.js';
+import type { PowerDriver } from './power/power-driver.js';
+import { MachineService } from './registry/machines.js';
+import { ProgressTracker } from './progress/tracker.js';
+import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
+import { ConfigRenderer } from './config/render.js';
+import type { TemplateSet } from './boot/templates.js';
+import { StallDetector } from './progress/stall.js';
+import { Timeline, type Clock } from './timeline/timeline.js';
 import type { MachineState } from './types.js';
 
 export interface CoreOptions extends BootSettings {
@@ -45,7 +45,7 @@ export interface Core {
   clusters: ClusterService;
   machines: MachineService;
   boot: BootService;
-  network: NetworkService;
+  network: DhcpTftpObserver;
   /** Talos's own reports (event sink, kernel log) applied to machines. */
   progress: ProgressTracker;
   kernelLogs: KernelLogBuffer;
@@ -53,7 +53,7 @@ export interface Core {
   power: PowerService;
   /** The background job that keeps the store bounded (discovered expiry, retention). */
   housekeeping: Housekeeping;
-  /** Config binding, refusal audit and conflicts (config-guard.ts). */
+  /** Config binding, refusal audit and conflicts (binding/config-guard.ts). */
   guard: ConfigGuard;
 }
 
@@ -62,11 +62,11 @@ export function createCore(opts: CoreOptions): Core {
   const renderer = new ConfigRenderer(opts.assetsDir);
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer, opts.discovery);
-  // Who used which address in DHCP: NetworkService notes, the binding reads.
+  // Who used which address in DHCP: DhcpTftpObserver notes, the binding reads.
   const sightings = new DhcpSightings();
   const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
   const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard);
-  const network = new NetworkService(opts.store, timeline, machines, undefined, sightings);
+  const network = new DhcpTftpObserver(opts.store, timeline, machines, undefined, sightings);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);

@@ -5,7 +5,7 @@ export type Arch = 'amd64' | 'arm64';
 
 /**
  * One state vocabulary for a machine's whole life, from first DHCP packet to Kubernetes join.
- * The order of the install path matters (see lifecycle.ts); `failed`, `stalled` and the reimage
+ * The order of the install path matters (see timeline/lifecycle.ts); `failed`, `stalled` and the reimage
  * states sit beside it.
  */
 export const MACHINE_STATES = [

@@ -1,6 +1,6 @@
 /** What a decoded request tells us about the client, read once and typed. */
-import { macFromBytes } from '../core/mac.js';
-import { uuidFromSmbiosBytes } from '../core/uuid.js';
+import { macFromBytes } from '../core/registry/mac.js';
+import { uuidFromSmbiosBytes } from '../core/registry/uuid.js';
 import type { DhcpPacket } from './codec.js';
 import {
   messageTypeName,

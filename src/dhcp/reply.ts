@@ -1,5 +1,5 @@
 /** Building replies: the common header, boot options, relay echo, and where the reply goes. */
-import type { BootDecision } from '../core/boot-file.js';
+import type { BootDecision } from '../core/boot/boot-file.js';
 import { BOOTREPLY, BROADCAST_FLAG, type DhcpPacket } from './codec.js';
 import type { ClientFacts } from './client-facts.js';
 import {

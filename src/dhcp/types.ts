@@ -1,8 +1,8 @@
-/** The DHCP adapter's boundary: how it is configured (what it needs from the core: core/dhcp-port.ts). */
-import type { DhcpCore, DhcpMode } from '../core/dhcp-port.js';
+/** The DHCP adapter's boundary: how it is configured (what it needs from the core: core/network/dhcp-port.ts). */
+import type { DhcpCore, DhcpMode } from '../core/network/dhcp-port.js';
 import type { LeaseRepo } from '../core/store/leases.js';
 
-export type { DhcpCore, DhcpMachineInfo, DhcpMode, DhcpObservation } from '../core/dhcp-port.js';
+export type { DhcpCore, DhcpMachineInfo, DhcpMode, DhcpObservation } from '../core/network/dhcp-port.js';
 
 /** pino-compatible subset. */
 export interface DhcpLogger {

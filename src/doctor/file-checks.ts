@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTemplates } from '../core/templates.js';
+import { loadTemplates } from '../core/boot/templates.js';
 import type { DoctorSettings } from './settings.js';
 import type { Check } from './types.js';
 

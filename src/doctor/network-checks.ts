@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { BOOT_SCRIPT_PATH, IPXE_BIOS, IPXE_EFI_X64 } from '../core/boot-file.js';
+import { BOOT_SCRIPT_PATH, IPXE_BIOS, IPXE_EFI_X64 } from '../core/boot/boot-file.js';
 import { interfaceAddress } from '../settings/network-settings.js';
 import type { DoctorSettings } from './settings.js';
 import type { Check } from './types.js';

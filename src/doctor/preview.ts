@@ -6,10 +6,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigRenderer } from '../core/render.js';
-import { loadTemplates } from '../core/templates.js';
+import { ConfigRenderer } from '../core/config/render.js';
+import { loadTemplates } from '../core/boot/templates.js';
 import type { Cluster, Machine } from '../core/types.js';
-import { buildBootPreview, type BootPreview, type BootPreviewRequest } from '../core/preview.js';
+import { buildBootPreview, type BootPreview, type BootPreviewRequest } from '../core/boot/preview.js';
 import type { DoctorSettings } from './settings.js';
 import type { DoctorApi } from './types.js';
 

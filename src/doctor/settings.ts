@@ -5,7 +5,7 @@
  */
 import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../settings/limit-settings.js';
 import { parseGrowthSettings, type GrowthInputs } from '../settings/growth-settings.js';
-import { bindingWarnings, parseConfigBinding } from '../core/config-binding.js';
+import { bindingWarnings, parseConfigBinding } from '../core/binding/config-binding.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../settings/network-settings.js';
 import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings/settings.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createServer } from 'node:http';
-import type { BootNetwork } from '../core/boot.js';
+import type { BootNetwork } from '../core/boot/boot-service.js';
 import type { Core } from '../core/index.js';
 import { connectionSamples } from '../metrics/connections.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';

@@ -165,7 +165,7 @@ export const machineListItemSchema = {
   },
 } as const;
 
-/** `GET /machines/:mac/preview`: the dry run of a boot (see src/core/preview.ts). */
+/** `GET /machines/:mac/preview`: the dry run of a boot (see src/core/boot/preview.ts). */
 export const previewQuery = {
   type: 'object',
   additionalProperties: false,

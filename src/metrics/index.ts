@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/config-guard.js';
+import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/binding/config-guard.js';
 import type { Core } from '../core/index.js';
 import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
 import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';

@@ -1,6 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Core } from '../core/index.js';
-import type { TalosCounters } from '../core/progress-tracker.js';
+import type { TalosCounters } from '../core/progress/tracker.js';
 
 type Key = keyof TalosCounters;
 

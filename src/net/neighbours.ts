@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { NeighbourTable } from '../core/config-binding.js';
+import type { NeighbourTable } from '../core/binding/config-binding.js';
 
 /** ATF_COM: the entry is complete (a MAC was resolved); an incomplete one names 00:00:00:00:00:00. */
 const ATF_COM = 0x2;

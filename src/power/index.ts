@@ -1,8 +1,8 @@
-import type { PowerDriver } from '../core/power-driver.js';
+import type { PowerDriver } from '../core/power/power-driver.js';
 import { WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
-export type { PowerAction, PowerDriver, PowerResult } from '../core/power-driver.js';
-export { PowerError, PowerService } from '../core/power.js';
+export type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-driver.js';
+export { PowerError, PowerService } from '../core/power/power-service.js';
 export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
 /** How `serve` configures power control: `--wol-broadcast` / `--wol-interface` give Wake-on-LAN. */

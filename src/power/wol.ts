@@ -3,7 +3,7 @@ import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Machine } from '../core/types.js';
 import { bindSocketToInterface, interfaceIndex } from '../net/bind-interface.js';
-import type { PowerAction, PowerDriver, PowerResult } from '../core/power-driver.js';
+import type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-driver.js';
 
 /** The Wake-on-LAN magic packet: 6 × 0xFF, then the MAC 16 times (102 bytes). */
 export function magicPacket(mac: string): Buffer {

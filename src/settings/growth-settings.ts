@@ -3,8 +3,8 @@
  * machines (cap, expiry, rate per source) and the retention of timeline events and audit entries.
  */
 import { Option } from 'commander';
-import { DEFAULT_DISCOVERY_LIMITS, type DiscoveryLimits } from '../core/discovery.js';
-import { DEFAULT_RETENTION, type RetentionSettings } from '../core/housekeeping.js';
+import { DEFAULT_DISCOVERY_LIMITS, type DiscoveryLimits } from '../core/registry/discovery.js';
+import { DEFAULT_RETENTION, type RetentionSettings } from '../core/registry/housekeeping.js';
 
 const DAY_MS = 24 * 3600_000;
 const days = (ms: number) => String(ms / DAY_MS);

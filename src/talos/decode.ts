@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import type { TalosEvent, TalosEventEnvelope } from '../core/progress.js';
+import type { TalosEvent, TalosEventEnvelope } from '../core/progress/interpret-events.js';
 import { COMMON_PROTO, EVENTS_PROTO, MACHINE_PROTO } from './proto/talos-events.js';
 
 const root = new protobuf.Root();
@@ -20,7 +20,7 @@ type Obj = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const obj = (v: unknown): Obj | null => (v && typeof v === 'object' ? (v as Obj) : null);
 
-/** Payload decoders by message name; the result is what progress.ts understands. */
+/** Payload decoders by message name; the result is what core/progress/interpret-events.ts understands. */
 const PAYLOADS: Record<string, (o: Obj) => TalosEvent> = {
   SequenceEvent: (o) => {
     const err = obj(o.error);

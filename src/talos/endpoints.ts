@@ -1,4 +1,4 @@
-import { parseTalosVersion } from '../core/cmdline.js';
+import { parseTalosVersion } from '../core/boot/cmdline.js';
 import type { ConfigMap } from '../core/config/values.js';
 import type { Core } from '../core/index.js';
 

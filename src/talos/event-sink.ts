@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ProgressTracker } from '../core/progress-tracker.js';
+import type { ProgressTracker } from '../core/progress/tracker.js';
 import { decodeEventRequest, talosTypes } from './decode.js';
 import { rateLimitedWarn, type TalosLogger } from './log.js';
 import { peerIpFromGrpc } from './peer.js';

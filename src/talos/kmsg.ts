@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
-import { parseKernelLine } from '../core/kernel-log.js';
-import type { ProgressTracker } from '../core/progress-tracker.js';
-import type { Clock } from '../core/timeline.js';
+import { parseKernelLine } from '../core/progress/kernel-log.js';
+import type { ProgressTracker } from '../core/progress/tracker.js';
+import type { Clock } from '../core/timeline/timeline.js';
 import { rateLimitedWarn, type TalosLogger } from './log.js';
 import { normalisePeerIp } from './peer.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { DEFAULT_DISCOVERY_LIMITS } from '../../src/core/discovery.js';
-import { DEFAULT_RETENTION } from '../../src/core/housekeeping.js';
+import { DEFAULT_DISCOVERY_LIMITS } from '../../src/core/registry/discovery.js';
+import { DEFAULT_RETENTION } from '../../src/core/registry/housekeeping.js';
 import { growthOptions, parseGrowthSettings } from '../../src/settings/growth-settings.js';
 
 t.test('defaults are bounded: 10,000 discovered, 7 days, 60 a minute per source; retention on', async (t) => {

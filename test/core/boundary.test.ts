@@ -1,6 +1,6 @@
 // The core is the ground floor: nothing under src/core imports a module outside src/core (no
 // adapter, no store implementation, no node: socket modules). Adapters implement the core's ports
-// (core/store/types.ts, core/dhcp-port.ts, core/power-driver.ts) and call its services.
+// (core/store/types.ts, core/network/dhcp-port.ts, core/power/power-driver.ts) and call its services.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import t from 'tap';

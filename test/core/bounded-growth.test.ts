@@ -1,7 +1,7 @@
 import t from 'tap';
-import { SourceRateLimiter } from '../../src/core/discovery.js';
+import { SourceRateLimiter } from '../../src/core/registry/discovery.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { isStationMac, parseStationMac } from '../../src/core/mac.js';
+import { isStationMac, parseStationMac } from '../../src/core/registry/mac.js';
 import { createDhcpHandler } from '../../src/dhcp/handler.js';
 import { handlerContext } from '../../src/dhcp/server.js';
 import { clusterBody, makeApp } from '../helpers/core-app.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bindingWarnings, DhcpSightings, formatConfigBinding, parseConfigBinding } from '../../src/core/config-binding.js';
+import { bindingWarnings, DhcpSightings, formatConfigBinding, parseConfigBinding } from '../../src/core/binding/config-binding.js';
 import { parseArpTable, ProcNeighbourTable } from '../../src/net/neighbours.js';
 
 t.test('--config-binding: first-request or a list of signals; anything else is a clear error', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { RenderResult } from '../../src/core/render.js';
+import type { RenderResult } from '../../src/core/config/render.js';
 import type { Cluster, Machine } from '../../src/core/types.js';
 import { clusterBody, fixture, makeApp, TALOS_VERSION } from '../helpers/core-app.js';
 import { xorshift32 } from '../helpers/prng.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { hashToken, newToken } from '../../src/core/boot.js';
+import { hashToken, newToken } from '../../src/core/boot/boot-service.js';
 
 t.test('config tokens: 256 bits each, base64url, never handed out twice across pool refills', async (t) => {
   const seen = new Set<string>();

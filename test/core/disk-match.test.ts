@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 
-import { celString, matchDevicePath, MAX_MATCH_LENGTH, selectorToCel } from '../../src/core/disk-match.js';
+import { celString, matchDevicePath, MAX_MATCH_LENGTH, selectorToCel } from '../../src/core/config/disk-match.js';
 import { ValidationError } from '../../src/core/errors.js';
 
 const TAIL = 'disk.transport != "" && !disk.readonly && !disk.cdrom';

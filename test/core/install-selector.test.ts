@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { installSelectorHint } from '../../src/core/install-selector.js';
+import { installSelectorHint } from '../../src/core/config/install-selector.js';
 
 // talosctl's v1.14 output (test/fixtures/talos/examples/v1.14): the overrides select /dev/vda.
 const example = (file: string) => readFileSync(new URL(`../fixtures/talos/examples/v1.14/${file}`, import.meta.url), 'utf8');

@@ -6,12 +6,12 @@
 import t, { type Test } from 'tap';
 import { parseAllDocuments } from 'yaml';
 
-import { loadVersionSchema, bundledSchemaFile } from '../../src/core/bundled-schemas.js';
+import { loadVersionSchema, bundledSchemaFile } from '../../src/core/config/bundled-schemas.js';
 import { parseConfig } from '../../src/core/config/documents.js';
 import { validateConfig } from '../../src/core/config/validate.js';
-import { factoryInstaller } from '../../src/core/install-settings.js';
-import { blankMachine } from '../../src/core/machines.js';
-import { ConfigRenderer, type RenderResult } from '../../src/core/render.js';
+import { factoryInstaller } from '../../src/core/config/install-settings.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
+import { ConfigRenderer, type RenderResult } from '../../src/core/config/render.js';
 import type { Cluster, Machine } from '../../src/core/types.js';
 import { fixture } from '../helpers/core-app.js';
 

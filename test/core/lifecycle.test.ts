@@ -1,5 +1,5 @@
 import t from 'tap';
-import { inInstallWindow, nextState } from '../../src/core/lifecycle.js';
+import { inInstallWindow, nextState } from '../../src/core/timeline/lifecycle.js';
 import type { MachineState } from '../../src/core/types.js';
 
 const m = (state: MachineState, installed = false, reimage = false) => ({

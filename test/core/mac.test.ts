@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ValidationError } from '../../src/core/errors.js';
-import { macFromBytes, parseMac, tryParseMac } from '../../src/core/mac.js';
-import { normaliseUuid, uuidFromSmbiosBytes } from '../../src/core/uuid.js';
+import { macFromBytes, parseMac, tryParseMac } from '../../src/core/registry/mac.js';
+import { normaliseUuid, uuidFromSmbiosBytes } from '../../src/core/registry/uuid.js';
 
 t.test('accepted spellings normalise to lower-case colon form', async (t) => {
   for (const s of ['AA:BB:CC:DD:EE:FF', 'aa-bb-cc-dd-ee-ff', 'aabb.ccdd.eeff', 'AABBCCDDEEFF', ' aa:bb:cc:dd:ee:ff ']) {

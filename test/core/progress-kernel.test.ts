@@ -1,8 +1,8 @@
 import t from 'tap';
-import { classifyInstallControllerLine, splitZapLine } from '../../src/core/install-controller-log.js';
-import { classifyKernelLine, type KernelLogSignal } from '../../src/core/kernel-log.js';
-import { interpretInstallLine, type InstallLogSignal } from '../../src/core/progress-kernel.js';
-import { installProgressFor } from '../../src/core/talos-contract.js';
+import { classifyInstallControllerLine, splitZapLine } from '../../src/core/progress/install-controller-log.js';
+import { classifyKernelLine, type KernelLogSignal } from '../../src/core/progress/kernel-log.js';
+import { interpretInstallLine, type InstallLogSignal } from '../../src/core/progress/interpret-install-lines.js';
+import { installProgressFor } from '../../src/core/config/talos-contract.js';
 import type { KernelLogLine, MachineState } from '../../src/core/types.js';
 
 // Talos v1.14's install controller on the kernel log, in the shape machined writes it there (zap's

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_STALL_DEADLINES, parseStallDeadlines } from '../../src/core/stall.js';
+import { DEFAULT_STALL_DEADLINES, parseStallDeadlines } from '../../src/core/progress/stall.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
 import { bootFromDisk, eventually, ev, freshInstall, kmsgClient, kmsgLine } from '../helpers/talos-standin.js';
 

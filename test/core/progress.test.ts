@@ -1,5 +1,5 @@
 import t from 'tap';
-import { forward, interpretTalosEvent, newTalosSession, waitingForBootstrap, type TalosEvent } from '../../src/core/progress.js';
+import { forward, interpretTalosEvent, newTalosSession, waitingForBootstrap, type TalosEvent } from '../../src/core/progress/interpret-events.js';
 import type { MachineState } from '../../src/core/types.js';
 
 const m = (state: MachineState, installed = false, reimage: { wipeBootedAt?: string | null } | null = null, role: 'worker' | 'controlplane' = 'worker') => ({

@@ -6,8 +6,8 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { blankMachine } from '../../src/core/machines.js';
-import { ConfigRenderer } from '../../src/core/render.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
+import { ConfigRenderer } from '../../src/core/config/render.js';
 import type { Cluster, Machine } from '../../src/core/types.js';
 import { ROOT, fixture } from '../helpers/core-app.js';
 

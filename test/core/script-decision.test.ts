@@ -1,6 +1,6 @@
 import t from 'tap';
-import { blankMachine } from '../../src/core/machines.js';
-import { decideScript, needsCluster } from '../../src/core/script-decision.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
+import { decideScript, needsCluster } from '../../src/core/boot/script-decision.js';
 import type { Cluster, Machine } from '../../src/core/types.js';
 
 const NOW = '2026-11-25T10:00:00.000Z';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { contractFor, TALOS_CONTRACTS } from '../../src/core/talos-contract.js';
+import { contractFor, TALOS_CONTRACTS } from '../../src/core/config/talos-contract.js';
 
 t.test('each minor version speaks the newest contract at or below it', async (t) => {
   t.equal(contractFor('v1.11.0').contract.installSettings, 'machine.install');

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 
-import { TALOS_CONTRACTS } from '../../src/core/talos-contract.js';
+import { TALOS_CONTRACTS } from '../../src/core/config/talos-contract.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { archFromVendorClass, decideBoot } from '../../src/core/boot-file.js';
+import { archFromVendorClass, decideBoot } from '../../src/core/boot/boot-file.js';
 
 const server = { advertiseUrl: 'http://10.0.0.1:8080/', tftp: true };
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { blankMachine } from '../../src/core/machines.js';
-import { loadTemplates } from '../../src/core/templates.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
+import { loadTemplates } from '../../src/core/boot/templates.js';
 import type { Cluster } from '../../src/core/types.js';
-import { buildBootPreview, type BootPreviewEnv } from '../../src/core/preview.js';
+import { buildBootPreview, type BootPreviewEnv } from '../../src/core/boot/preview.js';
 import { formatChecks } from '../../src/cli/commands/doctor.js';
 import { sameSubnet } from '../../src/doctor/network-checks.js';
 import { describeOwner, isMetalbootServe, probeBind } from '../../src/doctor/ports.js';

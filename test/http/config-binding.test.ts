@@ -7,7 +7,7 @@
  * kernel's, with real clients.
  */
 import t, { type Test } from 'tap';
-import type { ConfigBinding, NeighbourTable } from '../../src/core/config-binding.js';
+import type { ConfigBinding, NeighbourTable } from '../../src/core/binding/config-binding.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { clusterBody, configUrlOf, makeApp } from '../helpers/core-app.js';
 
@@ -163,7 +163,7 @@ t.test('refusals are coalesced: one entry per source and reason per minute, with
 });
 
 t.test('coalescing is bounded: past its window cap, new sources share one entry', async (t) => {
-  const { CoalescedAudit } = await import('../../src/core/coalesced-audit.js');
+  const { CoalescedAudit } = await import('../../src/core/binding/coalesced-audit.js');
   const a = await makeApp(t);
   const c = new CoalescedAudit(a.store, a.core.timeline, 60_000, 3);
   for (let i = 0; i < 10; i++) await c.note({ actor: 'machine', action: 'config.refused', target: null, sourceIp: `10.0.0.${i}`, reason: 'no token' });

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { blankMachine } from '../../src/core/machines.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
 import { clusterBody, makeApp, type TestApp } from '../helpers/core-app.js';
 
 const macNo = (n: number) => `02:00:00:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;

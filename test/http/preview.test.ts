@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BootNetwork } from '../../src/core/boot.js';
+import type { BootNetwork } from '../../src/core/boot/boot-service.js';
 import { installTalosEndpoints } from '../../src/talos/endpoints.js';
 import { clusterBody, makeApp, type TestApp } from '../helpers/core-app.js';
 

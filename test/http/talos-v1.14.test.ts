@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 
-import { loadVersionSchema, bundledSchemaFile } from '../../src/core/bundled-schemas.js';
+import { loadVersionSchema, bundledSchemaFile } from '../../src/core/config/bundled-schemas.js';
 import { parseConfig } from '../../src/core/config/documents.js';
 import { validateConfig } from '../../src/core/config/validate.js';
 import { clusterBody, configUrlOf, fixture, makeApp, type TestApp } from '../helpers/core-app.js';

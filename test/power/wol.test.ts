@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver } from '../../src/power/index.js';
-import { blankMachine } from '../../src/core/machines.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
 import { clusterBody, makeApp } from '../helpers/core-app.js';
 
 /** A UDP listener on loopback standing in for the sleeping NIC. Never anything but loopback here. */

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { Housekeeping } from '../../src/core/housekeeping.js';
-import { DEFAULT_DISCOVERY_LIMITS } from '../../src/core/discovery.js';
-import { Timeline } from '../../src/core/timeline.js';
+import { Housekeeping } from '../../src/core/registry/housekeeping.js';
+import { DEFAULT_DISCOVERY_LIMITS } from '../../src/core/registry/discovery.js';
+import { Timeline } from '../../src/core/timeline/timeline.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { testClock } from '../helpers/core-app.js';
 

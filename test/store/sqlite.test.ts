@@ -1,7 +1,7 @@
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { blankMachine } from '../../src/core/machines.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
 import type { Machine } from '../../src/core/types.js';
 import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';

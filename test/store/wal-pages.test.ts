@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { blankMachine } from '../../src/core/machines.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 
 const MAC = '02:00:00:00:0a:01';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KernelLogBuffer, classifyKernelLine, parseKernelLine } from '../../src/core/kernel-log.js';
+import { KernelLogBuffer, classifyKernelLine, parseKernelLine } from '../../src/core/progress/kernel-log.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { decodeEventRequest, talosTypes } from '../../src/talos/index.js';
 import { normalisePeerIp, peerIpFromGrpc } from '../../src/talos/peer.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { blankMachine } from '../../src/core/machines.js';
+import { blankMachine } from '../../src/core/registry/machines.js';
 import { ROOT, TOKEN, clusterBody, configUrlOf, makeApp, type TestApp } from '../helpers/core-app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import type { ConfigBinding } from '../../src/core/config-binding.js';
+import type { ConfigBinding } from '../../src/core/binding/config-binding.js';
 import { TOKEN, clusterBody, configUrlOf, makeApp } from '../helpers/core-app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

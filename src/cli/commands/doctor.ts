@@ -4,8 +4,8 @@
  * `metalboot doctor --mac <mac> [--arch 7] [--ipxe]`: the dry run of one machine's boot.
  */
 import { Command } from 'commander';
-import { tryParseMac } from '../../core/mac.js';
-import { ARCH_NAMES } from '../../core/preview.js';
+import { tryParseMac } from '../../core/registry/mac.js';
+import { ARCH_NAMES } from '../../core/boot/preview.js';
 import { formatPreview, previewBoot } from '../../doctor/preview.js';
 import { runDoctor } from '../../doctor/run.js';
 import { AREAS, type Check, type DoctorApi } from '../../doctor/types.js';

@@ -1,6 +1,6 @@
 /** `metalboot machine add|list|show|edit|rm|reimage|wake` (events: machine-events.ts). */
 import { Command, Option } from 'commander';
-import type { MachineProgressView } from '../../core/progress-view.js';
+import type { MachineProgressView } from '../../core/progress/machine-view.js';
 import { MACHINE_STATES, type Machine, type MachineEvent } from '../../core/types.js';
 import { ApiClient, clientFlags, withClientOptions } from '../client.js';
 import { CliError, EXIT, usageError } from '../errors.js';

@@ -5,8 +5,8 @@
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { createLogger, parseLogFormat } from '../../support/logging.js';
-import { DEFAULT_CONFIG_BINDING, formatConfigBinding, parseConfigBinding } from '../../core/config-binding.js';
-import { parseStallDeadlines } from '../../core/stall.js';
+import { DEFAULT_CONFIG_BINDING, formatConfigBinding, parseConfigBinding } from '../../core/binding/config-binding.js';
+import { parseStallDeadlines } from '../../core/progress/stall.js';
 import { parseWolBroadcast } from '../../power/index.js';
 import { parseTalosListen } from '../../talos/index.js';
 import { growthOptions, parseGrowthSettings } from '../../settings/growth-settings.js';

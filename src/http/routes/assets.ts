@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { resolve } from 'node:path';
-import type { AssetPhase } from '../../core/boot.js';
+import type { AssetPhase } from '../../core/boot/boot-service.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
 import { sendFile } from '../file-sender.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
-import { tryParseMac } from '../../core/mac.js';
+import { tryParseMac } from '../../core/registry/mac.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 
 const auditEntrySchema = {

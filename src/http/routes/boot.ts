@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ConfigResult, ScriptKind } from '../../core/boot.js';
+import type { ConfigResult, ScriptKind } from '../../core/boot/boot-service.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ClusterInput } from '../../core/clusters.js';
+import type { ClusterInput } from '../../core/registry/clusters.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
-import { parseMac } from '../../core/mac.js';
+import { parseMac } from '../../core/registry/mac.js';
 import type { MachineEvent } from '../../core/types.js';
 
 export interface EventsStreamOptions {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
-import { machineProgressView } from '../../core/progress-view.js';
+import { machineProgressView } from '../../core/progress/machine-view.js';
 import { sourceIp } from '../auth.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 import { machineParams, machineSchema } from '../schemas.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { BootNetwork } from '../../core/boot.js';
+import type { BootNetwork } from '../../core/boot/boot-service.js';
 import type { Core } from '../../core/index.js';
-import { parseMac } from '../../core/mac.js';
-import type { MachineInput, MachinePatch } from '../../core/machines.js';
+import { parseMac } from '../../core/registry/mac.js';
+import type { MachineInput, MachinePatch } from '../../core/registry/machines.js';
 import type { MachineState } from '../../core/types.js';
 import { sourceIp } from '../auth.js';
 import {

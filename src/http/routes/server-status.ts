@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { bindingWarnings, formatConfigBinding } from '../../core/config-binding.js';
+import { bindingWarnings, formatConfigBinding } from '../../core/binding/config-binding.js';
 import type { Core } from '../../core/index.js';
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
-import { bundledSchemaFile, loadVersionSchema, previousSchema } from '../../../src/core/bundled-schemas.js';
+import { bundledSchemaFile, loadVersionSchema, previousSchema } from '../../../src/core/config/bundled-schemas.js';
 import { parseConfig, type ConfigDocument } from '../../../src/core/config/documents.js';
 import { applyPatches, parsePatches } from '../../../src/core/config/patch.js';
 import { deprecatedPaths, loadSchema, validateConfig } from '../../../src/core/config/validate.js';

@@ -1,0 +1,314 @@
+import { isIP } from 'node:net';
+import type { MachineFilter, Store } from '../store/types.js';
+import type { Actor } from './clusters.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';
+import { isStationMac, parseMac, parseStationMac } from './mac.js';
+import type { ConfigRenderer } from '../config/render.js';
+import type { Timeline } from '../timeline/timeline.js';
+import type { LocalBootMethod, Machine, MachineEvent, Role, SeenFacts } from '../types.js';
+import { isPlaceholderUuid, normaliseUuid } from './uuid.js';
+
+export interface MachineInput {
+  mac: string;
+  hostname?: string | null;
+  role?: Role | null;
+  cluster?: string | null;
+  installDisk?: string | Record<string, unknown> | null;
+  uuid?: string | null;
+  serial?: string | null;
+  labels?: Record<string, string>;
+  patches?: string[];
+  ip?: string | null;
+  bootFile?: string | null;
+  localBoot?: LocalBootMethod;
+  installed?: boolean;
+}
+
+export type MachinePatch = Partial<Omit<MachineInput, 'mac'>>;
+
+// RFC 1123 hostname (Talos rejects anything else); labels like Kubernetes label keys/values.
+const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const LABEL_KEY_RE = /^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE_RE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+const DISK_PATH_RE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
+const BOOT_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The machine registry: what operators register, and what the network discovers. */
+export class MachineService {
+  private readonly discoveryRate: SourceRateLimiter;
+  /** Boots that were not recorded as discovered, by reason (metrics, tests). */
+  readonly discoveryRefused = { notStation: 0, rateLimited: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly timeline: Timeline,
+    private readonly renderer: ConfigRenderer,
+    readonly discoveryLimits: DiscoveryLimits = DEFAULT_DISCOVERY_LIMITS,
+  ) {
+    this.discoveryRate = new SourceRateLimiter(discoveryLimits.perSourcePerMinute, discoveryLimits.maxSources, () => timeline.clockMs());
+  }
+
+  async get(macInput: string): Promise<Machine> {
+    const mac = parseMac(macInput);
+    const m = await this.store.machines.get(mac);
+    if (!m) throw new NotFoundError(`machine ${mac} is not registered`);
+    return m;
+  }
+
+  list(filter?: MachineFilter): Promise<Machine[]> {
+    return this.store.machines.list(filter);
+  }
+
+  async events(macInput: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]> {
+    const mac = parseMac(macInput);
+    return this.store.events.list(mac, opts);
+  }
+
+  /**
+   * Register a machine. A MAC that was only *discovered* (booted unknown) is accepted into the
+   * registry in place, keeping its timeline and what the network saw; a registered one is a conflict.
+   */
+  async register(input: MachineInput, actor: Actor): Promise<Machine> {
+    const mac = parseStationMac(input.mac);
+    const existing = await this.store.machines.get(mac);
+    if (existing && existing.state !== 'discovered') throw new ConflictError(`machine ${mac} is already registered`);
+    const now = this.timeline.now();
+    const base: Machine = existing ?? blankMachine(mac, now);
+    const machine = await this.apply(base, input, now);
+    machine.state = existing ? existing.state : machine.installed ? 'installed' : 'registered';
+    if (existing) await this.store.machines.update(machine);
+    else await this.store.machines.insert(machine);
+    await this.timeline.record(machine, existing ? 'accepted' : 'registered', { cluster: machine.cluster, role: machine.role, hostname: machine.hostname }, {
+      sourceIp: actor.sourceIp,
+      state: machine.installed ? 'installed' : 'registered',
+    });
+    await this.timeline.audit({ ...actor, action: existing ? 'machine.accept' : 'machine.create', target: mac, detail: { cluster: machine.cluster, role: machine.role } });
+    return this.get(mac);
+  }
+
+  async update(macInput: string, patch: MachinePatch, actor: Actor): Promise<Machine> {
+    const current = await this.get(macInput);
+    const machine = await this.apply(current, patch, this.timeline.now());
+    await this.store.machines.update(machine);
+    if (patch.installed !== undefined && patch.installed !== current.installed) {
+      await this.timeline.record(machine, patch.installed ? 'marked-installed' : 'marked-not-installed', {}, {
+        sourceIp: actor.sourceIp,
+        state: patch.installed ? 'installed' : 'registered',
+      });
+    }
+    await this.timeline.audit({ ...actor, action: 'machine.update', target: machine.mac, detail: { fields: Object.keys(patch) } });
+    return this.get(machine.mac);
+  }
+
+  async delete(macInput: string, actor: Actor): Promise<void> {
+    const m = await this.get(macInput);
+    await this.store.tokens.revokeForMachine(m.mac);
+    await this.store.machines.delete(m.mac);
+    await this.timeline.audit({ ...actor, action: 'machine.delete', target: m.mac, detail: {} });
+  }
+
+  /**
+   * The next network boot wipes the system disk (`talos.experimental.wipe=system`), the one after
+   * installs afresh with a new config token (see BootService.machineScript).
+   */
+  async requestReimage(macInput: string, wipe: 'system' | 'disk', actor: Actor): Promise<Machine> {
+    const m = await this.get(macInput);
+    if (m.state === 'discovered') throw new ConflictError(`machine ${m.mac} is not registered; register it before reimaging`);
+    const previousState = m.reimage?.previousState ?? (m.state === 'reimage-requested' ? undefined : m.state);
+    m.reimage = { wipe, requestedAt: this.timeline.now(), previousState, wipeServedAt: null, wipeBootedAt: null };
+    m.updatedAt = m.reimage.requestedAt;
+    await this.store.machines.update(m);
+    await this.timeline.record(m, 'reimage-requested', { wipe }, { sourceIp: actor.sourceIp, state: 'reimage-requested' });
+    await this.timeline.audit({ ...actor, action: 'machine.reimage', target: m.mac, detail: { wipe } });
+    return this.get(m.mac);
+  }
+
+  /** Withdraw a reimage request the machine has not acted on yet (no wipe boot served). */
+  async cancelReimage(macInput: string, actor: Actor): Promise<Machine> {
+    const m = await this.get(macInput);
+    if (!m.reimage) throw new ConflictError(`machine ${m.mac} has no reimage request`);
+    if (m.reimage.wipeServedAt) throw new ConflictError(`the reimage of ${m.mac} has started (wipe boot served at ${m.reimage.wipeServedAt}); it cannot be canceled`);
+    const restore = m.reimage.previousState ?? (m.installed ? 'installed' : 'registered');
+    m.reimage = null;
+    m.updatedAt = this.timeline.now();
+    await this.store.machines.update(m);
+    await this.timeline.record(m, 'reimage-canceled', {}, { sourceIp: actor.sourceIp, state: restore });
+    await this.timeline.audit({ ...actor, action: 'machine.reimage-cancel', target: m.mac, detail: {} });
+    return this.get(m.mac);
+  }
+
+  /** The wipe boot of a reimage was served (first) or fully downloaded (then): see BootService. */
+  async noteWipe(mac: string, step: 'served' | 'booted'): Promise<void> {
+    const m = await this.store.machines.get(mac);
+    if (!m?.reimage) return;
+    if (step === 'served') m.reimage = { ...m.reimage, wipeServedAt: this.timeline.now(), wipeBootedAt: null };
+    else m.reimage = { ...m.reimage, wipeBootedAt: this.timeline.now() };
+    await this.store.machines.update(m);
+  }
+
+  /**
+   * Talos reported its install done: the next network boot boots the disk, the reimage (if any)
+   * is complete, and no config token is needed any more.
+   */
+  async completeInstall(mac: string): Promise<void> {
+    const m = await this.store.machines.get(mac);
+    if (!m || (m.installed && !m.reimage)) return;
+    m.installed = true;
+    m.reimage = null;
+    m.updatedAt = this.timeline.now();
+    await this.store.machines.update(m);
+    await this.store.tokens.revokeForMachine(mac);
+  }
+
+  /**
+   * The machine a network boot belongs to: the one registered with this MAC; else, for a NIC the
+   * registry does not know (or only discovered), the registered machine with the same SMBIOS UUID
+   * — the same machine booting from another NIC. Only a UUID one registered machine has, and not a
+   * firmware placeholder: boards that share one must not take each other's identity (and config).
+   * Else the discovered record, if any.
+   */
+  async forBoot(mac: string, uuid: string | undefined): Promise<Machine | undefined> {
+    const byMac = await this.store.machines.get(mac);
+    if ((byMac && byMac.state !== 'discovered') || !uuid || isPlaceholderUuid(uuid)) return byMac;
+    return (await this.store.machines.findByUuid(uuid)) ?? byMac;
+  }
+
+  /**
+   * A MAC nobody registered booted: remember it so the operator can accept it — unless it cannot be
+   * one NIC (zero, broadcast, multicast) or its source has discovered too many machines this minute
+   * (`source`: the address the request came from; a DHCP broadcast has none, so DHCP passes the relay
+   * or one key for the local segment). At most `maxDiscovered` are kept: the least recently seen
+   * discovered machine makes room. Undefined when nothing was recorded.
+   */
+  async discover(mac: string, seen: SeenFacts, source: string = seen.ip ?? 'unknown'): Promise<Machine | undefined> {
+    if (!isStationMac(mac)) {
+      this.discoveryRefused.notStation++;
+      return undefined;
+    }
+    if (!this.discoveryRate.take(source)) {
+      this.discoveryRefused.rateLimited++;
+      return undefined;
+    }
+    const now = this.timeline.now();
+    const m = blankMachine(mac, now);
+    m.state = 'discovered';
+    m.uuid = seen.uuid ?? null;
+    m.serial = seen.serial ?? null;
+    m.lastSeen = { ...seen, at: now };
+    try {
+      await this.store.machines.insert(m);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err; // a concurrent boot of the same MAC won the race
+    }
+    await this.timeline.record(mac, 'discovered', { ...seen }, { sourceIp: seen.ip ?? null, state: 'discovered' });
+    // A few at most per discovery: more only when the cap was lowered, which housekeeping trims in batches.
+    await this.store.machines.trimDiscovered(this.discoveryLimits.maxDiscovered, 8);
+    return m;
+  }
+
+  /** Remember what the network told us (address, firmware) without touching operator fields. */
+  async noteSeen(m: Machine, seen: SeenFacts): Promise<void> {
+    const merged: SeenFacts = { ...m.lastSeen, ...dropUndefined(seen), at: this.timeline.now() };
+    m.lastSeen = merged;
+    if (!m.uuid && seen.uuid) m.uuid = seen.uuid;
+    if (!m.serial && seen.serial) m.serial = seen.serial;
+    await this.store.machines.noteSeen(m);
+  }
+
+  private async apply(m: Machine, p: MachinePatch, now: string): Promise<Machine> {
+    const next: Machine = { ...m, labels: { ...m.labels }, updatedAt: now };
+    if (p.hostname !== undefined) next.hostname = checkHostname(p.hostname);
+    if (p.role !== undefined) next.role = p.role;
+    if (p.cluster !== undefined) {
+      if (p.cluster !== null && !(await this.store.clusters.get(p.cluster))) {
+        throw new ValidationError(`cluster "${p.cluster}" does not exist`, 'cluster');
+      }
+      next.cluster = p.cluster;
+    }
+    if (p.installDisk !== undefined) {
+      next.installDisk = null;
+      next.installDiskSelector = null;
+      if (typeof p.installDisk === 'string') {
+        if (!DISK_PATH_RE.test(p.installDisk)) throw new ValidationError('installDisk must be a /dev/… path or a Talos diskSelector object', 'installDisk');
+        next.installDisk = p.installDisk;
+      } else if (p.installDisk !== null) {
+        next.installDiskSelector = p.installDisk;
+      }
+    }
+    if (p.uuid !== undefined) {
+      next.uuid = p.uuid === null ? null : (normaliseUuid(p.uuid) ?? invalid('uuid must be an SMBIOS UUID (8-4-4-4-12 hex)', 'uuid'));
+    }
+    if (p.serial !== undefined) next.serial = p.serial;
+    if (p.labels !== undefined) next.labels = checkLabels(p.labels);
+    if (p.patches !== undefined) next.patches = p.patches;
+    if (p.ip !== undefined) {
+      if (p.ip !== null && isIP(p.ip) !== 4) throw new ValidationError('ip must be an IPv4 address', 'ip');
+      const owner = p.ip === null ? undefined : await this.store.machines.reservationOwner(p.ip);
+      if (owner && owner !== m.mac) throw new ConflictError(`ip ${p.ip} is already reserved for ${owner}`);
+      next.ip = p.ip;
+    }
+    if (p.bootFile !== undefined) {
+      if (p.bootFile !== null && !BOOT_FILE_RE.test(p.bootFile)) throw new ValidationError('bootFile must be a plain file name such as snponly.efi', 'bootFile');
+      next.bootFile = p.bootFile;
+    }
+    if (p.localBoot !== undefined) next.localBoot = p.localBoot;
+    if (p.installed !== undefined) {
+      next.installed = p.installed;
+      if (p.installed) next.reimage = null;
+    }
+    if (next.cluster && next.role) {
+      // Render once now so a broken patch is a 400 at registration, not a 503 at boot time.
+      const cluster = await this.store.clusters.get(next.cluster);
+      if (cluster) await this.renderer.check(cluster, next);
+    }
+    return next;
+  }
+}
+
+function invalid(message: string, field: string): never {
+  throw new ValidationError(message, field);
+}
+
+function checkHostname(h: string | null): string | null {
+  if (h === null) return null;
+  if (!HOSTNAME_RE.test(h)) throw new ValidationError(`hostname "${h.slice(0, 64)}" is not a valid RFC 1123 host name (lower-case letters, digits, dashes, dots)`, 'hostname');
+  return h;
+}
+
+function checkLabels(labels: Record<string, string>): Record<string, string> {
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_KEY_RE.test(k)) throw new ValidationError(`label key "${k.slice(0, 64)}" is not a valid label key`, `labels.${k}`);
+    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) throw new ValidationError(`label "${k}" has an invalid value`, `labels.${k}`);
+  }
+  return { ...labels };
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function blankMachine(mac: string, now: string): Machine {
+  return {
+    mac,
+    uuid: null,
+    serial: null,
+    hostname: null,
+    role: null,
+    cluster: null,
+    installDisk: null,
+    installDiskSelector: null,
+    labels: {},
+    patches: [],
+    ip: null,
+    bootFile: null,
+    localBoot: 'exit',
+    state: 'registered',
+    stateChangedAt: now,
+    installed: false,
+    reimage: null,
+    lastSeen: {},
+    createdAt: now,
+    updatedAt: now,
+  };
+}
