@@ -17,7 +17,7 @@ import { ProcNeighbourTable } from './net/neighbours.js';
 import { interfaceAddress, localPool } from './settings/network-settings.js';
 import type { Settings } from './settings/settings.js';
 import { SqliteStore } from './store/sqlite/store.js';
-import { startTalosListeners, type TalosListeners } from './talos/index.js';
+import { startTalosListeners, TalosEndpointProviders, type TalosListeners } from './talos/index.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 
 const STALL_CHECK_INTERVAL_MS = 30_000;
@@ -42,6 +42,9 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   const dbFile = prepareDataDir(settings.dataDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
   const store = new SqliteStore(dbFile, { walMaxBytes: settings.walMaxBytes });
+  // The Talos listeners start after the core (they feed its progress tracker) and advertise their
+  // endpoints here once bound: the kernel arguments and config documents that point machines at them.
+  const talosEndpoints = new TalosEndpointProviders();
   const core = createCore({
     store,
     templates,
@@ -55,6 +58,8 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     retention: settings.retention,
     configBinding: settings.configBinding ?? DEFAULT_CONFIG_BINDING,
     neighbours: new ProcNeighbourTable(),
+    kernelArgProviders: [talosEndpoints.kernelArgs],
+    documentProviders: [talosEndpoints.documents],
   });
   const metrics = createMetrics(core);
   const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
@@ -86,7 +91,7 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     if (tftp) closers.push(() => tftp!.close());
     dhcp = await startDhcp(settings, core, metrics, store, !!tftp, logger);
     if (dhcp) closers.push(() => dhcp!.close());
-    talos = await startTalos(settings, core, logger);
+    talos = await startTalos(settings, core, talosEndpoints, logger);
     if (talos) closers.push(() => talos!.close());
     // Whatever reports progress (HTTP, DHCP, TFTP, Talos), a machine that goes silent shows stalled;
     // in the states only Talos's reports end, only when the listener for them runs.
@@ -133,11 +138,11 @@ function prepareDataDir(dataDir: string): string {
 }
 
 /** Talos's event sink and kernel-log receiver; like TFTP, a default port that is taken only warns. */
-async function startTalos(settings: Settings, core: Core, logger: Logger): Promise<TalosListeners | undefined> {
+async function startTalos(settings: Settings, core: Core, advertise: TalosEndpointProviders, logger: Logger): Promise<TalosListeners | undefined> {
   if (!settings.eventsListen && !settings.kmsgListen) return undefined;
   const log = logger.child({ adapter: 'talos' });
   try {
-    return await startTalosListeners({ core, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: { events: !settings.talosListenExplicit?.events, kmsg: !settings.talosListenExplicit?.kmsg } });
+    return await startTalosListeners({ core, advertise, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: { events: !settings.talosListenExplicit?.events, kmsg: !settings.talosListenExplicit?.kmsg } });
   } catch (err) {
     throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
   }

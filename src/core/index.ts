@@ -1,5 +1,5 @@
-import type { Store } from './store/types.js';
-import { BootService, type BootSettings } from './boot/boot-service.js';
+import type { Store, WalStats } from './store/types.js';
+import { BootService, type BootSettings, type KernelArgProvider } from './boot/boot-service.js';
 import { ClusterService } from './registry/clusters.js';
 import type { DiscoveryLimits } from './registry/discovery.js';
 import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './registry/housekeeping.js';
@@ -11,9 +11,10 @@ import type { PowerDriver } from './power/power-driver.js';
 import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
 import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
-import { ConfigRenderer } from './config/render.js';
+import { ConfigRenderer, type DocumentProvider } from './config/render.js';
 import type { TemplateSet } from './boot/templates.js';
 import { StallDetector } from './progress/stall.js';
+import { History } from './timeline/history.js';
 import { Timeline, type Clock } from './timeline/timeline.js';
 import type { MachineState } from './types.js';
 
@@ -35,12 +36,24 @@ export interface CoreOptions extends BootSettings {
   configBinding?: ConfigBinding;
   /** The kernel's neighbour table (src/net/neighbours.ts); without it the `neighbour` signal never ties. */
   neighbours?: NeighbourTable;
+  /**
+   * Kernel arguments other parts of metalboot add to install boots, and config documents they add
+   * to every config (the Talos listeners' event sink and kernel-log endpoints: server.ts). Fixed
+   * here; a provider whose answer is known only later (a listener's port) reads it when called.
+   */
+  kernelArgProviders?: readonly KernelArgProvider[];
+  documentProviders?: readonly DocumentProvider[];
 }
 
-/** The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events) talks to this. */
+/**
+ * The transport-agnostic core: every adapter (HTTP, DHCP, TFTP, Talos events, metrics) talks to
+ * these services and nothing else. The store is not part of it: the composition root (server.ts)
+ * built it, keeps it, and closes it.
+ */
 export interface Core {
-  store: Store;
   timeline: Timeline;
+  /** The timeline and audit log read back (SSE replay, audit pages, a machine's last events). */
+  history: History;
   renderer: ConfigRenderer;
   clusters: ClusterService;
   machines: MachineService;
@@ -55,22 +68,43 @@ export interface Core {
   housekeeping: Housekeeping;
   /** Config binding, refusal audit and conflicts (binding/config-guard.ts). */
   guard: ConfigGuard;
+  /** Resolves once everything written so far is durable: nothing is answered before it. */
+  flushed(): Promise<void>;
+  /** The store's write-ahead-log figures, when it keeps any (metrics). */
+  walStats(): WalStats | undefined;
 }
 
 export function createCore(opts: CoreOptions): Core {
   const timeline = new Timeline(opts.store, opts.clock ?? (() => new Date()));
-  const renderer = new ConfigRenderer(opts.assetsDir);
+  const renderer = new ConfigRenderer(opts.assetsDir, { documentProviders: opts.documentProviders ?? [] });
   const clusters = new ClusterService(opts.store, timeline, renderer);
   const machines = new MachineService(opts.store, timeline, renderer, opts.discovery);
   // Who used which address in DHCP: DhcpTftpObserver notes, the binding reads.
   const sightings = new DhcpSightings();
   const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
-  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard);
+  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard, opts.kernelArgProviders ?? []);
   const network = new DhcpTftpObserver(opts.store, timeline, machines, undefined, sightings);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, opts.powerDriver ?? null);
   const housekeeping = new Housekeeping(opts.store, timeline, machines.discoveryLimits, opts.retention ?? DEFAULT_RETENTION);
-  return { store: opts.store, timeline, renderer, clusters, machines, boot, network, progress, kernelLogs, stall, power, housekeeping, guard };
+  const store = opts.store;
+  return {
+    timeline,
+    history: new History(store),
+    renderer,
+    clusters,
+    machines,
+    boot,
+    network,
+    progress,
+    kernelLogs,
+    stall,
+    power,
+    housekeeping,
+    guard,
+    flushed: () => store.flushed(),
+    walStats: () => store.walStats?.(),
+  };
 }

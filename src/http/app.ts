@@ -81,9 +81,9 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   installRequestIds(app);
   // The store commits writes in batches: nothing is answered before what it did is durable
   // (a config token, a delivery on the audit log, an operator's change).
-  const store = opts.core.store;
+  const core = opts.core;
   app.addHook('onSend', async () => {
-    await store.flushed();
+    await core.flushed();
   });
   await registerDocs(app, { version: VERSION }); // before the routes: it learns them as they are added
   const metrics = opts.metrics ?? createMetrics(opts.core);

@@ -72,7 +72,7 @@ export class BootFastPath {
     const ip = unmappedIp(req.socket.remoteAddress ?? '');
     void answer(ip)
       .then(async (a) => {
-        await this.core.store.flushed(); // what the answer promises (a token, an audit entry) is committed
+        await this.core.flushed(); // what the answer promises (a token, an audit entry) is committed
         return a;
       })
       .catch((err: unknown): BootAnswer => {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/binding/config-guard.js';
 import type { Core } from '../core/index.js';
 import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
+import type { WalStats } from '../core/store/types.js';
 import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';
 import type { TftpObserver } from '../tftp/types.js';
 import { talosCounterSamples } from './talos.js';
@@ -114,7 +115,7 @@ export class Metrics {
 
   /** Values read at scrape time: the store is the truth, so these cannot drift from it. */
   private scrapeGauges(registers: Registry[]): void {
-    const store = this.core.store;
+    const machines = this.core.machines;
     new Gauge({
       name: 'metalboot_machines',
       help: 'Machines by state (every state is reported, zeros included, so alerts see a 0 not an absent series)',
@@ -122,17 +123,17 @@ export class Metrics {
       registers,
       async collect() {
         // Counted by SQLite: reading every machine per scrape grew with the registry (40,000 machines).
-        const counts = await store.machines.countByState();
+        const counts = await machines.countByState();
         for (const state of MACHINE_STATES) this.set({ state }, counts.get(state) ?? 0);
       },
     });
-    walSamples(store, registers);
+    walSamples(() => this.core.walStats(), registers);
     new Gauge({
       name: 'metalboot_machines_stalled',
       help: 'Machines marked stalled: silent in a state for longer than its deadline',
       registers,
       async collect() {
-        this.set((await store.machines.countByState()).get('stalled') ?? 0);
+        this.set((await machines.countByState()).get('stalled') ?? 0);
       },
     });
     const refused = this.core.machines.discoveryRefused;
@@ -227,8 +228,7 @@ export class Metrics {
  * each collector installs observers that are never removed).
  */
 /** The store's write-ahead log, read at scrape time (a store without one reports nothing). */
-function walSamples(store: Core['store'], registers: Registry[]): void {
-  const wal = () => store.walStats?.();
+function walSamples(wal: () => WalStats | undefined, registers: Registry[]): void {
   new Gauge({
     name: 'metalboot_store_wal_max_bytes',
     help: 'The bound the database write-ahead log is kept under (--wal-max-mb)',

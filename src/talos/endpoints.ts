@@ -1,6 +1,7 @@
 import { parseTalosVersion } from '../core/boot/cmdline.js';
 import type { ConfigMap } from '../core/config/values.js';
-import type { Core } from '../core/index.js';
+import type { KernelArgProvider } from '../core/boot/boot-service.js';
+import type { DocumentProvider } from '../core/config/render.js';
 
 /** Where machines send their events and kernel log: what goes into kernel args and config documents. */
 export interface TalosEndpoints {
@@ -32,30 +33,48 @@ const supportsProgressDocuments = (talosVersion: string) => {
 /** Name of metalboot's KmsgLogConfig document (operators may add their own beside it). */
 export const KMSG_DOCUMENT_NAME = 'metalboot';
 
+const NOT_ADVERTISED: TalosEndpoints = { events: null, kmsg: null };
+
 /**
- * Point every machine at the listeners: kernel arguments for the install boot (before Talos has a
+ * Points every machine at the listeners: kernel arguments for the install boot (before Talos has a
  * config) and config documents for every boot after it (kernel arguments do not survive the
- * install on UEFI/systemd-boot; documents win over arguments). Returns a function that removes
- * them again.
+ * install on UEFI/systemd-boot; documents win over arguments).
+ *
+ * The composition root (server.ts) creates one before the core and passes `kernelArgs` and
+ * `documents` to createCore as its providers; startTalosListeners `advertise`s the endpoints once
+ * its listeners are bound (their ports are known only then) and withdraws them on close. Until
+ * then both providers give nothing.
  */
-export function installTalosEndpoints(core: Core, endpoints: TalosEndpoints): () => void {
-  const kernelArgs = () => [
-    ...(endpoints.events ? [`talos.events.sink=${endpoints.events}`] : []),
-    ...(endpoints.kmsg ? [`talos.logging.kernel=${endpoints.kmsg}`] : []),
-  ];
-  const documents = (_m: unknown, c: { talosVersion: string }): ConfigMap[] => {
+export class TalosEndpointProviders {
+  private current: TalosEndpoints = NOT_ADVERTISED;
+
+  /** What machines are told now (nothing while no listener runs). */
+  get endpoints(): TalosEndpoints {
+    return this.current;
+  }
+
+  /** Tell machines about these endpoints from now on; returns a function that withdraws them. */
+  advertise(endpoints: TalosEndpoints): () => void {
+    this.current = endpoints;
+    return () => {
+      if (this.current === endpoints) this.current = NOT_ADVERTISED;
+    };
+  }
+
+  readonly kernelArgs: KernelArgProvider = () => {
+    const endpoints = this.current;
+    return [
+      ...(endpoints.events ? [`talos.events.sink=${endpoints.events}`] : []),
+      ...(endpoints.kmsg ? [`talos.logging.kernel=${endpoints.kmsg}`] : []),
+    ];
+  };
+
+  readonly documents: DocumentProvider = (_m, c) => {
+    const endpoints = this.current;
     if (!supportsProgressDocuments(c.talosVersion)) return [];
     const docs: ConfigMap[] = [];
     if (endpoints.events) docs.push({ apiVersion: 'v1alpha1', kind: 'EventSinkConfig', endpoint: endpoints.events });
     if (endpoints.kmsg) docs.push({ apiVersion: 'v1alpha1', kind: 'KmsgLogConfig', name: KMSG_DOCUMENT_NAME, url: endpoints.kmsg });
     return docs;
-  };
-  core.boot.kernelArgProviders.push(kernelArgs);
-  core.renderer.documentProviders.push(documents);
-  return () => {
-    const a = core.boot.kernelArgProviders.indexOf(kernelArgs);
-    if (a >= 0) core.boot.kernelArgProviders.splice(a, 1);
-    const d = core.renderer.documentProviders.indexOf(documents);
-    if (d >= 0) core.renderer.documentProviders.splice(d, 1);
   };
 }

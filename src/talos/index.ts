@@ -1,10 +1,10 @@
 import type { Core } from '../core/index.js';
-import { advertisedTalosEndpoints, installTalosEndpoints, type TalosEndpoints } from './endpoints.js';
+import { advertisedTalosEndpoints, type TalosEndpointProviders, type TalosEndpoints } from './endpoints.js';
 import { startEventSink, type EventSinkServer } from './event-sink.js';
 import { startKmsgReceiver, type KmsgReceiver } from './kmsg.js';
 import type { TalosLogger } from './log.js';
 
-export { advertisedTalosEndpoints, installTalosEndpoints, KMSG_DOCUMENT_NAME, type TalosEndpoints } from './endpoints.js';
+export { advertisedTalosEndpoints, KMSG_DOCUMENT_NAME, TalosEndpointProviders, type TalosEndpoints } from './endpoints.js';
 export { decodeEventRequest, talosTypes } from './decode.js';
 export { startEventSink } from './event-sink.js';
 export { startKmsgReceiver } from './kmsg.js';
@@ -17,6 +17,8 @@ export interface ListenAddress {
 
 export interface TalosListenersOptions {
   core: Core;
+  /** Where the bound endpoints are advertised: the providers server.ts gave createCore. */
+  advertise: TalosEndpointProviders;
   /** gRPC event sink (`--events-listen`, default 0.0.0.0:4002); null disables it. */
   eventsListen?: ListenAddress | null;
   /** Kernel-log receiver (`--kmsg-listen`, default 0.0.0.0:4001); null disables it. */
@@ -48,7 +50,7 @@ export function parseTalosListen(value: string, flag: string): ListenAddress | n
 
 /**
  * Start the listeners Talos reports to and point every served config and install kernel line at
- * them (advertised by the host of the core's advertise URL). A listener that cannot bind fails
+ * them (`opts.advertise`, by the host of the core's advertise URL). A listener that cannot bind fails
  * the whole start (and closes what had started), unless `optional`: then only it stays off.
  */
 export async function startTalosListeners(opts: TalosListenersOptions): Promise<TalosListeners> {
@@ -65,21 +67,21 @@ export async function startTalosListeners(opts: TalosListenersOptions): Promise<
     }
   };
   try {
-    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, flushed: () => core.store.flushed(), logger }));
+    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, flushed: () => core.flushed(), logger }));
     if (opts.kmsgListen) kmsg = await attempt('kmsg-listen', () => startKmsgReceiver({ ...opts.kmsgListen!, progress: core.progress, logger, clock: () => new Date(core.timeline.clockMs()) }));
   } catch (err) {
     await events?.close();
     throw err;
   }
   const endpoints = advertisedTalosEndpoints(core.boot.advertiseUrl, { events: events?.port, kmsg: kmsg?.port });
-  const uninstall = installTalosEndpoints(core, endpoints);
+  const withdraw = opts.advertise.advertise(endpoints);
   logger.info({ events: events?.address ?? 'off', kmsg: kmsg?.address ?? 'off', advertised: endpoints }, 'Talos listeners ready');
   return {
     eventsAddress: events?.address,
     kmsgAddress: kmsg?.address,
     endpoints,
     async close() {
-      uninstall();
+      withdraw();
       await Promise.all([events?.close(), kmsg?.close()]);
     },
   };

@@ -39,3 +39,45 @@ t.test('nothing under src/core imports outside src/core', async (t) => {
   }
   t.same(outside, [], 'no core file reaches outside the core');
 });
+
+// Adapters go through the core's services: none reads or writes the store through the core
+// object (the store is the composition root's, server.ts, which hands it to createCore only).
+const SRC = resolve(import.meta.dirname, '../../src');
+const ADAPTERS = ['http', 'dhcp', 'tftp', 'talos', 'metrics', 'cli', 'power', 'doctor', 'assets', 'net', 'settings', 'support'];
+const STORE_THROUGH_CORE = [
+  /\bcore\??\.store\b/, // core.store, opts.core.store, this.core.store
+  /\bCore\[\s*['"]store['"]\s*\]/, // Core['store']
+  /\{[^}]*\bstore\b[^}]*\}\s*=\s*(?:[\w.]+\.)?core\b/, // const { store } = core
+];
+
+t.test('the store readers find core.store in its usual spellings', async (t) => {
+  for (const line of ['await core.store.flushed();', 'const s = this.core.store;', 'const s = opts.core?.store;', 'function f(s: Core[\'store\']) {}', 'const { store, timeline } = opts.core;']) {
+    t.ok(STORE_THROUGH_CORE.some((re) => re.test(line)), line);
+  }
+  for (const line of ['await core.flushed();', 'const store = new SqliteStore(file);', 'leases: store.leases,', 'core.machines.page(filter, page)']) {
+    t.notOk(STORE_THROUGH_CORE.some((re) => re.test(line)), line);
+  }
+});
+
+t.test('no adapter touches the store through the core', async (t) => {
+  const found: string[] = [];
+  let read = 0;
+  for (const dir of ADAPTERS) {
+    for (const file of sources(join(SRC, dir))) {
+      read++;
+      for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
+        if (STORE_THROUGH_CORE.some((re) => re.test(line))) found.push(`${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
+      }
+    }
+  }
+  t.ok(read > 50, `read ${read} adapter files`);
+  t.same(found, [], 'adapters use core services (core.flushed(), core.history, core.machines.page, …), never core.store');
+});
+
+t.test('the core createCore returns has no store on it', async (t) => {
+  const { createCore } = await import('../../src/core/index.js');
+  const store = {} as Parameters<typeof createCore>[0]['store'];
+  const core = createCore({ store, templates: {} as never, assetsDir: '/nonexistent', advertiseUrl: 'http://10.0.0.1:8080', configTokenTtlMs: 1000, discoveryRetrySeconds: 5 });
+  t.notOk('store' in core, 'store is not part of the services adapters get');
+  t.type(core.flushed, 'function');
+});

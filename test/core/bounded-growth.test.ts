@@ -23,14 +23,14 @@ t.test('zero, broadcast and multicast MACs are not a NIC', async (t) => {
 });
 
 t.test('/ipxe never records zero, broadcast or multicast MACs, nor does registration take them', async (t) => {
-  const { get, api, core } = await makeApp(t);
+  const { get, api, core, store } = await makeApp(t);
   for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:7f:00:01']) {
     const res = await get(`/ipxe?mac=${mac}`, '10.9.0.70');
     t.equal(res.statusCode, 200, 'answered, as any unknown machine');
     t.equal(res.headers['x-metalboot-script'], 'discovery');
     t.equal((await api('GET', `/api/v1/machines/${mac}`)).status, 404, `${mac} not recorded`);
   }
-  t.equal(await core.store.machines.countDiscovered(), 0);
+  t.equal(await store.machines.countDiscovered(), 0);
   t.equal(core.machines.discoveryRefused.notStation, 3);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   const reg = await api('POST', '/api/v1/machines', { mac: '01:00:5e:7f:00:01', hostname: 'x', role: 'worker', cluster: 'prod' });
@@ -40,7 +40,7 @@ t.test('/ipxe never records zero, broadcast or multicast MACs, nor does registra
 });
 
 t.test('DHCP never records zero, broadcast or multicast MACs; a unicast PXE client is discovered', async (t) => {
-  const { core } = await makeApp(t);
+  const { core, store } = await makeApp(t);
   const ctx = handlerContext({
     mode: 'authoritative',
     interface: 'unused',
@@ -48,7 +48,7 @@ t.test('DHCP never records zero, broadcast or multicast MACs; a unicast PXE clie
     advertiseUrl: 'http://10.253.0.1:8080',
     pool: { range: '10.253.0.100-10.253.0.199', subnetMask: '255.255.255.0', leaseTimeSec: 3600 },
     core: core.network,
-    leases: core.store.leases,
+    leases: store.leases,
     logger: silentLogger,
   });
   const handler = createDhcpHandler(ctx, () => undefined);
@@ -56,12 +56,12 @@ t.test('DHCP never records zero, broadcast or multicast MACs; a unicast PXE clie
     handler.handle(clientPacket({ type: 1, mac, xid, options: [[60, 'PXEClient:Arch:00007:UNDI:003016'], [93, [0, 7]]] }), { address: '0.0.0.0', port: 68 }, 'server');
   let xid = 1;
   for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:ff:00:00:01']) await discover(mac, xid++);
-  await core.store.flushed();
-  t.equal(await core.store.machines.countDiscovered(), 0, 'none recorded');
+  await store.flushed();
+  t.equal(await store.machines.countDiscovered(), 0, 'none recorded');
   t.equal(core.machines.discoveryRefused.notStation, 4);
   await discover('52:54:00:aa:bb:01', xid++);
-  await core.store.flushed();
-  t.equal((await core.store.machines.get('52:54:00:aa:bb:01'))?.state, 'discovered', 'the rig does discover a unicast PXE client');
+  await store.flushed();
+  t.equal((await store.machines.get('52:54:00:aa:bb:01'))?.state, 'discovered', 'the rig does discover a unicast PXE client');
 });
 
 /** `n` unknown MACs booting, a second apart, each from its own address; 1,000 at a time (one commit each, as a storm is). */
@@ -74,53 +74,53 @@ async function storm(core: import('../../src/core/index.js').Core, clock: { adva
     }
     await Promise.all(batch);
   }
-  await core.store.flushed();
+  await core.flushed();
 }
 
 t.test('20,000 unknown MACs: discovered machines stay within a small cap, the most recently seen kept', async (t) => {
-  const { core, clock } = await makeApp(t, { discovery: { maxDiscovered: 250 } });
+  const { core, clock, store } = await makeApp(t, { discovery: { maxDiscovered: 250 } });
   await storm(core, clock, 20_000);
-  t.equal(await core.store.machines.countDiscovered(), 250);
-  t.ok(await core.store.machines.get(macNo(19_999)), 'the newest is kept');
-  t.ok(await core.store.machines.get(macNo(19_750)), 'the 250th newest is kept');
-  t.notOk(await core.store.machines.get(macNo(19_749)), 'older ones made room');
+  t.equal(await store.machines.countDiscovered(), 250);
+  t.ok(await store.machines.get(macNo(19_999)), 'the newest is kept');
+  t.ok(await store.machines.get(macNo(19_750)), 'the 250th newest is kept');
+  t.notOk(await store.machines.get(macNo(19_749)), 'older ones made room');
 });
 
 t.test('20,000 unknown MACs at the default cap: 10,000 discovered machines', async (t) => {
-  const { core, clock } = await makeApp(t);
+  const { core, clock, store } = await makeApp(t);
   t.equal(core.machines.discoveryLimits.maxDiscovered, 10_000, 'the default');
   await storm(core, clock, 20_000);
-  t.equal(await core.store.machines.countDiscovered(), 10_000);
-  t.ok(await core.store.machines.get(macNo(19_999)), 'the newest is kept');
-  t.notOk(await core.store.machines.get(macNo(9_999)), 'the oldest made room');
+  t.equal(await store.machines.countDiscovered(), 10_000);
+  t.ok(await store.machines.get(macNo(19_999)), 'the newest is kept');
+  t.notOk(await store.machines.get(macNo(9_999)), 'the oldest made room');
 });
 
 t.test('a registered machine is never evicted by discoveries', async (t) => {
-  const { core, api } = await makeApp(t, { discovery: { maxDiscovered: 5, perSourcePerMinute: 0 } });
+  const { core, api, store } = await makeApp(t, { discovery: { maxDiscovered: 5, perSourcePerMinute: 0 } });
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/api/v1/machines', { mac: '52:54:00:00:00:01', hostname: 'keep', role: 'worker', cluster: 'prod' })).status, 201);
   for (let i = 0; i < 50; i++) await core.machines.discover(macNo(i), { ip: '10.0.0.1' });
-  await core.store.flushed();
-  t.equal(await core.store.machines.countDiscovered(), 5);
-  t.equal((await core.store.machines.get('52:54:00:00:00:01'))?.hostname, 'keep');
+  await store.flushed();
+  t.equal(await store.machines.countDiscovered(), 5);
+  t.equal((await store.machines.get('52:54:00:00:00:01'))?.hostname, 'keep');
 });
 
 t.test('discovery is rate-limited per source address', async (t) => {
-  const { core, get, clock } = await makeApp(t, { discovery: { perSourcePerMinute: 10 } });
+  const { core, get, clock, store } = await makeApp(t, { discovery: { perSourcePerMinute: 10 } });
   for (let i = 0; i < 30; i++) t.equal((await get(`/ipxe?mac=${macNo(i)}`, '10.9.0.66')).headers['x-metalboot-script'], 'discovery');
-  await core.store.flushed();
-  t.equal(await core.store.machines.countDiscovered(), 10, 'one source: its burst only');
+  await store.flushed();
+  t.equal(await store.machines.countDiscovered(), 10, 'one source: its burst only');
   t.equal(core.machines.discoveryRefused.rateLimited, 20);
   t.equal((await get(`/ipxe?mac=${macNo(100)}`, '10.9.0.67')).statusCode, 200);
-  t.ok(await core.store.machines.get(macNo(100)), 'another source is not held back');
+  t.ok(await store.machines.get(macNo(100)), 'another source is not held back');
   clock.advance(60_000);
   await get(`/ipxe?mac=${macNo(200)}`, '10.9.0.66');
-  t.ok(await core.store.machines.get(macNo(200)), 'the source may discover again a minute later');
+  t.ok(await store.machines.get(macNo(200)), 'the source may discover again a minute later');
   const known = macNo(0);
-  const before = (await core.store.machines.get(known))!.lastSeen.at;
+  const before = (await store.machines.get(known))!.lastSeen.at;
   clock.advance(1000);
   for (let i = 0; i < 20; i++) await get(`/ipxe?mac=${known}`, '10.9.0.66');
-  t.not((await core.store.machines.get(known))!.lastSeen.at, before, 'a machine already discovered is still seen (the limit is on new records)');
+  t.not((await store.machines.get(known))!.lastSeen.at, before, 'a machine already discovered is still seen (the limit is on new records)');
 });
 
 t.test('the rate limiter remembers a bounded number of sources', async (t) => {
@@ -137,7 +137,7 @@ t.test('the rate limiter remembers a bounded number of sources', async (t) => {
 });
 
 t.test('discovered machines not seen for the expiry are forgotten by housekeeping; seen ones stay', async (t) => {
-  const { core, clock, get } = await makeApp(t);
+  const { core, clock, get, store } = await makeApp(t);
   await get(`/ipxe?mac=${macNo(1)}`, '10.9.0.10');
   await get(`/ipxe?mac=${macNo(2)}`, '10.9.0.11');
   clock.advance(6 * DAY);
@@ -145,8 +145,8 @@ t.test('discovered machines not seen for the expiry are forgotten by housekeepin
   clock.advance(1.5 * DAY);
   const report = await core.housekeeping.runOnce();
   t.equal(report.discoveredExpired, 1);
-  t.notOk(await core.store.machines.get(macNo(1)), 'unseen for 7.5 days: gone');
-  t.ok(await core.store.machines.get(macNo(2)), 'seen 1.5 days ago: kept');
+  t.notOk(await store.machines.get(macNo(1)), 'unseen for 7.5 days: gone');
+  t.ok(await store.machines.get(macNo(2)), 'seen 1.5 days ago: kept');
   t.equal((await core.housekeeping.runOnce()).discoveredExpired, 0, 'nothing more');
 });
 

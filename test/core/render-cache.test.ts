@@ -2,13 +2,12 @@ import t from 'tap';
 import { clusterBody, makeApp } from '../helpers/core-app.js';
 
 t.test('rendered configs are cached (per role, and per machine with its own patches) and follow what they depend on', async (t) => {
-  const { api, core } = await makeApp(t);
+  let endpoint = 'a.example:4002';
+  const { api, core } = await makeApp(t, { documentProviders: [() => [{ apiVersion: 'v1alpha1', kind: 'EventSinkConfig', endpoint }]] });
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:01', hostname: 'c1', role: 'worker', cluster: 'prod', patches: ['machine:\n  env:\n    A: "1"\n'] })).status, 201);
   t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:02', hostname: 'c2', role: 'worker', cluster: 'prod' })).status, 201);
   t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:0c:03', hostname: 'c3', role: 'worker', cluster: 'prod' })).status, 201);
-  let endpoint = 'a.example:4002';
-  core.renderer.documentProviders.push(() => [{ apiVersion: 'v1alpha1', kind: 'EventSinkConfig', endpoint }]);
   const cluster = await core.clusters.get('prod');
   const machine = await core.machines.get('02:00:00:00:0c:01');
   const first = await core.renderer.render(cluster, machine);

@@ -13,6 +13,8 @@ import type { MachineState } from '../../src/core/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import type { HttpLimits } from '../../src/http/connection-limits.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { TalosEndpointProviders } from '../../src/talos/endpoints.js';
+import type { DocumentProvider } from '../../src/core/config/render.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const fixture = (p: string) => readFileSync(join(ROOT, 'test/fixtures', p), 'utf8');
@@ -34,6 +36,8 @@ export interface TestApp {
   app: FastifyInstance;
   core: Core;
   store: SqliteStore;
+  /** The Talos listeners' providers, as server.ts wires them: pass to startTalosListeners as `advertise`. */
+  talosEndpoints: TalosEndpointProviders;
   dir: string;
   assetsDir: string;
   clock: ReturnType<typeof testClock>;
@@ -58,6 +62,8 @@ export async function makeApp(
      */
     configBinding?: ConfigBinding;
     neighbours?: NeighbourTable;
+    /** Config documents to add after the Talos listeners' (tests of the renderer's providers). */
+    documentProviders?: DocumentProvider[];
   } = {},
 ): Promise<TestApp> {
   const dir = t.testdir({});
@@ -70,6 +76,7 @@ export async function makeApp(
   writeFileSync(join(talosDir, 'initramfs-amd64.xz'), Buffer.alloc(32 * 1024, 1));
   const store = new SqliteStore(join(dir, 'data', 'metalboot.db'));
   const clock = testClock();
+  const talosEndpoints = new TalosEndpointProviders();
   const core = createCore({
     store,
     templates: loadTemplates(join(ROOT, 'templates')),
@@ -83,6 +90,8 @@ export async function makeApp(
     retention: opts.retention,
     configBinding: opts.configBinding ?? 'first-request',
     neighbours: opts.neighbours,
+    kernelArgProviders: [talosEndpoints.kernelArgs],
+    documentProviders: [talosEndpoints.documents, ...(opts.documentProviders ?? [])],
   });
   const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger, limits: opts.limits });
   t.teardown(async () => {
@@ -106,7 +115,7 @@ export async function makeApp(
     return { status: res.statusCode, json, body: res.body, headers: res.headers };
   };
   const get: TestApp['get'] = (url, ip, headers = {}) => app.inject({ method: 'GET', url, remoteAddress: ip, headers });
-  return { app, core, store, dir, assetsDir, clock, api, get };
+  return { app, core, store, talosEndpoints, dir, assetsDir, clock, api, get };
 }
 
 export const clusterBody = (name = 'prod', extra: Record<string, unknown> = {}) => ({

@@ -21,6 +21,7 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
   const base = await makeApp(t, opts);
   const listeners = await startTalosListeners({
     core: base.core,
+    advertise: base.talosEndpoints,
     eventsListen: { host: '127.0.0.1', port: 0 },
     kmsgListen: { host: '127.0.0.1', port: 0 },
     logger: silentLogger,

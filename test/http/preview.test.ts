@@ -7,7 +7,6 @@ import t, { type Test } from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootNetwork } from '../../src/core/boot/boot-service.js';
-import { installTalosEndpoints } from '../../src/talos/endpoints.js';
 import { clusterBody, makeApp, type TestApp } from '../helpers/core-app.js';
 
 const MAC = 'aa:bb:cc:00:11:22';
@@ -25,7 +24,7 @@ const hop = (p: { hops: Hop[] }, step: string) => p.hops.find((h) => h.step === 
 
 async function setup(t: Test, net: BootNetwork = { tftp: true, dhcpMode: 'proxy' }) {
   const a = await makeApp(t, { bootNetwork: () => net });
-  installTalosEndpoints(a.core, { events: '10.9.0.1:4002', kmsg: 'tcp://10.9.0.1:4001/' });
+  a.talosEndpoints.advertise({ events: '10.9.0.1:4002', kmsg: 'tcp://10.9.0.1:4001/' });
   mkdirSync(join(a.assetsDir, 'ipxe'), { recursive: true });
   writeFileSync(join(a.assetsDir, 'ipxe', 'ipxe.efi'), Buffer.alloc(2048));
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);

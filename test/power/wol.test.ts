@@ -55,7 +55,7 @@ t.test('--wol-broadcast values', async (t) => {
 });
 
 t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
-  const { api, core } = await makeApp(t);
+  const { api, core, store } = await makeApp(t);
   await api('POST', '/api/v1/clusters', clusterBody());
   await api('POST', '/api/v1/machines', { mac: '52:54:00:12:34:56', hostname: 'worker-1', role: 'worker', cluster: 'prod' });
 
@@ -71,7 +71,7 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   t.same((await l.waitFor(1))[0]!.data, magicPacket('52:54:00:12:34:56'));
   const events = (await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.items;
   t.match(events.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', to: `127.0.0.1:${l.port}` }, sourceIp: '192.0.2.10', state: null });
-  const audit = await core.store.audit.list({ target: '52:54:00:12:34:56' });
+  const audit = await store.audit.list({ target: '52:54:00:12:34:56' });
   t.equal(audit[0]!.action, 'machine.power-on');
 
   t.equal((await api('POST', '/api/v1/machines/52:54:00:99:99:99/power', { action: 'on' })).status, 404);

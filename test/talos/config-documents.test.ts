@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/core/config/documents.js';
 import { loadSchema, validateConfig } from '../../src/core/config/validate.js';
-import { advertisedTalosEndpoints, installTalosEndpoints, parseTalosListen, startTalosListeners, silentLogger } from '../../src/talos/index.js';
+import { advertisedTalosEndpoints, parseTalosListen, startTalosListeners, silentLogger } from '../../src/talos/index.js';
 import { clusterBody, configUrlOf, makeApp, ROOT } from '../helpers/core-app.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
 
@@ -29,7 +29,7 @@ t.test('every served config points Talos at the listeners, with documents the v1
 
 t.test('a listener that is off is neither advertised nor configured', async (t) => {
   const base = await makeApp(t);
-  const listeners = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: null, logger: silentLogger });
+  const listeners = await startTalosListeners({ core: base.core, advertise: base.talosEndpoints, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: null, logger: silentLogger });
   t.teardown(() => listeners.close());
   t.equal(listeners.kmsgAddress, undefined);
   t.equal(listeners.endpoints.kmsg, null);
@@ -59,7 +59,7 @@ t.test('advertised endpoints derive from the advertise URL host', async (t) => {
 
 t.test('no progress documents for Talos before v1.5 (no multi-document configs)', async (t) => {
   const base = await makeApp(t);
-  installTalosEndpoints(base.core, { events: '10.0.0.5:4002', kmsg: 'tcp://10.0.0.5:4001/' });
+  base.talosEndpoints.advertise({ events: '10.0.0.5:4002', kmsg: 'tcp://10.0.0.5:4001/' });
   const provide = base.core.renderer.documentProviders[0]!;
   t.same(provide({} as never, { talosVersion: 'v1.4.8' } as never), []);
   t.equal(provide({} as never, { talosVersion: 'v1.13.9' } as never).length, 2);
@@ -67,20 +67,20 @@ t.test('no progress documents for Talos before v1.5 (no multi-document configs)'
 
 t.test('a listener that cannot bind fails the start and leaves nothing running', async (t) => {
   const base = await makeApp(t);
-  const first = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
+  const first = await startTalosListeners({ core: base.core, advertise: base.talosEndpoints, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
   t.teardown(() => first.close());
   const kmsgPort = Number(first.kmsgAddress!.split(':').pop());
-  await t.rejects(startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger: silentLogger }), /EADDRINUSE/);
+  await t.rejects(startTalosListeners({ core: base.core, advertise: base.talosEndpoints, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger: silentLogger }), /EADDRINUSE/);
 });
 
 t.test('optional listeners (default ports): one that cannot bind stays off, the other starts and is advertised', async (t) => {
   const base = await makeApp(t);
-  const first = await startTalosListeners({ core: base.core, eventsListen: null, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
+  const first = await startTalosListeners({ core: base.core, advertise: base.talosEndpoints, eventsListen: null, kmsgListen: { host: '127.0.0.1', port: 0 }, logger: silentLogger });
   t.teardown(() => first.close());
   const kmsgPort = Number(first.kmsgAddress!.split(':').pop());
   const warnings: string[] = [];
   const logger = { ...silentLogger, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
-  const second = await startTalosListeners({ core: base.core, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger, optional: { events: false, kmsg: true } });
+  const second = await startTalosListeners({ core: base.core, advertise: base.talosEndpoints, eventsListen: { host: '127.0.0.1', port: 0 }, kmsgListen: { host: '127.0.0.1', port: kmsgPort }, logger, optional: { events: false, kmsg: true } });
   t.teardown(() => second.close());
   t.ok(second.eventsAddress, 'the event sink started');
   t.equal(second.kmsgAddress, undefined, 'the kernel-log receiver stayed off');

@@ -21,8 +21,8 @@ async function v14Machine(t: Test): Promise<TalosTestApp> {
   const app = await makeTalosApp(t);
   await app.register({ mac: MAC, hostname: 'worker-1' });
   await app.netboot(MAC); // rendered as v1.13 (rendering v1.14 is not this file's subject)
-  const cluster = (await app.core.store.clusters.get('prod'))!;
-  await app.core.store.clusters.update({ ...cluster, talosVersion: 'v1.14.0' });
+  const cluster = (await app.store.clusters.get('prod'))!;
+  await app.store.clusters.update({ ...cluster, talosVersion: 'v1.14.0' });
   return app;
 }
 

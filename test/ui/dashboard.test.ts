@@ -58,7 +58,7 @@ async function apiState(a: TestApp, mac: string): Promise<string> {
 
 async function dashboard(t: Test) {
   const a = await makeApp(t);
-  const { api, get, core, clock } = a;
+  const { api, get, core, clock, store } = a;
   await a.app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(a.app.server.address() as { port: number }).port}`;
 
@@ -130,7 +130,7 @@ async function dashboard(t: Test) {
   const line = (msg: string) => ({ receivedAt: new Date().toISOString(), msg, facility: 'user', priority: 'info', seq: null, clock: null, level: null, talosTime: null });
   await core.timeline.record(CP1.mac, 'talos-event', { message: EVIL }, { sourceIp: CP1.ip });
   core.kernelLogs.append(CP1.mac, line(`[talos] hostname from DHCP: ${EVIL}`));
-  await core.store.progress.put({ ...(await core.progress.progressOf(CP1.mac)), unmetConditions: [{ name: 'network', reason: `waiting for ${EVIL}` }] });
+  await store.progress.put({ ...(await core.progress.progressOf(CP1.mac)), unmetConditions: [{ name: 'network', reason: `waiting for ${EVIL}` }] });
   await page.click(`#machine-rows tr[data-mac="${CP1.mac}"]`);
   await page.locator('#detail').waitFor({ state: 'visible' });
   await page.waitForFunction(() => /hostname from DHCP: <img/.test(document.getElementById('kmsg')?.textContent ?? ''));
@@ -139,7 +139,7 @@ async function dashboard(t: Test) {
   t.match(await page.textContent('#detail-body'), 'Stalled in', 'why cp-1 is highlighted');
 
   // worker-1's pane: unmet conditions, timeline and kernel log as Talos reports them.
-  await core.store.progress.put({ ...(await core.progress.progressOf(W1.mac)), stage: 'INSTALLING', unmetConditions: [{ name: 'network', reason: 'waiting for addresses' }] });
+  await store.progress.put({ ...(await core.progress.progressOf(W1.mac)), stage: 'INSTALLING', unmetConditions: [{ name: 'network', reason: 'waiting for addresses' }] });
   for (const msg of ['[talos] task installSequence (1/4): starting', '[talos] installing Talos v1.13.9 to /dev/sda', '[talos] task installSequence (2/4): writing partitions']) {
     core.kernelLogs.append(W1.mac, line(msg));
   }

@@ -91,8 +91,10 @@ function sameHash(a: string, b: string): boolean {
  * query) and write out what comes back.
  */
 export class BootService {
-  readonly kernelArgProviders: KernelArgProvider[] = [];
-
+  /**
+   * `kernelArgProviders`: fixed at construction, from createCore's options; the composition root
+   * (server.ts) passes the Talos listeners' (event sink, kernel log).
+   */
   constructor(
     private readonly store: Store,
     private readonly timeline: Timeline,
@@ -101,6 +103,7 @@ export class BootService {
     private readonly templates: TemplateSet,
     private readonly settings: BootSettings,
     readonly guard: ConfigGuard,
+    private readonly kernelArgProviders: readonly KernelArgProvider[] = [],
   ) {}
 
   /** The URL machines reach metalboot at; the Talos listeners advertise its host. */

@@ -34,7 +34,7 @@ export interface BootPreviewEnv {
   dhcpMode: 'off' | 'proxy' | 'authoritative';
   discoveryRetrySeconds: number;
   templates: TemplateSet;
-  /** Arguments other parts of metalboot add (event sink, kernel log, wipe): BootService.kernelArgProviders. */
+  /** Arguments other parts of metalboot add (event sink, kernel log, wipe): the kernel-argument providers createCore was given (BootService). */
   extraKernelArgs(m: Machine, c: Cluster): string[];
   render(c: Cluster, m: Machine): Promise<RenderResult>;
   /** Size of a file under the assets directory (`talos/v1.13.9/vmlinuz-amd64`, `ipxe/ipxe.efi`), undefined if absent. */

@@ -38,7 +38,8 @@ const SKELETON_CACHE_SIZE = 256;
  * render reads, so a boot storm renders each role once and each special machine once.
  */
 export class ConfigRenderer {
-  readonly documentProviders: DocumentProvider[] = [];
+  /** Fixed at construction (createCore's `documentProviders`; server.ts passes the Talos listeners'). */
+  readonly documentProviders: readonly DocumentProvider[];
   private readonly bases = new Map<string, { stamp: string; docs: ConfigDocument[] }>();
   private readonly patchTemplates = new Map<string, (vars: object) => string>();
   private readonly results = new LRUCache<string, { stamp: string; result: RenderResult }>({ max: RESULT_CACHE_SIZE });
@@ -54,11 +55,13 @@ export class ConfigRenderer {
   /**
    * `schemaRecheckMs`: how often (at most) a version's schema file is looked at again, so a
    * `metalboot assets pull talos` takes effect without a restart (default 3 s; 0: every time).
+   * `documentProviders`: the documents other parts of metalboot add to every config (default none).
    */
   constructor(
     private readonly assetsDir: string,
-    opts: { schemaRecheckMs?: number; now?: () => number } = {},
+    opts: { schemaRecheckMs?: number; now?: () => number; documentProviders?: readonly DocumentProvider[] } = {},
   ) {
+    this.documentProviders = opts.documentProviders ?? [];
     this.schemaRecheckMs = opts.schemaRecheckMs ?? 3000;
     this.nowMs = opts.now ?? Date.now;
   }

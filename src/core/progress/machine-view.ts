@@ -47,7 +47,7 @@ export async function machineProgressView(core: Core, macInput: string, opts: { 
     talos: { stage: p.stage, ready: p.ready, lastEventAt: p.lastTalosEventAt },
     stall: deadline === null ? null : { deadlineMs: deadline, dueAt: new Date(core.stall.since(m) + deadline).toISOString() },
     stalledIn: m.state === 'stalled' ? (p.stalled?.from ?? null) : null,
-    lastEvents: await core.store.events.tail(m.mac, opts.events ?? 20),
+    lastEvents: await core.history.lastEvents(m.mac, opts.events ?? 20),
     kernelLog: core.kernelLogs.tail(m.mac, opts.logLines ?? 50),
   };
 }

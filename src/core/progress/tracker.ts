@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.js';
+import type { UnattributedEvent } from '../store/talos.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
 import type { MachineService } from '../registry/machines.js';
 import { interpretTalosEvent, newTalosSession, type Interpretation, type TalosEventEnvelope, type TalosSession } from './interpret-events.js';
@@ -70,6 +71,15 @@ export class ProgressTracker {
 
   async progressOf(mac: string): Promise<MachineProgress> {
     return (await this.store.progress.get(mac)) ?? blankProgress(mac, this.timeline.now());
+  }
+
+  /** Talos events kept from addresses no machine is known by and not claimed since, oldest first. */
+  unattributed(page: { afterId?: number; limit: number }): Promise<UnattributedEvent[]> {
+    return this.store.talosEvents.listUnattributed({ unclaimedOnly: true, ...page });
+  }
+
+  unattributedCount(): Promise<number> {
+    return this.store.talosEvents.countUnattributed({ unclaimedOnly: true });
   }
 
   ingestEvent(peerIp: string, env: TalosEventEnvelope): Promise<IngestResult> {

@@ -39,6 +39,11 @@ export class ClusterService {
     return this.store.clusters.list();
   }
 
+  /** One page of clusters in name order, after `page.after` (the API's cursor). */
+  page(page: { after?: string; limit: number }): Promise<Cluster[]> {
+    return this.store.clusters.page(page);
+  }
+
   async create(input: ClusterInput, actor: Actor): Promise<{ cluster: Cluster; warnings: string[] }> {
     const now = this.timeline.now();
     const { cluster, warnings } = await this.check({ ...input }, now, now);

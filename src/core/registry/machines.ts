@@ -1,38 +1,16 @@
 import { isIP } from 'node:net';
-import type { MachineFilter, Store } from '../store/types.js';
+import type { LatestEvent, MachineFilter, Store } from '../store/types.js';
 import type { Actor } from './clusters.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';
 import { isStationMac, parseMac, parseStationMac } from './mac.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { Timeline } from '../timeline/timeline.js';
-import type { LocalBootMethod, Machine, MachineEvent, Role, SeenFacts } from '../types.js';
+import type { Machine, MachineEvent, MachineState, SeenFacts } from '../types.js';
+import { BOOT_FILE_RE, blankMachine, checkHostname, checkLabels, DISK_PATH_RE, dropUndefined, invalid, type MachineInput, type MachinePatch } from './machine-input.js';
 import { isPlaceholderUuid, normaliseUuid } from './uuid.js';
 
-export interface MachineInput {
-  mac: string;
-  hostname?: string | null;
-  role?: Role | null;
-  cluster?: string | null;
-  installDisk?: string | Record<string, unknown> | null;
-  uuid?: string | null;
-  serial?: string | null;
-  labels?: Record<string, string>;
-  patches?: string[];
-  ip?: string | null;
-  bootFile?: string | null;
-  localBoot?: LocalBootMethod;
-  installed?: boolean;
-}
-
-export type MachinePatch = Partial<Omit<MachineInput, 'mac'>>;
-
-// RFC 1123 hostname (Talos rejects anything else); labels like Kubernetes label keys/values.
-const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const LABEL_KEY_RE = /^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE_RE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
-const DISK_PATH_RE = /^\/dev\/[A-Za-z0-9/_.:-]+$/;
-const BOOT_FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { blankMachine, type MachineInput, type MachinePatch } from './machine-input.js';
 
 /** The machine registry: what operators register, and what the network discovers. */
 export class MachineService {
@@ -58,6 +36,22 @@ export class MachineService {
 
   list(filter?: MachineFilter): Promise<Machine[]> {
     return this.store.machines.list(filter);
+  }
+
+  /** One page of the registry in MAC order, after `page.after` (the API's cursor). */
+  page(filter: MachineFilter, page: { after?: string; limit: number }): Promise<Machine[]> {
+    return this.store.machines.page(filter, page);
+  }
+
+  /** The machines, each with its newest timeline event (null when it has none): the list view. */
+  async withLatestEvents(machines: Machine[]): Promise<Array<Machine & { lastEvent: LatestEvent | null }>> {
+    const last = await this.store.events.latest(machines.map((m) => m.mac));
+    return machines.map((m) => ({ ...m, lastEvent: last.get(m.mac) ?? null }));
+  }
+
+  /** How many machines are in each state, counted by the store (metrics). */
+  countByState(): Promise<Map<MachineState, number>> {
+    return this.store.machines.countByState();
   }
 
   async events(macInput: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]> {
@@ -264,51 +258,4 @@ export class MachineService {
     }
     return next;
   }
-}
-
-function invalid(message: string, field: string): never {
-  throw new ValidationError(message, field);
-}
-
-function checkHostname(h: string | null): string | null {
-  if (h === null) return null;
-  if (!HOSTNAME_RE.test(h)) throw new ValidationError(`hostname "${h.slice(0, 64)}" is not a valid RFC 1123 host name (lower-case letters, digits, dashes, dots)`, 'hostname');
-  return h;
-}
-
-function checkLabels(labels: Record<string, string>): Record<string, string> {
-  for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_KEY_RE.test(k)) throw new ValidationError(`label key "${k.slice(0, 64)}" is not a valid label key`, `labels.${k}`);
-    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) throw new ValidationError(`label "${k}" has an invalid value`, `labels.${k}`);
-  }
-  return { ...labels };
-}
-
-function dropUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-export function blankMachine(mac: string, now: string): Machine {
-  return {
-    mac,
-    uuid: null,
-    serial: null,
-    hostname: null,
-    role: null,
-    cluster: null,
-    installDisk: null,
-    installDiskSelector: null,
-    labels: {},
-    patches: [],
-    ip: null,
-    bootFile: null,
-    localBoot: 'exit',
-    state: 'registered',
-    stateChangedAt: now,
-    installed: false,
-    reimage: null,
-    lastSeen: {},
-    createdAt: now,
-    updatedAt: now,
-  };
 }

@@ -40,7 +40,7 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir, sendT
       if (file) {
         await core.boot.assetTransfer(ip, file, 'started', { range });
         // A hijacked download skips the app's onSend hook, which waits for the store's commit.
-        await core.store.flushed();
+        await core.flushed();
       }
       let ended = false;
       const record = (phase: AssetPhase, detail: Record<string, unknown>) =>

@@ -20,7 +20,7 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const after = decodeCursor('clusters', req.query.cursor, 'string');
-      return pageOf(await core.store.clusters.page({ after, limit: limit + 1 }), limit, 'clusters', (c) => c.name);
+      return pageOf(await core.clusters.page({ after, limit: limit + 1 }), limit, 'clusters', (c) => c.name);
     },
   );
 

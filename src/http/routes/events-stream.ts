@@ -31,7 +31,7 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
   const maxReplay = opts.maxReplay ?? 10_000;
-  const store = opts.core.store;
+  const history = opts.core.history;
   const bus = opts.core.timeline.bus;
   const open = new Set<() => void>();
   // End open streams first, or closing the server would wait for clients that never hang up.
@@ -91,7 +91,7 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
       const after = lastEventId(req.headers['last-event-id']);
       if (after !== undefined) {
         try {
-          const missed = filter ? await store.events.list(filter, { afterId: after, limit: maxReplay + 1 }) : await store.events.since(after, maxReplay + 1);
+          const missed = await history.eventsAfter(after, { mac: filter, limit: maxReplay + 1 });
           for (const e of missed.slice(0, maxReplay)) {
             send(format(e));
             lastSent = e.id;

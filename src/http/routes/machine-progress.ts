@@ -36,7 +36,7 @@ export async function machineProgressRoutes(app: FastifyInstance, { core }: { co
 
   app.get('/talos/stats', async () => ({
     ...core.progress.counters,
-    unattributedStored: await core.store.talosEvents.countUnattributed({ unclaimedOnly: true }),
+    unattributedStored: await core.progress.unattributedCount(),
   }));
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
@@ -50,7 +50,7 @@ export async function machineProgressRoutes(app: FastifyInstance, { core }: { co
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const afterId = decodeCursor('unattributed', req.query.cursor, 'number');
-      return pageOf(await core.store.talosEvents.listUnattributed({ unclaimedOnly: true, afterId, limit: limit + 1 }), limit, 'unattributed', (e) => e.id);
+      return pageOf(await core.progress.unattributed({ afterId, limit: limit + 1 }), limit, 'unattributed', (e) => e.id);
     },
   );
 }

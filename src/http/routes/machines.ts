@@ -45,9 +45,8 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
       const after = decodeCursor('machines', req.query.cursor, 'string');
       const registered = req.query.registered === undefined ? undefined : req.query.registered === 'true';
       const filter = { state, cluster, registered, label: key !== undefined ? { key, value: value ?? '' } : undefined };
-      const page = pageOf(await core.store.machines.page(filter, { after, limit: limit + 1 }), limit, 'machines', (m) => m.mac);
-      const last = await core.store.events.latest(page.items.map((m) => m.mac));
-      return { items: page.items.map((m) => ({ ...m, lastEvent: last.get(m.mac) ?? null })), next: page.next };
+      const page = pageOf(await core.machines.page(filter, { after, limit: limit + 1 }), limit, 'machines', (m) => m.mac);
+      return { items: await core.machines.withLatestEvents(page.items), next: page.next };
     },
   );
 
