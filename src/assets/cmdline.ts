@@ -3,13 +3,13 @@
  *
  * The factory's `cmdline-metal-<arch>` is the whole command line its metal images carry: Talos's
  * metal defaults plus the schematic's `extraKernelArgs`. metalboot always puts the metal defaults
- * for the cluster's version first (src/core/boot/cmdline.ts), so the cluster only needs the rest: those
+ * for the cluster's version first (src/core/config/cmdline.ts), so the cluster only needs the rest: those
  * become the cluster's `kernelArgs` when it is created with `--schematic` (before any
  * `--kernel-arg`, so an operator's own argument still wins).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { talosMetalArgs } from '../core/boot/cmdline.js';
+import { talosMetalArgs } from '../core/config/cmdline.js';
 import type { Arch } from '../core/types.js';
 import { readManifest } from './manifest.js';
 

@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseTalosVersion } from '../core/boot/cmdline.js';
+import { parseTalosVersion } from '../core/config/cmdline.js';
 import { loadSchema } from '../core/config/validate.js';
 import type { Arch } from '../core/types.js';
 import { parseChecksums, sha512, sha512File } from './checksums.js';

@@ -10,7 +10,7 @@ import { schematicArgs } from '../assets/cmdline.js';
 import { readManifest } from '../assets/manifest.js';
 import { IPXE_BIOS, IPXE_EFI_X64 } from '../core/boot/boot-file.js';
 import { bundledSchemaFile, bundledSchemas } from '../core/config/bundled-schemas.js';
-import { parseTalosVersion } from '../core/boot/cmdline.js';
+import { parseTalosVersion } from '../core/config/cmdline.js';
 import { contractFor } from '../core/config/talos-contract.js';
 import type { Arch, Cluster, Machine } from '../core/types.js';
 import type { DoctorSettings } from './settings.js';

@@ -1,4 +1,4 @@
-import { parseTalosVersion } from '../core/boot/cmdline.js';
+import { parseTalosVersion } from '../core/config/cmdline.js';
 import type { ConfigMap } from '../core/config/values.js';
 import type { KernelArgProvider } from '../core/boot/boot-service.js';
 import type { DocumentProvider } from '../core/config/render.js';

@@ -81,3 +81,32 @@ t.test('the core createCore returns has no store on it', async (t) => {
   t.notOk('store' in core, 'store is not part of the services adapters get');
   t.type(core.flushed, 'function');
 });
+
+// Inside the core, the rooms form layers: each imports only the rooms before it (and the root's
+// types.ts and errors.ts); index.ts (createCore) wires them all and nothing imports it.
+const ROOMS = ['store', 'timeline', 'config', 'registry', 'binding', 'boot', 'network', 'power', 'progress'];
+
+t.test('core rooms import only the rooms below them', async (t) => {
+  const wrong: string[] = [];
+  const roomOf = (file: string) => {
+    const parts = relative(CORE, file).split('/');
+    return parts.length > 1 ? parts[0]! : null; // null: a root file
+  };
+  for (const file of sources(CORE)) {
+    const from = roomOf(file);
+    for (const spec of specifiers(readFileSync(file, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+      const to = roomOf(target);
+      const name = `${relative(CORE, file)} → ${relative(CORE, target)}`;
+      if (to === null) {
+        if (from !== null && !/^(types|errors)\.ts$/.test(relative(CORE, target))) wrong.push(`${name} (only index.ts wires the rooms)`);
+        continue;
+      }
+      if (from === null || from === to) continue;
+      if (!ROOMS.includes(from) || !ROOMS.includes(to)) wrong.push(`${name} (a room not in the list: add it to ROOMS and its README)`);
+      else if (ROOMS.indexOf(to) > ROOMS.indexOf(from)) wrong.push(`${name} (${from} may not import ${to})`);
+    }
+  }
+  t.same(wrong, [], `layers, lowest first: ${ROOMS.join(' → ')}`);
+});

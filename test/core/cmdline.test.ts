@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildCmdline, parseTalosVersion, talosMetalArgs } from '../../src/core/boot/cmdline.js';
+import { buildCmdline, parseTalosVersion, talosMetalArgs } from '../../src/core/config/cmdline.js';
 
 const has = (args: string[], a: string) => args.includes(a);
 

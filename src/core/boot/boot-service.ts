@@ -2,7 +2,7 @@ import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Store } from '../store/types.js';
-import { buildCmdline } from './cmdline.js';
+import { buildCmdline } from '../config/cmdline.js';
 import { inInstallWindow } from '../timeline/lifecycle.js';
 import { tryParseMac } from '../registry/mac.js';
 import { bindingRefusedScript } from './binding-script.js';

@@ -11,7 +11,7 @@
 import { parseAllDocuments } from 'yaml';
 import { createHash } from 'node:crypto';
 import { BOOT_SCRIPT_PATH, decideBoot, type BootDecision } from './boot-file.js';
-import { buildCmdline } from './cmdline.js';
+import { buildCmdline } from '../config/cmdline.js';
 import type { RenderResult } from '../config/render.js';
 import { decideScript } from './script-decision.js';
 import type { TemplateSet } from './templates.js';

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundledSchemaFile, loadVersionSchema } from './bundled-schemas.js';
-import { parseTalosVersion } from '../boot/cmdline.js';
+import { parseTalosVersion } from './cmdline.js';
 import { type ConfigDocument, ConfigError, parseConfig, serializeConfig } from './documents.js';
 import type { ConfigMap } from './values.js';
 import { applyPatches, parsePatch, type Patch } from './patch.js';
@@ -10,7 +10,7 @@ import { validateConfig, type TalosSchema } from './validate.js';
 import { ValidationError } from '../errors.js';
 import { fillSkeleton, sentinelMachine, skeletonApplies, skeletonShape, skeletonUsable } from './skeleton.js';
 import { applyMachineSettings, mainDocument, mergeProvided, sampleVars, templateVars } from './machine-settings.js';
-import { compileTemplate } from '../boot/templates.js';
+import { compileTemplate } from './handlebars.js';
 import type { Cluster, Machine, Role } from '../types.js';
 
 export type RenderResult = { ok: true; yaml: string; warnings: string[] } | { ok: false; errors: string[] };

@@ -1,4 +1,4 @@
-import { parseTalosVersion } from '../boot/cmdline.js';
+import { parseTalosVersion } from './cmdline.js';
 
 // Talos version contracts, as data: for each Talos minor version metalboot knows, where the
 // per-machine install settings are rendered and which signals tell install progress. Everything

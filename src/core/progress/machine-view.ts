@@ -1,4 +1,8 @@
-import type { Core } from '../index.js';
+import type { MachineService } from '../registry/machines.js';
+import type { History } from '../timeline/history.js';
+import type { KernelLogBuffer } from './kernel-log.js';
+import type { StallDetector } from './stall.js';
+import type { ProgressTracker } from './tracker.js';
 import { waitingForBootstrap } from './interpret-events.js';
 import type { KernelLogLine, MachineEvent, MachineState, ReimageRequest, UnmetCondition } from '../types.js';
 
@@ -25,7 +29,16 @@ export interface MachineProgressView {
   kernelLog: KernelLogLine[];
 }
 
-export async function machineProgressView(core: Core, macInput: string, opts: { events?: number; logLines?: number } = {}): Promise<MachineProgressView> {
+/** The services the view reads (the Core has them all). */
+export interface ProgressViewSources {
+  machines: MachineService;
+  progress: ProgressTracker;
+  stall: StallDetector;
+  history: History;
+  kernelLogs: KernelLogBuffer;
+}
+
+export async function machineProgressView(core: ProgressViewSources, macInput: string, opts: { events?: number; logLines?: number } = {}): Promise<MachineProgressView> {
   const m = await core.machines.get(macInput);
   const p = await core.progress.progressOf(m.mac);
   const bootstrap = waitingForBootstrap(m, p);

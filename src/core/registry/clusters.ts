@@ -1,5 +1,5 @@
 import type { Store } from '../store/types.js';
-import { parseTalosVersion } from '../boot/cmdline.js';
+import { parseTalosVersion } from '../config/cmdline.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { Timeline } from '../timeline/timeline.js';
