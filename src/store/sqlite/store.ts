@@ -307,7 +307,8 @@ function machineRepo(db: SqlDb): MachineRepo {
 }
 
 function eventRepo(db: SqlDb): EventRepo {
-  type Row = { id: number; mac: string; at: string; kind: string; detail: string; source_ip: string | null; state: string | null };
+  type Row = { id: number; mac: string; at: string; kind: string; detail: string; source_ip: string | null; state: string | null; repeats: number; last_at: string | null };
+  const repeat = db.prepare<[string, number]>('UPDATE machine_events SET repeats = repeats + 1, last_at = ? WHERE id = ?');
   const insert = db.prepare(
     'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -325,7 +326,7 @@ function eventRepo(db: SqlDb): EventRepo {
   // One index seek per asked MAC (machine_events_mac): the whole-table GROUP BY mac would scan
   // every event ever recorded, and the timeline outlives deleted machines.
   const latest = db.prepare<[string], { mac: string; id: number; kind: string; at: string }>(
-    'SELECT e.mac, e.id, e.kind, e.at FROM json_each(?) j JOIN machine_events e ON e.id = (SELECT max(id) FROM machine_events WHERE mac = j.value)',
+    'SELECT e.mac, e.id, e.kind, COALESCE(e.last_at, e.at) AS at FROM json_each(?) j JOIN machine_events e ON e.id = (SELECT max(id) FROM machine_events WHERE mac = j.value)',
   );
   const toEvent = (r: Row): MachineEvent => ({
     id: r.id,
@@ -335,6 +336,8 @@ function eventRepo(db: SqlDb): EventRepo {
     detail: JSON.parse(r.detail) as Record<string, unknown>,
     sourceIp: r.source_ip,
     state: r.state as MachineEvent['state'],
+    // Only a coalesced event carries its count: most events happen once.
+    ...(r.repeats > 1 ? { repeats: r.repeats, lastAt: r.last_at ?? r.at } : {}),
   });
   const append = db.transaction((e: NewMachineEvent): MachineEvent => {
     const id = Number(
@@ -347,6 +350,9 @@ function eventRepo(db: SqlDb): EventRepo {
   return {
     async append(e) {
       return append(e);
+    },
+    async repeat(id, at) {
+      return repeat.run(at, id).changes > 0;
     },
     async prune(opts) {
       return prune(opts);
