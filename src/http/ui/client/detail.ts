@@ -179,6 +179,9 @@ function renderDetailContent(): void {
                 h('span', { class: 'kind mono' }, e.kind),
                 e.state ? [' → ', badge(e.state)] : null,
                 e.sourceIp ? h('span', { class: 'muted mono' }, ' from ' + e.sourceIp) : null,
+                e.repeats && e.repeats > 1
+                  ? h('span', { class: 'muted mono repeats', title: 'last at ' + (e.lastAt ?? e.at) }, ` ×${e.repeats} until ${clock(e.lastAt ?? e.at)}`)
+                  : null,
               ),
               h('span', { class: 'detail mono' }, detailText(e.detail)),
             ),

@@ -11,6 +11,9 @@ export interface MachineEvent {
   state?: string | null;
   sourceIp?: string | null;
   detail?: Record<string, unknown> | null;
+  /** Identical repeats counted on this event, and when the last one happened. */
+  repeats?: number;
+  lastAt?: string;
 }
 
 export interface Reimage {
