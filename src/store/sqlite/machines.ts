@@ -89,7 +89,8 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
           (m) =>
             // the state is filtered by the query (its own column, indexed)
             (!filter.cluster || m.cluster === filter.cluster) &&
-            (!filter.label || m.labels[filter.label.key] === filter.label.value),
+            (!filter.label || m.labels[filter.label.key] === filter.label.value) &&
+            (filter.registered === undefined || (m.state !== 'discovered') === filter.registered),
         );
     },
     async page(filter, p) {
