@@ -54,4 +54,12 @@ export function durabilityConformance(t: Test, factory: StoreFactory): void {
     await s.store.flushed();
     t.equal(await other.machines.get(mac(1)), undefined);
   });
+
+  t.test('close: what was written before it is kept, flushed() or not', async (t) => {
+    const s = await open(t, factory);
+    const other = await s.another();
+    await s.store.machines.insert(machine(mac(1), { hostname: 'written-last' }));
+    await s.store.close();
+    t.equal((await other.machines.get(mac(1)))?.hostname, 'written-last');
+  });
 }

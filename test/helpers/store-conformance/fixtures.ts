@@ -20,7 +20,9 @@ export interface StoreUnderTest {
   store: Store;
   /**
    * A second instance over the same data (another metalboot on a shared database, or the same
-   * file opened again): what it reads is what the first made durable. Used for reads only.
+   * file opened again): what it reads is what the first made durable. The suite lets a turn of
+   * the event loop pass between one instance's writes and the other's (a store may hold its write
+   * transaction open until the turn ends).
    */
   another(): Promise<Store>;
   /** Close everything the factory opened (the store may already be closed). */

@@ -1,7 +1,8 @@
 /**
  * The lease repo's contract: allocation order, the next-free cursor (from the interface: the search
  * starts where the last never-used allocation in the range ended), `exclude`, the per-candidate
- * `reservedForOther` question, offer reclaiming, and commit / release / decline / cancelOffers.
+ * `reservedForOther` question, offer reclaiming, commit / release / decline / cancelOffers, and two
+ * instances over one store.
  */
 import type { Test } from 'tap';
 import type { AllocateRequest, LeaseRange, LeaseRepo } from '../../../src/core/store/leases.js';
@@ -283,5 +284,22 @@ export function leaseConformance(t: Test, factory: StoreFactory): void {
       ['10.16.0.18', mac(1), 'bound'],
     ], 'in address order');
     t.same(await leases.get('10.16.0.18'), { ip: '10.16.0.18', mac: mac(1), state: 'bound', expiresAt: NOW + 5000, updatedAt: NOW + 3, hostname: 'h' });
+  });
+
+  t.test('two instances over one store: their own next-free cursors never hand out one address twice', async (t) => {
+    const s = await open(t, factory);
+    const one = s.store.leases;
+    const two = (await s.another()).leases;
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const r = range('10.5.0.1', '10.5.0.40');
+    const got: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      got.push((await offer(i % 3 === 0 ? one : two, mac(i), r))!);
+      await turn();
+    }
+    t.equal(new Set(got).size, 40, `distinct: ${got.join(' ')}`);
+    t.equal(await offer(one, mac(99), r), undefined);
+    await turn();
+    t.equal(await offer(two, mac(99), r), undefined);
   });
 }
