@@ -10,10 +10,10 @@ const enc = encodeURIComponent;
 async function wake(): Promise<void> {
   const mac = state.selected ?? '';
   try {
-    await api('POST', '/machines/' + enc(mac) + '/power', { action: 'on' });
-    toast('Wake-on-LAN sent to ' + mac + '; watch its timeline for the boot.');
+    await api('POST', `/machines/${enc(mac)}/power`, { action: 'on' });
+    toast(`Wake-on-LAN sent to ${mac}; watch its timeline for the boot.`);
   } catch (err) {
-    toast('Wake failed: ' + messageOf(err), true);
+    toast(`Wake failed: ${messageOf(err)}`, true);
   }
 }
 
@@ -21,25 +21,25 @@ async function submitReimage(ev: Event): Promise<void> {
   ev.preventDefault();
   const mac = state.selected ?? '';
   try {
-    const m = await api<Machine>('POST', '/machines/' + enc(mac) + '/reimage', { wipe: byId<HTMLSelectElement>('reimage-wipe').value });
+    const m = await api<Machine>('POST', `/machines/${enc(mac)}/reimage`, { wipe: byId<HTMLSelectElement>('reimage-wipe').value });
     state.machines.set(m.mac, m);
     byId('reimage-form').hidden = true;
     renderLists();
-    toast('Reimage requested for ' + (m.hostname || m.mac) + ': it reinstalls on its next network boot.');
+    toast(`Reimage requested for ${m.hostname || m.mac}: it reinstalls on its next network boot.`);
   } catch (err) {
-    toast('Reimage failed: ' + messageOf(err), true);
+    toast(`Reimage failed: ${messageOf(err)}`, true);
   }
 }
 
 async function cancelReimage(): Promise<void> {
   const mac = state.selected ?? '';
   try {
-    const m = await api<Machine>('DELETE', '/machines/' + enc(mac) + '/reimage');
+    const m = await api<Machine>('DELETE', `/machines/${enc(mac)}/reimage`);
     state.machines.set(m.mac, m);
     renderLists();
-    toast('Reimage canceled for ' + (m.hostname || m.mac) + '.');
+    toast(`Reimage canceled for ${m.hostname || m.mac}.`);
   } catch (err) {
-    toast('Cancel failed: ' + messageOf(err), true);
+    toast(`Cancel failed: ${messageOf(err)}`, true);
   }
 }
 

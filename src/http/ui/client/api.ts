@@ -50,9 +50,9 @@ export function messageOf(err: unknown): string {
 
 /** All data comes from the admin API with the same bearer token the CLI uses. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { authorization: 'Bearer ' + token, accept: 'application/json' };
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch('/api/v1' + path, {
+  const res = await fetch(`/api/v1${path}`, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -72,7 +72,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!res.ok) {
     const message = json && typeof json === 'object' ? (json as { message?: unknown }).message : undefined;
-    throw new ApiError(res.status, typeof message === 'string' && message ? message : res.status + ' ' + res.statusText, json);
+    throw new ApiError(res.status, typeof message === 'string' && message ? message : `${res.status} ${res.statusText}`, json);
   }
   return json as T;
 }

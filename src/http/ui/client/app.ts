@@ -39,7 +39,7 @@ async function signIn(candidate: string): Promise<void> {
   try {
     await api('GET', '/machines?limit=1');
   } catch (err) {
-    if (statusOf(err) !== 401) byId('login-error').textContent = 'Cannot reach the API: ' + messageOf(err);
+    if (statusOf(err) !== 401) byId('login-error').textContent = `Cannot reach the API: ${messageOf(err)}`;
     return;
   }
   keepToken();
@@ -66,7 +66,7 @@ async function loadList(l: ListState): Promise<Machine[]> {
   let cursor: string | null = null;
   do {
     const limit = Math.min(1000, l.shown - items.length);
-    const page: Page<Machine> = await api('GET', '/machines?' + l.query + '&limit=' + limit + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    const page: Page<Machine> = await api('GET', `/machines?${l.query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     items = items.concat(page.items);
     cursor = page.next;
   } while (cursor && items.length < l.shown);
@@ -78,7 +78,7 @@ async function loadAll<T>(path: string): Promise<T[]> {
   let items: T[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page<T> = await api('GET', path + '?limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    const page: Page<T> = await api('GET', `${path}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     items = items.concat(page.items);
     cursor = page.next;
   } while (cursor && items.length < 100000);
@@ -100,7 +100,7 @@ async function refreshAll(): Promise<void> {
     renderLists();
     showServerWarnings((await api<ServerInfo>('GET', '/server')).warnings);
   } catch (err) {
-    if (statusOf(err) !== 401) toast('Refreshing machines failed: ' + messageOf(err), true);
+    if (statusOf(err) !== 401) toast(`Refreshing machines failed: ${messageOf(err)}`, true);
   }
 }
 
@@ -146,7 +146,7 @@ function closeDetail(): void {
 
 function routeFromHash(): void {
   const m = /^#machine=(.+)$/.exec(location.hash);
-  const mac = m && m[1] ? decodeURIComponent(m[1]) : null;
+  const mac = m?.[1] ? decodeURIComponent(m[1]) : null;
   if (mac) openDetail(mac);
   else closeDetail();
 }

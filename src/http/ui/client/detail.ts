@@ -49,7 +49,7 @@ async function loadDetail(): Promise<void> {
   const mac = state.selected;
   if (!mac) return;
   try {
-    const p = await api<Progress>('GET', '/machines/' + enc(mac) + '/progress?events=200&lines=200');
+    const p = await api<Progress>('GET', `/machines/${enc(mac)}/progress?events=200&lines=200`);
     if (state.selected !== mac) return;
     detailProgress = p;
     detailEvents = p.lastEvents || [];
@@ -58,7 +58,7 @@ async function loadDetail(): Promise<void> {
   } catch (err) {
     const status = statusOf(err);
     if (state.selected !== mac || status === 401) return;
-    detailError = status === 404 ? 'No machine ' + mac + ' (deleted?)' : 'Loading failed: ' + messageOf(err);
+    detailError = status === 404 ? `No machine ${mac} (deleted?)` : `Loading failed: ${messageOf(err)}`;
   }
   renderDetailHead();
   renderDetailBody();
@@ -78,10 +78,10 @@ export function renderDetailHead(): void {
   byId('detail-title').textContent = m ? m.hostname || m.mac : selected;
   const st = byId('detail-state');
   st.textContent = m ? m.state : '';
-  st.className = 'badge ' + ((m && stateGroup(m.state)) || '');
+  st.className = `badge ${(m && stateGroup(m.state)) || ''}`;
   const discovered = !m || m.state === 'discovered';
   byId('action-reimage').hidden = discovered;
-  byId('action-cancel-reimage').hidden = !(m && m.reimage);
+  byId('action-cancel-reimage').hidden = !(m?.reimage);
   if (discovered) byId('reimage-form').hidden = true;
 }
 
@@ -131,9 +131,9 @@ function renderDetailContent(): void {
     body.append(h('p', { class: 'muted' }, 'Loading…'));
     return;
   }
-  const ip = m ? m.ip || (m.lastSeen && m.lastSeen.ip) : null;
-  const dueIn = p && p.stall ? Date.parse(p.stall.dueAt) - serverNow() : 0;
-  const talos = p && p.talos;
+  const ip = m ? m.ip || (m.lastSeen?.ip) : null;
+  const dueIn = p?.stall ? Date.parse(p.stall.dueAt) - serverNow() : 0;
+  const talos = p?.talos;
   body.append(
     h(
       'dl',
@@ -143,17 +143,17 @@ function renderDetailContent(): void {
       m && row('Role', m.role),
       row('Address', ip ? h('span', { class: 'mono' }, ip) : null),
       m && row('Installed', m.installed ? 'yes' : 'no'),
-      m && m.reimage && row('Reimage', 'requested ' + m.reimage.requestedAt + ', wipe ' + m.reimage.wipe),
+      m?.reimage && row('Reimage', `requested ${m.reimage.requestedAt}, wipe ${m.reimage.wipe}`),
       m && row('In state', since(m.stateChangedAt)),
-      talos && talos.stage && row('Talos', talos.stage + (talos.ready === true ? ', ready' : talos.ready === false ? ', not ready' : '')),
-      p && p.stalledIn && row('Stalled in', badge(p.stalledIn)),
-      p && p.stall && row('Stall deadline', duration(p.stall.deadlineMs) + ' of silence; ' + (dueIn > 0 ? 'due in ' + duration(dueIn) : 'overdue')),
-      p && p.waitingFor && row('Waiting for', h('code', null, p.waitingFor)),
-      p && p.failure && row('Failure', h('span', { class: 'error' }, p.failure.reason + ' (' + p.failure.source + ', ' + p.failure.at + ')')),
+      talos?.stage && row('Talos', talos.stage + (talos.ready === true ? ', ready' : talos.ready === false ? ', not ready' : '')),
+      p?.stalledIn && row('Stalled in', badge(p.stalledIn)),
+      p?.stall && row('Stall deadline', `${duration(p.stall.deadlineMs)} of silence; ${dueIn > 0 ? `due in ${duration(dueIn)}` : 'overdue'}`),
+      p?.waitingFor && row('Waiting for', h('code', null, p.waitingFor)),
+      p?.failure && row('Failure', h('span', { class: 'error' }, `${p.failure.reason} (${p.failure.source}, ${p.failure.at})`)),
     ),
   );
 
-  if (p && p.unmetConditions && p.unmetConditions.length) {
+  if (p?.unmetConditions?.length) {
     body.append(
       h('h3', null, 'Unmet conditions'),
       h('ul', { class: 'unmet' }, p.unmetConditions.map((c) => h('li', null, h('strong', null, c.name), ': ', c.reason))),
@@ -178,9 +178,9 @@ function renderDetailContent(): void {
                 null,
                 h('span', { class: 'kind mono' }, e.kind),
                 e.state ? [' → ', badge(e.state)] : null,
-                e.sourceIp ? h('span', { class: 'muted mono' }, ' from ' + e.sourceIp) : null,
+                e.sourceIp ? h('span', { class: 'muted mono' }, ` from ${e.sourceIp}`) : null,
                 e.repeats && e.repeats > 1
-                  ? h('span', { class: 'muted mono repeats', title: 'last at ' + (e.lastAt ?? e.at) }, ` ×${e.repeats} until ${clock(e.lastAt ?? e.at)}`)
+                  ? h('span', { class: 'muted mono repeats', title: `last at ${e.lastAt ?? e.at}` }, ` ×${e.repeats} until ${clock(e.lastAt ?? e.at)}`)
                   : null,
               ),
               h('span', { class: 'detail mono' }, detailText(e.detail)),
@@ -193,7 +193,7 @@ function renderDetailContent(): void {
   body.append(h('h3', null, 'Kernel log'));
   body.append(
     detailLog.length
-      ? h('pre', { class: 'kmsg', id: 'kmsg' }, detailLog.map((l) => clock(l.receivedAt) + '  ' + l.msg).join('\n'))
+      ? h('pre', { class: 'kmsg', id: 'kmsg' }, detailLog.map((l) => `${clock(l.receivedAt)}  ${l.msg}`).join('\n'))
       : h('p', { class: 'muted' }, 'No kernel log lines: Talos sends them once it runs with talos.logging.kernel pointed at metalboot.'),
   );
 }

@@ -70,11 +70,11 @@ export const STATE_GROUP: Readonly<Record<string, string>> = {
 };
 
 export function stateGroup(state: string | null | undefined): string {
-  return state && Object.prototype.hasOwnProperty.call(STATE_GROUP, state) ? (STATE_GROUP[state] ?? '') : '';
+  return state && Object.hasOwn(STATE_GROUP, state) ? (STATE_GROUP[state] ?? '') : '';
 }
 
 export function badge(state: string | null | undefined): HTMLSpanElement {
-  return h('span', { class: 'badge ' + stateGroup(state), 'data-state': state }, state || '—');
+  return h('span', { class: `badge ${stateGroup(state)}`, 'data-state': state }, state || '—');
 }
 
 export function toast(message: string, isError?: boolean): void {

@@ -41,7 +41,7 @@ export class EventStream {
       this.ctrl = ctrl;
       try {
         const res = await fetch(this.path, {
-          headers: { authorization: 'Bearer ' + currentToken(), accept: 'text/event-stream' },
+          headers: { authorization: `Bearer ${currentToken()}`, accept: 'text/event-stream' },
           signal: ctrl.signal,
           cache: 'no-store',
         });
@@ -49,7 +49,7 @@ export class EventStream {
           notifyUnauthorized();
           return;
         }
-        if (!res.ok || !res.body) throw new Error('event stream answered ' + res.status);
+        if (!res.ok || !res.body) throw new Error(`event stream answered ${res.status}`);
         this.handlers.status('live');
         this.handlers.open();
         await this.read(res.body.getReader());
@@ -70,8 +70,7 @@ export class EventStream {
       const chunk = await reader.read();
       if (chunk.done) return;
       buf += decoder.decode(chunk.value, { stream: true });
-      let end;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
+      for (let end = buf.indexOf('\n\n'); end >= 0; end = buf.indexOf('\n\n')) {
         const block = buf.slice(0, end);
         buf = buf.slice(end + 2);
         this.dispatch(block);

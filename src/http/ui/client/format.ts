@@ -10,7 +10,7 @@ export function serverNow(): number {
 
 export function noteSkew(res: Response): void {
   const d = Date.parse(res.headers.get('date') || '');
-  if (!isNaN(d)) clockSkewMs = d - Date.now();
+  if (!Number.isNaN(d)) clockSkewMs = d - Date.now();
 }
 
 export function duration(ms: number): string {
@@ -19,10 +19,10 @@ export function duration(ms: number): string {
   const m = Math.floor(s / 60);
   const hr = Math.floor(m / 60);
   const d = Math.floor(hr / 24);
-  if (d > 0) return d + 'd ' + (hr % 24) + 'h';
-  if (hr > 0) return hr + 'h ' + (m % 60) + 'm';
-  if (m > 0) return m + 'm ' + (s % 60) + 's';
-  return s + 's';
+  if (d > 0) return `${d}d ${hr % 24}h`;
+  if (hr > 0) return `${hr}h ${m % 60}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
 }
 
 /** "4m 10s" (+ suffix, e.g. " ago"); "just now" takes no suffix. */
@@ -45,7 +45,7 @@ export function tick(): void {
 
 export function clock(iso: string): string {
   const d = new Date(iso);
-  return isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString([], { hour12: false });
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleTimeString([], { hour12: false });
 }
 
 /** One line for an event's detail: key=value pairs, long values cut. */
@@ -56,8 +56,8 @@ export function detailText(detail: unknown): string {
     .map((k) => {
       const v = obj[k];
       let s: string | undefined = typeof v === 'string' ? v : JSON.stringify(v);
-      if (s && s.length > 300) s = s.slice(0, 300) + '…';
-      return k + '=' + s;
+      if (s && s.length > 300) s = `${s.slice(0, 300)}…`;
+      return `${k}=${s}`;
     })
     .join('  ');
 }

@@ -10,13 +10,13 @@ let acceptingMac: string | null = null;
 
 function machineMatches(m: Machine, q: string): boolean {
   if (!q) return true;
-  return [m.hostname, m.mac, m.state, m.cluster, m.role, m.ip, m.lastSeen && m.lastSeen.ip].some(
+  return [m.hostname, m.mac, m.state, m.cluster, m.role, m.ip, m.lastSeen?.ip].some(
     (v) => typeof v === 'string' && v.toLowerCase().indexOf(q) >= 0,
   );
 }
 
 function byName(a: Machine, b: Machine): number {
-  return String(a.hostname || '~' + a.mac).localeCompare(String(b.hostname || '~' + b.mac));
+  return String(a.hostname || `~${a.mac}`).localeCompare(String(b.hostname || `~${b.mac}`));
 }
 
 /** Both tables from `state.machines`, then the detail pane (it shows the same machine). */
@@ -60,9 +60,9 @@ export function renderLists(): void {
   for (const m of managed) {
     const e = state.lastEvents.get(m.mac);
     const cls =
-      'machine' + (m.state === 'stalled' ? ' stalled' : '') + (m.state === 'failed' ? ' failed' : '') + (m.mac === state.selected ? ' selected' : '');
+      `machine${m.state === 'stalled' ? ' stalled' : ''}${m.state === 'failed' ? ' failed' : ''}${m.mac === state.selected ? ' selected' : ''}`;
     const open = () => {
-      location.hash = '#machine=' + encodeURIComponent(m.mac);
+      location.hash = `#machine=${encodeURIComponent(m.mac)}`;
     };
     rows.append(
       h(
@@ -73,7 +73,7 @@ export function renderLists(): void {
         h('td', null, badge(m.state), m.reimage && m.state !== 'reimage-requested' ? h('span', { class: 'muted' }, ' reimage pending') : null),
         h('td', null, m.role || '—'),
         h('td', null, m.cluster || '—'),
-        h('td', { class: 'mono' }, m.ip || (m.lastSeen && m.lastSeen.ip) || '—'),
+        h('td', { class: 'mono' }, m.ip || (m.lastSeen?.ip) || '—'),
         h('td', { class: 'wrap' }, e ? [h('span', { class: 'mono' }, e.kind), ' ', h('span', { class: 'muted' }, since(e.at, ' ago'))] : '—'),
         h('td', null, since(m.stateChangedAt)),
       ),
@@ -91,7 +91,7 @@ function openAccept(mac: string): void {
   byId('accept-mac').textContent = mac;
   const select = byId<HTMLSelectElement>('accept-cluster');
   clear(select);
-  for (const c of state.clusters) select.append(h('option', { value: c.name }, c.name + ' (' + c.talosVersion + ')'));
+  for (const c of state.clusters) select.append(h('option', { value: c.name }, `${c.name} (${c.talosVersion})`));
   byId('accept-error').textContent = state.clusters.length ? '' : 'No clusters yet: create one first (metalboot cluster create).';
   byId<HTMLInputElement>('accept-hostname').value = '';
   byId('accept-panel').hidden = false;
@@ -118,7 +118,7 @@ async function submitAccept(ev: Event): Promise<void> {
     state.machines.set(m.mac, m);
     closeAccept();
     renderLists();
-    toast('Accepted ' + m.mac + ' as ' + (m.hostname || m.mac) + '; it installs on its next network boot.');
+    toast(`Accepted ${m.mac} as ${m.hostname || m.mac}; it installs on its next network boot.`);
   } catch (err) {
     byId('accept-error').textContent = messageOf(err);
   }
