@@ -9,7 +9,8 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.client.json ./
+COPY scripts/build-ui.mjs ./scripts/build-ui.mjs
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -37,7 +37,7 @@ async function measure(url: string) {
 }
 await measure('/api/v1/machines');
 await measure('/api/v1/machines?limit=1000');
-const last = (await app.inject({ method: 'GET', url: '/api/v1/machines?limit=1000&cursor=' + Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url'), headers: { authorization: `Bearer ${token}` } })).json();
+const last = (await app.inject({ method: 'GET', url: `/api/v1/machines?limit=1000&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`, headers: { authorization: `Bearer ${token}` } })).json();
 await measure(`/api/v1/machines?limit=100&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`);
 await measure('/api/v1/machines?state=discovered&limit=100');
 await measure('/api/v1/machines?registered=true&limit=200');

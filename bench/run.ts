@@ -790,7 +790,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = started.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const name = scenarioArg === 'all' ? `${stamp}.json` : `${stamp}-${scenarioArg}.json`;
-  fs.writeFileSync(path.join(RESULTS_DIR, name), JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS_DIR, name), `${JSON.stringify(result, null, 2)}\n`);
   console.log('');
   console.log(table(reports));
   const stormReport = reports.find((r) => r.scenario === 'storm');

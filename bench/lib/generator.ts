@@ -284,7 +284,10 @@ async function render(job: RenderJob): Promise<RenderResult> {
           {
             method: 'GET',
             path: '/hello',
-            setupRequest: (req: object, ctx: Ctx) => ((ctx.t0 = performance.now()), req),
+            setupRequest: (req: object, ctx: Ctx) => {
+              ctx.t0 = performance.now();
+              return req;
+            },
             onResponse: (_s: number, _b: string, ctx: Ctx) => void hello.push(performance.now() - (ctx.t0 ?? 0)),
           },
         ]

@@ -28,7 +28,7 @@ function ip(args: string[]): string {
 /** `ip -n <ns> -batch`: many commands in one process (adding hundreds of addresses). */
 export function ipBatch(ns: string, commands: string[]): void {
   if (commands.length === 0) return;
-  const r = spawnSync('ip', ['-n', ns, '-batch', '-'], { input: commands.join('\n') + '\n', encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('ip', ['-n', ns, '-batch', '-'], { input: `${commands.join('\n')}\n`, encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`ip -batch failed: ${r.stderr}`);
 }
 

@@ -36,7 +36,7 @@ export async function perfDuring<T>(pid: number, seconds: number, dataFile: stri
   const result = await load();
   const code = await exited;
   if (code !== 0) throw new Error(`perf record exited ${code}: ${err}`);
-  const scriptFile = dataFile.replace(/\.data$/, '') + '.script.txt';
+  const scriptFile = `${dataFile.replace(/\.data$/, '')}.script.txt`;
   const out = fs.openSync(scriptFile, 'w');
   try {
     const r = spawnSync('perf', ['script', '-i', dataFile], { stdio: ['ignore', out, 'pipe'], maxBuffer: 64 * 1024 * 1024 });

@@ -132,7 +132,7 @@ export async function startDnsmasq(pair: Pair, o: DnsmasqOptions): Promise<Runni
   const dir = prepareDir(o.root, o.name);
   const log = path.join(dir, 'dnsmasq.log');
   const hostsFile = path.join(dir, 'hosts');
-  fs.writeFileSync(hostsFile, (o.hosts ?? []).map(([mac, ip]) => `${mac},${ip}`).join('\n') + '\n');
+  fs.writeFileSync(hostsFile, `${(o.hosts ?? []).map(([mac, ip]) => `${mac},${ip}`).join('\n')}\n`);
   // NOTES.md: port=0 (no DNS), no /etc/dnsmasq.conf, user=root, bind-interfaces. Tuned as an
   // operator would for a boot storm: no ICMP probe before each offer (metalboot and Kea do not
   // probe either), lease and TFTP limits above the load.

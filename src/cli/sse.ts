@@ -13,8 +13,7 @@ export async function* sseMessages(body: AsyncIterable<Uint8Array>): AsyncGenera
   let buffer = '';
   for await (const chunk of body) {
     buffer = (buffer + decoder.decode(chunk, { stream: true })).replace(/\r\n?/g, '\n');
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const frame = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const message: SseMessage = { event: 'message', data: '' };

@@ -99,6 +99,10 @@ export interface MachineEvent {
   detail: Record<string, unknown>;
   sourceIp: string | null;
   state: MachineState | null; // state after the event, when it changed it
+  /** How many times it happened, when identical repeats were coalesced into it (absent: once). */
+  repeats?: number;
+  /** When the last of those repeats happened (only with `repeats`). */
+  lastAt?: string;
 }
 
 export interface AuditEntry {

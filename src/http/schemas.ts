@@ -243,6 +243,8 @@ export const eventSchema = {
     detail: { type: 'object', additionalProperties: true },
     sourceIp: { type: ['string', 'null'] },
     state: { type: ['string', 'null'] },
+    repeats: { type: 'integer', description: 'how many times it happened, when identical repeats within a minute were counted on it (absent: once)' },
+    lastAt: { type: 'string', description: 'when the last repeat happened (only with repeats)' },
   },
 } as const;
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/binding/config-guard.js';
 import type { Core } from '../core/index.js';
+import { EVENT_REPEATED } from '../core/timeline/timeline.js';
 import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
 import type { WalStats } from '../core/store/types.js';
 import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';
@@ -31,6 +32,8 @@ export class Metrics {
   private tftpFromBus = true;
   private readonly withProcess: boolean;
   private readonly onEvent = (e: MachineEvent) => this.countEvent(e);
+  /** A repeat counted on an earlier event happened all the same; it moved no state. */
+  private readonly onRepeat = (e: MachineEvent) => this.countEvent({ ...e, state: null });
   private readonly onRefusal = (r: ConfigRefusalSignal) => this.configRefusals.inc({ reason: configRefusalReason(r.reason) });
   private readonly onConflict = () => this.configConflicts.inc();
 
@@ -100,6 +103,7 @@ export class Metrics {
     talosCounterSamples(core, registers);
     this.withProcess = opts.processMetrics ?? true;
     core.timeline.bus.on('event', this.onEvent);
+    core.timeline.bus.on(EVENT_REPEATED, this.onRepeat);
     core.timeline.bus.on(CONFIG_REFUSAL, this.onRefusal);
     core.timeline.bus.on(CONFIG_CONFLICT, this.onConflict);
   }
@@ -217,6 +221,7 @@ export class Metrics {
   /** Stop listening to the bus (the registry stays readable). */
   close(): void {
     this.core.timeline.bus.off('event', this.onEvent);
+    this.core.timeline.bus.off(EVENT_REPEATED, this.onRepeat);
     this.core.timeline.bus.off(CONFIG_REFUSAL, this.onRefusal);
     this.core.timeline.bus.off(CONFIG_CONFLICT, this.onConflict);
   }

@@ -5,7 +5,7 @@
 // sent straight out of that buffer, so the per-block hot path allocates
 // nothing of ours. The batch always starts at the oldest unacknowledged block,
 // which keeps retransmission trivial: resend from the batch.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import fs from 'node:fs';
 import { DATA_HEADER_BYTES, ErrorCode, Opcode, encodeError, encodeOack, writeDataHeader } from './packets.js';
 import type { NegotiatedOptions, TftpErrorKind } from './types.js';

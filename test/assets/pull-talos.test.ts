@@ -58,7 +58,7 @@ t.test('an interrupted download resumes with Range from the .part file', async (
   const resumed = m.requests.filter((q) => q.path === path).at(-1)!;
   t.equal(resumed.range, `bytes=${partSize}-`, 'asked only for the rest');
   t.ok(resumed.ifRange, 'with If-Range, so a changed file is fetched whole');
-  t.match(second.stderr, new RegExp(`resuming at`));
+  t.match(second.stderr, /resuming at/);
   t.ok(readFileSync(join(dir, 'initramfs-amd64.xz')).equals(m.files.get(path)!), 'the resumed file is byte-identical');
   t.notOk(existsSync(join(dir, 'initramfs-amd64.xz.part')));
   t.notOk(existsSync(join(dir, 'initramfs-amd64.xz.part.json')));
@@ -74,7 +74,7 @@ t.test('a file that changed upstream since the interruption is fetched whole (If
   const fresh = fakeKernel(400 * 1024);
   m.put(path, fresh);
   const sumsPath = `/release/${VERSION}/sha512sum.txt`;
-  m.put(sumsPath, m.files.get(sumsPath)!.toString().replace(/^[0-9a-f]+(?=  vmlinuz-amd64$)/m, sha512(fresh)));
+  m.put(sumsPath, m.files.get(sumsPath)!.toString().replace(/^[0-9a-f]+(?= {2}vmlinuz-amd64$)/m, sha512(fresh)));
   const r = await pull(assets, m.url, '--no-schema');
   t.equal(r.code, 0, r.stderr);
   t.ok(readFileSync(join(assets, 'talos', VERSION, 'vmlinuz-amd64')).equals(fresh), 'no splice of old and new bytes');

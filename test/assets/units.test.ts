@@ -35,7 +35,7 @@ t.test('sha512sum.txt parsing', async (t) => {
   const a = 'a'.repeat(128);
   const sums = parseChecksums(`# comment\n${a}  vmlinuz-amd64\n${'B'.repeat(128)} *./out/initramfs-amd64.xz\n\n`, 'x');
   t.same([...sums], [['vmlinuz-amd64', a], ['initramfs-amd64.xz', 'b'.repeat(128)]]);
-  t.throws(() => parseChecksums('<html>', 'x'), /not "<sha512>  <file>"/);
+  t.throws(() => parseChecksums('<html>', 'x'), /not "<sha512> {2}<file>"/);
   t.throws(() => parseChecksums('\n', 'x'), /lists no checksums/);
 });
 

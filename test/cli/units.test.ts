@@ -16,6 +16,11 @@ t.test('output helpers', async (t) => {
     formatEvent({ id: 1, mac: 'm', at: 'T', kind: 'dhcp-discover', state: 'dhcp', sourceIp: null, detail: { reply: 'OFFER', n: null, o: { a: 1 } } }),
     `T  ${'dhcp-discover'.padEnd(26)} ${'→ dhcp'.padEnd(20)} ${'-'.padEnd(15)} reply=OFFER o={"a":1}`,
   );
+  t.equal(
+    formatEvent({ id: 2, mac: 'm', at: 'T', kind: 'machine-script', state: null, sourceIp: '10.0.0.9', detail: { script: 'install' }, repeats: 40, lastAt: 'U' }),
+    `T  ${'machine-script'.padEnd(26)} ${''.padEnd(20)} ${'10.0.0.9'.padEnd(15)} script=install (×40 until U)`,
+    'a coalesced event says how many times and until when',
+  );
 });
 
 t.test('inputs', async (t) => {

@@ -43,7 +43,7 @@ t.test('a table read a moment ago answers for what it holds; anything else is re
   const table = new ProcNeighbourTable(file, 1000, () => now);
   writeFileSync(file, ARP);
   t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01']);
-  writeFileSync(file, ARP.replace('52:54:00:AA:00:01', '52:54:00:aa:00:99') + '10.9.0.30        0x1         0x2         52:54:00:aa:00:30     *        br0\n');
+  writeFileSync(file, `${ARP.replace('52:54:00:AA:00:01', '52:54:00:aa:00:99')}10.9.0.30        0x1         0x2         52:54:00:aa:00:30     *        br0\n`);
   now = 500;
   t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01'], 'within the second: the table as read');
   t.same(await table.macsFor('10.9.0.30'), ['52:54:00:aa:00:30'], 'a host the cached table lacks is looked up afresh');

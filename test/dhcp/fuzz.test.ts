@@ -81,7 +81,7 @@ t.test(`decoder: ${ROUNDS} random and mutated datagrams (seed ${SEED})`, async (
   let decoded = 0;
   for (let i = 0; i < ROUNDS; i++) {
     const dgram = i % 4 === 0 ? randomDatagram(r) : mutate(r, r.pick(seeds));
-    let result;
+    let result: ReturnType<typeof decodeDhcp>;
     try {
       result = decodeDhcp(dgram);
     } catch (err) {

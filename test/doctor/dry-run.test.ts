@@ -73,7 +73,7 @@ t.test('doctor --mac: every hop of a boot, exactly, without recording anything',
   rmSync(join(talos, 'initramfs-amd64.xz'));
   const noInitrd = await doctor('--mac', MAC, '--ipxe');
   t.equal(noInitrd.code, 7);
-  t.match(noInitrd.stdout, /initramfs  ✗\n.*\n\s+answer: +404\n\s+problem: assets\/talos\/v1\.13\.9\/initramfs-amd64\.xz is missing: metalboot assets pull talos --version v1\.13\.9 --arch amd64/);
+  t.match(noInitrd.stdout, /initramfs {2}✗\n.*\n\s+answer: +404\n\s+problem: assets\/talos\/v1\.13\.9\/initramfs-amd64\.xz is missing: metalboot assets pull talos --version v1\.13\.9 --arch amd64/);
 
   t.equal((await runCli(['machine', 'edit', MAC, '--installed', '--local-boot', 'sanboot'], s.env)).code, 0);
   const installed = await doctor('--mac', MAC, '--ipxe');

@@ -42,7 +42,7 @@ export async function main(configJson: string): Promise<void> {
     },
     flushed: () => store.flushed(),
   };
-  let server;
+  let server: Awaited<ReturnType<typeof startDhcpServer>>;
   try {
     server = await startDhcpServer({ ...cfg.server, core, leases: store.leases, logger });
   } catch (err) {

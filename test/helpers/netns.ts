@@ -219,7 +219,9 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15
         if (match) return finish(undefined, match);
       }
     };
-    const onErr = (d: Buffer): void => void (stderr = (stderr + d.toString()).slice(-MAX_OUTPUT));
+    const onErr = (d: Buffer): void => {
+      stderr = (stderr + d.toString()).slice(-MAX_OUTPUT);
+    };
     const onExit = (): void => finish(new Error(`process exited before printing ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`));
     const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`)), timeoutMs);
     child.stdout?.on('data', onData);

@@ -101,7 +101,7 @@ t.test('bad cluster input', async (t) => {
 
 t.test('bad query strings on boot routes', async (t) => {
   const { get, store } = await makeApp(t);
-  for (const url of ['/ipxe', '/ipxe?mac=zz', '/ipxe?mac=aa:bb:cc:dd:ee:ff&arch=sparc', '/ipxe?mac=aa:bb:cc:dd:ee:ff&uuid=nope', '/ipxe?mac=aa:bb:cc:dd:ee:ff&platform=bios', '/ipxe?mac=aa:bb:cc:dd:ee:ff&serial=' + 'x'.repeat(200)]) {
+  for (const url of ['/ipxe', '/ipxe?mac=zz', '/ipxe?mac=aa:bb:cc:dd:ee:ff&arch=sparc', '/ipxe?mac=aa:bb:cc:dd:ee:ff&uuid=nope', '/ipxe?mac=aa:bb:cc:dd:ee:ff&platform=bios', `/ipxe?mac=aa:bb:cc:dd:ee:ff&serial=${'x'.repeat(200)}`]) {
     const res = await get(url, '10.9.0.80');
     t.equal(res.statusCode, 400, url);
     t.equal(res.json().error, 'validation');

@@ -96,7 +96,7 @@ t.test('a v1.14 cluster from talosctl’s output, end to end through the API', a
 
 t.test('configs Talos v1.14 would refuse are refused at cluster create', async (t) => {
   const { api } = await makeApp(t);
-  const both = await api('POST', '/api/v1/clusters', v14('both', { worker: `${fixture('talos/examples/v1.14/worker-overrides.yaml')}\n---\n` + 'version: v1alpha1\n' }));
+  const both = await api('POST', '/api/v1/clusters', v14('both', { worker: `${fixture('talos/examples/v1.14/worker-overrides.yaml')}\n---\nversion: v1alpha1\n` }));
   t.equal(both.status, 400, 'two main documents');
   const install = fixture('talos/examples/v1.14/worker-overrides.yaml').replace('machine:\n', 'machine:\n    install:\n        disk: /dev/sda\n');
   const conflict = await api('POST', '/api/v1/clusters', v14('conflict', { worker: install }));

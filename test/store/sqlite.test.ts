@@ -1,3 +1,8 @@
+/**
+ * What the SQLite store does beyond the Store contract (test/helpers/store-conformance, run by
+ * sqlite-conformance.test.ts): migrations, WAL, triggers that keep the logs append-only, the
+ * cluster cache across connections, where columns live.
+ */
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -61,33 +66,6 @@ t.test('only a coalesced refusal\'s detail may change in the audit log (its coun
   t.throws(() => store.db.prepare('DELETE FROM audit_log').run(), /append-only/);
 });
 
-t.test('the newest event of each asked machine, in one query', async (t) => {
-  const store = new SqliteStore(join(t.testdir({}), 'm.db'));
-  t.teardown(() => store.close());
-  const ev = (mac: string, kind: string, at: string) => store.events.append({ mac, at, kind, detail: {}, sourceIp: null, state: null });
-  await ev('02:00:00:00:00:01', 'dhcp', '2026-01-01T00:00:01.000Z');
-  await ev('02:00:00:00:00:02', 'registered', '2026-01-01T00:00:02.000Z');
-  const newest = await ev('02:00:00:00:00:01', 'tftp', '2026-01-01T00:00:03.000Z');
-  await ev('02:00:00:00:00:09', 'dhcp', '2026-01-01T00:00:04.000Z'); // not asked for
-  const latest = await store.events.latest(['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03']);
-  t.same([...latest.entries()].sort(), [
-    ['02:00:00:00:00:01', { id: newest.id, kind: 'tftp', at: '2026-01-01T00:00:03.000Z' }],
-    ['02:00:00:00:00:02', { id: 2, kind: 'registered', at: '2026-01-01T00:00:02.000Z' }],
-  ], 'machines without events are absent');
-  t.equal((await store.events.latest([])).size, 0);
-});
-
-t.test('lookup by address prefers the reservation', async (t) => {
-  const store = new SqliteStore(join(t.testdir({}), 'm.db'));
-  t.teardown(() => store.close());
-  const a = { ...blankMachine('02:00:00:00:00:0a', 'x'), lastSeen: { ip: '10.0.0.5', at: '2026-01-01' } };
-  const b = { ...blankMachine('02:00:00:00:00:0b', 'x'), ip: '10.0.0.5' };
-  await store.machines.insert(a);
-  await store.machines.insert(b);
-  t.equal((await store.machines.findByIp('10.0.0.5'))?.mac, b.mac);
-  t.equal(await store.machines.findByIp('10.0.0.6'), undefined);
-});
-
 t.test('parsed clusters are reused, and dropped when this or another connection changes them', async (t) => {
   const file = join(t.testdir({}), 'c.db');
   const store = new SqliteStore(file);
@@ -107,69 +85,17 @@ t.test('parsed clusters are reused, and dropped when this or another connection 
   t.equal(await store.clusters.get('prod'), undefined, 'a deleted cluster is gone');
 });
 
-t.test('noteSeen writes what was seen and leaves the rest of the machine alone', async (t) => {
-  const store = new SqliteStore(join(t.testdir({}), 's.db'));
-  t.teardown(() => store.close());
-  await store.machines.insert(blankMachine('02:00:00:00:00:07', '2026-01-01T00:00:00.000Z'));
-  const seenCopy = (await store.machines.get('02:00:00:00:00:07'))!;
-  const operatorCopy = (await store.machines.get('02:00:00:00:00:07'))!;
-  await store.machines.update({ ...operatorCopy, hostname: 'edited', uuid: null });
-  seenCopy.lastSeen = { ip: '10.0.0.7', at: '2026-01-01T00:01:00.000Z', arch: 'amd64' };
-  seenCopy.uuid = '11111111-2222-3333-4444-555555555555';
-  seenCopy.serial = 'SN1';
-  t.equal(await store.machines.noteSeen(seenCopy), true);
-  let m = (await store.machines.get('02:00:00:00:00:07'))!;
-  t.equal(m.hostname, 'edited', "the operator's edit in between survives");
-  t.same(m.lastSeen, seenCopy.lastSeen);
-  t.equal(m.uuid, '11111111-2222-3333-4444-555555555555', 'a missing UUID is filled in');
-  t.equal(m.serial, 'SN1');
-  t.equal((await store.machines.findByIp('10.0.0.7'))?.mac, '02:00:00:00:00:07', 'found by the address it booted from');
-  t.equal((await store.machines.findByUuid('11111111-2222-3333-4444-555555555555'))?.mac, '02:00:00:00:00:07');
-  await store.machines.noteSeen({ ...seenCopy, uuid: '99999999-2222-3333-4444-555555555555', serial: 'SN2' });
-  m = (await store.machines.get('02:00:00:00:00:07'))!;
-  t.equal(m.uuid, '11111111-2222-3333-4444-555555555555', 'a known UUID is not replaced');
-  t.equal(m.serial, 'SN1');
-  t.equal(await store.machines.noteSeen({ ...seenCopy, mac: '02:00:00:00:00:99' }), false, 'unknown machine: nothing written');
-});
-
-t.test('machines in any of several states, by the state index', async (t) => {
-  const store = new SqliteStore(join(t.testdir({}), 'st.db'));
-  t.teardown(() => store.close());
-  const at = '2026-01-01T00:00:00.000Z';
-  for (const [mac, state] of [['02:00:00:00:01:01', 'pxe'], ['02:00:00:00:01:02', 'installing'], ['02:00:00:00:01:03', 'joined']] as const) {
-    await store.machines.insert(blankMachine(mac, at));
-    await store.events.append({ mac, at, kind: 'test', detail: {}, sourceIp: null, state });
-  }
-  t.same((await store.machines.list({ states: ['installing', 'pxe'] })).map((m) => m.mac), ['02:00:00:00:01:01', '02:00:00:00:01:02']);
-  t.same((await store.machines.list({ state: 'joined' })).map((m) => m.mac), ['02:00:00:00:01:03']);
-  t.same(await store.machines.list({ states: [] }), [], 'no states, no machines');
-  t.equal((await store.machines.list()).length, 3);
-});
-
-t.test('config tokens: one per machine in its row; issuing replaces, revoking clears, operator edits keep it', async (t) => {
+t.test('a config token lives in its machine\'s row, not in the machine document', async (t) => {
   const store = new SqliteStore(join(t.testdir({}), 'tok.db'));
   t.teardown(() => store.close());
   const mac = '02:00:00:00:00:21';
   await store.machines.insert(blankMachine(mac, '2026-01-01T00:00:00.000Z'));
-  t.equal(await store.tokens.forMachine(mac), undefined, 'none before a boot');
-  const first = { tokenHash: 'a'.repeat(64), mac, sourceIp: '10.0.0.21', createdAt: '2026-01-01T00:01:00.000Z', expiresAt: '2026-01-01T03:01:00.000Z' };
-  await store.tokens.issue(first);
-  t.same(await store.tokens.forMachine(mac), first);
-  const second = { ...first, tokenHash: 'b'.repeat(64), createdAt: '2026-01-01T00:02:00.000Z' };
-  await store.tokens.issue(second);
-  t.same(await store.tokens.forMachine(mac), second, 'the latest boot replaces the earlier token');
-  const m = (await store.machines.get(mac))!;
-  await store.machines.update({ ...m, hostname: 'edited' });
-  t.same(await store.tokens.forMachine(mac), second, 'an operator edit of the machine leaves the token alone');
+  const tok = { tokenHash: 'b'.repeat(64), mac, sourceIp: '10.0.0.21', createdAt: '2026-01-01T00:01:00.000Z', expiresAt: '2026-01-01T03:01:00.000Z' };
+  await store.tokens.issue(tok);
+  t.same(await store.tokens.forMachine(mac), tok);
   t.notOk(JSON.stringify(await store.machines.get(mac)).includes('b'.repeat(64)), 'the token hash is not part of the machine document');
-  await store.tokens.revokeForMachine(mac);
-  t.equal(await store.tokens.forMachine(mac), undefined, 'revoked');
-  await store.tokens.issue({ ...first, mac: '02:00:00:00:00:99' });
-  t.equal(await store.tokens.forMachine('02:00:00:00:00:99'), undefined, 'no token for a machine that is not registered');
-  await store.tokens.issue(first);
-  await store.machines.delete(mac);
-  await store.machines.insert(blankMachine(mac, '2026-01-02T00:00:00.000Z'));
-  t.equal(await store.tokens.forMachine(mac), undefined, 'a deleted and re-registered machine starts without one');
+  await store.flushed();
+  t.equal(store.db.prepare('SELECT token_hash FROM machines WHERE mac = ?').pluck().get(mac), 'b'.repeat(64), 'it is in the row');
 });
 
 t.test('migration 4 moves each machine\'s newest config token into its row and drops the table', async (t) => {
@@ -190,7 +116,7 @@ t.test('migration 4 moves each machine\'s newest config token into its row and d
   t.equal(store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!.n, 0, 'the old table is gone');
 });
 
-t.test('the count of discovered machines follows inserts, state changes and deletes', async (t) => {
+t.test('the discovered count the triggers keep follows inserts, state changes and deletes', async (t) => {
   const store = new SqliteStore(':memory:');
   t.teardown(() => store.close());
   const now = '2026-12-07T10:00:00.000Z';

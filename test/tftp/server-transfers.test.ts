@@ -150,7 +150,7 @@ t.test('a throwing observer does not break transfers', async (t) => {
 });
 
 t.test('IPv6 loopback', async (t) => {
-  let server;
+  let server: Awaited<ReturnType<typeof startTftpServer>>;
   try {
     server = await startTftpServer({ host: '::1', port: 0, root: dir });
   } catch (err) {
@@ -164,7 +164,7 @@ t.test('IPv6 loopback', async (t) => {
 
 t.test('dual-stack "::" reports IPv4 clients as plain IPv4', async (t) => {
   const seen: string[] = [];
-  let server;
+  let server: Awaited<ReturnType<typeof startTftpServer>>;
   try {
     server = await startTftpServer({ host: '::', port: 0, root: dir, observer: { onTransferComplete: (e) => seen.push(e.clientAddress) } });
   } catch (err) {

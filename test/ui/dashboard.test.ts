@@ -128,7 +128,8 @@ async function dashboard(t: Test) {
   // What a machine on the network controls (event details, kernel-log lines, Talos's condition
   // texts) reaches the page as text: cp-1 carries markup in all three.
   const line = (msg: string) => ({ receivedAt: new Date().toISOString(), msg, facility: 'user', priority: 'info', seq: null, clock: null, level: null, talosTime: null });
-  await core.timeline.record(CP1.mac, 'talos-event', { message: EVIL }, { sourceIp: CP1.ip });
+  // Sent three times: identical repeats are one timeline entry with a count.
+  for (let i = 0; i < 3; i++) await core.timeline.record(CP1.mac, 'talos-event', { message: EVIL }, { sourceIp: CP1.ip });
   core.kernelLogs.append(CP1.mac, line(`[talos] hostname from DHCP: ${EVIL}`));
   await store.progress.put({ ...(await core.progress.progressOf(CP1.mac)), unmetConditions: [{ name: 'network', reason: `waiting for ${EVIL}` }] });
   await page.click(`#machine-rows tr[data-mac="${CP1.mac}"]`);
@@ -136,6 +137,7 @@ async function dashboard(t: Test) {
   await page.waitForFunction(() => /hostname from DHCP: <img/.test(document.getElementById('kmsg')?.textContent ?? ''));
   await page.waitForFunction(() => /waiting for <img/.test(document.querySelector('ul.unmet')?.textContent ?? ''));
   t.match(await page.textContent('#timeline'), EVIL, 'event detail shown as text');
+  t.match(await page.textContent('#timeline li[data-kind="talos-event"]'), /×3 until/, 'the repeats counted on one entry');
   t.match(await page.textContent('#detail-body'), 'Stalled in', 'why cp-1 is highlighted');
 
   // worker-1's pane: unmet conditions, timeline and kernel log as Talos reports them.

@@ -1,6 +1,6 @@
 /** `metalboot assets pull talos|ipxe`, `metalboot assets list`: local files, no server involved. */
 import { Command, Option } from 'commander';
-import { AssetError } from '../../assets/errors.js';
+import type { AssetError } from '../../assets/errors.js';
 import { assetInventory, type AssetFile } from '../../assets/inventory.js';
 import { DEBIAN_IPXE_DIR, pullIpxe } from '../../assets/ipxe.js';
 import { ARCHES, pullTalos, type PulledFile } from '../../assets/talos.js';

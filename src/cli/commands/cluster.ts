@@ -137,7 +137,7 @@ function adoptedArgs(o: CreateFlags): string[] {
   return found.extra;
 }
 
-function hintNotFound(name: string) {
+function hintNotFound(_name: string) {
   return (err: unknown): never => {
     if (err instanceof CliError && err.exitCode === EXIT.notFound) throw new CliError(err.message, EXIT.notFound, 'see the clusters with `metalboot cluster list`');
     throw err;

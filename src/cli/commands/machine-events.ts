@@ -30,7 +30,9 @@ export function formatEvent(e: MachineEvent): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const shown = detail.length > 160 ? `${detail.slice(0, 159)}…` : detail;
-  return `${e.at}  ${e.kind.padEnd(26)} ${(e.state ? `→ ${e.state}` : '').padEnd(20)} ${(e.sourceIp ?? '-').padEnd(15)} ${shown}`.trimEnd();
+  // Identical repeats counted on this event (a boot loop, a replayed request): how many, until when.
+  const repeats = e.repeats && e.repeats > 1 ? ` (×${e.repeats} until ${e.lastAt})` : '';
+  return `${e.at}  ${e.kind.padEnd(26)} ${(e.state ? `→ ${e.state}` : '').padEnd(20)} ${(e.sourceIp ?? '-').padEnd(15)} ${shown}${repeats}`.trimEnd();
 }
 
 /** Follows one machine's timeline; `show` returns true once the wanted state is reached. */

@@ -63,7 +63,9 @@ function fieldOptions(cmd: Command, edit: boolean): Command {
 /** The API body for `machine add`/`edit` flags (exported for tests). */
 export function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: string[] }): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => v !== undefined && (body[k] = v === false ? null : v);
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) body[k] = v === false ? null : v;
+  };
   set('hostname', o.hostname);
   set('role', o.role);
   set('cluster', o.cluster);

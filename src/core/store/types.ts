@@ -102,7 +102,7 @@ export interface MachineRepo {
   delete(mac: string): Promise<boolean>;
 }
 
-export type NewMachineEvent = Omit<MachineEvent, 'id'>;
+export type NewMachineEvent = Omit<MachineEvent, 'id' | 'repeats' | 'lastAt'>;
 
 export interface EventRepo {
   /**
@@ -110,6 +110,12 @@ export interface EventRepo {
    * stateChangedAt move with it in the same transaction.
    */
   append(event: NewMachineEvent): Promise<MachineEvent>;
+  /**
+   * Count one more occurrence of event `id` (an identical repeat coalesced into it): its `repeats`
+   * grows by one and `lastAt` becomes `at`; nothing else of it changes. False when the event is
+   * gone (retention took it), so the caller appends instead.
+   */
+  repeat(id: number, at: string): Promise<boolean>;
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;
   /**
    * Retention: delete the oldest events, at most `max` (one bounded write), those recorded before
@@ -120,7 +126,10 @@ export interface EventRepo {
   since(afterId: number, limit: number): Promise<MachineEvent[]>;
   /** The newest `limit` events, oldest first. */
   tail(mac: string, limit: number): Promise<MachineEvent[]>;
-  /** Each machine's newest event (machines without events are absent), in one query: for lists. */
+  /**
+   * Each machine's newest event (machines without events are absent), in one query: for lists. Its
+   * `at` is when it last happened (a coalesced event's `lastAt`).
+   */
   latest(macs: readonly string[]): Promise<Map<string, LatestEvent>>;
 }
 

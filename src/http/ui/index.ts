@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CLIENT_APP } from './client-app.js';
-import { CLIENT_DETAIL } from './client-detail.js';
-import { CLIENT_LIB } from './client-lib.js';
+import { loadClientScript } from './bundle.js';
 import { STYLE } from './style.js';
 
 export { escapeHtml, renderPage } from './page.js';
 
-/** The whole script in one function scope: no globals leak into the page, one request to load. */
-export const APP_JS = `(function () {\n${CLIENT_LIB}\n${CLIENT_APP}\n${CLIENT_DETAIL}\ninit();\n})();\n`;
+/**
+ * The whole script (client/*.ts bundled by esbuild into one function scope: no globals leak into
+ * the page, one request to load). From dist/ it is the file `npm run build` wrote; from the sources
+ * it is bundled on import. bundle.ts says why.
+ */
+export const APP_JS = loadClientScript(import.meta.url);
 export const APP_CSS = STYLE;
 
 /** Changes whenever the script or stylesheet does: cache-busts `?v=` and serves as the ETag. */

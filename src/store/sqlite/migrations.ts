@@ -190,6 +190,25 @@ export const MIGRATIONS: Migration[] = [
           BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (only a coalesced refusal''s count grows)'); END;
       `),
   },
+  {
+    version: 7,
+    // A machine that asks for the same thing again and again (a boot loop, or one address replaying
+    // a MAC's /ipxe at full speed) grows one event by its count instead of the table by a row per
+    // request (core/progress timeline coalescing). Everything else of an event stays immutable, and
+    // the count only grows.
+    description: 'repeated identical timeline events are counted on the first one (repeats, last_at)',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE machine_events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE machine_events ADD COLUMN last_at TEXT;
+        DROP TRIGGER machine_events_append_only_u;
+        CREATE TRIGGER machine_events_append_only_u BEFORE UPDATE ON machine_events
+          WHEN NOT (NEW.id = OLD.id AND NEW.mac = OLD.mac AND NEW.at = OLD.at AND NEW.kind = OLD.kind
+            AND NEW.detail = OLD.detail AND NEW.source_ip IS OLD.source_ip AND NEW.state IS OLD.state
+            AND NEW.repeats > OLD.repeats)
+          BEGIN SELECT RAISE(ABORT, 'machine_events is append-only (only a repeat count grows)'); END;
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

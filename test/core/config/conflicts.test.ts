@@ -92,7 +92,7 @@ t.test('rules that look at the document too', async (t) => {
 
   // Like Talos, one error per document: the first of its checks that fails.
   const node = withValue(['machine', 'nodeLabels'], { a: 'b' });
-  (node.cluster as ConfigMap | undefined) ?? (node.cluster = { allowSchedulingOnControlPlanes: true });
+  if (node.cluster === undefined) node.cluster = { allowSchedulingOnControlPlanes: true };
   t.strictSame(conflictErrors([createDocument(node), createDocument({ apiVersion: 'v1alpha1', kind: 'KubeNodeConfig' })]), [
     'KubeNodeConfig: .cluster.allowSchedulingOnControlPlanes is already set in v1alpha1 config; use a KubeNodeConfig document instead of .cluster.allowSchedulingOnControlPlanes',
   ]);

@@ -71,7 +71,7 @@ t.test('apply: inline manifest with a leading blank line (TestApplyWithManifestN
   // Not a leniency: Talos trims the leading newline of inline manifests, and so do we.
   check(t, 'manifests', 'apply/config.yaml', ['apply/strategic4.yaml'], 'apply/expected_manifests.yaml', GO_ZERO_VALUES);
   const [doc] = applyPatches(parseConfig(fixture('apply/config.yaml')), [parsePatch(fixture('apply/strategic4.yaml'))]);
-  const manifests = (doc?.data.cluster as { inlineManifests: Array<{ contents: string }> }).inlineManifests;
+  const manifests = (doc!.data.cluster as { inlineManifests: Array<{ contents: string }> }).inlineManifests;
   t.match(manifests[0]?.contents, /^---\napiVersion: v1\n/);
 });
 

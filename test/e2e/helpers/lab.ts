@@ -272,7 +272,7 @@ export class Lab {
       '--templates-dir', this.files.templates,
       '--log-level', 'debug',
     ];
-    writeFileSync(join(this.opts.artifacts, 'metalboot.cmd'), args.join(' ') + '\n');
+    writeFileSync(join(this.opts.artifacts, 'metalboot.cmd'), `${args.join(' ')}\n`);
     const env: NodeJS.ProcessEnv = { ...process.env, METALBOOT_API_TOKEN: API_TOKEN };
     delete env.NODE_OPTIONS; // tap's loader hooks are for the test process, not for the product
     const mb = this.net.spawn(this.serverNs, args, env);

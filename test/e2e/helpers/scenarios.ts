@@ -161,8 +161,10 @@ export class Suite {
     const reg = await lab.api('POST', '/machines', { mac, hostname: hostnameFor(mac), role: 'worker', cluster: c.cluster ?? 'e2e', installDisk: '/dev/vda' });
     t.equal(reg.status, 201, `registered ${mac} through the API (${reg.text.slice(0, 200)})`);
 
-    const vm = (ctx.vm = this.vmFor(c));
-    const run = (ctx.run = await vm.boot({ timeoutMs: INSTALL_TIMEOUT_MS, deadEnds: INSTALL_DEAD_ENDS }));
+    const vm = this.vmFor(c);
+    ctx.vm = vm;
+    const run = await vm.boot({ timeoutMs: INSTALL_TIMEOUT_MS, deadEnds: INSTALL_DEAD_ENDS });
+    ctx.run = run;
     const t0 = run.startedAt;
     const serial = cleanSerial(vm.serial());
     const wroteDisk = /MBE2E: installed boot sector (and EFI system partition )?on \/dev\/vda/.test(serial);
@@ -280,12 +282,13 @@ export class Suite {
     const machine = (await lab.api('GET', `/machines/${c.mac}`)).json;
     t.equal(machine?.installed, true, 'before the second boot: the machine is installed');
 
-    const run = (ctx.run = await prior.vm.boot({
+    const run = await prior.vm.boot({
       // UEFI: after iPXE's `exit 1` OVMF tries the NIC's other boot options (HTTP boot over IPv4
       // waits for its DHCP offer) before the disk.
       timeoutMs: c.firmware === 'uefi' ? UEFI_DISK_BOOT_TIMEOUT_MS : SHORT_TIMEOUT_MS,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
-    }));
+    });
+    ctx.run = run;
     const t0 = run.startedAt;
     const serial = cleanSerial(prior.vm.serial());
     t.ok(!run.timedOut && !run.deadEnd, `VM stopped by itself${run.deadEnd ? ` — dead end: ${run.deadEnd}` : ''}`);
@@ -309,12 +312,14 @@ export class Suite {
 
   private async discoverySteps(t: T, c: BootCase, ctx: ReportContext): Promise<void> {
     const { lab } = this;
-    const vm = (ctx.vm = this.vmFor(c));
-    const run: VmRun = (ctx.run = await vm.boot({
+    const vm = this.vmFor(c);
+    ctx.vm = vm;
+    const run: VmRun = await vm.boot({
       timeoutMs: SHORT_TIMEOUT_MS,
       stopOn: /unknown machine [0-9a-f:]+, waiting/,
       deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
-    }));
+    });
+    ctx.run = run;
     const t0 = run.startedAt;
     t.ok(run.stoppedOn, `iPXE shows the discovery script ("${run.stoppedOn ?? 'not seen'}")`);
     t.ok(!run.deadEnd, `no dead end${run.deadEnd ? `: ${run.deadEnd}` : ''}`);

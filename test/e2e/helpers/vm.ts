@@ -76,7 +76,7 @@ export class Vm {
     this.tap ??= this.lab.newTap();
     writeFileSync(this.serialFile, '');
     const args = this.args();
-    writeFileSync(join(this.spec.dir, 'qemu.cmd'), args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
+    writeFileSync(join(this.spec.dir, 'qemu.cmd'), `${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
     const startedAt = Date.now();
     const qemu = this.lab.spawnOnSwitch(args);
     drain(qemu, join(this.spec.dir, 'qemu.log'));
