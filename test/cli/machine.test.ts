@@ -104,11 +104,13 @@ t.test('machine events: history, JSON, and --follow until a state is reached', a
   const nd = spawnCli(t, ['machine', 'events', MAC, '--follow', '-o', 'json', '--interval', '0.2'], s.env);
   await waitFor('two JSON lines', () => nd.stdout().trim().split('\n').length >= 2);
   t.match(JSON.parse(nd.stdout().split('\n')[1]!), { kind: 'machine-script', state: 'pxe-booting' });
-  await ipxeBoot(s.url, MAC); // a live event, from the stream
+  await ipxeBoot(s.url, MAC); // the same boot again: a live repeat of the last event, from the stream
   await waitFor('the live JSON line', () => nd.stdout().trim().split('\n').length >= 3);
   const lines = nd.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.same(lines.map((l) => Object.keys(l).sort()), lines.map(() => ['at', 'detail', 'id', 'kind', 'mac', 'sourceIp', 'state']), 'past and live events have one shape');
-  t.equal(lines[2]!.mac, MAC);
+  const shape = ['at', 'detail', 'id', 'kind', 'mac', 'sourceIp', 'state'];
+  t.same(lines.slice(0, 2).map((l) => Object.keys(l).sort()), [shape, shape], 'past events have one shape');
+  t.same(Object.keys(lines[2]!).sort(), [...shape, 'lastAt', 'repeats'].sort(), 'a repeat is that shape plus its count');
+  t.match(lines[2], { mac: MAC, id: lines[1]!.id, kind: 'machine-script', repeats: 2 }, 'the second identical boot: the last event, counted twice');
   nd.child.kill('SIGINT');
   t.equal(await nd.exited, 0);
 
@@ -126,7 +128,9 @@ t.test('machine events: history, JSON, and --follow until a state is reached', a
   await waitFor('following again', () => watching.stderr().includes('following again'));
   await runCli(['machine', 'reimage', MAC], s.env);
   await waitFor('the event after the restart', () => watching.stdout().includes('reimage-requested'));
-  t.equal(watching.stdout().split('\n').filter((l) => l.includes('machine-script')).length, 2, 'history (two boots) not repeated');
+  const scriptLines = watching.stdout().split('\n').filter((l) => l.includes('machine-script'));
+  t.equal(scriptLines.length, 1, 'history (two identical boots, one event) not repeated');
+  t.match(scriptLines[0], /\(×2 until /, 'shown with its count');
   watching.child.kill('SIGINT');
   t.equal(await watching.exited, 0);
 });

@@ -63,15 +63,16 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
       return (await base.api('GET', `/api/v1/machines/${mac}`)).json;
     },
     async kinds(mac) {
-      return (await timeline(mac)).map((e) => e.kind);
+      // One entry per occurrence: identical repeats are counted on one event (`repeats`).
+      return (await timeline(mac)).flatMap((e) => new Array<string>(e.repeats ?? 1).fill(e.kind));
     },
     async states(mac) {
       return (await timeline(mac)).filter((e) => e.state).map((e) => e.state!);
     },
   };
   /** The whole timeline, page by page (the API gives at most 1,000 events a page). */
-  async function timeline(mac: string): Promise<Array<{ kind: string; state: string | null }>> {
-    const events: Array<{ kind: string; state: string | null }> = [];
+  async function timeline(mac: string): Promise<Array<{ kind: string; state: string | null; repeats?: number }>> {
+    const events: Array<{ kind: string; state: string | null; repeats?: number }> = [];
     let cursor: string | null = null;
     for (let pages = 0; pages < 100; pages++) {
       const res = await base.api('GET', `/api/v1/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);

@@ -94,7 +94,7 @@ t.test('heartbeats keep the stream alive; a client that stops reading is dropped
   slow.end();
   (await response).pause();
   await eventually(() => subscribers() === 1);
-  for (let i = 0; i < 3000 && subscribers() > 0; i++) await core.timeline.record('52:54:00:00:00:09', 'bulk', { pad: 'x'.repeat(2000) });
+  for (let i = 0; i < 3000 && subscribers() > 0; i++) await core.timeline.record('52:54:00:00:00:09', 'bulk', { pad: 'x'.repeat(2000), i });
   t.equal(subscribers(), 0, 'the slow client was dropped');
   slow.destroy();
 });

@@ -69,6 +69,8 @@ class Follower {
           this.back();
           for await (const m of sseMessages(res.body!)) {
             if (m.event === 'machine-event' && this.emit(JSON.parse(m.data) as MachineEvent)) return;
+            // The same event happened again (its count grew): shown, it moves no state.
+            if (m.event === 'machine-event-repeated') this.show(JSON.parse(m.data) as MachineEvent);
           }
         } finally {
           controller.abort();

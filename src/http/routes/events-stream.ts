@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
 import { parseMac } from '../../core/registry/mac.js';
+import { EVENT_REPEATED } from '../../core/timeline/timeline.js';
 import type { MachineEvent } from '../../core/types.js';
 
 export interface EventsStreamOptions {
@@ -72,12 +73,20 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
         if (held) held.push(e);
         else if (e.id > lastSent) send(format(e));
       };
+      // An identical repeat counted on an event already sent: its new count, without an `id:` line,
+      // because it is no new event (Last-Event-ID stays the last new one). Not held during a replay:
+      // the replay reads the count as it is.
+      const onRepeat = (e: MachineEvent) => {
+        if ((filter && e.mac !== filter) || held) return;
+        send(`event: machine-event-repeated\ndata: ${JSON.stringify(e)}\n\n`);
+      };
       const heartbeat = setInterval(() => send(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
       function cleanup(destroy = false) {
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
         bus.off('event', onEvent);
+        bus.off(EVENT_REPEATED, onRepeat);
         open.delete(endStream);
         if (destroy) res.destroy();
         else res.end();
@@ -85,6 +94,7 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
       const endStream = () => cleanup();
       open.add(endStream);
       bus.on('event', onEvent);
+      bus.on(EVENT_REPEATED, onRepeat);
       req.raw.on('close', endStream);
       res.on('close', endStream);
       res.on('error', () => cleanup(true));
