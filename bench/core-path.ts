@@ -20,7 +20,15 @@ mkdirSync(join(assets, 'talos', 'v1.13.9'), { recursive: true });
 const dataDir = join(root, 'data');
 await seedRegistry(dataDir, assets, 0, 10000);
 const store = new SqliteStore(join(dataDir, 'metalboot.db'));
-const core = createCore({ store, templates: loadTemplates('/work/main/templates'), assetsDir: assets, advertiseUrl: 'http://10.250.0.1:8080', configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30, configBinding: 'first-request' });
+const core = createCore({
+  store,
+  templates: loadTemplates('/work/main/templates'),
+  assetsDir: assets,
+  advertiseUrl: 'http://10.250.0.1:8080',
+  configTokenTtlMs: 3 * 3600_000,
+  discoveryRetrySeconds: 30,
+  configBinding: 'first-request',
+});
 const macs = (await store.machines.list()).map((m) => m.mac);
 const N = Number(process.env.N ?? 20000);
 async function pair(i: number) {
@@ -43,7 +51,9 @@ for (let i = 0; i < N; i += C) {
 }
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 const cpu = process.cpuUsage(cpu0);
-console.log(`${N} pairs in ${ms.toFixed(0)} ms: ${(ms * 1000 / N / 2).toFixed(1)} us per request, cpu ${((cpu.user + cpu.system) / N / 2).toFixed(1)} us/request (sys ${(cpu.system / N / 2).toFixed(1)})`);
+console.log(
+  `${N} pairs in ${ms.toFixed(0)} ms: ${((ms * 1000) / N / 2).toFixed(1)} us per request, cpu ${((cpu.user + cpu.system) / N / 2).toFixed(1)} us/request (sys ${(cpu.system / N / 2).toFixed(1)})`,
+);
 if (timer) {
   timer.on = false;
   for (const line of timer.report(N * 2)) console.log(line);

@@ -15,12 +15,24 @@ const root = process.env.ROOT ?? '/tmp/metalboot-dhcp-path';
 rmSync(root, { recursive: true, force: true });
 mkdirSync(join(root, 'assets'), { recursive: true });
 const store = new SqliteStore(join(root, 'metalboot.db'));
-const core = createCore({ store, templates: loadTemplates(join(import.meta.dirname, '../templates')), assetsDir: join(root, 'assets'), advertiseUrl: 'http://10.250.0.1:8080', configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30 });
+const core = createCore({
+  store,
+  templates: loadTemplates(join(import.meta.dirname, '../templates')),
+  assetsDir: join(root, 'assets'),
+  advertiseUrl: 'http://10.250.0.1:8080',
+  configTokenTtlMs: 3 * 3600_000,
+  discoveryRetrySeconds: 30,
+});
 const quiet = () => undefined;
 const ctx = handlerContext({
-  mode: 'authoritative', interface: 'bench', serverIp: '10.250.0.1', advertiseUrl: 'http://10.250.0.1:8080',
+  mode: 'authoritative',
+  interface: 'bench',
+  serverIp: '10.250.0.1',
+  advertiseUrl: 'http://10.250.0.1:8080',
   pool: { range: '10.250.16.1-10.250.255.254', subnetMask: '255.255.0.0', router: '10.250.0.1', leaseTimeSec: 3600 },
-  core: core.network, leases: store.leases, logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+  core: core.network,
+  leases: store.leases,
+  logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
 });
 const replies = new Map<number, Outgoing>(); // by xid: exchanges run concurrently
 const handler = createDhcpHandler(ctx, (out) => replies.set(out.buf.readUInt32BE(4), out));
@@ -59,11 +71,15 @@ for (let i = 0; i < 2000; i++) await dora(1_000_000 + i); // warm-up
 const started = process.hrtime.bigint();
 const cpuBefore = process.cpuUsage();
 let next = 0;
-await Promise.all(Array.from({ length: C }, async () => {
-  while (next < N) await dora(next++);
-}));
+await Promise.all(
+  Array.from({ length: C }, async () => {
+    while (next < N) await dora(next++);
+  }),
+);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 const cpu = process.cpuUsage(cpuBefore);
 const cpuUsPerDora = (cpu.user + cpu.system) / N; // this process's CPU: steadier than wall time on a shared machine
-console.log(`${N} DORAs in ${ms.toFixed(0)} ms: ${((N / ms) * 1000).toFixed(0)} DORA/s, ${((ms * 1000) / N).toFixed(1)} µs per DORA (wall), ${cpuUsPerDora.toFixed(1)} µs CPU per DORA; stats ${JSON.stringify(handler.stats)}`);
+console.log(
+  `${N} DORAs in ${ms.toFixed(0)} ms: ${((N / ms) * 1000).toFixed(0)} DORA/s, ${((ms * 1000) / N).toFixed(1)} µs per DORA (wall), ${cpuUsPerDora.toFixed(1)} µs CPU per DORA; stats ${JSON.stringify(handler.stats)}`,
+);
 await store.close();

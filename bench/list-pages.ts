@@ -14,13 +14,24 @@ import { SqliteStore } from '../src/store/sqlite/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metalboot-list-'));
 const store = new SqliteStore(join(dir, 'metalboot.db'));
-const core = createCore({ store, templates: loadTemplates('templates'), assetsDir: dir, advertiseUrl: 'http://10.0.0.1:8080', configTokenTtlMs: 3600_000, discoveryRetrySeconds: 30 });
+const core = createCore({
+  store,
+  templates: loadTemplates('templates'),
+  assetsDir: dir,
+  advertiseUrl: 'http://10.0.0.1:8080',
+  configTokenTtlMs: 3600_000,
+  discoveryRetrySeconds: 30,
+});
 const token = 'bench-token-0123456789abcdef';
 const app = await buildHttpApp({ core, apiToken: token, assetsDir: dir });
 const now = new Date().toISOString();
 for (let i = 0; i < 40_000; i++) {
   const mac = `02:00:00:${[i >> 16, (i >> 8) & 0xff, i & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-  await store.machines.insert({ ...blankMachine(mac, now), state: i % 4 === 0 ? 'registered' : 'discovered', lastSeen: { ip: '10.0.0.9', arch: 'amd64', firmware: 'efi', at: now } });
+  await store.machines.insert({
+    ...blankMachine(mac, now),
+    state: i % 4 === 0 ? 'registered' : 'discovered',
+    lastSeen: { ip: '10.0.0.9', arch: 'amd64', firmware: 'efi', at: now },
+  });
 }
 await store.flushed();
 async function measure(url: string) {
@@ -37,8 +48,16 @@ async function measure(url: string) {
 }
 await measure('/api/v1/machines');
 await measure('/api/v1/machines?limit=1000');
-const last = (await app.inject({ method: 'GET', url: `/api/v1/machines?limit=1000&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`, headers: { authorization: `Bearer ${token}` } })).json();
-await measure(`/api/v1/machines?limit=100&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`);
+const last = (
+  await app.inject({
+    method: 'GET',
+    url: `/api/v1/machines?limit=1000&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`,
+    headers: { authorization: `Bearer ${token}` },
+  })
+).json();
+await measure(
+  `/api/v1/machines?limit=100&cursor=${Buffer.from(JSON.stringify(['machines', '02:00:00:00:9b:db'])).toString('base64url')}`,
+);
 await measure('/api/v1/machines?state=discovered&limit=100');
 await measure('/api/v1/machines?registered=true&limit=200');
 console.log(`last page: ${last.items.length} items, next ${last.next}`);

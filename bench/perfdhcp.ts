@@ -43,7 +43,10 @@ export function parseReport(text: string): { discovers: number; acks: number; la
 
 function udpInErrors(pair: Pair): number {
   try {
-    const lines = pair.run(pair.server, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = pair
+      .run(pair.server, ['cat', '/proc/net/snmp'])
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const head = lines[0]?.split(/\s+/) ?? [];
     return Number(lines[1]?.split(/\s+/)[head.indexOf('InErrors')] ?? 0);
   } catch {
@@ -54,12 +57,33 @@ function udpInErrors(pair: Pair): number {
 let attempts = 0;
 
 /** One step: `rate` DORA/s for `seconds` from `clients` random MACs. */
-export async function perfdhcpStep(pair: Pair, server: Running, rate: number, seconds: number, clients: number, logDir: string): Promise<PerfdhcpStep> {
+export async function perfdhcpStep(
+  pair: Pair,
+  server: Running,
+  rate: number,
+  seconds: number,
+  clients: number,
+  logDir: string,
+): Promise<PerfdhcpStep> {
   const dropsBefore = udpInErrors(pair);
   const sampler = new Sampler(server.pid);
   // One file per attempt: a retried step must not read the report of the attempt before it.
   const log = path.join(logDir, `perfdhcp-${server.name}-${rate}-${++attempts}.txt`);
-  const argv = [PERFDHCP, '-4', '-l', CLIENT_IP, '-R', String(clients), '-r', String(rate), '-p', String(seconds), '-W', '1000000', SERVER_IP];
+  const argv = [
+    PERFDHCP,
+    '-4',
+    '-l',
+    CLIENT_IP,
+    '-R',
+    String(clients),
+    '-r',
+    String(rate),
+    '-p',
+    String(seconds),
+    '-W',
+    '1000000',
+    SERVER_IP,
+  ];
   const child = pair.spawn(pair.client, argv, { logFile: log });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => child.pid && process.kill(-child.pid, 'SIGKILL'), (seconds + 30) * 1000);
@@ -72,7 +96,17 @@ export async function perfdhcpStep(pair: Pair, server: Running, rate: number, se
   const { discovers, acks, late, maxDelayMs } = parseReport(fs.readFileSync(log, 'utf8'));
   const lost = Math.max(0, discovers - acks);
   const udpDrops = udpInErrors(pair) - dropsBefore;
-  return { rate, sent: discovers, completed: acks, lost, lostShare: discovers ? lost / discovers : 1, late, maxDelayMs, udpDrops, serverCpuSeconds: res.cpuSeconds };
+  return {
+    rate,
+    sent: discovers,
+    completed: acks,
+    lost,
+    lostShare: discovers ? lost / discovers : 1,
+    late,
+    maxDelayMs,
+    udpDrops,
+    serverCpuSeconds: res.cpuSeconds,
+  };
 }
 
 export interface RampResult {
@@ -88,7 +122,15 @@ export interface RampResult {
  */
 export async function ramp(
   contenders: Array<{ name: string; pair: Pair; server: Running }>,
-  o: { start: number; factor: number; max: number; seconds: number; clients: number; logDir: string; say: (s: string) => void },
+  o: {
+    start: number;
+    factor: number;
+    max: number;
+    seconds: number;
+    clients: number;
+    logDir: string;
+    say: (s: string) => void;
+  },
 ): Promise<Record<string, RampResult>> {
   const out: Record<string, RampResult> = Object.fromEntries(contenders.map((c) => [c.name, { held: 0, steps: [] }]));
   // Not counted: metalboot's JIT warms up, Kea's lease file and both ARP caches fill.
@@ -106,12 +148,15 @@ export async function ramp(
         s = await perfdhcpStep(c.pair, c.server, rate, o.seconds, o.clients, o.logDir);
       }
       out[c.name]!.steps.push(s);
-      o.say(`perfdhcp ${c.name} ${rate}/s: ${s.completed}/${s.sent} DORAs completed, ${(s.lostShare * 100).toFixed(2)} % lost (${s.late} late, slowest ${s.maxDelayMs} ms, ${s.udpDrops} UDP drops in the server's kernel), server CPU ${s.serverCpuSeconds} s`);
+      o.say(
+        `perfdhcp ${c.name} ${rate}/s: ${s.completed}/${s.sent} DORAs completed, ${(s.lostShare * 100).toFixed(2)} % lost (${s.late} late, slowest ${s.maxDelayMs} ms, ${s.udpDrops} UDP drops in the server's kernel), server CPU ${s.serverCpuSeconds} s`,
+      );
       // perfdhcp itself must have offered the rate, or the step measured the generator.
       const offeredShare = s.sent / (rate * o.seconds);
       if (s.lostShare <= 0.01 && offeredShare >= 0.95) out[c.name]!.held = rate;
       else active.delete(c.name);
-      if (offeredShare < 0.95) o.say(`perfdhcp could not offer ${rate}/s (${s.sent} sent in ${o.seconds} s): the generator is the limit here`);
+      if (offeredShare < 0.95)
+        o.say(`perfdhcp could not offer ${rate}/s (${s.sent} sent in ${o.seconds} s): the generator is the limit here`);
     }
   }
   return out;

@@ -12,13 +12,45 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DhcpResult, HttpBulkResult, Job, JobResult, RegisterResult, RenderResult, StormResult, TftpResult } from './lib/jobs.js';
+import type {
+  DhcpResult,
+  HttpBulkResult,
+  Job,
+  JobResult,
+  RegisterResult,
+  RenderResult,
+  StormResult,
+  TftpResult,
+} from './lib/jobs.js';
 import { canUseNetns, CLIENT_IP, createPair, ipBatch, IFNAME, pinning, type Pair } from './lib/netns.js';
 import { Sampler, type ResourceReport } from './lib/proc.js';
 import { perfAvailable, perfDuring } from './lib/perf-record.js';
 import { printProfile, summariseProfile, type ProfileSummary } from './lib/profile.js';
-import { clusterInput, hostnameOf, machineInput, makeAssets, prerender, seedRegistry, SIZES, stormIp, TALOS_VERSION, type Assets, type BenchContract } from './lib/registry.js';
-import { CLI, PROJECT_ROOT, startDnsmasq, startHello, startKea, startMetalboot, startNginx, startTftpdHpa, TS_LOADER, type Running } from './lib/servers.js';
+import {
+  clusterInput,
+  hostnameOf,
+  machineInput,
+  makeAssets,
+  prerender,
+  seedRegistry,
+  SIZES,
+  stormIp,
+  TALOS_VERSION,
+  type Assets,
+  type BenchContract,
+} from './lib/registry.js';
+import {
+  CLI,
+  PROJECT_ROOT,
+  startDnsmasq,
+  startHello,
+  startKea,
+  startMetalboot,
+  startNginx,
+  startTftpdHpa,
+  TS_LOADER,
+  type Running,
+} from './lib/servers.js';
 import { fmt, median } from './lib/stats.js';
 import { machineIdentity } from './lib/dhcp-client.js';
 import { ramp } from './perfdhcp.js';
@@ -77,7 +109,10 @@ interface Measured<R extends JobResult> {
 /** UDP RcvbufErrors + InErrors of a namespace (/proc/net/snmp is per network namespace). */
 function udpDropCounter(pair: Pair, ns: string): number {
   try {
-    const lines = pair.run(ns, ['cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = pair
+      .run(ns, ['cat', '/proc/net/snmp'])
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const [head, vals] = [lines[0]?.split(/\s+/) ?? [], lines[1]?.split(/\s+/) ?? []];
     const get = (k: string) => Number(vals[head.indexOf(k)] ?? 0);
     return get('InErrors');
@@ -90,12 +125,25 @@ function udpDropCounter(pair: Pair, ns: string): number {
  * Runs one generator job in the pair's client namespace while sampling the given servers from
  * the moment it prints START until its RESULT; bounded by `timeoutMs`.
  */
-async function runJob<R extends JobResult>(pair: Pair, job: Job, servers: Running[], timeoutMs: number): Promise<Measured<R>> {
+async function runJob<R extends JobResult>(
+  pair: Pair,
+  job: Job,
+  servers: Running[],
+  timeoutMs: number,
+): Promise<Measured<R>> {
   const file = path.join(WORK, `job-${++jobCounter}.json`);
   fs.writeFileSync(file, JSON.stringify(job));
   const dropsBefore = { server: udpDropCounter(pair, pair.server), client: udpDropCounter(pair, pair.client) };
-  const env = { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json') };
-  const child = pair.spawn(pair.client, [process.execPath, `--import=${TS_LOADER}`, path.join(PROJECT_ROOT, 'bench/lib/generator.ts'), file], { env, cwd: PROJECT_ROOT });
+  const env = {
+    PATH: process.env.PATH,
+    TS_NODE_TRANSPILE_ONLY: '1',
+    TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
+  };
+  const child = pair.spawn(
+    pair.client,
+    [process.execPath, `--import=${TS_LOADER}`, path.join(PROJECT_ROOT, 'bench/lib/generator.ts'), file],
+    { env, cwd: PROJECT_ROOT },
+  );
   let out = '';
   let err = '';
   let samplers: Map<string, Sampler> | undefined;
@@ -128,12 +176,19 @@ async function runJob<R extends JobResult>(pair: Pair, job: Job, servers: Runnin
   stopSamplers();
   const line = out.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`generator (${job.kind}) failed with ${code}:\n${out.slice(-3000)}\n${err.slice(-5000)}`);
-  const udpDrops = { server: udpDropCounter(pair, pair.server) - dropsBefore.server, client: udpDropCounter(pair, pair.client) - dropsBefore.client };
+  const udpDrops = {
+    server: udpDropCounter(pair, pair.server) - dropsBefore.server,
+    client: udpDropCounter(pair, pair.client) - dropsBefore.client,
+  };
   return { result: JSON.parse(line.slice(7)) as R, resources, udpDrops };
 }
 
 /** Runs `rounds` rounds; each round runs every contender once, the order alternating. */
-async function alternate<T>(rounds: number, contenders: Array<{ name: string; run: (round: number) => Promise<T> }>, log: (name: string, round: number, r: T) => void): Promise<Record<string, T[]>> {
+async function alternate<T>(
+  rounds: number,
+  contenders: Array<{ name: string; run: (round: number) => Promise<T> }>,
+  log: (name: string, round: number, r: T) => void,
+): Promise<Record<string, T[]>> {
   const out: Record<string, T[]> = Object.fromEntries(contenders.map((c) => [c.name, [] as T[]]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? contenders : [...contenders].reverse();
@@ -156,7 +211,14 @@ const medianRound = <T>(xs: T[], f: (x: T) => number): T => {
 };
 const sumRes = (rs: Record<string, ResourceReport>): ResourceReport => {
   const v = Object.values(rs);
-  return { cpuSeconds: round2(v.reduce((a, r) => a + r.cpuSeconds, 0)), sysSeconds: round2(v.reduce((a, r) => a + r.sysSeconds, 0)), cpuCores: round2(v.reduce((a, r) => a + r.cpuCores, 0)), rssMaxMb: round2(v.reduce((a, r) => a + r.rssMaxMb, 0)), rssStartMb: round2(v.reduce((a, r) => a + r.rssStartMb, 0)), samples: v[0]?.samples ?? 0 };
+  return {
+    cpuSeconds: round2(v.reduce((a, r) => a + r.cpuSeconds, 0)),
+    sysSeconds: round2(v.reduce((a, r) => a + r.sysSeconds, 0)),
+    cpuCores: round2(v.reduce((a, r) => a + r.cpuCores, 0)),
+    rssMaxMb: round2(v.reduce((a, r) => a + r.rssMaxMb, 0)),
+    rssStartMb: round2(v.reduce((a, r) => a + r.rssStartMb, 0)),
+    samples: v[0]?.samples ?? 0,
+  };
 };
 
 export interface ScenarioReport {
@@ -164,7 +226,15 @@ export interface ScenarioReport {
   goal: string;
   met: boolean;
   /** One row per comparison for the table. */
-  rows: Array<{ metric: string; metalboot: number; reference: number; referenceName: string; ratio: number; goal: string; met: boolean | null }>;
+  rows: Array<{
+    metric: string;
+    metalboot: number;
+    reference: number;
+    referenceName: string;
+    ratio: number;
+    goal: string;
+    met: boolean | null;
+  }>;
   /** Human-readable reasons a goal was missed. */
   misses: string[];
   details: Record<string, unknown>;
@@ -196,9 +266,32 @@ function profileDir(scenario: string): string | undefined {
 }
 
 const INCLUSIVE = [
-  /^machineScript /, /^fetchConfig /, /^genericScript /, /^assetTransfer /, /^renderFresh /, /^validateConfig /, /^serializeConfig /, /^applyPatches /,
-  /^structuredClone /, /^noteSeen /, /^issue /, /^record /, /^audit /, /^append /, /^buildCmdline /, /^lookup /, /^discover /, /^reservedIps /,
-  /^allocate /, /^commit /, /^sqliteTransaction /, / (pino|sonic-boom|pino-std-serializers)\//, / fastify\//, / find-my-way\//, / ajv\//, / yaml\//,
+  /^machineScript /,
+  /^fetchConfig /,
+  /^genericScript /,
+  /^assetTransfer /,
+  /^renderFresh /,
+  /^validateConfig /,
+  /^serializeConfig /,
+  /^applyPatches /,
+  /^structuredClone /,
+  /^noteSeen /,
+  /^issue /,
+  /^record /,
+  /^audit /,
+  /^append /,
+  /^buildCmdline /,
+  /^lookup /,
+  /^discover /,
+  /^reservedIps /,
+  /^allocate /,
+  /^commit /,
+  /^sqliteTransaction /,
+  / (pino|sonic-boom|pino-std-serializers)\//,
+  / fastify\//,
+  / find-my-way\//,
+  / ajv\//,
+  / yaml\//,
 ];
 
 // ---- storm ----------------------------------------------------------------------------------
@@ -208,19 +301,54 @@ async function storm(): Promise<ScenarioReport> {
   const R = num('rounds', QUICK ? 1 : 3);
   const SPREAD = num('spread-ms', 1000);
   const a = assets();
-  say(`storm: ${N} machines powering on within ${SPREAD} ms (DHCP → TFTP ipxe.efi → DHCP as iPXE → /boot.ipxe → script → kernel ${SIZES.kernel >> 20} MiB → initramfs ${SIZES.initramfs >> 20} MiB → config), ${R} rounds`);
+  say(
+    `storm: ${N} machines powering on within ${SPREAD} ms (DHCP → TFTP ipxe.efi → DHCP as iPXE → /boot.ipxe → script → kernel ${SIZES.kernel >> 20} MiB → initramfs ${SIZES.initramfs >> 20} MiB → config), ${R} rounds`,
+  );
   const mbPair = createPair();
   const refPair = createPair();
   const ips = Array.from({ length: N }, (_, n) => stormIp(n));
-  for (const p of [mbPair, refPair]) ipBatch(p.client, ips.map((ip) => `addr add ${ip}/32 dev ${IFNAME}`));
+  for (const p of [mbPair, refPair])
+    ipBatch(
+      p.client,
+      ips.map((ip) => `addr add ${ip}/32 dev ${IFNAME}`),
+    );
   const prof = profileDir('storm');
   try {
-    const mb = await startMetalboot(mbPair, { productRoot: PRODUCT, name: 'mb-storm', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: true, tftp: true, profileDir: prof });
-    const reg = await runJob<RegisterResult>(mbPair, { kind: 'register', base: mb.base, token: TOKEN, cluster: clusterInput(), machines: ips.map((ip, n) => machineInput(n, ip)), concurrency: 4 }, [], 600_000);
+    const mb = await startMetalboot(mbPair, {
+      productRoot: PRODUCT,
+      name: 'mb-storm',
+      root: WORK,
+      assetsDir: a.dir,
+      token: TOKEN,
+      port: 8080,
+      dhcp: true,
+      tftp: true,
+      profileDir: prof,
+    });
+    const reg = await runJob<RegisterResult>(
+      mbPair,
+      {
+        kind: 'register',
+        base: mb.base,
+        token: TOKEN,
+        cluster: clusterInput(),
+        machines: ips.map((ip, n) => machineInput(n, ip)),
+        concurrency: 4,
+      },
+      [],
+      600_000,
+    );
     say(`storm: registered ${reg.result.registered} machines through the API in ${fmt(reg.result.ms)} ms`);
     const www = path.join(WORK, 'www');
     await prerender(www, a.dir, mb.base, N, stormIp);
-    const dns = await startDnsmasq(refPair, { name: 'dnsmasq-storm', root: WORK, dhcp: true, hosts: ips.map((ip, n) => [machineIdentity(n).mac, ip]), tftpRoot: a.ipxeDir, ipxeUrl: `${mb.base}/boot.ipxe` });
+    const dns = await startDnsmasq(refPair, {
+      name: 'dnsmasq-storm',
+      root: WORK,
+      dhcp: true,
+      hosts: ips.map((ip, n) => [machineIdentity(n).mac, ip]),
+      tftpRoot: a.ipxeDir,
+      ipxeUrl: `${mb.base}/boot.ipxe`,
+    });
     const ngx = await startNginx(refPair, { name: 'nginx-storm', root: WORK, www, assetsDir: a.dir, port: 8080 });
     const job = (machines: number): Job => ({
       kind: 'storm',
@@ -241,14 +369,28 @@ async function storm(): Promise<ScenarioReport> {
     ];
     for (const c of contenders) {
       const w = await runJob<StormResult>(c.pair, job(Math.min(20, N)), c.servers, 660_000);
-      say(`storm warm-up ${c.name}: ${fmt(w.result.wallMs)} ms, ${w.result.failed} failed ${w.result.failures.map((f) => `${f.phase}: ${f.error}`).slice(0, 3).join(' | ')}`);
+      say(
+        `storm warm-up ${c.name}: ${fmt(w.result.wallMs)} ms, ${w.result.failed} failed ${w.result.failures
+          .map((f) => `${f.phase}: ${f.error}`)
+          .slice(0, 3)
+          .join(' | ')}`,
+      );
     }
     const rounds = await alternate(
       R,
       contenders.map((c) => ({ name: c.name, run: () => runJob<StormResult>(c.pair, job(N), c.servers, 660_000) })),
       (name, r, m) => {
         const res = sumRes(m.resources);
-        say(`storm round ${r + 1} ${name}: wall ${fmt(m.result.wallMs)} ms, ${m.result.ok}/${m.result.machines} booted, ${m.result.retries} retries, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${res.cpuSeconds} s (kernel ${res.sysSeconds} s), RSS max ${fmt(res.rssMaxMb)} MB${m.result.failures.length ? `; failures: ${m.result.failures.slice(0, 3).map((f) => `#${f.machine} ${f.phase}: ${f.error}`).join(' | ')}` : ''}`);
+        say(
+          `storm round ${r + 1} ${name}: wall ${fmt(m.result.wallMs)} ms, ${m.result.ok}/${m.result.machines} booted, ${m.result.retries} retries, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${res.cpuSeconds} s (kernel ${res.sysSeconds} s), RSS max ${fmt(res.rssMaxMb)} MB${
+            m.result.failures.length
+              ? `; failures: ${m.result.failures
+                  .slice(0, 3)
+                  .map((f) => `#${f.machine} ${f.phase}: ${f.error}`)
+                  .join(' | ')}`
+              : ''
+          }`,
+        );
       },
     );
     await mbPair.stop(mb.child);
@@ -264,18 +406,58 @@ async function storm(): Promise<ScenarioReport> {
     if (ratio > 1.15) misses.push(`wall ${fmt(mbWall)} ms vs ${fmt(refWall)} ms = ${ratio.toFixed(2)}× (goal ≤ 1.15×)`);
     const view = (xs: Array<Measured<StormResult>>) => {
       const m = medianRound(xs, (x) => x.result.wallMs);
-      return { medianWallMs: round2(medianOf(xs, (x) => x.result.wallMs)), failed: xs.reduce((s, x) => s + x.result.failed, 0), retries: xs.reduce((s, x) => s + x.result.retries, 0), phasesOfMedianRound: m.result.phases, resourcesOfMedianRound: m.resources, rounds: xs.map((x) => ({ wallMs: round2(x.result.wallMs), udpDrops: x.udpDrops, ok: x.result.ok, failed: x.result.failed, retries: x.result.retries, failures: x.result.failures, resources: x.resources })) };
+      return {
+        medianWallMs: round2(medianOf(xs, (x) => x.result.wallMs)),
+        failed: xs.reduce((s, x) => s + x.result.failed, 0),
+        retries: xs.reduce((s, x) => s + x.result.retries, 0),
+        phasesOfMedianRound: m.result.phases,
+        resourcesOfMedianRound: m.resources,
+        rounds: xs.map((x) => ({
+          wallMs: round2(x.result.wallMs),
+          udpDrops: x.udpDrops,
+          ok: x.result.ok,
+          failed: x.result.failed,
+          retries: x.result.retries,
+          failures: x.result.failures,
+          resources: x.resources,
+        })),
+      };
     };
     return {
       scenario: 'storm',
       goal: `${N} machines: 0 failed; wall ≤ 1.15 × (dnsmasq + nginx)`,
       met,
       rows: [
-        { metric: `wall s, ${N} full boots (failed: ${mbFailed} vs ${refR.reduce((s, m) => s + m.result.failed, 0)})`, metalboot: mbWall / 1000, reference: refWall / 1000, referenceName: 'dnsmasq+nginx', ratio, goal: '≤ 1.15, 0 failed', met },
-        { metric: 'server CPU s per round', metalboot: medianOf(mbR, (m) => sumRes(m.resources).cpuSeconds), reference: medianOf(refR, (m) => sumRes(m.resources).cpuSeconds), referenceName: 'dnsmasq+nginx', ratio: medianOf(mbR, (m) => sumRes(m.resources).cpuSeconds) / medianOf(refR, (m) => sumRes(m.resources).cpuSeconds), goal: 'report', met: null },
+        {
+          metric: `wall s, ${N} full boots (failed: ${mbFailed} vs ${refR.reduce((s, m) => s + m.result.failed, 0)})`,
+          metalboot: mbWall / 1000,
+          reference: refWall / 1000,
+          referenceName: 'dnsmasq+nginx',
+          ratio,
+          goal: '≤ 1.15, 0 failed',
+          met,
+        },
+        {
+          metric: 'server CPU s per round',
+          metalboot: medianOf(mbR, (m) => sumRes(m.resources).cpuSeconds),
+          reference: medianOf(refR, (m) => sumRes(m.resources).cpuSeconds),
+          referenceName: 'dnsmasq+nginx',
+          ratio:
+            medianOf(mbR, (m) => sumRes(m.resources).cpuSeconds) /
+            medianOf(refR, (m) => sumRes(m.resources).cpuSeconds),
+          goal: 'report',
+          met: null,
+        },
       ],
       misses,
-      details: { machines: N, rounds: R, spreadMs: SPREAD, registerMs: round2(reg.result.ms), metalboot: view(mbR), reference: view(refR) },
+      details: {
+        machines: N,
+        rounds: R,
+        spreadMs: SPREAD,
+        registerMs: round2(reg.result.ms),
+        metalboot: view(mbR),
+        reference: view(refR),
+      },
       profile: await profileOf(prof, INCLUSIVE),
     };
   } finally {
@@ -295,13 +477,29 @@ async function httpBulk(): Promise<ScenarioReport> {
   const refPair = createPair();
   const prof = profileDir('http-bulk');
   try {
-    const mb = await startMetalboot(mbPair, { productRoot: PRODUCT, name: 'mb-http', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: false, profileDir: prof });
+    const mb = await startMetalboot(mbPair, {
+      productRoot: PRODUCT,
+      name: 'mb-http',
+      root: WORK,
+      assetsDir: a.dir,
+      token: TOKEN,
+      port: 8080,
+      dhcp: false,
+      tftp: false,
+      profileDir: prof,
+    });
     const www = path.join(WORK, 'www-bulk');
     fs.mkdirSync(www, { recursive: true, mode: 0o755 });
     fs.writeFileSync(path.join(www, 'boot.ipxe'), '#!ipxe\n');
     const ngx = await startNginx(refPair, { name: 'nginx-bulk', root: WORK, www, assetsDir: a.dir, port: 8080 });
     const url = `http://10.250.0.1:8080/assets/talos/${TALOS_VERSION}/initramfs-amd64.xz`;
-    const job = (concurrency: number): Job => ({ kind: 'http-bulk', url, concurrency, size: SIZES.initramfs, deadlineMs: 600_000 });
+    const job = (concurrency: number): Job => ({
+      kind: 'http-bulk',
+      url,
+      concurrency,
+      size: SIZES.initramfs,
+      deadlineMs: 600_000,
+    });
     const contenders = [
       { name: 'metalboot', pair: mbPair, servers: [mb] as Running[] },
       { name: 'nginx', pair: refPair, servers: [ngx] as Running[] },
@@ -310,7 +508,16 @@ async function httpBulk(): Promise<ScenarioReport> {
     if (compare) {
       const vPair = createPair();
       extraPairs.push(vPair);
-      const v = await startMetalboot(vPair, { productRoot: compare, name: 'mb-http-variant', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: false });
+      const v = await startMetalboot(vPair, {
+        productRoot: compare,
+        name: 'mb-http-variant',
+        root: WORK,
+        assetsDir: a.dir,
+        token: TOKEN,
+        port: 8080,
+        dhcp: false,
+        tftp: false,
+      });
       contenders.push({ name: 'variant', pair: vPair, servers: [v] });
     }
     for (const c of contenders) await runJob<HttpBulkResult>(c.pair, job(Math.min(5, C)), c.servers, 660_000);
@@ -319,7 +526,9 @@ async function httpBulk(): Promise<ScenarioReport> {
       contenders.map((c) => ({ name: c.name, run: () => runJob<HttpBulkResult>(c.pair, job(C), c.servers, 660_000) })),
       (name, r, m) => {
         const res = sumRes(m.resources);
-        say(`http-bulk round ${r + 1} ${name}: ${fmt(m.result.mbytePerSec)} MiB/s (wall ${fmt(m.result.wallMs)} ms), ${m.result.failed} failed, server CPU ${res.cpuSeconds} s (kernel ${res.sysSeconds} s), RSS max ${fmt(res.rssMaxMb)} MB`);
+        say(
+          `http-bulk round ${r + 1} ${name}: ${fmt(m.result.mbytePerSec)} MiB/s (wall ${fmt(m.result.wallMs)} ms), ${m.result.failed} failed, server CPU ${res.cpuSeconds} s (kernel ${res.sysSeconds} s), RSS max ${fmt(res.rssMaxMb)} MB`,
+        );
       },
     );
     await mbPair.stop(mb.child);
@@ -328,15 +537,45 @@ async function httpBulk(): Promise<ScenarioReport> {
     const rss = Math.max(...rounds.metalboot!.map((m) => m.resources['mb-http']?.rssMaxMb ?? 0));
     const abRows = compare
       ? [
-          { metric: `A/B: ${compare} MiB/s (the metalboot column)`, metalboot: medianOf(rounds.variant!, (m) => m.result.mbytePerSec), reference: medianOf(rounds.metalboot!, (m) => m.result.mbytePerSec), referenceName: 'metalboot (this build)', ratio: medianOf(rounds.variant!, (m) => m.result.mbytePerSec) / medianOf(rounds.metalboot!, (m) => m.result.mbytePerSec), goal: 'report', met: null },
-          { metric: 'A/B: server CPU s per GiB', metalboot: medianOf(rounds.variant!, (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3)), reference: medianOf(rounds.metalboot!, (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3)), referenceName: 'metalboot (this build)', ratio: NaN, goal: 'report', met: null },
-          { metric: 'A/B: server RSS max, MB', metalboot: Math.max(...rounds.variant!.map((m) => sumRes(m.resources).rssMaxMb)), reference: rss, referenceName: 'metalboot (this build)', ratio: NaN, goal: 'report', met: null },
+          {
+            metric: `A/B: ${compare} MiB/s (the metalboot column)`,
+            metalboot: medianOf(rounds.variant!, (m) => m.result.mbytePerSec),
+            reference: medianOf(rounds.metalboot!, (m) => m.result.mbytePerSec),
+            referenceName: 'metalboot (this build)',
+            ratio:
+              medianOf(rounds.variant!, (m) => m.result.mbytePerSec) /
+              medianOf(rounds.metalboot!, (m) => m.result.mbytePerSec),
+            goal: 'report',
+            met: null,
+          },
+          {
+            metric: 'A/B: server CPU s per GiB',
+            metalboot: medianOf(rounds.variant!, (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3)),
+            reference: medianOf(
+              rounds.metalboot!,
+              (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3),
+            ),
+            referenceName: 'metalboot (this build)',
+            ratio: NaN,
+            goal: 'report',
+            met: null,
+          },
+          {
+            metric: 'A/B: server RSS max, MB',
+            metalboot: Math.max(...rounds.variant!.map((m) => sumRes(m.resources).rssMaxMb)),
+            reference: rss,
+            referenceName: 'metalboot (this build)',
+            ratio: NaN,
+            goal: 'report',
+            met: null,
+          },
         ]
       : [];
     const ngRss = Math.max(...rounds.nginx!.map((m) => sumRes(m.resources).rssMaxMb));
     const failed = rounds.metalboot!.reduce((s, m) => s + m.result.failed, 0);
     const ratio = mbT / ngT;
-    const cpuPerGiB = (n: string) => medianOf(rounds[n]!, (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3));
+    const cpuPerGiB = (n: string) =>
+      medianOf(rounds[n]!, (m) => sumRes(m.resources).cpuSeconds / (m.result.bytes / 1024 ** 3));
     const misses: string[] = [];
     if (ratio < 0.9) misses.push(`throughput ${fmt(mbT)} vs ${fmt(ngT)} MiB/s = ${ratio.toFixed(2)}× (goal ≥ 0.9×)`);
     if (rss > 150) misses.push(`metalboot RSS peaked at ${fmt(rss)} MB (goal ≤ 150 MB)`);
@@ -346,13 +585,42 @@ async function httpBulk(): Promise<ScenarioReport> {
       goal: `${C} concurrent initramfs downloads: throughput ≥ 0.9 × nginx; RSS ≤ 150 MB`,
       met: misses.length === 0,
       rows: [
-        { metric: `MiB/s, ${C} × ${SIZES.initramfs >> 20} MiB`, metalboot: mbT, reference: ngT, referenceName: 'nginx', ratio, goal: '≥ 0.90', met: ratio >= 0.9 },
-        { metric: 'server RSS max, MB', metalboot: rss, reference: ngRss, referenceName: 'nginx', ratio: rss / ngRss, goal: 'metalboot ≤ 150 MB', met: rss <= 150 },
-        { metric: 'server CPU s per GiB sent', metalboot: cpuPerGiB('metalboot'), reference: cpuPerGiB('nginx'), referenceName: 'nginx', ratio: cpuPerGiB('metalboot') / cpuPerGiB('nginx'), goal: 'report', met: null },
+        {
+          metric: `MiB/s, ${C} × ${SIZES.initramfs >> 20} MiB`,
+          metalboot: mbT,
+          reference: ngT,
+          referenceName: 'nginx',
+          ratio,
+          goal: '≥ 0.90',
+          met: ratio >= 0.9,
+        },
+        {
+          metric: 'server RSS max, MB',
+          metalboot: rss,
+          reference: ngRss,
+          referenceName: 'nginx',
+          ratio: rss / ngRss,
+          goal: 'metalboot ≤ 150 MB',
+          met: rss <= 150,
+        },
+        {
+          metric: 'server CPU s per GiB sent',
+          metalboot: cpuPerGiB('metalboot'),
+          reference: cpuPerGiB('nginx'),
+          referenceName: 'nginx',
+          ratio: cpuPerGiB('metalboot') / cpuPerGiB('nginx'),
+          goal: 'report',
+          met: null,
+        },
         ...abRows,
       ],
       misses,
-      details: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, v.map((m) => ({ ...m.result, failures: m.result.failures, resources: m.resources }))])),
+      details: Object.fromEntries(
+        Object.entries(rounds).map(([k, v]) => [
+          k,
+          v.map((m) => ({ ...m.result, failures: m.result.failures, resources: m.resources })),
+        ]),
+      ),
       profile: await profileOf(prof),
     };
   } finally {
@@ -373,9 +641,29 @@ async function tftp(): Promise<ScenarioReport> {
   const refPair = createPair();
   const prof = profileDir('tftp');
   try {
-    const mb = await startMetalboot(mbPair, { productRoot: PRODUCT, name: 'mb-tftp', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: true, profileDir: prof });
+    const mb = await startMetalboot(mbPair, {
+      productRoot: PRODUCT,
+      name: 'mb-tftp',
+      root: WORK,
+      assetsDir: a.dir,
+      token: TOKEN,
+      port: 8080,
+      dhcp: false,
+      tftp: true,
+      profileDir: prof,
+    });
     const hpa = await startTftpdHpa(refPair, { name: 'tftpd-hpa', root: WORK, tftpRoot: a.ipxeDir });
-    const job = (transfers: number): Job => ({ kind: 'tftp', serverIp: '10.250.0.1', file: 'ipxe.efi', sha256: a.ipxeSha256, size: SIZES.tftp, transfers, blksize: 1468, timeoutMs: 1000, deadlineMs: 300_000 });
+    const job = (transfers: number): Job => ({
+      kind: 'tftp',
+      serverIp: '10.250.0.1',
+      file: 'ipxe.efi',
+      sha256: a.ipxeSha256,
+      size: SIZES.tftp,
+      transfers,
+      blksize: 1468,
+      timeoutMs: 1000,
+      deadlineMs: 300_000,
+    });
     const contenders = [
       { name: 'metalboot', pair: mbPair, servers: [mb] as Running[] },
       { name: 'tftpd-hpa', pair: refPair, servers: [hpa] as Running[] },
@@ -384,7 +672,10 @@ async function tftp(): Promise<ScenarioReport> {
     const rounds = await alternate(
       R,
       contenders.map((c) => ({ name: c.name, run: () => runJob<TftpResult>(c.pair, job(T), c.servers, 360_000) })),
-      (name, r, m) => say(`tftp round ${r + 1} ${name}: wall ${fmt(m.result.wallMs)} ms, ${fmt(m.result.mbitPerSec)} Mbit/s, ${m.result.failed} failed, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${sumRes(m.resources).cpuSeconds} s`),
+      (name, r, m) =>
+        say(
+          `tftp round ${r + 1} ${name}: wall ${fmt(m.result.wallMs)} ms, ${fmt(m.result.mbitPerSec)} Mbit/s, ${m.result.failed} failed, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${sumRes(m.resources).cpuSeconds} s`,
+        ),
     );
     await mbPair.stop(mb.child);
     const mbW = medianOf(rounds.metalboot!, (m) => m.result.wallMs);
@@ -398,9 +689,30 @@ async function tftp(): Promise<ScenarioReport> {
       scenario: 'tftp',
       goal: `${T} concurrent 1 MiB transfers: wall ≤ 1.0 × tftpd-hpa`,
       met: misses.length === 0,
-      rows: [{ metric: `wall ms, ${T} × 1 MiB`, metalboot: mbW, reference: hpaW, referenceName: 'tftpd-hpa', ratio, goal: '≤ 1.00', met: ratio <= 1 && failed === 0 }],
+      rows: [
+        {
+          metric: `wall ms, ${T} × 1 MiB`,
+          metalboot: mbW,
+          reference: hpaW,
+          referenceName: 'tftpd-hpa',
+          ratio,
+          goal: '≤ 1.00',
+          met: ratio <= 1 && failed === 0,
+        },
+      ],
       misses,
-      details: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, v.map((m) => ({ wallMs: round2(m.result.wallMs), mbitPerSec: round2(m.result.mbitPerSec), failed: m.result.failed, latency: m.result.latency, resources: m.resources }))])),
+      details: Object.fromEntries(
+        Object.entries(rounds).map(([k, v]) => [
+          k,
+          v.map((m) => ({
+            wallMs: round2(m.result.wallMs),
+            mbitPerSec: round2(m.result.mbitPerSec),
+            failed: m.result.failed,
+            latency: m.result.latency,
+            resources: m.resources,
+          })),
+        ]),
+      ),
       profile: await profileOf(prof),
     };
   } finally {
@@ -422,11 +734,31 @@ async function dhcp(): Promise<ScenarioReport> {
   const prof = profileDir('dhcp');
   try {
     const servers: Record<string, Running> = {
-      metalboot: await startMetalboot(pairs.metalboot!, { productRoot: PRODUCT, name: 'mb-dhcp', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: true, profileDir: prof }),
+      metalboot: await startMetalboot(pairs.metalboot!, {
+        productRoot: PRODUCT,
+        name: 'mb-dhcp',
+        root: WORK,
+        assetsDir: assets().dir,
+        token: TOKEN,
+        port: 8080,
+        dhcp: true,
+        tftp: true,
+        profileDir: prof,
+      }),
       dnsmasq: await startDnsmasq(pairs.dnsmasq!, { name: 'dnsmasq-dhcp', root: WORK, dhcp: true }),
       kea: await startKea(pairs.kea!, { name: 'kea', root: WORK }),
     };
-    if (compare) servers.variant = await startMetalboot(pairs.variant!, { productRoot: compare, name: 'mb-dhcp-variant', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: true });
+    if (compare)
+      servers.variant = await startMetalboot(pairs.variant!, {
+        productRoot: compare,
+        name: 'mb-dhcp-variant',
+        root: WORK,
+        assetsDir: assets().dir,
+        token: TOKEN,
+        port: 8080,
+        dhcp: true,
+        tftp: true,
+      });
     // Distinct MACs everywhere: every DORA allocates a new lease (the expensive path).
     let next = 1_000_000;
     const job = (count: number): Job => {
@@ -439,30 +771,109 @@ async function dhcp(): Promise<ScenarioReport> {
     const rounds = await alternate(
       R,
       names.map((n) => ({ name: n, run: () => runJob<DhcpResult>(pairs[n]!, job(COUNT), [servers[n]!], 360_000) })),
-      (name, r, m) => say(`dhcp round ${r + 1} ${name}: ${fmt(m.result.doraPerSec)} DORA/s, p50 ${m.result.latency.p50} ms p99 ${m.result.latency.p99} ms, ${m.result.failed} failed, ${m.result.retries} retries, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${sumRes(m.resources).cpuSeconds} s${m.result.failures.length ? `; ${m.result.failures[0]?.error}` : ''}`),
+      (name, r, m) =>
+        say(
+          `dhcp round ${r + 1} ${name}: ${fmt(m.result.doraPerSec)} DORA/s, p50 ${m.result.latency.p50} ms p99 ${m.result.latency.p99} ms, ${m.result.failed} failed, ${m.result.retries} retries, UDP drops server ${m.udpDrops.server} client ${m.udpDrops.client}, server CPU ${sumRes(m.resources).cpuSeconds} s${m.result.failures.length ? `; ${m.result.failures[0]?.error}` : ''}`,
+        ),
     );
     await pairs.metalboot!.stop(servers.metalboot!.child);
     const rate = (n: string) => medianOf(rounds[n]!, (m) => m.result.doraPerSec);
-    const cpuMs = (n: string) => medianOf(rounds[n]!, (m) => (sumRes(m.resources).cpuSeconds * 1000) / Math.max(1, m.result.ok));
+    const cpuMs = (n: string) =>
+      medianOf(rounds[n]!, (m) => (sumRes(m.resources).cpuSeconds * 1000) / Math.max(1, m.result.ok));
     const ratio = rate('metalboot') / rate('dnsmasq');
     const failed = rounds.metalboot!.reduce((s, m) => s + m.result.failed, 0);
     const misses: string[] = [];
-    if (ratio < 1) misses.push(`${fmt(rate('metalboot'))} vs ${fmt(rate('dnsmasq'))} DORA/s = ${ratio.toFixed(2)}× dnsmasq (goal ≥ 1.0×)`);
+    if (ratio < 1)
+      misses.push(
+        `${fmt(rate('metalboot'))} vs ${fmt(rate('dnsmasq'))} DORA/s = ${ratio.toFixed(2)}× dnsmasq (goal ≥ 1.0×)`,
+      );
     if (failed) misses.push(`${failed} DORAs failed`);
     return {
       scenario: 'dhcp',
       goal: `DORA/s with ${COUNT} distinct MACs ≥ 1.0 × dnsmasq (Kea reported)`,
       met: misses.length === 0,
       rows: [
-        { metric: `DORA/s, ${COUNT} new MACs, ${CONC} in flight`, metalboot: rate('metalboot'), reference: rate('dnsmasq'), referenceName: 'dnsmasq', ratio, goal: '≥ 1.00', met: ratio >= 1 && failed === 0 },
-        { metric: 'DORA/s (Kea, for reference)', metalboot: rate('metalboot'), reference: rate('kea'), referenceName: 'kea-dhcp4', ratio: rate('metalboot') / rate('kea'), goal: 'report', met: null },
-        { metric: 'server CPU ms per DORA', metalboot: cpuMs('metalboot'), reference: cpuMs('dnsmasq'), referenceName: 'dnsmasq', ratio: cpuMs('metalboot') / cpuMs('dnsmasq'), goal: 'report', met: null },
-        { metric: 'server CPU ms per DORA', metalboot: cpuMs('metalboot'), reference: cpuMs('kea'), referenceName: 'kea-dhcp4', ratio: cpuMs('metalboot') / cpuMs('kea'), goal: 'report', met: null },
-        ...(compare ? [{ metric: `A/B: ${compare} DORA/s (the metalboot column)`, metalboot: rate('variant'), reference: rate('metalboot'), referenceName: 'metalboot (this build)', ratio: rate('variant') / rate('metalboot'), goal: 'report', met: null }] : []),
+        {
+          metric: `DORA/s, ${COUNT} new MACs, ${CONC} in flight`,
+          metalboot: rate('metalboot'),
+          reference: rate('dnsmasq'),
+          referenceName: 'dnsmasq',
+          ratio,
+          goal: '≥ 1.00',
+          met: ratio >= 1 && failed === 0,
+        },
+        {
+          metric: 'DORA/s (Kea, for reference)',
+          metalboot: rate('metalboot'),
+          reference: rate('kea'),
+          referenceName: 'kea-dhcp4',
+          ratio: rate('metalboot') / rate('kea'),
+          goal: 'report',
+          met: null,
+        },
+        {
+          metric: 'server CPU ms per DORA',
+          metalboot: cpuMs('metalboot'),
+          reference: cpuMs('dnsmasq'),
+          referenceName: 'dnsmasq',
+          ratio: cpuMs('metalboot') / cpuMs('dnsmasq'),
+          goal: 'report',
+          met: null,
+        },
+        {
+          metric: 'server CPU ms per DORA',
+          metalboot: cpuMs('metalboot'),
+          reference: cpuMs('kea'),
+          referenceName: 'kea-dhcp4',
+          ratio: cpuMs('metalboot') / cpuMs('kea'),
+          goal: 'report',
+          met: null,
+        },
+        ...(compare
+          ? [
+              {
+                metric: `A/B: ${compare} DORA/s (the metalboot column)`,
+                metalboot: rate('variant'),
+                reference: rate('metalboot'),
+                referenceName: 'metalboot (this build)',
+                ratio: rate('variant') / rate('metalboot'),
+                goal: 'report',
+                met: null,
+              },
+            ]
+          : []),
       ],
       misses,
-      details: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, v.map((m) => ({ doraPerSec: round2(m.result.doraPerSec), wallMs: round2(m.result.wallMs), ok: m.result.ok, failed: m.result.failed, retries: m.result.retries, latency: m.result.latency, strayReplies: m.result.strayReplies, udpDrops: m.udpDrops, failures: m.result.failures.slice(0, 3), resources: m.resources }))])),
-      profile: await profileOf(prof, [/^handle(Unchecked|Authoritative)? /, /^discover /, /^request /, /^record /, /^allocate /, /^commit /, /^lookup /, /^reservedIps /, /^append /, /^encodeDhcp /, /^decodeDhcp /]),
+      details: Object.fromEntries(
+        Object.entries(rounds).map(([k, v]) => [
+          k,
+          v.map((m) => ({
+            doraPerSec: round2(m.result.doraPerSec),
+            wallMs: round2(m.result.wallMs),
+            ok: m.result.ok,
+            failed: m.result.failed,
+            retries: m.result.retries,
+            latency: m.result.latency,
+            strayReplies: m.result.strayReplies,
+            udpDrops: m.udpDrops,
+            failures: m.result.failures.slice(0, 3),
+            resources: m.resources,
+          })),
+        ]),
+      ),
+      profile: await profileOf(prof, [
+        /^handle(Unchecked|Authoritative)? /,
+        /^discover /,
+        /^request /,
+        /^record /,
+        /^allocate /,
+        /^commit /,
+        /^lookup /,
+        /^reservedIps /,
+        /^append /,
+        /^encodeDhcp /,
+        /^decodeDhcp /,
+      ]),
     };
   } finally {
     for (const p of Object.values(pairs)) await p.destroy();
@@ -474,7 +885,9 @@ async function dhcp(): Promise<ScenarioReport> {
 async function perfdhcp(): Promise<ScenarioReport> {
   const SECONDS = num('duration', QUICK ? 3 : 5);
   const CLIENTS = 20_000;
-  say(`perfdhcp: rising DORA rate (×1.2 per step from 1,000/s), ${SECONDS} s per step, ${CLIENTS} random MACs, metalboot and kea-dhcp4 in turn`);
+  say(
+    `perfdhcp: rising DORA rate (×1.2 per step from 1,000/s), ${SECONDS} s per step, ${CLIENTS} random MACs, metalboot and kea-dhcp4 in turn`,
+  );
   const compare = flags.has('compare') ? path.resolve(flags.get('compare') as string) : undefined;
   const pairs: Record<string, Pair> = { metalboot: createPair(), kea: createPair() };
   if (compare) pairs.variant = createPair();
@@ -483,10 +896,30 @@ async function perfdhcp(): Promise<ScenarioReport> {
   const prof = profileDir('perfdhcp');
   try {
     const servers: Record<string, Running> = {
-      metalboot: await startMetalboot(pairs.metalboot!, { productRoot: PRODUCT, name: 'mb-perfdhcp', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: false, profileDir: prof }),
+      metalboot: await startMetalboot(pairs.metalboot!, {
+        productRoot: PRODUCT,
+        name: 'mb-perfdhcp',
+        root: WORK,
+        assetsDir: assets().dir,
+        token: TOKEN,
+        port: 8080,
+        dhcp: true,
+        tftp: false,
+        profileDir: prof,
+      }),
       kea: await startKea(pairs.kea!, { name: 'kea-perfdhcp', root: WORK }),
     };
-    if (compare) servers.variant = await startMetalboot(pairs.variant!, { productRoot: compare, name: 'mb-perfdhcp-variant', root: WORK, assetsDir: assets().dir, token: TOKEN, port: 8080, dhcp: true, tftp: false });
+    if (compare)
+      servers.variant = await startMetalboot(pairs.variant!, {
+        productRoot: compare,
+        name: 'mb-perfdhcp-variant',
+        root: WORK,
+        assetsDir: assets().dir,
+        token: TOKEN,
+        port: 8080,
+        dhcp: true,
+        tftp: false,
+      });
     const held = await ramp(
       Object.keys(servers).map((name) => ({ name, pair: pairs[name]!, server: servers[name]! })),
       { start: num('start-rate', 1000), factor: 1.2, max: 40_000, seconds: SECONDS, clients: CLIENTS, logDir, say },
@@ -499,26 +932,82 @@ async function perfdhcp(): Promise<ScenarioReport> {
     // far less with the machine's background load than the rate held does.
     const cpuMs = (n: string) => {
       const steps = held[n]!.steps;
-      return (steps.reduce((a, st) => a + st.serverCpuSeconds, 0) * 1000) / Math.max(1, steps.reduce((a, st) => a + st.completed, 0));
+      return (
+        (steps.reduce((a, st) => a + st.serverCpuSeconds, 0) * 1000) /
+        Math.max(
+          1,
+          steps.reduce((a, st) => a + st.completed, 0),
+        )
+      );
     };
-    const misses = ratio < 1 ? [`metalboot held ${fmt(mb)} DORA/s with ≤ 1 % lost, kea-dhcp4 ${fmt(kea)} (${ratio.toFixed(2)}×, goal ≥ 1.0×)`] : [];
+    const misses =
+      ratio < 1
+        ? [
+            `metalboot held ${fmt(mb)} DORA/s with ≤ 1 % lost, kea-dhcp4 ${fmt(kea)} (${ratio.toFixed(2)}×, goal ≥ 1.0×)`,
+          ]
+        : [];
     return {
       scenario: 'perfdhcp',
       goal: 'highest perfdhcp DORA rate with ≤ 1 % lost ≥ 1.0 × kea-dhcp4',
       met: misses.length === 0,
       rows: [
-        { metric: `perfdhcp DORA/s held with ≤ 1 % lost (${CLIENTS} MACs, ${SECONDS} s steps)`, metalboot: mb, reference: kea, referenceName: 'kea-dhcp4', ratio, goal: '≥ 1.00', met: ratio >= 1 },
-        { metric: 'perfdhcp: server CPU ms per completed DORA', metalboot: cpuMs('metalboot'), reference: cpuMs('kea'), referenceName: 'kea-dhcp4', ratio: cpuMs('metalboot') / cpuMs('kea'), goal: 'report', met: null },
+        {
+          metric: `perfdhcp DORA/s held with ≤ 1 % lost (${CLIENTS} MACs, ${SECONDS} s steps)`,
+          metalboot: mb,
+          reference: kea,
+          referenceName: 'kea-dhcp4',
+          ratio,
+          goal: '≥ 1.00',
+          met: ratio >= 1,
+        },
+        {
+          metric: 'perfdhcp: server CPU ms per completed DORA',
+          metalboot: cpuMs('metalboot'),
+          reference: cpuMs('kea'),
+          referenceName: 'kea-dhcp4',
+          ratio: cpuMs('metalboot') / cpuMs('kea'),
+          goal: 'report',
+          met: null,
+        },
         ...(compare
           ? [
-              { metric: `A/B: ${compare} perfdhcp DORA/s held (the metalboot column)`, metalboot: held.variant!.held, reference: mb, referenceName: 'metalboot (this build)', ratio: mb ? held.variant!.held / mb : 0, goal: 'report', met: null },
-              { metric: `A/B: ${compare} server CPU ms per DORA (the metalboot column)`, metalboot: cpuMs('variant'), reference: cpuMs('metalboot'), referenceName: 'metalboot (this build)', ratio: cpuMs('variant') / cpuMs('metalboot'), goal: 'report', met: null },
+              {
+                metric: `A/B: ${compare} perfdhcp DORA/s held (the metalboot column)`,
+                metalboot: held.variant!.held,
+                reference: mb,
+                referenceName: 'metalboot (this build)',
+                ratio: mb ? held.variant!.held / mb : 0,
+                goal: 'report',
+                met: null,
+              },
+              {
+                metric: `A/B: ${compare} server CPU ms per DORA (the metalboot column)`,
+                metalboot: cpuMs('variant'),
+                reference: cpuMs('metalboot'),
+                referenceName: 'metalboot (this build)',
+                ratio: cpuMs('variant') / cpuMs('metalboot'),
+                goal: 'report',
+                met: null,
+              },
             ]
           : []),
       ],
       misses,
       details: held,
-      profile: await profileOf(prof, [/^handle(Unchecked|Authoritative)? /, /^discover /, /^request /, /^record /, /^allocate /, /^commit /, /^lookup /, /^forBoot /, /^isReserved /, /^encodeDhcp /, /^decodeDhcp /, /^flushed /]),
+      profile: await profileOf(prof, [
+        /^handle(Unchecked|Authoritative)? /,
+        /^discover /,
+        /^request /,
+        /^record /,
+        /^allocate /,
+        /^commit /,
+        /^lookup /,
+        /^forBoot /,
+        /^isReserved /,
+        /^encodeDhcp /,
+        /^decodeDhcp /,
+        /^flushed /,
+      ]),
     };
   } finally {
     for (const p of Object.values(pairs)) await p.destroy();
@@ -535,7 +1024,9 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
   const CONN = num('connections', 10);
   const withHello = which !== 'scale';
   const withLarge = which !== 'render';
-  say(`${which === 'both' ? 'render + scale' : which}: autocannon ${CONN} connections × ${D} s per round, /ipxe?mac= then its config URL (both counted), registry ${SMALL}${withLarge ? ` and ${LARGE}` : ''} machines, ${R} rounds${withHello ? ', fastify hello route as yardstick' : ''}`);
+  say(
+    `${which === 'both' ? 'render + scale' : which}: autocannon ${CONN} connections × ${D} s per round, /ipxe?mac= then its config URL (both counted), registry ${SMALL}${withLarge ? ` and ${LARGE}` : ''} machines, ${R} rounds${withHello ? ', fastify hello route as yardstick' : ''}`,
+  );
   const a = assets();
   const pair = createPair();
   const prof = profileDir(which === 'scale' ? 'scale' : 'render');
@@ -550,34 +1041,92 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
     const machines: Record<string, number> = {};
     const perf = PERF && which !== 'scale';
     if (perf && !perfAvailable()) throw new Error('--perf needs perf (Debian: apt-get install linux-perf)');
-    servers.small = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-10k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8080, dhcp: false, tftp: false, dataDir: await seed('mb-render-10k', SMALL), profileDir: which === 'scale' ? undefined : prof, perfMap: perf });
+    servers.small = await startMetalboot(pair, {
+      productRoot: PRODUCT,
+      name: 'mb-render-10k',
+      root: WORK,
+      assetsDir: a.dir,
+      token: TOKEN,
+      port: 8080,
+      dhcp: false,
+      tftp: false,
+      dataDir: await seed('mb-render-10k', SMALL),
+      profileDir: which === 'scale' ? undefined : prof,
+      perfMap: perf,
+    });
     machines.small = SMALL;
     if (withLarge) {
-      servers.large = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-100k', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8082, dhcp: false, tftp: false, dataDir: await seed('mb-render-100k', LARGE), profileDir: which === 'scale' ? prof : undefined });
+      servers.large = await startMetalboot(pair, {
+        productRoot: PRODUCT,
+        name: 'mb-render-100k',
+        root: WORK,
+        assetsDir: a.dir,
+        token: TOKEN,
+        port: 8082,
+        dhcp: false,
+        tftp: false,
+        dataDir: await seed('mb-render-100k', LARGE),
+        profileDir: which === 'scale' ? prof : undefined,
+      });
       machines.large = LARGE;
     }
     if (withHello) {
       servers.hello = await startHello(pair, { name: 'fastify-hello', root: WORK, port: 8081 });
       // The same registry on a Talos v1.14 cluster: 17 documents per config instead of 2.
-      servers.v14 = await startMetalboot(pair, { productRoot: PRODUCT, name: 'mb-render-v114', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8084, dhcp: false, tftp: false, dataDir: await seed('mb-render-v114', SMALL, 'v1.14') });
+      servers.v14 = await startMetalboot(pair, {
+        productRoot: PRODUCT,
+        name: 'mb-render-v114',
+        root: WORK,
+        assetsDir: a.dir,
+        token: TOKEN,
+        port: 8084,
+        dhcp: false,
+        tftp: false,
+        dataDir: await seed('mb-render-v114', SMALL, 'v1.14'),
+      });
       machines.v14 = SMALL;
     }
     const compare = flags.has('compare') ? path.resolve(flags.get('compare') as string) : undefined;
     if (compare) {
       // A/B: another build (e.g. a candidate fix) on the same registry size, in the same alternation.
-      servers.variant = await startMetalboot(pair, { productRoot: compare, name: 'mb-render-variant', root: WORK, assetsDir: a.dir, token: TOKEN, port: 8083, dhcp: false, tftp: false, dataDir: await seed('mb-render-variant', SMALL) });
+      servers.variant = await startMetalboot(pair, {
+        productRoot: compare,
+        name: 'mb-render-variant',
+        root: WORK,
+        assetsDir: a.dir,
+        token: TOKEN,
+        port: 8083,
+        dhcp: false,
+        tftp: false,
+        dataDir: await seed('mb-render-variant', SMALL),
+      });
       machines.variant = SMALL;
     }
-    const job = (k: string, durationS: number): Job => ({ kind: 'render', base: servers[k]!.base, mode: k === 'hello' ? 'hello' : 'pair', first: 0, machines: machines[k] ?? 0, connections: CONN, durationS });
+    const job = (k: string, durationS: number): Job => ({
+      kind: 'render',
+      base: servers[k]!.base,
+      mode: k === 'hello' ? 'hello' : 'pair',
+      first: 0,
+      machines: machines[k] ?? 0,
+      connections: CONN,
+      durationS,
+    });
     const names = Object.keys(servers);
     for (const k of names) await runJob<RenderResult>(pair, job(k, Math.min(3, D)), [servers[k]!], 120_000);
     const rounds = await alternate(
       R,
-      names.map((k) => ({ name: k, run: () => runJob<RenderResult>(pair, job(k, D), [servers[k]!], D * 1000 + 120_000) })),
+      names.map((k) => ({
+        name: k,
+        run: () => runJob<RenderResult>(pair, job(k, D), [servers[k]!], D * 1000 + 120_000),
+      })),
       (name, r, m) => {
         const x = m.result;
-        const per = x.script ? ` (script p50 ${x.script.p50} p99 ${x.script.p99} ms; config p50 ${x.config?.p50} p99 ${x.config?.p99} ms)` : '';
-        say(`${name} round ${r + 1}: ${fmt(x.reqPerSec)} req/s, p50 ${x.latency.p50} ms, p99 ${x.latency.p99} ms, ${x.errors} errors, ${x.non2xx} non-2xx, ${x.bad} bad${per}, server CPU ${sumRes(m.resources).cpuCores} cores, RSS ${fmt(sumRes(m.resources).rssMaxMb)} MB`);
+        const per = x.script
+          ? ` (script p50 ${x.script.p50} p99 ${x.script.p99} ms; config p50 ${x.config?.p50} p99 ${x.config?.p99} ms)`
+          : '';
+        say(
+          `${name} round ${r + 1}: ${fmt(x.reqPerSec)} req/s, p50 ${x.latency.p50} ms, p99 ${x.latency.p99} ms, ${x.errors} errors, ${x.non2xx} non-2xx, ${x.bad} bad${per}, server CPU ${sumRes(m.resources).cpuCores} cores, RSS ${fmt(sumRes(m.resources).rssMaxMb)} MB`,
+        );
       },
     );
     // Not one of the counted rounds: perf's sampling costs the server a little.
@@ -587,7 +1136,8 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
     const p99 = (k: string) => medianOf(rounds[k]!, (m) => m.result.latency.p99);
     const lat = (k: string, f: (r: RenderResult) => number) => medianOf(rounds[k]!, (m) => f(m.result));
     /** Server CPU milliseconds per request: what the box would sustain per core, whatever else runs on it. */
-    const cpuMs = (k: string) => medianOf(rounds[k]!, (m) => (sumRes(m.resources).cpuSeconds * 1000) / Math.max(1, m.result.requests));
+    const cpuMs = (k: string) =>
+      medianOf(rounds[k]!, (m) => (sumRes(m.resources).cpuSeconds * 1000) / Math.max(1, m.result.requests));
     const summary = (k: string) => ({
       reqPerSec: round2(rps(k)),
       cpuMsPerRequest: round2(cpuMs(k)),
@@ -597,7 +1147,15 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
     const reports: ScenarioReport[] = [];
     const profile = await profileOf(prof, INCLUSIVE);
     if (compare) {
-      const row = (metric: string, f: (k: string) => number) => ({ metric, metalboot: f('variant'), reference: f('small'), referenceName: 'metalboot (this build)', ratio: f('variant') / f('small'), goal: 'report', met: null });
+      const row = (metric: string, f: (k: string) => number) => ({
+        metric,
+        metalboot: f('variant'),
+        reference: f('small'),
+        referenceName: 'metalboot (this build)',
+        ratio: f('variant') / f('small'),
+        goal: 'report',
+        met: null,
+      });
       reports.push({
         scenario: 'render',
         goal: `A/B: ${compare} vs this build, ${fmt(SMALL)} machines (the "metalboot" column is the variant)`,
@@ -623,21 +1181,69 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
       if (bad) misses.push(`${bad} failed or unexpected responses`);
       const v14Ratio = rps('v14') / rps('small');
       const bad14 = rounds.v14!.reduce((s, m) => s + m.result.bad + m.result.errors + m.result.non2xx, 0);
-      if (v14Ratio < 0.8) misses.push(`the v1.14 cluster renders at ${v14Ratio.toFixed(2)} × the v1.13 one (goal ≥ 0.8×)`);
+      if (v14Ratio < 0.8)
+        misses.push(`the v1.14 cluster renders at ${v14Ratio.toFixed(2)} × the v1.13 one (goal ≥ 0.8×)`);
       if (bad14) misses.push(`${bad14} failed or unexpected responses from the v1.14 cluster`);
       reports.push({
         scenario: 'render',
         goal: `/ipxe?mac= + config, ${SMALL} machines: ≥ 5,000 req/s, p99 ≤ 20 ms, ≥ 0.3 × fastify hello; a Talos v1.14 cluster ≥ 0.8 × a v1.13 one`,
         met: misses.length === 0,
         rows: [
-          { metric: `req/s, script+config pairs, ${fmt(SMALL)} machines`, metalboot: rps('small'), reference: rps('hello'), referenceName: 'fastify hello', ratio, goal: '≥ 5,000 and ≥ 0.30', met: rps('small') >= 5000 && ratio >= 0.3 },
-          { metric: 'p99 latency ms (autocannon)', metalboot: p99('small'), reference: p99('hello'), referenceName: 'fastify hello', ratio: p99('small') / p99('hello'), goal: 'metalboot ≤ 20 ms', met: p99('small') <= 20 },
-          { metric: 'server CPU ms per request', metalboot: cpuMs('small'), reference: cpuMs('hello'), referenceName: 'fastify hello', ratio: cpuMs('small') / cpuMs('hello'), goal: 'report', met: null },
-          { metric: `req/s, Talos v1.14 cluster (17 documents), ${fmt(SMALL)} machines`, metalboot: rps('v14'), reference: rps('small'), referenceName: 'metalboot, v1.13 cluster', ratio: v14Ratio, goal: '≥ 0.80', met: v14Ratio >= 0.8 },
-          { metric: 'server CPU ms per request, v1.14 cluster', metalboot: cpuMs('v14'), reference: cpuMs('small'), referenceName: 'metalboot, v1.13 cluster', ratio: cpuMs('v14') / cpuMs('small'), goal: 'report', met: null },
+          {
+            metric: `req/s, script+config pairs, ${fmt(SMALL)} machines`,
+            metalboot: rps('small'),
+            reference: rps('hello'),
+            referenceName: 'fastify hello',
+            ratio,
+            goal: '≥ 5,000 and ≥ 0.30',
+            met: rps('small') >= 5000 && ratio >= 0.3,
+          },
+          {
+            metric: 'p99 latency ms (autocannon)',
+            metalboot: p99('small'),
+            reference: p99('hello'),
+            referenceName: 'fastify hello',
+            ratio: p99('small') / p99('hello'),
+            goal: 'metalboot ≤ 20 ms',
+            met: p99('small') <= 20,
+          },
+          {
+            metric: 'server CPU ms per request',
+            metalboot: cpuMs('small'),
+            reference: cpuMs('hello'),
+            referenceName: 'fastify hello',
+            ratio: cpuMs('small') / cpuMs('hello'),
+            goal: 'report',
+            met: null,
+          },
+          {
+            metric: `req/s, Talos v1.14 cluster (17 documents), ${fmt(SMALL)} machines`,
+            metalboot: rps('v14'),
+            reference: rps('small'),
+            referenceName: 'metalboot, v1.13 cluster',
+            ratio: v14Ratio,
+            goal: '≥ 0.80',
+            met: v14Ratio >= 0.8,
+          },
+          {
+            metric: 'server CPU ms per request, v1.14 cluster',
+            metalboot: cpuMs('v14'),
+            reference: cpuMs('small'),
+            referenceName: 'metalboot, v1.13 cluster',
+            ratio: cpuMs('v14') / cpuMs('small'),
+            goal: 'report',
+            met: null,
+          },
         ],
         misses,
-        details: { connections: CONN, durationS: D, metalboot: summary('small'), hello: summary('hello'), v14: summary('v14'), ...(perfReport ? { perf: perfReport } : {}) },
+        details: {
+          connections: CONN,
+          durationS: D,
+          metalboot: summary('small'),
+          hello: summary('hello'),
+          v14: summary('v14'),
+          ...(perfReport ? { perf: perfReport } : {}),
+        },
         profile,
       });
     }
@@ -655,11 +1261,51 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
         goal: `script/config latency with ${fmt(LARGE)} machines within 1.2 × of ${fmt(SMALL)}`,
         met: misses.length === 0,
         rows: [
-          { metric: `script p50 ms, ${fmt(LARGE)} vs ${fmt(SMALL)} machines`, metalboot: lat('large', (r) => r.script?.p50 ?? NaN), reference: lat('small', (r) => r.script?.p50 ?? NaN), referenceName: `metalboot ${fmt(SMALL)}`, ratio: sp50, goal: '≤ 1.20', met: sp50 <= 1.2 },
-          { metric: 'config p50 ms', metalboot: lat('large', (r) => r.config?.p50 ?? NaN), reference: lat('small', (r) => r.config?.p50 ?? NaN), referenceName: `metalboot ${fmt(SMALL)}`, ratio: cp50, goal: '≤ 1.20', met: cp50 <= 1.2 },
-          { metric: 'mean ms (autocannon, both)', metalboot: lat('large', (r) => r.latency.mean), reference: lat('small', (r) => r.latency.mean), referenceName: `metalboot ${fmt(SMALL)}`, ratio: mean, goal: '≤ 1.20', met: mean <= 1.2 },
-          { metric: 'p99 ms (autocannon, both; noisy, see README)', metalboot: p99('large'), reference: p99('small'), referenceName: `metalboot ${fmt(SMALL)}`, ratio: p99r, goal: 'report', met: null },
-          { metric: 'server CPU ms per request', metalboot: cpuMs('large'), reference: cpuMs('small'), referenceName: `metalboot ${fmt(SMALL)}`, ratio: cpuMs('large') / cpuMs('small'), goal: 'report', met: null },
+          {
+            metric: `script p50 ms, ${fmt(LARGE)} vs ${fmt(SMALL)} machines`,
+            metalboot: lat('large', (r) => r.script?.p50 ?? NaN),
+            reference: lat('small', (r) => r.script?.p50 ?? NaN),
+            referenceName: `metalboot ${fmt(SMALL)}`,
+            ratio: sp50,
+            goal: '≤ 1.20',
+            met: sp50 <= 1.2,
+          },
+          {
+            metric: 'config p50 ms',
+            metalboot: lat('large', (r) => r.config?.p50 ?? NaN),
+            reference: lat('small', (r) => r.config?.p50 ?? NaN),
+            referenceName: `metalboot ${fmt(SMALL)}`,
+            ratio: cp50,
+            goal: '≤ 1.20',
+            met: cp50 <= 1.2,
+          },
+          {
+            metric: 'mean ms (autocannon, both)',
+            metalboot: lat('large', (r) => r.latency.mean),
+            reference: lat('small', (r) => r.latency.mean),
+            referenceName: `metalboot ${fmt(SMALL)}`,
+            ratio: mean,
+            goal: '≤ 1.20',
+            met: mean <= 1.2,
+          },
+          {
+            metric: 'p99 ms (autocannon, both; noisy, see README)',
+            metalboot: p99('large'),
+            reference: p99('small'),
+            referenceName: `metalboot ${fmt(SMALL)}`,
+            ratio: p99r,
+            goal: 'report',
+            met: null,
+          },
+          {
+            metric: 'server CPU ms per request',
+            metalboot: cpuMs('large'),
+            reference: cpuMs('small'),
+            referenceName: `metalboot ${fmt(SMALL)}`,
+            ratio: cpuMs('large') / cpuMs('small'),
+            goal: 'report',
+            met: null,
+          },
         ],
         misses,
         details: { connections: CONN, durationS: D, small: summary('small'), large: summary('large') },
@@ -676,7 +1322,9 @@ async function renderAndScale(which: 'render' | 'scale' | 'both'): Promise<Scena
 async function perfRound(pair: Pair, server: Running, job: Job, seconds: number) {
   fs.mkdirSync(PROFILE_DIR, { recursive: true });
   const dataFile = path.join(WORK, 'render.perf.data');
-  const { result, breakdown, scriptFile } = await perfDuring(server.pid, seconds, dataFile, () => runJob<RenderResult>(pair, job, [server], seconds * 1000 + 120_000));
+  const { result, breakdown, scriptFile } = await perfDuring(server.pid, seconds, dataFile, () =>
+    runJob<RenderResult>(pair, job, [server], seconds * 1000 + 120_000),
+  );
   const lines = [
     `perf round (not counted): ${fmt(result.result.reqPerSec)} req/s, server CPU ${sumRes(result.resources).cpuCores} cores; ${fmt(breakdown.samples)} samples of the server's threads`,
     ...breakdown.shares.map(({ category, share }) => `${(share * 100).toFixed(1).padStart(6)} %  ${category}`),
@@ -684,7 +1332,9 @@ async function perfRound(pair: Pair, server: Running, job: Job, seconds: number)
   const summaryFile = path.join(PROFILE_DIR, 'render-perf.txt');
   fs.writeFileSync(summaryFile, `${lines.join('\n')}\n`);
   for (const l of lines) say(l);
-  say(`perf summary: ${path.relative(PROJECT_ROOT, summaryFile)} (perf script output: ${scriptFile}, kept with --keep)`);
+  say(
+    `perf summary: ${path.relative(PROJECT_ROOT, summaryFile)} (perf script output: ${scriptFile}, kept with --keep)`,
+  );
   return { reqPerSec: result.result.reqPerSec, samples: breakdown.samples, shares: breakdown.shares };
 }
 
@@ -726,7 +1376,9 @@ function table(reports: ScenarioReport[]): string {
   const v = (x: number) => (Math.abs(x) >= 100 ? fmt(x) : fmt(x, Math.abs(x) >= 10 ? 1 : 2));
   for (const r of reports) {
     for (const row of r.rows) {
-      lines.push(`| ${r.scenario} | ${row.metric} | ${v(row.metalboot)} | ${v(row.reference)} (${row.referenceName}) | ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : 'n/a'} | ${row.goal} | ${row.met === null ? '—' : row.met ? 'yes' : '**no**'} |`);
+      lines.push(
+        `| ${r.scenario} | ${row.metric} | ${v(row.metalboot)} | ${v(row.reference)} (${row.referenceName}) | ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : 'n/a'} | ${row.goal} | ${row.met === null ? '—' : row.met ? 'yes' : '**no**'} |`,
+      );
     }
   }
   return lines.join('\n');
@@ -734,15 +1386,25 @@ function table(reports: ScenarioReport[]): string {
 
 /** Per-phase latency of the storm's median rounds, metalboot and reference side by side. */
 function phaseTable(r: ScenarioReport): string {
-  type Side = { phasesOfMedianRound: Record<string, { p50: number; p95: number; p99: number; max: number; retries: number; failures: number }> };
+  type Side = {
+    phasesOfMedianRound: Record<
+      string,
+      { p50: number; p95: number; p99: number; max: number; retries: number; failures: number }
+    >;
+  };
   const mb = (r.details.metalboot as Side).phasesOfMedianRound;
   const ref = (r.details.reference as Side).phasesOfMedianRound;
   const s = (x: number) => (x >= 1000 ? `${fmt(x / 1000, 1)} s` : `${fmt(x)} ms`);
-  const lines = ['| storm phase (median round) | metalboot p50 / p95 / p99 / max | retries | dnsmasq+nginx p50 / p95 / p99 / max | retries |', '|---|---|---:|---|---:|'];
+  const lines = [
+    '| storm phase (median round) | metalboot p50 / p95 / p99 / max | retries | dnsmasq+nginx p50 / p95 / p99 / max | retries |',
+    '|---|---|---:|---|---:|',
+  ];
   for (const [phase, m] of Object.entries(mb)) {
     const f = ref[phase];
     if (!f) continue;
-    lines.push(`| ${phase} | ${s(m.p50)} / ${s(m.p95)} / ${s(m.p99)} / ${s(m.max)} | ${m.retries} | ${s(f.p50)} / ${s(f.p95)} / ${s(f.p99)} / ${s(f.max)} | ${f.retries} |`);
+    lines.push(
+      `| ${phase} | ${s(m.p50)} / ${s(m.p95)} / ${s(m.p99)} / ${s(m.max)} | ${m.retries} | ${s(f.p50)} / ${s(f.p95)} / ${s(f.p99)} / ${s(f.max)} | ${f.retries} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -750,9 +1412,16 @@ function phaseTable(r: ScenarioReport): string {
 async function main(): Promise<void> {
   if (!canUseNetns()) throw new Error('the benchmark needs root and iproute2 (it creates network namespaces)');
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build (npm run bench does)`);
-  const which: Scenario[] = scenarioArg === 'all' ? [...SCENARIOS] : SCENARIOS.includes(scenarioArg as Scenario) ? [scenarioArg as Scenario] : [];
+  const which: Scenario[] =
+    scenarioArg === 'all'
+      ? [...SCENARIOS]
+      : SCENARIOS.includes(scenarioArg as Scenario)
+        ? [scenarioArg as Scenario]
+        : [];
   if (which.length === 0) {
-    console.error(`usage: npm run bench -- <${SCENARIOS.join('|')}|all> [--machines N] [--rounds R] [--profile] [--quick]`);
+    console.error(
+      `usage: npm run bench -- <${SCENARIOS.join('|')}|all> [--machines N] [--rounds R] [--profile] [--quick]`,
+    );
     process.exit(2);
   }
   const started = new Date();
@@ -762,7 +1431,9 @@ async function main(): Promise<void> {
     pinning.server = String(machine.cpus - 1);
     pinning.client = machine.cpus === 2 ? '0' : `0-${machine.cpus - 2}`;
   }
-  say(`machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}; client ${CLIENT_IP}, work dir ${WORK}; ${pinning.server ? `servers pinned to CPU ${pinning.server}, load generator to CPU ${pinning.client}` : 'no CPU pinning'}`);
+  say(
+    `machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, ${machine.kernel}, Node ${machine.node}, load ${machine.loadavg.join(' ')}; client ${CLIENT_IP}, work dir ${WORK}; ${pinning.server ? `servers pinned to CPU ${pinning.server}, load generator to CPU ${pinning.client}` : 'no CPU pinning'}`,
+  );
   const reports: ScenarioReport[] = [];
   const runRenderScale = which.includes('render') || which.includes('scale');
   for (const s of which) {
@@ -773,10 +1444,30 @@ async function main(): Promise<void> {
     else if (s === 'perfdhcp') reports.push(await perfdhcp());
     else if (s === 'hostile') {
       const durationS = num('duration', QUICK ? 10 : 300);
-      reports.push(await hostile({ work: WORK, assetsDir: assets().dir, token: TOKEN, productRoot: PRODUCT, durationS, connections: num('connections', 10), randomShare: num('random-share', 0.5), walBoundMb: 64, rssBoundMb: 300, say, createPair, runJob }));
+      reports.push(
+        await hostile({
+          work: WORK,
+          assetsDir: assets().dir,
+          token: TOKEN,
+          productRoot: PRODUCT,
+          durationS,
+          connections: num('connections', 10),
+          randomShare: num('random-share', 0.5),
+          walBoundMb: 64,
+          rssBoundMb: 300,
+          say,
+          createPair,
+          runJob,
+        }),
+      );
     }
   }
-  if (runRenderScale) reports.push(...(await renderAndScale(which.includes('render') && which.includes('scale') ? 'both' : which.includes('render') ? 'render' : 'scale')));
+  if (runRenderScale)
+    reports.push(
+      ...(await renderAndScale(
+        which.includes('render') && which.includes('scale') ? 'both' : which.includes('render') ? 'render' : 'scale',
+      )),
+    );
   const finished = new Date();
   const result = {
     date: started.toISOString(),
@@ -797,7 +1488,9 @@ async function main(): Promise<void> {
   if (stormReport) console.log(`\n${phaseTable(stormReport)}`);
   console.log('');
   for (const r of reports) console.log(`${r.scenario}: ${r.met ? 'goal met' : `goal MISSED — ${r.misses.join('; ')}`}`);
-  console.log(`\nratio = metalboot ÷ reference, medians of alternating rounds; ${machine.cpus} cores shared with other jobs (load ${machine.loadavg.join(' ')} → ${result.machine.loadavgEnd.join(' ')}).`);
+  console.log(
+    `\nratio = metalboot ÷ reference, medians of alternating rounds; ${machine.cpus} cores shared with other jobs (load ${machine.loadavg.join(' ')} → ${result.machine.loadavgEnd.join(' ')}).`,
+  );
   console.log(`results: bench/results/${name}`);
 }
 

@@ -37,7 +37,10 @@ export interface RunningServer {
 }
 
 /** Compose metalboot from its settings: store → core → protocol adapters. */
-export async function startServer(settings: Settings, logger: Logger = createLogger({ level: settings.logLevel })): Promise<RunningServer> {
+export async function startServer(
+  settings: Settings,
+  logger: Logger = createLogger({ level: settings.logLevel }),
+): Promise<RunningServer> {
   const templates = loadTemplates(settings.templatesDir);
   const dbFile = prepareDataDir(settings.dataDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
@@ -82,7 +85,8 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
-      for (const close of [...closers].reverse()) await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
+      for (const close of [...closers].reverse())
+        await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
     })());
   try {
     await http.listen({ host: settings.listen.host, port: settings.listen.port });
@@ -98,16 +102,24 @@ export async function startServer(settings: Settings, logger: Logger = createLog
     core.stall.limitToReporters({ events: !!talos?.eventsAddress, kmsg: !!talos?.kmsgAddress });
     core.stall.start(STALL_CHECK_INTERVAL_MS, (err) => logger.error({ err }, 'stall check failed'));
     closers.push(async () => core.stall.stop());
-    core.housekeeping.start(HOUSEKEEPING_INTERVAL_MS, (err) => logger.error({ err }, 'housekeeping failed'), (r) => {
-      if (Object.values(r).some((n) => n > 0)) logger.info(r, 'housekeeping: removed expired discovered machines and old timeline/audit rows');
-    });
+    core.housekeeping.start(
+      HOUSEKEEPING_INTERVAL_MS,
+      (err) => logger.error({ err }, 'housekeeping failed'),
+      (r) => {
+        if (Object.values(r).some((n) => n > 0))
+          logger.info(r, 'housekeeping: removed expired discovered machines and old timeline/audit rows');
+      },
+    );
     closers.push(() => core.housekeeping.stop());
   } catch (err) {
     await closeAll();
     throw err;
   }
   const addr = http.server.address();
-  const httpAddress = typeof addr === 'object' && addr ? `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  const httpAddress =
+    typeof addr === 'object' && addr
+      ? `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
+      : String(addr);
   // At every start, not once: an unsafe binding must not scroll out of sight.
   for (const warning of bindingWarnings(core.guard.binder.binding)) logger.warn(warning);
   if (created) {
@@ -119,10 +131,27 @@ export async function startServer(settings: Settings, logger: Logger = createLog
   const events = talos?.eventsAddress ?? 'off';
   const kmsg = talos?.kmsgAddress ?? 'off';
   logger.info(
-    { http: httpAddress, advertiseUrl: settings.advertiseUrl, dataDir: settings.dataDir, dhcp: dhcpText, tftp: tftpAddress, events, kmsg, limits: describeConnectionLimits(limits) },
+    {
+      http: httpAddress,
+      advertiseUrl: settings.advertiseUrl,
+      dataDir: settings.dataDir,
+      dhcp: dhcpText,
+      tftp: tftpAddress,
+      events,
+      kmsg,
+      limits: describeConnectionLimits(limits),
+    },
     `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
   );
-  return { core, http, httpAddress, dhcp, tftp, close: closeAll, abortConnections: () => http.server.closeAllConnections() };
+  return {
+    core,
+    http,
+    httpAddress,
+    dhcp,
+    tftp,
+    close: closeAll,
+    abortConnections: () => http.server.closeAllConnections(),
+  };
 }
 
 /**
@@ -138,39 +167,79 @@ function prepareDataDir(dataDir: string): string {
 }
 
 /** Talos's event sink and kernel-log receiver; like TFTP, a default port that is taken only warns. */
-async function startTalos(settings: Settings, core: Core, advertise: TalosEndpointProviders, logger: Logger): Promise<TalosListeners | undefined> {
+async function startTalos(
+  settings: Settings,
+  core: Core,
+  advertise: TalosEndpointProviders,
+  logger: Logger,
+): Promise<TalosListeners | undefined> {
   if (!settings.eventsListen && !settings.kmsgListen) return undefined;
   const log = logger.child({ adapter: 'talos' });
   try {
-    return await startTalosListeners({ core, advertise, eventsListen: settings.eventsListen, kmsgListen: settings.kmsgListen, logger: log, optional: { events: !settings.talosListenExplicit?.events, kmsg: !settings.talosListenExplicit?.kmsg } });
+    return await startTalosListeners({
+      core,
+      advertise,
+      eventsListen: settings.eventsListen,
+      kmsgListen: settings.kmsgListen,
+      logger: log,
+      optional: { events: !settings.talosListenExplicit?.events, kmsg: !settings.talosListenExplicit?.kmsg },
+    });
   } catch (err) {
     throw new Error(`cannot start the Talos listeners: ${(err as Error).message}`);
   }
 }
 
 /** TFTP serves assets/ipxe/. On by default; a default port that cannot be bound is a warning. */
-async function startTftp(settings: Settings, core: Core, metrics: Metrics, logger: Logger, maxTransfersPerSource: number): Promise<TftpServer | undefined> {
+async function startTftp(
+  settings: Settings,
+  core: Core,
+  metrics: Metrics,
+  logger: Logger,
+  maxTransfersPerSource: number,
+): Promise<TftpServer | undefined> {
   if (!settings.tftp) return undefined;
   const root = join(settings.assetsDir, 'ipxe');
   mkdirSync(root, { recursive: true });
-  if (readdirSync(root).length === 0) logger.warn(`${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`);
+  if (readdirSync(root).length === 0)
+    logger.warn(
+      `${root} is empty: copy the iPXE binaries there (e.g. from /usr/lib/ipxe of Debian's ipxe package) for legacy PXE and UEFI PXE clients`,
+    );
   const log = logger.child({ adapter: 'tftp' });
   try {
-    return await startTftpServer({ host: settings.tftp.host, port: settings.tftp.port, root, observer: metrics.tftpObserver(timelineObserver(core.network)), logger: log, maxTransfersPerSource });
+    return await startTftpServer({
+      host: settings.tftp.host,
+      port: settings.tftp.port,
+      root,
+      observer: metrics.tftpObserver(timelineObserver(core.network)),
+      logger: log,
+      maxTransfersPerSource,
+    });
   } catch (err) {
-    if (settings.tftp.explicit) throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
-    log.warn(`TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`);
+    if (settings.tftp.explicit)
+      throw new Error(`cannot start TFTP on ${settings.tftp.host}:${settings.tftp.port}: ${(err as Error).message}`);
+    log.warn(
+      `TFTP not started (${(err as Error).message}); run as root or with CAP_NET_BIND_SERVICE, or set --tftp-listen off`,
+    );
     return undefined;
   }
 }
 
-async function startDhcp(settings: Settings, core: Core, metrics: Metrics, store: SqliteStore, tftp: boolean, logger: Logger): Promise<DhcpServer | undefined> {
+async function startDhcp(
+  settings: Settings,
+  core: Core,
+  metrics: Metrics,
+  store: SqliteStore,
+  tftp: boolean,
+  logger: Logger,
+): Promise<DhcpServer | undefined> {
   const d = settings.dhcp;
   if (d.mode === 'off') return undefined;
-  if (!d.interface) throw new Error(`--dhcp ${d.mode} needs --interface <name>: metalboot answers DHCP on one interface only`);
+  if (!d.interface)
+    throw new Error(`--dhcp ${d.mode} needs --interface <name>: metalboot answers DHCP on one interface only`);
   const { address, netmask } = interfaceAddress(d.interface);
   const pool = d.mode === 'authoritative' ? localPool(d, netmask) : undefined;
-  if (d.mode === 'authoritative' && !pool && d.relaySubnets.length === 0) throw new Error('--dhcp authoritative needs --dhcp-range <first>-<last> (or --dhcp-relay-subnet)');
+  if (d.mode === 'authoritative' && !pool && d.relaySubnets.length === 0)
+    throw new Error('--dhcp authoritative needs --dhcp-range <first>-<last> (or --dhcp-relay-subnet)');
   return startDhcpServer({
     mode: d.mode,
     interface: d.interface,

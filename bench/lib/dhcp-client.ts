@@ -8,9 +8,16 @@ import { randomInt } from 'node:crypto';
 import { BOOTREQUEST, BROADCAST_FLAG, decodeDhcp, encodeDhcp, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { MessageType, Opt, readIp, readString, readU8 } from '../../src/dhcp/options.js';
 
-const PRL_OVMF = [1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66, 67, 97, 128, 129, 130, 131, 132, 133, 134, 135];
+const PRL_OVMF = [
+  1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66, 67, 97, 128, 129, 130,
+  131, 132, 133, 134, 135,
+];
 const PRL_IPXE = [1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 131, 132, 133, 134, 135, 175, 203];
-const IPXE_175 = [0xb1, 0x05, 0x01, 0x80, 0x86, 0x10, 0x0e, 0x24, 0x01, 0x01, 0x27, 0x01, 0x01, 0x19, 0x01, 0x01, 0x29, 0x01, 0x01, 0x10, 0x01, 0x02, 0x22, 0x01, 0x01, 0x3b, 0x01, 0x01, 0x17, 0x01, 0x01, 0x1e, 0x01, 0x01, 0x15, 0x01, 0x01, 0x12, 0x01, 0x01, 0x11, 0x01, 0x01];
+const IPXE_175 = [
+  0xb1, 0x05, 0x01, 0x80, 0x86, 0x10, 0x0e, 0x24, 0x01, 0x01, 0x27, 0x01, 0x01, 0x19, 0x01, 0x01, 0x29, 0x01, 0x01,
+  0x10, 0x01, 0x02, 0x22, 0x01, 0x01, 0x3b, 0x01, 0x01, 0x17, 0x01, 0x01, 0x1e, 0x01, 0x01, 0x15, 0x01, 0x01, 0x12,
+  0x01, 0x01, 0x11, 0x01, 0x01,
+];
 
 export type ClientProfile = 'uefi-pxe' | 'ipxe';
 
@@ -99,7 +106,13 @@ export class DhcpClient {
     }
   }
 
-  private packet(m: DhcpMachine, profile: ClientProfile, xid: number, type: number, extra: Array<[number, Uint8Array]>): Buffer {
+  private packet(
+    m: DhcpMachine,
+    profile: ClientProfile,
+    xid: number,
+    type: number,
+    extra: Array<[number, Uint8Array]>,
+  ): Buffer {
     const options = new Map<number, Uint8Array>();
     options.set(Opt.MESSAGE_TYPE, Uint8Array.of(type));
     for (const [code, value] of extra) options.set(code, value);
@@ -139,7 +152,13 @@ export class DhcpClient {
   }
 
   /** Sends `buf` and waits for a reply of type `want` (or a NAK), retransmitting on timeout. */
-  private async exchange(m: DhcpMachine, xid: number, buf: Buffer, want: number, timeoutsMs: number[]): Promise<{ packet: DhcpPacket; retries: number }> {
+  private async exchange(
+    m: DhcpMachine,
+    xid: number,
+    buf: Buffer,
+    want: number,
+    timeoutsMs: number[],
+  ): Promise<{ packet: DhcpPacket; retries: number }> {
     const chaddr = m.mac.replaceAll(':', '');
     let retries = 0;
     for (let attempt = 0; attempt < timeoutsMs.length; attempt++) {
@@ -162,7 +181,10 @@ export class DhcpClient {
       });
       if (reply) return { packet: reply, retries };
     }
-    throw Object.assign(new Error(`no ${want === MessageType.OFFER ? 'OFFER' : 'ACK'} after ${timeoutsMs.length} tries`), { retries });
+    throw Object.assign(
+      new Error(`no ${want === MessageType.OFFER ? 'OFFER' : 'ACK'} after ${timeoutsMs.length} tries`),
+      { retries },
+    );
   }
 
   /**
@@ -191,10 +213,17 @@ export class DhcpClient {
   private async doraOnce(m: DhcpMachine, profile: ClientProfile, opts: DoraOptions): Promise<DoraResult> {
     const started = performance.now();
     const xid = this.newXid();
-    const offer = await this.exchange(m, xid, this.packet(m, profile, xid, MessageType.DISCOVER, []), MessageType.OFFER, opts.timeoutsMs);
+    const offer = await this.exchange(
+      m,
+      xid,
+      this.packet(m, profile, xid, MessageType.DISCOVER, []),
+      MessageType.OFFER,
+      opts.timeoutsMs,
+    );
     const offerMs = performance.now() - started;
     const o = offer.packet;
-    if (readU8(o.options.get(Opt.MESSAGE_TYPE)) !== MessageType.OFFER) throw Object.assign(new Error('NAK instead of OFFER'), { retries: offer.retries, nak: true });
+    if (readU8(o.options.get(Opt.MESSAGE_TYPE)) !== MessageType.OFFER)
+      throw Object.assign(new Error('NAK instead of OFFER'), { retries: offer.retries, nak: true });
     const serverId = readIp(o.options.get(Opt.SERVER_ID)) ?? o.siaddr;
     const request = this.packet(m, profile, xid, MessageType.REQUEST, [
       [Opt.REQUESTED_IP, Uint8Array.from(o.yiaddr.split('.').map(Number))],
@@ -232,6 +261,11 @@ export function machineIdentity(i: number): DhcpMachine & { uuid: string } {
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
   const raw = Buffer.from(hex, 'hex');
   // SMBIOS: first three fields little-endian on the wire.
-  const wire = Buffer.concat([Buffer.from(raw.subarray(0, 4)).reverse(), Buffer.from(raw.subarray(4, 6)).reverse(), Buffer.from(raw.subarray(6, 8)).reverse(), raw.subarray(8)]);
+  const wire = Buffer.concat([
+    Buffer.from(raw.subarray(0, 4)).reverse(),
+    Buffer.from(raw.subarray(4, 6)).reverse(),
+    Buffer.from(raw.subarray(6, 8)).reverse(),
+    raw.subarray(8),
+  ]);
   return { mac, uuid, uuidRaw: new Uint8Array(wire) };
 }

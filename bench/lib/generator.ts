@@ -8,7 +8,24 @@ import http from 'node:http';
 import { tftpGet } from '../../src/tftp/client.js';
 import { DhcpClient, machineIdentity } from './dhcp-client.js';
 import { get, machineAgent } from './http-client.js';
-import type { DhcpJob, DhcpResult, Failure, HttpBulkJob, HttpBulkResult, Job, JobResult, PhaseStats, RegisterJob, RegisterResult, RenderJob, RenderResult, StormJob, StormResult, TftpJob, TftpResult } from './jobs.js';
+import type {
+  DhcpJob,
+  DhcpResult,
+  Failure,
+  HttpBulkJob,
+  HttpBulkResult,
+  Job,
+  JobResult,
+  PhaseStats,
+  RegisterJob,
+  RegisterResult,
+  RenderJob,
+  RenderResult,
+  StormJob,
+  StormResult,
+  TftpJob,
+  TftpResult,
+} from './jobs.js';
 import { percentiles } from './stats.js';
 import { tftpFetch } from './tftp-client.js';
 import { hostileLoad } from './hostile-load.js';
@@ -32,7 +49,12 @@ class Phases {
   }
   report(order: string[]): Record<string, PhaseStats> {
     const out: Record<string, PhaseStats> = {};
-    for (const p of order) out[p] = { ...percentiles(this.times.get(p) ?? []), retries: this.retries.get(p) ?? 0, failures: this.failures.get(p) ?? 0 };
+    for (const p of order)
+      out[p] = {
+        ...percentiles(this.times.get(p) ?? []),
+        retries: this.retries.get(p) ?? 0,
+        failures: this.failures.get(p) ?? 0,
+      };
     return out;
   }
 }
@@ -45,7 +67,11 @@ const retriesOf = (err: unknown) => Number((err as { retries?: number } | undefi
 function chainUrl(script: string, vars: Record<string, string>): string {
   const line = script.split('\n').find((l) => /^\s*chain\s/.test(l));
   if (!line) throw new Error(`no chain line in boot script: ${script.slice(0, 200)}`);
-  const url = line.trim().split(/\s+/).slice(1).find((t) => !t.startsWith('--'));
+  const url = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .find((t) => !t.startsWith('--'));
   if (!url) throw new Error(`no URL on the chain line: ${line}`);
   return url.replace(/\$\{([^}]+)\}/g, (_, name: string) => vars[name] ?? '');
 }
@@ -62,7 +88,14 @@ function installUrls(script: string): { kernel: string; initrd: string; config: 
 }
 
 /** HTTP GET with iPXE-like persistence: up to `attempts` tries, 1 s apart. */
-async function fetchWithRetry(url: string, agent: http.Agent, phases: Phases, phase: string, check: (r: Awaited<ReturnType<typeof get>>) => string | undefined, attempts = 3) {
+async function fetchWithRetry(
+  url: string,
+  agent: http.Agent,
+  phases: Phases,
+  phase: string,
+  check: (r: Awaited<ReturnType<typeof get>>) => string | undefined,
+  attempts = 3,
+) {
   let retries = 0;
   let last = '';
   for (let a = 0; a < attempts; a++) {
@@ -94,7 +127,17 @@ async function storm(job: StormJob): Promise<StormResult> {
   let ok = 0;
   let bytes = 0;
   const deadline = Date.now() + job.deadlineMs;
-  const order = ['dhcp-pxe', 'tftp', 'dhcp-ipxe', 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config', 'total'];
+  const order = [
+    'dhcp-pxe',
+    'tftp',
+    'dhcp-ipxe',
+    'boot-script',
+    'machine-script',
+    'kernel',
+    'initramfs',
+    'config',
+    'total',
+  ];
   const pxeTimeouts = [4000, 8000, 16000, 32000]; // what PXE ROMs use
 
   const boot = async (n: number): Promise<void> => {
@@ -114,12 +157,22 @@ async function storm(job: StormJob): Promise<StormResult> {
       });
       if (d1.ip !== ip || !d1.bootFile.endsWith(job.tftpFile)) {
         phases.fail('dhcp-pxe', d1.retries);
-        throw Object.assign(new Error(`got ${d1.ip} / "${d1.bootFile}", expected ${ip} / ${job.tftpFile}`), { phaseRecorded: true });
+        throw Object.assign(new Error(`got ${d1.ip} / "${d1.bootFile}", expected ${ip} / ${job.tftpFile}`), {
+          phaseRecorded: true,
+        });
       }
       phases.add('dhcp-pxe', d1.doraMs, d1.retries);
       // 2. TFTP of the iPXE binary, tsize probe first (as OVMF does).
       phase = 'tftp';
-      const t = await tftpFetch({ server: d1.siaddr !== '0.0.0.0' ? d1.siaddr : job.serverIp, localAddress: ip, file: d1.bootFile, blksize: job.blksize, probe: true, timeoutMs: 2000, retries: 5 }).catch((err) => {
+      const t = await tftpFetch({
+        server: d1.siaddr !== '0.0.0.0' ? d1.siaddr : job.serverIp,
+        localAddress: ip,
+        file: d1.bootFile,
+        blksize: job.blksize,
+        probe: true,
+        timeoutMs: 2000,
+        retries: 5,
+      }).catch((err) => {
         phases.fail('tftp', retriesOf(err));
         throw Object.assign(err as Error, { phaseRecorded: true });
       });
@@ -137,28 +190,46 @@ async function storm(job: StormJob): Promise<StormResult> {
       });
       if (d2.ip !== ip || !/^http:\/\/.*\/boot\.ipxe$/.test(d2.bootFile)) {
         phases.fail('dhcp-ipxe', d2.retries);
-        throw Object.assign(new Error(`got ${d2.ip} / "${d2.bootFile}", expected ${ip} / http://…/boot.ipxe`), { phaseRecorded: true });
+        throw Object.assign(new Error(`got ${d2.ip} / "${d2.bootFile}", expected ${ip} / http://…/boot.ipxe`), {
+          phaseRecorded: true,
+        });
       }
       phases.add('dhcp-ipxe', d2.doraMs, d2.retries);
       // 4. The generic script, then this machine's script.
       phase = 'boot-script';
-      const b = await fetchWithRetry(d2.bootFile, agent, phases, phase, (r) => (/chain/.test(r.body ?? '') ? undefined : 'no chain line'));
-      const vars = { 'netX/mac': encodeURIComponent(id.mac), uuid: id.uuid, serial: '', buildarch: 'x86_64', platform: 'efi' };
+      const b = await fetchWithRetry(d2.bootFile, agent, phases, phase, (r) =>
+        /chain/.test(r.body ?? '') ? undefined : 'no chain line',
+      );
+      const vars = {
+        'netX/mac': encodeURIComponent(id.mac),
+        uuid: id.uuid,
+        serial: '',
+        buildarch: 'x86_64',
+        platform: 'efi',
+      };
       phase = 'machine-script';
-      const s = await fetchWithRetry(chainUrl(b.body ?? '', vars), agent, phases, phase, (r) => (/talos\.config=/.test(r.body ?? '') ? undefined : `not an install script: ${(r.body ?? '').slice(0, 200)}`));
+      const s = await fetchWithRetry(chainUrl(b.body ?? '', vars), agent, phases, phase, (r) =>
+        /talos\.config=/.test(r.body ?? '') ? undefined : `not an install script: ${(r.body ?? '').slice(0, 200)}`,
+      );
       const urls = installUrls(s.body ?? '');
       // 5. Kernel and initramfs, on the same connection, as iPXE does.
       phase = 'kernel';
-      const k = await fetchWithRetry(urls.kernel, agent, phases, phase, (r) => (r.bytes === job.sizes.kernel ? undefined : `${r.bytes} bytes, expected ${job.sizes.kernel}`));
+      const k = await fetchWithRetry(urls.kernel, agent, phases, phase, (r) =>
+        r.bytes === job.sizes.kernel ? undefined : `${r.bytes} bytes, expected ${job.sizes.kernel}`,
+      );
       phase = 'initramfs';
-      const rd = await fetchWithRetry(urls.initrd, agent, phases, phase, (r) => (r.bytes === job.sizes.initramfs ? undefined : `${r.bytes} bytes, expected ${job.sizes.initramfs}`));
+      const rd = await fetchWithRetry(urls.initrd, agent, phases, phase, (r) =>
+        r.bytes === job.sizes.initramfs ? undefined : `${r.bytes} bytes, expected ${job.sizes.initramfs}`,
+      );
       bytes += k.bytes + rd.bytes;
       agent.destroy();
       // 6. Talos boots and fetches its config: a new client, same address.
       phase = 'config';
       const talos = new http.Agent({ keepAlive: false, localAddress: ip });
       const hostname = job.hostnames[n]!;
-      await fetchWithRetry(urls.config, talos, phases, phase, (r) => ((r.body ?? '').includes(hostname) ? undefined : `config without hostname ${hostname}`));
+      await fetchWithRetry(urls.config, talos, phases, phase, (r) =>
+        (r.body ?? '').includes(hostname) ? undefined : `config without hostname ${hostname}`,
+      );
       talos.destroy();
       phases.add('total', performance.now() - started);
       ok++;
@@ -173,12 +244,25 @@ async function storm(job: StormJob): Promise<StormResult> {
   const started = performance.now();
   const all = Promise.all(Array.from({ length: job.machines }, (_, n) => boot(n)));
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), Math.max(0, deadline - Date.now()))))]);
+  const timedOut = await Promise.race([
+    all.then(() => false),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(true), Math.max(0, deadline - Date.now())))),
+  ]);
   clearTimeout(timer);
   const wallMs = performance.now() - started;
   dhcp.close();
   if (timedOut) failures.push({ phase: 'deadline', error: `round not finished after ${job.deadlineMs} ms` });
-  return { kind: 'storm', wallMs, machines: job.machines, ok, failed: job.machines - ok, retries: phases.totalRetries(), phases: phases.report(order), failures, bytes };
+  return {
+    kind: 'storm',
+    wallMs,
+    machines: job.machines,
+    ok,
+    failed: job.machines - ok,
+    retries: phases.totalRetries(),
+    phases: phases.report(order),
+    failures,
+    bytes,
+  };
 }
 
 async function dhcpLoad(job: DhcpJob): Promise<DhcpResult> {
@@ -210,8 +294,19 @@ async function dhcpLoad(job: DhcpJob): Promise<DhcpResult> {
   const wallMs = performance.now() - started;
   client.close();
   const unattempted = job.count - next;
-  if (unattempted > 0) failures.push({ phase: 'deadline', error: `${unattempted} DORAs not attempted before the deadline` });
-  return { kind: 'dhcp', wallMs, ok: times.length, failed: failed + unattempted, retries, doraPerSec: (times.length / wallMs) * 1000, latency: percentiles(times), failures, strayReplies: client.stray };
+  if (unattempted > 0)
+    failures.push({ phase: 'deadline', error: `${unattempted} DORAs not attempted before the deadline` });
+  return {
+    kind: 'dhcp',
+    wallMs,
+    ok: times.length,
+    failed: failed + unattempted,
+    retries,
+    doraPerSec: (times.length / wallMs) * 1000,
+    latency: percentiles(times),
+    failures,
+    strayReplies: client.stray,
+  };
 }
 
 async function tftpLoad(job: TftpJob): Promise<TftpResult> {
@@ -224,7 +319,13 @@ async function tftpLoad(job: TftpJob): Promise<TftpResult> {
     Array.from({ length: job.transfers }, async (_, n) => {
       const t0 = performance.now();
       try {
-        const r = await tftpGet({ host: job.serverIp, port: 69, file: job.file, blksize: job.blksize, timeoutMs: job.timeoutMs });
+        const r = await tftpGet({
+          host: job.serverIp,
+          port: 69,
+          file: job.file,
+          blksize: job.blksize,
+          timeoutMs: job.timeoutMs,
+        });
         if (r.sha256 !== job.sha256) throw new Error('corrupted download');
         times.push(performance.now() - t0);
       } catch (err) {
@@ -234,7 +335,15 @@ async function tftpLoad(job: TftpJob): Promise<TftpResult> {
   );
   const wallMs = performance.now() - started;
   const mbitPerSec = (times.length * job.size * 8) / (wallMs / 1000) / 1e6;
-  return { kind: 'tftp', wallMs, ok: times.length, failed: job.transfers - times.length, latency: percentiles(times), failures, mbitPerSec };
+  return {
+    kind: 'tftp',
+    wallMs,
+    ok: times.length,
+    failed: job.transfers - times.length,
+    latency: percentiles(times),
+    failures,
+    mbitPerSec,
+  };
 }
 
 async function httpBulk(job: HttpBulkJob): Promise<HttpBulkResult> {
@@ -259,7 +368,16 @@ async function httpBulk(job: HttpBulkJob): Promise<HttpBulkResult> {
     }),
   );
   const wallMs = performance.now() - started;
-  return { kind: 'http-bulk', wallMs, ok: times.length, failed: job.concurrency - times.length, bytes, mbytePerSec: bytes / 1024 / 1024 / (wallMs / 1000), latency: percentiles(times), failures };
+  return {
+    kind: 'http-bulk',
+    wallMs,
+    ok: times.length,
+    failed: job.concurrency - times.length,
+    bytes,
+    mbytePerSec: bytes / 1024 / 1024 / (wallMs / 1000),
+    latency: percentiles(times),
+    failures,
+  };
 }
 
 interface AutocannonResult {
@@ -271,7 +389,9 @@ interface AutocannonResult {
 }
 
 async function render(job: RenderJob): Promise<RenderResult> {
-  const { default: autocannon } = (await import('autocannon')) as unknown as { default: (opts: object, cb: (err: Error | null, r: AutocannonResult) => void) => unknown };
+  const { default: autocannon } = (await import('autocannon')) as unknown as {
+    default: (opts: object, cb: (err: Error | null, r: AutocannonResult) => void) => unknown;
+  };
   const script: number[] = [];
   const config: number[] = [];
   const hello: number[] = [];
@@ -300,7 +420,10 @@ async function render(job: RenderJob): Promise<RenderResult> {
               const id = machineIdentity(job.first + (nextMachine++ % job.machines));
               ctx.mac = id.mac;
               ctx.t0 = performance.now();
-              return { ...req, path: `/ipxe?mac=${encodeURIComponent(id.mac)}&uuid=${id.uuid}&serial=&arch=x86_64&platform=efi` };
+              return {
+                ...req,
+                path: `/ipxe?mac=${encodeURIComponent(id.mac)}&uuid=${id.uuid}&serial=&arch=x86_64&platform=efi`,
+              };
             },
             onResponse: (status: number, body: string, ctx: Ctx) => {
               script.push(performance.now() - (ctx.t0 ?? 0));
@@ -323,14 +446,23 @@ async function render(job: RenderJob): Promise<RenderResult> {
         ];
   console.log('START');
   const r = await new Promise<AutocannonResult>((resolve, reject) => {
-    autocannon({ url: job.base, connections: job.connections, duration: job.durationS, pipelining: 1, requests, timeout: 10 }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon(
+      { url: job.base, connections: job.connections, duration: job.durationS, pipelining: 1, requests, timeout: 10 },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
   return {
     kind: 'render',
     mode: job.mode,
     reqPerSec: r.requests.average,
     requests: r.requests.total,
-    latency: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.average },
+    latency: {
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+      max: r.latency.max,
+      mean: r.latency.average,
+    },
     errors: r.errors,
     timeouts: r.timeouts,
     non2xx: r.non2xx,
@@ -345,7 +477,12 @@ async function register(job: RegisterJob): Promise<RegisterResult> {
   const started = performance.now();
   const headers = { authorization: `Bearer ${job.token}`, 'content-type': 'application/json' };
   const post = async (path: string, body: unknown) => {
-    const r = await fetch(`${job.base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const r = await fetch(`${job.base}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
     if (r.status !== 201) throw new Error(`POST ${path}: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
   };
   await post('/api/v1/clusters', job.cluster);

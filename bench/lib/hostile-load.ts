@@ -13,12 +13,18 @@ interface AutocannonResult {
 
 /** A locally administered unicast MAC (02:…), random: what a flood of spoofed NICs looks like. */
 function randomMac(): string {
-  const b = Array.from({ length: 5 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0'));
+  const b = Array.from({ length: 5 }, () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  );
   return ['02', ...b].join(':');
 }
 
 export async function hostileLoad(job: HostileJob): Promise<HostileResult> {
-  const { default: autocannon } = (await import('autocannon')) as unknown as { default: (opts: object, cb: (err: Error | null, r: AutocannonResult) => void) => unknown };
+  const { default: autocannon } = (await import('autocannon')) as unknown as {
+    default: (opts: object, cb: (err: Error | null, r: AutocannonResult) => void) => unknown;
+  };
   const registered = machineIdentity(job.registered);
   const counts = { registered: 0, random: 0, bad: 0 };
   type Ctx = { known?: boolean };
@@ -39,7 +45,10 @@ export async function hostileLoad(job: HostileJob): Promise<HostileResult> {
   ];
   console.log('START');
   const r = await new Promise<AutocannonResult>((resolve, reject) => {
-    autocannon({ url: job.base, connections: job.connections, duration: job.durationS, pipelining: 1, requests, timeout: 10 }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon(
+      { url: job.base, connections: job.connections, duration: job.durationS, pipelining: 1, requests, timeout: 10 },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
   return {
     kind: 'hostile',

@@ -17,7 +17,11 @@ export function machineAgent(localAddress: string): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: 1, localAddress });
 }
 
-export function get(url: string, agent: http.Agent, opts: { keepBody?: number; idleTimeoutMs?: number; totalTimeoutMs?: number } = {}): Promise<GetResult> {
+export function get(
+  url: string,
+  agent: http.Agent,
+  opts: { keepBody?: number; idleTimeoutMs?: number; totalTimeoutMs?: number } = {},
+): Promise<GetResult> {
   const keep = opts.keepBody ?? 64 * 1024;
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -53,8 +57,13 @@ export function get(url: string, agent: http.Agent, opts: { keepBody?: number; i
         });
       });
     });
-    req.setTimeout(opts.idleTimeoutMs ?? 30_000, () => req.destroy(new Error(`${url}: idle for ${opts.idleTimeoutMs ?? 30_000} ms`)));
+    req.setTimeout(opts.idleTimeoutMs ?? 30_000, () =>
+      req.destroy(new Error(`${url}: idle for ${opts.idleTimeoutMs ?? 30_000} ms`)),
+    );
     req.on('error', fail);
-    const total = setTimeout(() => req.destroy(new Error(`${url}: not done after ${opts.totalTimeoutMs ?? 300_000} ms`)), opts.totalTimeoutMs ?? 300_000);
+    const total = setTimeout(
+      () => req.destroy(new Error(`${url}: not done after ${opts.totalTimeoutMs ?? 300_000} ms`)),
+      opts.totalTimeoutMs ?? 300_000,
+    );
   });
 }

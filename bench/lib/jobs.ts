@@ -180,4 +180,11 @@ export interface RegisterResult {
   registered: number;
 }
 
-export type JobResult = StormResult | DhcpResult | TftpResult | HttpBulkResult | RenderResult | RegisterResult | HostileResult;
+export type JobResult =
+  | StormResult
+  | DhcpResult
+  | TftpResult
+  | HttpBulkResult
+  | RenderResult
+  | RegisterResult
+  | HostileResult;

@@ -28,12 +28,13 @@ function ip(args: string[]): string {
 /** `ip -n <ns> -batch`: many commands in one process (adding hundreds of addresses). */
 export function ipBatch(ns: string, commands: string[]): void {
   if (commands.length === 0) return;
-  const r = spawnSync('ip', ['-n', ns, '-batch', '-'], { input: `${commands.join('\n')}\n`, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('ip', ['-n', ns, '-batch', '-'], {
+    input: `${commands.join('\n')}\n`,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`ip -batch failed: ${r.stderr}`);
 }
-
-
-
 
 const live = new Set<Pair>();
 let hooks = false;
@@ -91,7 +92,12 @@ export class Pair {
     // `ip netns exec` execs the command: the child's pid is the server's pid (for /proc sampling).
     const cpus = opts.cpus ?? (ns === this.server ? pinning.server : ns === this.client ? pinning.client : undefined);
     const pin = cpus ? ['taskset', '-c', cpus] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, ...pin, ...argv], { detached: true, stdio, env: opts.env ?? process.env, cwd: opts.cwd });
+    const child = spawn('ip', ['netns', 'exec', ns, ...pin, ...argv], {
+      detached: true,
+      stdio,
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+    });
     if (fd !== undefined) fs.closeSync(fd);
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
@@ -141,7 +147,10 @@ export function createPair(): Pair {
       ip(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
     ip(['link', 'add', IFNAME, 'netns', pair.server, 'type', 'veth', 'peer', 'name', IFNAME, 'netns', pair.client]);
-    for (const [ns, addr] of [[pair.server, SERVER_IP], [pair.client, CLIENT_IP]] as const) {
+    for (const [ns, addr] of [
+      [pair.server, SERVER_IP],
+      [pair.client, CLIENT_IP],
+    ] as const) {
       ip(['-n', ns, 'addr', 'add', `${addr}/${PREFIX_LEN}`, 'dev', IFNAME]);
       ip(['-n', ns, 'link', 'set', IFNAME, 'up']);
       // Limited broadcast (DHCP) needs a route; this one never leaves the pair.

@@ -42,10 +42,14 @@ export function breakdown(text: string): Breakdown {
     byThread[s.thread] = (byThread[s.thread] ?? 0) + 1;
     const main = s.thread === 'node' || s.thread === 'MainThread';
     const stack = s.frames.join('\n');
-    const category = main ? (CATEGORIES.find(([, re]) => re.test(stack))?.[0] ?? 'other (main thread: allocator, compiler, scheduler)') : `thread ${s.thread}`;
+    const category = main
+      ? (CATEGORIES.find(([, re]) => re.test(stack))?.[0] ?? 'other (main thread: allocator, compiler, scheduler)')
+      : `thread ${s.thread}`;
     counts.set(category, (counts.get(category) ?? 0) + 1);
   }
-  const shares = [...counts].sort((a, b) => b[1] - a[1]).map(([category, n]) => ({ category, share: n / Math.max(1, samples.length) }));
+  const shares = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([category, n]) => ({ category, share: n / Math.max(1, samples.length) }));
   return { samples: samples.length, byThread, shares };
 }
 

@@ -25,10 +25,33 @@ function nodePids(pid: number): number[] {
  * Records `seconds` of the server's CPU while `load` runs (started once perf is attached), then
  * writes `perf script` output beside `dataFile` and returns its breakdown.
  */
-export async function perfDuring<T>(pid: number, seconds: number, dataFile: string, load: () => Promise<T>): Promise<{ result: T; breakdown: Breakdown; scriptFile: string }> {
+export async function perfDuring<T>(
+  pid: number,
+  seconds: number,
+  dataFile: string,
+  load: () => Promise<T>,
+): Promise<{ result: T; breakdown: Breakdown; scriptFile: string }> {
   const pids = nodePids(pid);
   if (pids.length === 0) throw new Error(`perf: no node process under pid ${pid}`);
-  const rec = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '1999', '-g', '-p', pids.join(','), '-o', dataFile, '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const rec = spawn(
+    'perf',
+    [
+      'record',
+      '-e',
+      'cpu-clock',
+      '-F',
+      '1999',
+      '-g',
+      '-p',
+      pids.join(','),
+      '-o',
+      dataFile,
+      '--',
+      'sleep',
+      String(seconds),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   rec.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => rec.once('exit', resolve));
@@ -39,7 +62,10 @@ export async function perfDuring<T>(pid: number, seconds: number, dataFile: stri
   const scriptFile = `${dataFile.replace(/\.data$/, '')}.script.txt`;
   const out = fs.openSync(scriptFile, 'w');
   try {
-    const r = spawnSync('perf', ['script', '-i', dataFile], { stdio: ['ignore', out, 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('perf', ['script', '-i', dataFile], {
+      stdio: ['ignore', out, 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) throw new Error(`perf script exited ${r.status}: ${r.stderr?.toString().slice(-2000)}`);
   } finally {
     fs.closeSync(out);

@@ -36,7 +36,8 @@ function childrenOf(pid: number): number[] {
   }
   for (const tid of tasks) {
     try {
-      for (const c of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) out.push(Number(c));
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean))
+        out.push(Number(c));
     } catch {
       // raced with exit
     }
@@ -129,6 +130,13 @@ export class Sampler {
       sys += c.sys - (this.seenAtStart.get(p)?.sys ?? 0);
     }
     const round = (x: number) => Math.round(x * 100) / 100;
-    return { cpuSeconds: round(cpu), cpuCores: round(cpu / wall), sysSeconds: round(sys), rssMaxMb: round(this.rssMax), rssStartMb: round(this.start.rssMb), samples: this.n };
+    return {
+      cpuSeconds: round(cpu),
+      cpuCores: round(cpu / wall),
+      sysSeconds: round(sys),
+      rssMaxMb: round(this.rssMax),
+      rssStartMb: round(this.start.rssMb),
+      samples: this.n,
+    };
   }
 }

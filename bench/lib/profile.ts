@@ -54,7 +54,12 @@ function moduleOf(url: string): string {
     return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? u);
   }
   const dist = u.indexOf('/dist/');
-  if (dist >= 0) return u.slice(dist + 1).split('/').slice(0, 2).join('/');
+  if (dist >= 0)
+    return u
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   if (u.startsWith('node:')) return u.split('/')[0] ?? u;
   return u;
 }
@@ -64,7 +69,12 @@ function moduleOf(url: string): string {
  * the clock V8 stamps profiles with); only samples inside them count, so start-up and idle gaps
  * between rounds stay out of the shares.
  */
-export function summariseProfile(file: string, top = 25, inclusivePatterns: RegExp[] = [], windows: Array<[number, number]> = []): ProfileSummary {
+export function summariseProfile(
+  file: string,
+  top = 25,
+  inclusivePatterns: RegExp[] = [],
+  windows: Array<[number, number]> = [],
+): ProfileSummary {
   const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -130,20 +140,32 @@ export function summariseProfile(file: string, top = 25, inclusivePatterns: RegE
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
       .map(([frame, ms]) => ({ frame, selfMs: Math.round(ms), selfPct: Math.round((ms / busy) * 1000) / 10 }));
-  return { file, totalMs: Math.round(total), idlePct: Math.round((idle / total) * 1000) / 10, top: list(frames, top), byModule: list(modules, 15), inclusive: list(inclusive, 50), callers: list(callers, 8) };
+  return {
+    file,
+    totalMs: Math.round(total),
+    idlePct: Math.round((idle / total) * 1000) / 10,
+    top: list(frames, top),
+    byModule: list(modules, 15),
+    inclusive: list(inclusive, 50),
+    callers: list(callers, 8),
+  };
 }
 
 export function printProfile(s: ProfileSummary): void {
   console.log(`profile ${s.file}: ${s.totalMs} ms, idle ${s.idlePct}% (shares below are of busy time)`);
   console.log('  top self time:');
-  for (const f of s.top) console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
+  for (const f of s.top)
+    console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
   console.log('  self time by module:');
-  for (const f of s.byModule) console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
+  for (const f of s.byModule)
+    console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
   console.log('  native frames by caller chain:');
-  for (const f of s.callers) console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
+  for (const f of s.callers)
+    console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
   if (s.inclusive.length) {
     console.log('  inclusive:');
-    for (const f of s.inclusive) console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
+    for (const f of s.inclusive)
+      console.log(`    ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.frame}`);
   }
 }
 
@@ -155,5 +177,12 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
   }
   const windowsFile = process.env.PROFILE_WINDOWS; // JSON [[startUs, endUs], …] written by bench/run.ts
   const windows = windowsFile ? (JSON.parse(fs.readFileSync(windowsFile, 'utf8')) as Array<[number, number]>) : [];
-  printProfile(summariseProfile(file, Number(process.argv[3] ?? 25), process.argv.slice(4).map((r) => new RegExp(r)), windows));
+  printProfile(
+    summariseProfile(
+      file,
+      Number(process.argv[3] ?? 25),
+      process.argv.slice(4).map((r) => new RegExp(r)),
+      windows,
+    ),
+  );
 }

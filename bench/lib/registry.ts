@@ -64,7 +64,12 @@ export function makeAssets(root: string): Assets {
   return { dir, ipxeDir, ipxeSha256 };
 }
 
-export function clusterInput(contract: BenchContract = 'v1.13'): { name: string; talosVersion: string; controlplane: string; worker: string } {
+export function clusterInput(contract: BenchContract = 'v1.13'): {
+  name: string;
+  talosVersion: string;
+  controlplane: string;
+  worker: string;
+} {
   const fixtures = path.join(PROJECT_ROOT, 'bench/fixtures', contract === 'v1.14' ? 'v1.14' : '');
   return {
     name: 'bench',
@@ -79,7 +84,15 @@ export const hostnameOf = (i: number) => `node-${i}`;
 /** The registration body of machine i, with its reserved address when given. */
 export function machineInput(i: number, ip?: string): Record<string, unknown> {
   const id = machineIdentity(i);
-  return { mac: id.mac, hostname: hostnameOf(i), role: 'worker', cluster: 'bench', installDisk: '/dev/sda', uuid: id.uuid, ...(ip ? { ip } : {}) };
+  return {
+    mac: id.mac,
+    hostname: hostnameOf(i),
+    role: 'worker',
+    cluster: 'bench',
+    installDisk: '/dev/sda',
+    uuid: id.uuid,
+    ...(ip ? { ip } : {}),
+  };
 }
 
 /** Storm machine n's reserved address: 10.250.1.1 … (250 per /24). */
@@ -90,7 +103,15 @@ export function stormIp(n: number): string {
 const actor = { actor: 'bench', sourceIp: null };
 
 function coreFor(store: SqliteStore, assetsDir: string, advertiseUrl: string) {
-  return createCore({ store, templates: loadTemplates(path.join(PROJECT_ROOT, 'templates')), assetsDir, advertiseUrl, configTokenTtlMs: 3 * 3600_000, discoveryRetrySeconds: 30, configBinding: 'first-request' });
+  return createCore({
+    store,
+    templates: loadTemplates(path.join(PROJECT_ROOT, 'templates')),
+    assetsDir,
+    advertiseUrl,
+    configTokenTtlMs: 3 * 3600_000,
+    discoveryRetrySeconds: 30,
+    configBinding: 'first-request',
+  });
 }
 
 /**
@@ -100,7 +121,13 @@ function coreFor(store: SqliteStore, assetsDir: string, advertiseUrl: string) {
  * one transaction with their `registered` event — what registration would store, minus a config
  * render per machine (which would make seeding 100,000 machines take many minutes).
  */
-export async function seedRegistry(dataDir: string, assetsDir: string, first: number, count: number, contract: BenchContract = 'v1.13'): Promise<number> {
+export async function seedRegistry(
+  dataDir: string,
+  assetsDir: string,
+  first: number,
+  count: number,
+  contract: BenchContract = 'v1.13',
+): Promise<number> {
   const started = performance.now();
   fs.mkdirSync(dataDir, { recursive: true });
   const store = new SqliteStore(path.join(dataDir, 'metalboot.db'));
@@ -111,9 +138,23 @@ export async function seedRegistry(dataDir: string, assetsDir: string, first: nu
     const insertAll = store.db.transaction(() => {
       for (let i = first + 1; i < first + count; i++) {
         const id = machineIdentity(i);
-        const m: Machine = { ...template, mac: id.mac, uuid: id.uuid, hostname: hostnameOf(i), labels: {}, lastSeen: {} };
+        const m: Machine = {
+          ...template,
+          mac: id.mac,
+          uuid: id.uuid,
+          hostname: hostnameOf(i),
+          labels: {},
+          lastSeen: {},
+        };
         void store.machines.insert(m);
-        void store.events.append({ mac: m.mac, at: m.createdAt, kind: 'registered', detail: { cluster: m.cluster, role: m.role, hostname: m.hostname }, sourceIp: null, state: 'registered' });
+        void store.events.append({
+          mac: m.mac,
+          at: m.createdAt,
+          kind: 'registered',
+          detail: { cluster: m.cluster, role: m.role, hostname: m.hostname },
+          sourceIp: null,
+          state: 'registered',
+        });
       }
     });
     insertAll();
@@ -129,7 +170,13 @@ export async function seedRegistry(dataDir: string, assetsDir: string, first: nu
  * What the nginx reference serves: /boot.ipxe, one install script per machine and one config per
  * machine, rendered by metalboot's own core (in memory) for `base`, so both serve the same bytes.
  */
-export async function prerender(www: string, assetsDir: string, base: string, count: number, ipOf: (n: number) => string): Promise<void> {
+export async function prerender(
+  www: string,
+  assetsDir: string,
+  base: string,
+  count: number,
+  ipOf: (n: number) => string,
+): Promise<void> {
   fs.mkdirSync(path.join(www, 'scripts'), { recursive: true });
   fs.mkdirSync(path.join(www, 'config'), { recursive: true });
   const store = new SqliteStore(':memory:');
@@ -141,7 +188,14 @@ export async function prerender(www: string, assetsDir: string, base: string, co
       const ip = ipOf(n);
       const m = await core.machines.register(machineInput(n, ip) as never, actor);
       const id = machineIdentity(n);
-      const { kind, script } = await core.boot.machineScript({ mac: id.mac, uuid: id.uuid, serial: '', arch: 'x86_64', platform: 'efi', sourceIp: ip });
+      const { kind, script } = await core.boot.machineScript({
+        mac: id.mac,
+        uuid: id.uuid,
+        serial: '',
+        arch: 'x86_64',
+        platform: 'efi',
+        sourceIp: ip,
+      });
       if (kind !== 'install') throw new Error(`prerender: ${id.mac} got a ${kind} script`);
       fs.writeFileSync(path.join(www, 'scripts', `${id.mac.replaceAll(':', '')}.ipxe`), script);
       const cluster = await store.clusters.get('bench');

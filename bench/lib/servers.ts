@@ -24,19 +24,32 @@ export interface Running {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `file` until `pattern` shows up (bounded); fails early when the process exits. */
-export async function waitForLog(file: string, pattern: RegExp, child: ChildProcess, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForLog(
+  file: string,
+  pattern: RegExp,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
     if (pattern.test(text)) return;
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${text.slice(-3000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${text.slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms:\n${text.slice(-3000)}`);
     await sleep(100);
   }
 }
 
 /** Polls an HTTP URL from the client namespace with curl until it answers (bounded). */
-export async function waitForHttp(pair: Pair, url: string, child: ChildProcess, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForHttp(
+  pair: Pair,
+  url: string,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -80,8 +93,26 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
   const dir = prepareDir(o.root, o.name);
   const log = path.join(dir, 'metalboot.log');
   const base = `http://${SERVER_IP}:${o.port}`;
-  const args = ['serve', '--listen', `${SERVER_IP}:${o.port}`, '--advertise-url', base, '--tftp-listen', o.tftp ? `${SERVER_IP}:69` : 'off'];
-  if (o.dhcp) args.push('--dhcp', 'authoritative', '--interface', IFNAME, '--dhcp-range', `${DHCP_POOL.first}-${DHCP_POOL.last}`, '--dhcp-router', SERVER_IP);
+  const args = [
+    'serve',
+    '--listen',
+    `${SERVER_IP}:${o.port}`,
+    '--advertise-url',
+    base,
+    '--tftp-listen',
+    o.tftp ? `${SERVER_IP}:69` : 'off',
+  ];
+  if (o.dhcp)
+    args.push(
+      '--dhcp',
+      'authoritative',
+      '--interface',
+      IFNAME,
+      '--dhcp-range',
+      `${DHCP_POOL.first}-${DHCP_POOL.last}`,
+      '--dhcp-router',
+      SERVER_IP,
+    );
   const root = o.productRoot ?? PROJECT_ROOT;
   // Talos event sink / kernel-log receiver: on, as by default, but on ports of this instance's
   // own (several instances share a namespace in the render and scale scenarios; a second one on
@@ -109,10 +140,15 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };
-  const child = pair.spawn(pair.server, [...node, path.join(root, 'dist/cli/main.js'), ...args], { env, cwd: root, logFile: log });
+  const child = pair.spawn(pair.server, [...node, path.join(root, 'dist/cli/main.js'), ...args], {
+    env,
+    cwd: root,
+    logFile: log,
+  });
   await waitForLog(log, /metalboot ready/, child, `metalboot ${o.name}`, 60_000);
   const startup = fs.readFileSync(log, 'utf8');
-  if (/not started|EADDRINUSE/.test(startup)) throw new Error(`metalboot ${o.name} started without part of itself:\n${startup.slice(0, 3000)}`);
+  if (/not started|EADDRINUSE/.test(startup))
+    throw new Error(`metalboot ${o.name} started without part of itself:\n${startup.slice(0, 3000)}`);
   return { name: o.name, child, pid: child.pid as number, dir, log, base };
 }
 
@@ -137,15 +173,24 @@ export async function startDnsmasq(pair: Pair, o: DnsmasqOptions): Promise<Runni
   // operator would for a boot storm: no ICMP probe before each offer (metalboot and Kea do not
   // probe either), lease and TFTP limits above the load.
   const args = [
-    'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', `--interface=${IFNAME}`, '--bind-interfaces',
-    '--user=root', `--pid-file=${path.join(dir, 'dnsmasq.pid')}`, `--log-facility=${log}`,
+    'dnsmasq',
+    '--keep-in-foreground',
+    '--conf-file=/dev/null',
+    '--port=0',
+    `--interface=${IFNAME}`,
+    '--bind-interfaces',
+    '--user=root',
+    `--pid-file=${path.join(dir, 'dnsmasq.pid')}`,
+    `--log-facility=${log}`,
   ];
   if (o.dhcp) {
     args.push(
       `--dhcp-range=${DHCP_POOL.first},${DHCP_POOL.last},${DHCP_POOL.mask},1h`,
       `--dhcp-hostsfile=${hostsFile}`,
       `--dhcp-leasefile=${path.join(dir, 'leases')}`,
-      '--dhcp-lease-max=1000000', '--no-ping', '--dhcp-authoritative',
+      '--dhcp-lease-max=1000000',
+      '--no-ping',
+      '--dhcp-authoritative',
       `--dhcp-option=option:router,${SERVER_IP}`,
       '--dhcp-userclass=set:ipxe,iPXE',
       '--dhcp-boot=tag:!ipxe,ipxe.efi',
@@ -170,7 +215,7 @@ export async function startKea(pair: Pair, o: { name: string; root: string }): P
       'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv'), 'lfc-interval': 0 },
       'valid-lifetime': 3600,
       authoritative: true,
-      'subnet4': [
+      subnet4: [
         {
           id: 1,
           subnet: '10.250.0.0/16',
@@ -195,7 +240,9 @@ export async function startTftpdHpa(pair: Pair, o: { name: string; root: string;
   const dir = prepareDir(o.root, o.name);
   const log = path.join(dir, 'stdout.log');
   // As bench/tftp/run.ts: -L foreground, -s chroot into the root, -u nobody.
-  const child = pair.spawn(pair.server, ['in.tftpd', '-L', '-s', o.tftpRoot, '-a', `${SERVER_IP}:69`, '-u', 'nobody'], { logFile: log });
+  const child = pair.spawn(pair.server, ['in.tftpd', '-L', '-s', o.tftpRoot, '-a', `${SERVER_IP}:69`, '-u', 'nobody'], {
+    logFile: log,
+  });
   await sleep(500);
   if (child.exitCode !== null) throw new Error(`in.tftpd exited: ${fs.readFileSync(log, 'utf8')}`);
   return { name: o.name, child, pid: child.pid as number, dir, log };
@@ -205,7 +252,10 @@ export async function startTftpdHpa(pair: Pair, o: { name: string; root: string;
  * nginx with sendfile serving the same files: assets under /assets/, pre-rendered scripts and
  * configs (the files metalboot would render) from `www`. /ipxe?mac=<mac> maps to a file by MAC.
  */
-export async function startNginx(pair: Pair, o: { name: string; root: string; www: string; assetsDir: string; port: number }): Promise<Running & { base: string }> {
+export async function startNginx(
+  pair: Pair,
+  o: { name: string; root: string; www: string; assetsDir: string; port: number },
+): Promise<Running & { base: string }> {
   const dir = prepareDir(o.root, o.name);
   const conf = path.join(dir, 'nginx.conf');
   const sep = '(?:%3[Aa]|:)';
@@ -240,18 +290,37 @@ http {
 }
 `,
   );
-  const child = pair.spawn(pair.server, ['nginx', '-c', conf, '-e', `${dir}/error.log`], { logFile: path.join(dir, 'stdout.log') });
+  const child = pair.spawn(pair.server, ['nginx', '-c', conf, '-e', `${dir}/error.log`], {
+    logFile: path.join(dir, 'stdout.log'),
+  });
   const base = `http://${SERVER_IP}:${o.port}`;
   await waitForHttp(pair, `${base}/boot.ipxe`, child, 'nginx');
   return { name: o.name, child, pid: child.pid as number, dir, log: path.join(dir, 'error.log'), base };
 }
 
 /** A fastify "hello world" (same fastify as metalboot, logger off): the render scenario's yardstick. */
-export async function startHello(pair: Pair, o: { name: string; root: string; port: number }): Promise<Running & { base: string }> {
+export async function startHello(
+  pair: Pair,
+  o: { name: string; root: string; port: number },
+): Promise<Running & { base: string }> {
   const dir = prepareDir(o.root, o.name);
   const log = path.join(dir, 'stdout.log');
-  const env = { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json') };
-  const child = pair.spawn(pair.server, [process.execPath, `--import=${TS_LOADER}`, path.join(PROJECT_ROOT, 'bench/lib/hello-server.ts'), SERVER_IP, String(o.port)], { env, cwd: PROJECT_ROOT, logFile: log });
+  const env = {
+    PATH: process.env.PATH,
+    TS_NODE_TRANSPILE_ONLY: '1',
+    TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
+  };
+  const child = pair.spawn(
+    pair.server,
+    [
+      process.execPath,
+      `--import=${TS_LOADER}`,
+      path.join(PROJECT_ROOT, 'bench/lib/hello-server.ts'),
+      SERVER_IP,
+      String(o.port),
+    ],
+    { env, cwd: PROJECT_ROOT, logFile: log },
+  );
   await waitForLog(log, /HELLO READY/, child, 'hello server');
   return { name: o.name, child, pid: child.pid as number, dir, log, base: `http://${SERVER_IP}:${o.port}` };
 }

@@ -46,7 +46,10 @@ export class StatementTimer {
       `SQL statements and transactions: ${us(total).toFixed(1)} µs per request`,
       ...[...this.costs]
         .sort((a, b) => Number(b[1].ns - a[1].ns))
-        .map(([sql, c]) => `${us(c.ns).toFixed(2).padStart(7)} µs/req ${(c.n / requests).toFixed(2)}×/req ${(Number(c.ns) / c.n / 1e3).toFixed(1).padStart(6)} µs each  ${sql.replace(/\s+/g, ' ').slice(0, 100)}`),
+        .map(
+          ([sql, c]) =>
+            `${us(c.ns).toFixed(2).padStart(7)} µs/req ${(c.n / requests).toFixed(2)}×/req ${(Number(c.ns) / c.n / 1e3).toFixed(1).padStart(6)} µs each  ${sql.replace(/\s+/g, ' ').slice(0, 100)}`,
+        ),
     ];
   }
 }

@@ -15,7 +15,14 @@ export function percentiles(xs: number[]): Percentiles {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
   const round = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(s[s.length - 1] as number), mean: round(s.reduce((a, b) => a + b, 0) / s.length) };
+  return {
+    n: s.length,
+    p50: round(at(0.5)),
+    p95: round(at(0.95)),
+    p99: round(at(0.99)),
+    max: round(s[s.length - 1] as number),
+    mean: round(s.reduce((a, b) => a + b, 0) / s.length),
+  };
 }
 
 /** Median (lower middle for an even count, so it is always an observed value). */

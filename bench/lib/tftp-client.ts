@@ -114,7 +114,8 @@ export async function tftpFetch(o: TftpFetchOptions): Promise<TftpFetchResult> {
   try {
     const t = await oneTransfer(o, false);
     retries += t.retries;
-    if (tsize !== undefined && tsize !== t.bytes) throw new Error(`TFTP ${o.file}: tsize ${tsize} but ${t.bytes} bytes received`);
+    if (tsize !== undefined && tsize !== t.bytes)
+      throw new Error(`TFTP ${o.file}: tsize ${tsize} but ${t.bytes} bytes received`);
     return { bytes: t.bytes, tsize, retries, ms: performance.now() - started };
   } catch (err) {
     (err as { retries?: number }).retries = ((err as { retries?: number }).retries ?? 0) + retries;

@@ -18,7 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tftpGet } from '../../src/tftp/client.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(String(process.argv[i]).replace(/^--/, ''), String(process.argv[i + 1]));
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(String(process.argv[i]).replace(/^--/, ''), String(process.argv[i + 1]));
 const TRANSFERS = Number(args.get('transfers') ?? 100);
 const SIZE = Number(args.get('size') ?? 1024 * 1024);
 const BLKSIZE = Number(args.get('blksize') ?? 1468);
@@ -90,11 +91,20 @@ async function startMetalboot(root: string, port: number): Promise<number> {
 
 async function startTftpdHpa(root: string, port: number): Promise<number> {
   // -L foreground, -s chroot into root, -u nobody (default user, drops root).
-  const child = spawn('in.tftpd', ['-L', '-s', root, '-a', `127.0.0.1:${port}`, '-u', 'nobody'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('in.tftpd', ['-L', '-s', root, '-a', `127.0.0.1:${port}`, '-u', 'nobody'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   // in.tftpd prints nothing when ready: poll with a real download (bounded).
   for (let i = 0; i < 50; i++) {
-    const ok = await tftpGet({ host: '127.0.0.1', port, file: 'file.bin', blksize: BLKSIZE, timeoutMs: 200, retries: 0 }).then(
+    const ok = await tftpGet({
+      host: '127.0.0.1',
+      port,
+      file: 'file.bin',
+      blksize: BLKSIZE,
+      timeoutMs: 200,
+      retries: 0,
+    }).then(
       () => true,
       () => false,
     );
@@ -109,7 +119,14 @@ async function round(port: number, expected: string): Promise<number> {
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: TRANSFERS }, () =>
-      tftpGet({ host: '127.0.0.1', port, file: 'file.bin', blksize: BLKSIZE, windowsize: WINDOWSIZE > 1 ? WINDOWSIZE : undefined, timeoutMs: 1000 }),
+      tftpGet({
+        host: '127.0.0.1',
+        port,
+        file: 'file.bin',
+        blksize: BLKSIZE,
+        windowsize: WINDOWSIZE > 1 ? WINDOWSIZE : undefined,
+        timeoutMs: 1000,
+      }),
     ),
   );
   const elapsed = performance.now() - started;
@@ -124,7 +141,9 @@ function report(name: string, times: number[], cpu: number): number {
   const m = median(times);
   const mbps = (TRANSFERS * SIZE * 8) / (m / 1000) / 1e6;
   const cpuPerRound = cpu > 0 ? `${(cpu / times.length).toFixed(2)} s/round` : 'n/a';
-  console.log(`${name.padEnd(10)} median ${m.toFixed(0)} ms, ${mbps.toFixed(0)} Mbit/s, server CPU ${cpuPerRound} (rounds: ${times.map((x) => x.toFixed(0)).join(', ')} ms)`);
+  console.log(
+    `${name.padEnd(10)} median ${m.toFixed(0)} ms, ${mbps.toFixed(0)} Mbit/s, server CPU ${cpuPerRound} (rounds: ${times.map((x) => x.toFixed(0)).join(', ')} ms)`,
+  );
   return m;
 }
 
@@ -135,8 +154,12 @@ async function main(): Promise<void> {
   const content = randomBytes(SIZE);
   fs.writeFileSync(path.join(dir, 'file.bin'), content, { mode: 0o644 });
   const expected = createHash('sha256').update(content).digest('hex');
-  console.log(`${TRANSFERS} concurrent transfers x ${SIZE} bytes, blksize ${BLKSIZE}, windowsize ${WINDOWSIZE}, ${ROUNDS} rounds each after a warm-up`);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, ${os.type()} ${os.release()}`);
+  console.log(
+    `${TRANSFERS} concurrent transfers x ${SIZE} bytes, blksize ${BLKSIZE}, windowsize ${WINDOWSIZE}, ${ROUNDS} rounds each after a warm-up`,
+  );
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, ${os.type()} ${os.release()}`,
+  );
 
   const metalbootPort = await freeUdpPort();
   const metalbootPid = await startMetalboot(dir, metalbootPort);

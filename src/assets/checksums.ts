@@ -13,7 +13,8 @@ export function parseChecksums(text: string, source: string): Map<string, string
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const m = /^([0-9a-fA-F]{128})\s+\*?(.+)$/.exec(line);
-    if (!m) throw new AssetError('integrity', `${source} line ${i + 1} is not "<sha512>  <file>": ${line.slice(0, 80)}`);
+    if (!m)
+      throw new AssetError('integrity', `${source} line ${i + 1} is not "<sha512>  <file>": ${line.slice(0, 80)}`);
     sums.set(m[2]!.trim().replace(/^.*\//, ''), m[1]!.toLowerCase());
   }
   if (sums.size === 0) throw new AssetError('integrity', `${source} lists no checksums`);

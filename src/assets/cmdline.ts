@@ -34,7 +34,12 @@ export function splitFactoryCmdline(cmdline: string, version: string, arch: Arch
  * The schematic's extra arguments from a pulled `cmdline-metal-<arch>`, or why there are none:
  * not pulled, or pulled for another schematic.
  */
-export function schematicArgs(assetsDir: string, version: string, arch: Arch, schematic: string): SchematicArgs | { problem: string } {
+export function schematicArgs(
+  assetsDir: string,
+  version: string,
+  arch: Arch,
+  schematic: string,
+): SchematicArgs | { problem: string } {
   const dir = join(assetsDir, 'talos', version);
   const name = `cmdline-metal-${arch}`;
   const file = join(dir, name);
@@ -42,9 +47,12 @@ export function schematicArgs(assetsDir: string, version: string, arch: Arch, sc
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return { problem: `${file} does not exist: pull it with \`metalboot assets pull talos --version ${version} --arch ${arch} --schematic ${schematic}\`` };
+    return {
+      problem: `${file} does not exist: pull it with \`metalboot assets pull talos --version ${version} --arch ${arch} --schematic ${schematic}\``,
+    };
   }
   const pulledFor = readManifest(dir)[name]?.schematic;
-  if (pulledFor && pulledFor !== schematic) return { problem: `${file} belongs to schematic ${pulledFor.slice(0, 12)}…, not ${schematic.slice(0, 12)}…` };
+  if (pulledFor && pulledFor !== schematic)
+    return { problem: `${file} belongs to schematic ${pulledFor.slice(0, 12)}…, not ${schematic.slice(0, 12)}…` };
   return { ...splitFactoryCmdline(text, version, arch), file };
 }

@@ -60,7 +60,10 @@ export async function downloadVerified(req: DownloadRequest): Promise<DownloadRe
   throw second.error;
 }
 
-async function attempt(req: DownloadRequest, mayResume: boolean): Promise<{ ok: true; result: DownloadResult } | { ok: false; error: AssetError }> {
+async function attempt(
+  req: DownloadRequest,
+  mayResume: boolean,
+): Promise<{ ok: true; result: DownloadResult } | { ok: false; error: AssetError }> {
   const part = `${req.dest}.part`;
   const metaFile = `${req.dest}.part.json`;
   const progress = req.progress;
@@ -68,7 +71,10 @@ async function attempt(req: DownloadRequest, mayResume: boolean): Promise<{ ok: 
   let meta: PartMeta | undefined;
   if (mayResume) {
     meta = await readMeta(metaFile);
-    const size = await stat(part).then((s) => s.size, () => 0);
+    const size = await stat(part).then(
+      (s) => s.size,
+      () => 0,
+    );
     if (meta?.url === req.url && size > 0) offset = size;
   }
   if (offset === 0) await discard(part, metaFile);
@@ -126,12 +132,20 @@ async function attempt(req: DownloadRequest, mayResume: boolean): Promise<{ ok: 
     }
   } catch (err) {
     // The part stays: the next run resumes from here.
-    throw new AssetError('download', `${req.name}: download interrupted after ${received} bytes (${(err as Error).message})`, 'run the same command again to resume');
+    throw new AssetError(
+      'download',
+      `${req.name}: download interrupted after ${received} bytes (${(err as Error).message})`,
+      'run the same command again to resume',
+    );
   } finally {
     await file.close();
   }
   if (total !== undefined && received !== total) {
-    throw new AssetError('download', `${req.name}: the server closed the connection after ${received} of ${total} bytes`, 'run the same command again to resume');
+    throw new AssetError(
+      'download',
+      `${req.name}: the server closed the connection after ${received} of ${total} bytes`,
+      'run the same command again to resume',
+    );
   }
   return finish(req, part, metaFile, append);
 }
@@ -152,7 +166,11 @@ async function finish(req: DownloadRequest, part: string, metaFile: string, resu
   const problem = req.format ? await fileFormatProblem(part, req.format) : undefined;
   if (problem) {
     await discard(part, metaFile);
-    throw new AssetError('integrity', `${req.name} from ${req.url}: ${problem}; the file was deleted`, 'the mirror probably answered with an error page: check --mirror and the URL');
+    throw new AssetError(
+      'integrity',
+      `${req.name} from ${req.url}: ${problem}; the file was deleted`,
+      'the mirror probably answered with an error page: check --mirror and the URL',
+    );
   }
   await rename(part, req.dest);
   await rm(metaFile, { force: true });
@@ -182,7 +200,11 @@ async function get(url: string, headers: Record<string, string>, timeoutMs = 60_
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const why = e.cause?.code ?? e.cause?.message ?? e.message;
-    throw new AssetError('download', `cannot download ${url}: ${why}`, 'without internet access, point --mirror at a local copy (see README, "Assets")');
+    throw new AssetError(
+      'download',
+      `cannot download ${url}: ${why}`,
+      'without internet access, point --mirror at a local copy (see README, "Assets")',
+    );
   }
 }
 

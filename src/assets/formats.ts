@@ -22,7 +22,13 @@ export function formatProblem(head: Buffer, format: AssetFormat): string | undef
       return 'it does not start like a Linux kernel (no EFI "MZ", x86 "HdrS" or arm64 "ARMd" header)';
     case 'initramfs':
       // Talos has shipped xz and zstd; accept the usual compressors and a bare cpio.
-      if (at(head, 0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) || at(head, 0, [0x28, 0xb5, 0x2f, 0xfd]) || at(head, 0, [0x1f, 0x8b]) || at(head, 0, '0707')) return undefined;
+      if (
+        at(head, 0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) ||
+        at(head, 0, [0x28, 0xb5, 0x2f, 0xfd]) ||
+        at(head, 0, [0x1f, 0x8b]) ||
+        at(head, 0, '0707')
+      )
+        return undefined;
       return 'it is not an xz, zstd or gzip archive or a cpio archive';
     case 'efi':
       return at(head, 0, 'MZ') ? undefined : 'it is not an EFI executable (no "MZ" header)';

@@ -59,7 +59,12 @@ export async function assetInventory(assetsDir: string, opts: { verify?: boolean
     const file = (name: string) => describe(dir, name, manifest, opts.verify);
     const arches: TalosArchAssets[] = [];
     for (const arch of ARCHES) {
-      const entry = { arch, kernel: await file(`vmlinuz-${arch}`), initramfs: await file(`initramfs-${arch}.xz`), cmdline: await file(`cmdline-metal-${arch}`) };
+      const entry = {
+        arch,
+        kernel: await file(`vmlinuz-${arch}`),
+        initramfs: await file(`initramfs-${arch}.xz`),
+        cmdline: await file(`cmdline-metal-${arch}`),
+      };
       if (entry.kernel || entry.initramfs || entry.cmdline) arches.push(entry);
     }
     const partial = readdirSync(dir).filter((f) => f.endsWith('.part'));
@@ -67,17 +72,27 @@ export async function assetInventory(assetsDir: string, opts: { verify?: boolean
   }
   const ipxeDir = join(assetsDir, 'ipxe');
   const ipxeManifest = readManifest(ipxeDir);
-  const ipxeNames = existsSync(ipxeDir) ? readdirSync(ipxeDir).filter((f) => !f.startsWith('.') && !f.endsWith('.part')) : [];
+  const ipxeNames = existsSync(ipxeDir)
+    ? readdirSync(ipxeDir).filter((f) => !f.startsWith('.') && !f.endsWith('.part'))
+    : [];
   const known = IPXE_FILES.map((f) => f.file);
   const ipxe: AssetFile[] = [];
-  for (const name of [...known.filter((f) => ipxeNames.includes(f)), ...ipxeNames.filter((f) => !known.includes(f)).sort()]) {
+  for (const name of [
+    ...known.filter((f) => ipxeNames.includes(f)),
+    ...ipxeNames.filter((f) => !known.includes(f)).sort(),
+  ]) {
     const f = await describe(ipxeDir, name, ipxeManifest, opts.verify);
     if (f) ipxe.push(f);
   }
   return { assetsDir, talos, ipxe };
 }
 
-async function describe(dir: string, name: string, manifest: Manifest, verify?: boolean): Promise<AssetFile | undefined> {
+async function describe(
+  dir: string,
+  name: string,
+  manifest: Manifest,
+  verify?: boolean,
+): Promise<AssetFile | undefined> {
   const path = join(dir, name);
   let size: number;
   try {
@@ -88,8 +103,14 @@ async function describe(dir: string, name: string, manifest: Manifest, verify?: 
     return undefined;
   }
   const rec = manifest[name];
-  const out: AssetFile = { file: name, size, ...(rec ? { source: rec.source } : {}), ...(rec?.schematic ? { schematic: rec.schematic } : {}) };
-  if (verify) out.verified = !rec ? 'unknown' : rec.size === size && (await sha512File(path)) === rec.sha512 ? 'ok' : 'mismatch';
+  const out: AssetFile = {
+    file: name,
+    size,
+    ...(rec ? { source: rec.source } : {}),
+    ...(rec?.schematic ? { schematic: rec.schematic } : {}),
+  };
+  if (verify)
+    out.verified = !rec ? 'unknown' : rec.size === size && (await sha512File(path)) === rec.sha512 ? 'ok' : 'mismatch';
   return out;
 }
 

@@ -35,7 +35,9 @@ export interface IpxePullRequest {
 export async function pullIpxe(req: IpxePullRequest): Promise<{ dir: string; files: PulledFile[] }> {
   const dir = join(req.assetsDir, 'ipxe');
   await mkdir(dir, { recursive: true });
-  const files = req.mirror ? await fromMirror(req.mirror.replace(/\/+$/, ''), dir, req.progress) : await fromDirectory(req.fromDir ?? DEBIAN_IPXE_DIR, dir, req.progress);
+  const files = req.mirror
+    ? await fromMirror(req.mirror.replace(/\/+$/, ''), dir, req.progress)
+    : await fromDirectory(req.fromDir ?? DEBIAN_IPXE_DIR, dir, req.progress);
   const now = new Date().toISOString();
   const records: Manifest = {};
   for (const f of files) {
@@ -59,12 +61,21 @@ async function fromDirectory(src: string, dir: string, progress: ProgressSink): 
     const s = await stat(from).catch(() => undefined);
     if (!s?.isFile()) {
       if (!required) continue;
-      throw new AssetError('input', `${from} does not exist`, src === DEBIAN_IPXE_DIR ? 'install it (apt-get install ipxe) or use --from <dir> / --mirror <base-url>' : 'check --from');
+      throw new AssetError(
+        'input',
+        `${from} does not exist`,
+        src === DEBIAN_IPXE_DIR
+          ? 'install it (apt-get install ipxe) or use --from <dir> / --mirror <base-url>'
+          : 'check --from',
+      );
     }
     const problem = await fileFormatProblem(from, format);
     if (problem) throw new AssetError('integrity', `${from}: ${problem}`);
     const dest = join(dir, file);
-    const same = await stat(dest).then((d) => d.size === s.size, () => false);
+    const same = await stat(dest).then(
+      (d) => d.size === s.size,
+      () => false,
+    );
     if (same && (await sha512File(dest)) === (await sha512File(from))) {
       progress.done(file, 'already present, identical');
       out.push({ file, status: 'present', size: s.size, checkedBy: 'identical', from });
@@ -99,9 +110,22 @@ async function fromMirror(base: string, dir: string, progress: ProgressSink): Pr
     const url = `${base}/${file}`;
     const published = sums?.get(file);
     try {
-      const r = await downloadVerified({ url, dest: join(dir, file), name: file, sha512: published, format: published ? undefined : format, progress });
+      const r = await downloadVerified({
+        url,
+        dest: join(dir, file),
+        name: file,
+        sha512: published,
+        format: published ? undefined : format,
+        progress,
+      });
       progress.done(file, published ? 'sha512 matches sha512sum.txt' : 'format checked');
-      out.push({ file, status: 'downloaded', size: r.size, checkedBy: published ? 'sha512sum.txt' : 'format', from: url });
+      out.push({
+        file,
+        status: 'downloaded',
+        size: r.size,
+        checkedBy: published ? 'sha512sum.txt' : 'format',
+        from: url,
+      });
     } catch (err) {
       if (!required && err instanceof AssetError && err.kind === 'download' && / 404\b/.test(err.message)) continue;
       throw err;

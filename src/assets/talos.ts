@@ -80,10 +80,14 @@ export function planTalosPull(req: Omit<TalosPullRequest, 'progress' | 'force'>)
     throw new AssetError('input', (err as Error).message);
   }
   if (req.schematic !== undefined && !SCHEMATIC_RE.test(req.schematic)) {
-    throw new AssetError('input', `--schematic must be a 64-character Image Factory schematic id, got "${req.schematic}"`);
+    throw new AssetError(
+      'input',
+      `--schematic must be a 64-character Image Factory schematic id, got "${req.schematic}"`,
+    );
   }
   const bad = req.arches.find((a) => !ARCHES.includes(a));
-  if (bad || req.arches.length === 0) throw new AssetError('input', `--arch must be a comma-separated list of ${ARCHES.join(', ')}`);
+  if (bad || req.arches.length === 0)
+    throw new AssetError('input', `--arch must be a comma-separated list of ${ARCHES.join(', ')}`);
   const dir = join(req.assetsDir, 'talos', req.version);
   const v = req.version;
   const schemaUrl = req.schema ? `${base(req.schemaMirror ?? SCHEMA_BASE)}/${v}/${SCHEMA_PATH}` : undefined;
@@ -126,17 +130,35 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
   for (const f of plan.files) {
     const dest = join(plan.dir, f.file);
     const published = sums?.get(f.file);
-    if (sums && !published) throw new AssetError('integrity', `${plan.checksumsUrl} has no entry for ${f.file}`, 'check the version and --arch');
+    if (sums && !published)
+      throw new AssetError(
+        'integrity',
+        `${plan.checksumsUrl} has no entry for ${f.file}`,
+        'check the version and --arch',
+      );
     const checkedBy = published ? 'sha512sum.txt' : 'format';
     const existing = req.force ? undefined : await presentSha(dest);
     const current = published ?? (manifest[f.file]?.from === f.url ? manifest[f.file]?.sha512 : undefined);
     if (existing && existing.sha512 === current) {
-      req.progress.done(f.file, `already present, ${checkedBy === 'sha512sum.txt' ? 'matches sha512sum.txt' : 'unchanged since pulled'}`);
+      req.progress.done(
+        f.file,
+        `already present, ${checkedBy === 'sha512sum.txt' ? 'matches sha512sum.txt' : 'unchanged since pulled'}`,
+      );
       pulled.push({ file: f.file, status: 'present', size: existing.size, checkedBy, from: f.url });
       continue;
     }
-    const r = await downloadVerified({ url: f.url, dest, name: f.file, sha512: published, format: published ? undefined : f.format, progress: req.progress });
-    req.progress.done(f.file, published ? 'sha512 matches sha512sum.txt' : 'format checked (Image Factory publishes no checksums)');
+    const r = await downloadVerified({
+      url: f.url,
+      dest,
+      name: f.file,
+      sha512: published,
+      format: published ? undefined : f.format,
+      progress: req.progress,
+    });
+    req.progress.done(
+      f.file,
+      published ? 'sha512 matches sha512sum.txt' : 'format checked (Image Factory publishes no checksums)',
+    );
     pulled.push({ file: f.file, status: 'downloaded', size: r.size, checkedBy, from: f.url });
     records[f.file] = record(plan.source, f.url, r.size, r.sha512, checkedBy, req.schematic, now);
     await recordAssets(plan.dir, records); // after each file, so an interrupted pull still knows what it has
@@ -144,12 +166,30 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
   for (const c of plan.cmdlines) {
     const text = (await fetchText(c.url)).trim();
     if (!text || text.includes('\n') || /^[<{]/.test(text)) {
-      throw new AssetError('integrity', `${c.url} is not a one-line kernel command line`, 'the mirror probably answered with an error page: check --mirror');
+      throw new AssetError(
+        'integrity',
+        `${c.url} is not a one-line kernel command line`,
+        'the mirror probably answered with an error page: check --mirror',
+      );
     }
     await writeAtomically(join(plan.dir, c.file), `${text}\n`);
     req.progress.done(c.file, 'saved: `cluster create --schematic` adopts its arguments');
-    pulled.push({ file: c.file, status: 'downloaded', size: Buffer.byteLength(text) + 1, checkedBy: 'one-line', from: c.url });
-    records[c.file] = record('factory', c.url, Buffer.byteLength(text) + 1, sha512(`${text}\n`), 'one-line', req.schematic, now);
+    pulled.push({
+      file: c.file,
+      status: 'downloaded',
+      size: Buffer.byteLength(text) + 1,
+      checkedBy: 'one-line',
+      from: c.url,
+    });
+    records[c.file] = record(
+      'factory',
+      c.url,
+      Buffer.byteLength(text) + 1,
+      sha512(`${text}\n`),
+      'one-line',
+      req.schematic,
+      now,
+    );
   }
   // A release's files replace a factory pull's: its kernel arguments must not outlive them.
   const stale: string[] = [];
@@ -164,14 +204,25 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
   }
   const schemaDest = join(plan.dir, 'config.schema.json');
   const schemaRecord = manifest['config.schema.json'];
-  const schemaHave = plan.schemaUrl && !req.force && schemaRecord?.from === plan.schemaUrl ? await presentSha(schemaDest) : undefined;
+  const schemaHave =
+    plan.schemaUrl && !req.force && schemaRecord?.from === plan.schemaUrl ? await presentSha(schemaDest) : undefined;
   if (plan.schemaUrl && schemaHave && schemaHave.sha512 === schemaRecord?.sha512) {
     // A tag's schema never changes: the copy pulled from the same URL is still it (--force fetches again).
     req.progress.done('config.schema.json', 'already present, unchanged since pulled');
-    pulled.push({ file: 'config.schema.json', status: 'present', size: schemaHave.size, checkedBy: 'schema', from: plan.schemaUrl });
+    pulled.push({
+      file: 'config.schema.json',
+      status: 'present',
+      size: schemaHave.size,
+      checkedBy: 'schema',
+      from: plan.schemaUrl,
+    });
   } else if (plan.schemaUrl) {
     const text = await fetchText(plan.schemaUrl).catch((err: AssetError) => {
-      throw new AssetError(err.kind, err.message, 'use --schema-mirror <base-url> for an offline copy, or --no-schema to keep the bundled schema');
+      throw new AssetError(
+        err.kind,
+        err.message,
+        'use --schema-mirror <base-url> for an offline copy, or --no-schema to keep the bundled schema',
+      );
     });
     await writeAtomically(schemaDest, text, (part) => {
       try {
@@ -181,14 +232,36 @@ export async function pullTalos(req: TalosPullRequest): Promise<{ dir: string; f
       }
     });
     req.progress.done('config.schema.json', 'a Talos config schema (checked as the server loads it)');
-    pulled.push({ file: 'config.schema.json', status: 'downloaded', size: Buffer.byteLength(text), checkedBy: 'schema', from: plan.schemaUrl });
-    records['config.schema.json'] = record('schema', plan.schemaUrl, Buffer.byteLength(text), sha512(text), 'schema', undefined, now);
+    pulled.push({
+      file: 'config.schema.json',
+      status: 'downloaded',
+      size: Buffer.byteLength(text),
+      checkedBy: 'schema',
+      from: plan.schemaUrl,
+    });
+    records['config.schema.json'] = record(
+      'schema',
+      plan.schemaUrl,
+      Buffer.byteLength(text),
+      sha512(text),
+      'schema',
+      undefined,
+      now,
+    );
   }
   await recordAssets(plan.dir, records, stale);
   return { dir: plan.dir, files: pulled };
 }
 
-function record(source: AssetRecord['source'], from: string, size: number, sum: string, checkedBy: string, schematic: string | undefined, pulledAt: string): AssetRecord {
+function record(
+  source: AssetRecord['source'],
+  from: string,
+  size: number,
+  sum: string,
+  checkedBy: string,
+  schematic: string | undefined,
+  pulledAt: string,
+): AssetRecord {
   return { source, from, size, sha512: sum, checkedBy, ...(schematic ? { schematic } : {}), pulledAt };
 }
 

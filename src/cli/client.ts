@@ -20,10 +20,24 @@ export interface ClientFlags {
 /** The flags shared by every command that talks to a server. Added per command: see main.ts. */
 export function withClientOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--server <url>', 'metalboot server to talk to').env('METALBOOT_SERVER').default(DEFAULT_SERVER))
-    .addOption(new Option('--token <token>', 'admin API token (default: the server\'s <data-dir>/api-token)').env('METALBOOT_API_TOKEN'))
-    .addOption(new Option('--data-dir <dir>', 'where `metalboot serve` keeps api-token').env('METALBOOT_DATA_DIR').default('data'))
-    .addOption(new Option('-o, --output <format>', 'table (for people) or json (for scripts)').choices(['table', 'json']).default('table'));
+    .addOption(
+      new Option('--server <url>', 'metalboot server to talk to').env('METALBOOT_SERVER').default(DEFAULT_SERVER),
+    )
+    .addOption(
+      new Option('--token <token>', "admin API token (default: the server's <data-dir>/api-token)").env(
+        'METALBOOT_API_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'where `metalboot serve` keeps api-token')
+        .env('METALBOOT_DATA_DIR')
+        .default('data'),
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'table (for people) or json (for scripts)')
+        .choices(['table', 'json'])
+        .default('table'),
+    );
 }
 
 export function clientFlags(cmd: Command): ClientFlags {
@@ -39,7 +53,11 @@ export function resolveToken(flags: Pick<ClientFlags, 'token' | 'dataDir'>): str
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES') {
-      throw new CliError(`cannot read ${file}: permission denied`, EXIT.unreachable, 'run as the user that runs `metalboot serve`, or pass --token / set METALBOOT_API_TOKEN');
+      throw new CliError(
+        `cannot read ${file}: permission denied`,
+        EXIT.unreachable,
+        'run as the user that runs `metalboot serve`, or pass --token / set METALBOOT_API_TOKEN',
+      );
     }
     throw new CliError(
       `no API token: ${file} does not exist`,
@@ -56,7 +74,8 @@ export function normaliseServerUrl(value: string): string {
   } catch {
     throw new CliError(`--server "${value}" is not a URL`, EXIT.usage, `use e.g. --server ${DEFAULT_SERVER}`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError(`--server must be http:// or https://, got "${value}"`, EXIT.usage);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new CliError(`--server must be http:// or https://, got "${value}"`, EXIT.usage);
   return u.toString().replace(/\/+$/, '');
 }
 
@@ -90,7 +109,10 @@ export class ApiClient {
     const url = `${this.server}/api/v1${path}`;
     const res = await this.fetch(url, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -100,7 +122,10 @@ export class ApiClient {
 
   /** A long-lived GET (Server-Sent Events): no deadline; `signal` ends it. Error statuses throw like request(). */
   async stream(path: string, signal: AbortSignal): Promise<Response> {
-    const res = await this.fetch(`${this.server}/api/v1${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, signal });
+    const res = await this.fetch(`${this.server}/api/v1${path}`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+      signal,
+    });
     if (res.ok) return res;
     throw errorFromBody(res.status, await res.text(), 'GET', path, this.server);
   }
@@ -121,7 +146,8 @@ export function unreachable(err: unknown, server: string, timeoutMs: number): Un
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
     return new UnreachableError(`metalboot at ${server} did not answer within ${timeoutMs / 1000} s`, hint);
   }
-  const why = e.cause?.code === 'ECONNREFUSED' ? 'connection refused' : (e.cause?.code ?? e.cause?.message ?? e.message);
+  const why =
+    e.cause?.code === 'ECONNREFUSED' ? 'connection refused' : (e.cause?.code ?? e.cause?.message ?? e.message);
   return new UnreachableError(`cannot reach metalboot at ${server}: ${why}`, hint);
 }
 
@@ -145,10 +171,15 @@ function apiError(status: number, body: ApiErrorBody, method: string, path: stri
     );
   }
   if (status === 404 && /^no route for /.test(message)) {
-    return new CliError(`${server} does not support ${method} /api/v1${path.split('?')[0]}`, EXIT.failed, 'the server is older than this CLI: upgrade metalboot on the server');
+    return new CliError(
+      `${server} does not support ${method} /api/v1${path.split('?')[0]}`,
+      EXIT.failed,
+      'the server is older than this CLI: upgrade metalboot on the server',
+    );
   }
   if (status === 404) return new CliError(message, EXIT.notFound);
   if (status === 409) return new CliError(message, EXIT.conflict);
-  if (status >= 400 && status < 500) return new CliError(body.field ? `${message} (field: ${body.field})` : message, EXIT.usage);
+  if (status >= 400 && status < 500)
+    return new CliError(body.field ? `${message} (field: ${body.field})` : message, EXIT.usage);
   return new CliError(`server error (HTTP ${status}): ${message}`, EXIT.failed, 'the server log says more');
 }

@@ -25,7 +25,10 @@ export type SettingsFile = { file: string; values: Map<string, string | string[]
  * the default `./metalboot.yaml` is optional. Unknown keys are refused, as a typo silently
  * ignored would leave a setting at its default.
  */
-export function loadSettingsFile(explicitPath: string | undefined, knownKeys: readonly string[]): SettingsFile | undefined {
+export function loadSettingsFile(
+  explicitPath: string | undefined,
+  knownKeys: readonly string[],
+): SettingsFile | undefined {
   const file = explicitPath ?? DEFAULT_CONFIG_FILE;
   if (!explicitPath && !existsSync(file)) return undefined;
   let doc: unknown;
@@ -33,15 +36,23 @@ export function loadSettingsFile(explicitPath: string | undefined, knownKeys: re
     doc = parse(readFileSync(file, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw usageError(`settings file ${file} does not exist`, 'fix --config / METALBOOT_CONFIG, or leave it unset to use ./metalboot.yaml when present');
+    if (e.code === 'ENOENT')
+      throw usageError(
+        `settings file ${file} does not exist`,
+        'fix --config / METALBOOT_CONFIG, or leave it unset to use ./metalboot.yaml when present',
+      );
     throw usageError(`settings file ${file}: ${e.message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return { file, values: new Map() };
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw usageError(`settings file ${file} must be a YAML mapping of setting: value`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw usageError(`settings file ${file} must be a YAML mapping of setting: value`);
   const values = new Map<string, string | string[]>();
   for (const [key, raw] of Object.entries(doc)) {
     if (!knownKeys.includes(key)) {
-      throw usageError(`settings file ${file}: unknown setting "${key}"`, `settings are the flags of \`metalboot serve\` without "--": ${knownKeys.join(', ')}`);
+      throw usageError(
+        `settings file ${file}: unknown setting "${key}"`,
+        `settings are the flags of \`metalboot serve\` without "--": ${knownKeys.join(', ')}`,
+      );
     }
     values.set(key, settingValue(file, key, raw));
   }
@@ -51,7 +62,9 @@ export function loadSettingsFile(explicitPath: string | undefined, knownKeys: re
 function settingValue(file: string, key: string, raw: unknown): string | string[] {
   const scalar = (v: unknown): string => {
     if (typeof v === 'string' || typeof v === 'number') return String(v);
-    throw usageError(`settings file ${file}: "${key}" must be a string or number, got ${v === null ? 'null' : typeof v}`);
+    throw usageError(
+      `settings file ${file}: "${key}" must be a string or number, got ${v === null ? 'null' : typeof v}`,
+    );
   };
   if (Array.isArray(raw)) {
     if (!LIST_KEYS.has(key)) throw usageError(`settings file ${file}: "${key}" takes one value, not a list`);
@@ -70,7 +83,8 @@ export function fillFromSettingsFile(cmd: Command, settings: SettingsFile | unde
     const name = option.long?.replace(/^--/, '');
     if (!name || !settings.values.has(name)) continue;
     const source = cmd.getOptionValueSource(key);
-    if (source === undefined || source === 'default') cmd.setOptionValueWithSource(key, settings.values.get(name), 'config');
+    if (source === undefined || source === 'default')
+      cmd.setOptionValueWithSource(key, settings.values.get(name), 'config');
   }
 }
 

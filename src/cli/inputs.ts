@@ -40,7 +40,10 @@ export function parseDiskSelector(arg: string): Record<string, unknown> {
     throw usageError(`--disk-selector: ${(err as Error).message.split('\n')[0]}`);
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
-    throw usageError('--disk-selector must be a YAML or JSON mapping', `e.g. --disk-selector '{size: ">= 100GB", type: nvme}'`);
+    throw usageError(
+      '--disk-selector must be a YAML or JSON mapping',
+      `e.g. --disk-selector '{size: ">= 100GB", type: nvme}'`,
+    );
   }
   return v as Record<string, unknown>;
 }

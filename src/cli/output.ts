@@ -17,12 +17,26 @@ export function printJson(value: unknown): void {
 
 /** kubectl-style: upper-case headers, columns separated by two spaces, no borders to copy around. */
 export function formatTable(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))))];
+  const cells = [
+    headers,
+    ...rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c)))),
+  ];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-export function printTable(headers: string[], rows: Array<Array<string | number | null | undefined>>, empty?: string): void {
+export function printTable(
+  headers: string[],
+  rows: Array<Array<string | number | null | undefined>>,
+  empty?: string,
+): void {
   if (rows.length === 0 && empty) {
     process.stderr.write(`${empty}\n`);
     return;

@@ -15,13 +15,21 @@ export function pageOfBody<T>(body: T[] | PageBody<T>): PageBody<T> {
 export const PAGE_MAX = 1000;
 
 /** Every item of a list (at most `max`), following `next` page by page. */
-export async function listAll<T>(get: (path: string) => Promise<unknown>, path: string, max = Number.POSITIVE_INFINITY): Promise<T[]> {
+export async function listAll<T>(
+  get: (path: string) => Promise<unknown>,
+  path: string,
+  max = Number.POSITIVE_INFINITY,
+): Promise<T[]> {
   const items: T[] = [];
   const sep = path.includes('?') ? '&' : '?';
   let cursor: string | null = null;
   do {
     const limit = Math.min(PAGE_MAX, max - items.length);
-    const page: PageBody<T> = pageOfBody((await get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)) as T[] | PageBody<T>);
+    const page: PageBody<T> = pageOfBody(
+      (await get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)) as
+        | T[]
+        | PageBody<T>,
+    );
     items.push(...page.items.slice(0, max - items.length));
     cursor = page.next;
   } while (cursor && items.length < max);

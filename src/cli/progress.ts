@@ -45,7 +45,15 @@ class TerminalProgress implements ProgressSink {
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   start(name: string, _url: string, total: number | undefined, resumedFrom: number): void {
-    Object.assign(this, { name, total, received: resumedFrom, startBytes: resumedFrom, startedAt: Date.now(), lastDraw: 0, active: true });
+    Object.assign(this, {
+      name,
+      total,
+      received: resumedFrom,
+      startBytes: resumedFrom,
+      startedAt: Date.now(),
+      lastDraw: 0,
+      active: true,
+    });
     drawing = this;
     this.draw(true);
   }

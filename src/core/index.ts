@@ -3,7 +3,14 @@ import { BootService, type BootSettings, type KernelArgProvider } from './boot/b
 import { ClusterService } from './registry/clusters.js';
 import type { DiscoveryLimits } from './registry/discovery.js';
 import { DEFAULT_RETENTION, Housekeeping, type RetentionSettings } from './registry/housekeeping.js';
-import { ConfigBinder, DEFAULT_CONFIG_BINDING, DhcpSightings, NO_NEIGHBOURS, type ConfigBinding, type NeighbourTable } from './binding/config-binding.js';
+import {
+  ConfigBinder,
+  DEFAULT_CONFIG_BINDING,
+  DhcpSightings,
+  NO_NEIGHBOURS,
+  type ConfigBinding,
+  type NeighbourTable,
+} from './binding/config-binding.js';
 import { ConfigGuard } from './binding/config-guard.js';
 import { KernelLogBuffer } from './progress/kernel-log.js';
 import { PowerService } from './power/power-service.js';
@@ -81,14 +88,32 @@ export function createCore(opts: CoreOptions): Core {
   const machines = new MachineService(opts.store, timeline, renderer, opts.discovery);
   // Who used which address in DHCP: DhcpTftpObserver notes, the binding reads.
   const sightings = new DhcpSightings();
-  const guard = new ConfigGuard(opts.store, timeline, new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings));
-  const boot = new BootService(opts.store, timeline, machines, renderer, opts.templates, opts, guard, opts.kernelArgProviders ?? []);
+  const guard = new ConfigGuard(
+    opts.store,
+    timeline,
+    new ConfigBinder(opts.configBinding ?? DEFAULT_CONFIG_BINDING, opts.neighbours ?? NO_NEIGHBOURS, sightings),
+  );
+  const boot = new BootService(
+    opts.store,
+    timeline,
+    machines,
+    renderer,
+    opts.templates,
+    opts,
+    guard,
+    opts.kernelArgProviders ?? [],
+  );
   const network = new DhcpTftpObserver(opts.store, timeline, machines, undefined, sightings);
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const power = new PowerService(opts.store, timeline, opts.powerDriver ?? null);
-  const housekeeping = new Housekeeping(opts.store, timeline, machines.discoveryLimits, opts.retention ?? DEFAULT_RETENTION);
+  const housekeeping = new Housekeeping(
+    opts.store,
+    timeline,
+    machines.discoveryLimits,
+    opts.retention ?? DEFAULT_RETENTION,
+  );
   const store = opts.store;
   return {
     timeline,

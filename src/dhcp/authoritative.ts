@@ -33,7 +33,10 @@ function reservationOn(ctx: HandlerContext, pool: Pool, info: DhcpMachineInfo | 
   const ip = info?.reservedIp;
   if (ip === undefined) return undefined;
   if (poolContains(pool, ip)) return ip;
-  ctx.logger.warn({ mac, reservedIp: ip, pool: pool.name }, 'reserved address is not on the client\'s subnet; ignoring it');
+  ctx.logger.warn(
+    { mac, reservedIp: ip, pool: pool.name },
+    "reserved address is not on the client's subnet; ignoring it",
+  );
   return undefined;
 }
 
@@ -60,14 +63,25 @@ async function discover(ctx: HandlerContext, inc: Incoming): Promise<Outcome> {
     reclaimOffersMadeBefore: info?.known ? now : now - ctx.pressuredOfferHoldMs,
   });
   if (!lease) {
-    ctx.notices.warn(`exhausted ${pool.name}`, { pool: pool.name, lastMac: facts.mac }, 'DHCP pool exhausted; DISCOVERs left unanswered');
+    ctx.notices.warn(
+      `exhausted ${pool.name}`,
+      { pool: pool.name, lastMac: facts.mac },
+      'DHCP pool exhausted; DISCOVERs left unanswered',
+    );
     return { note: `pool ${pool.name} exhausted` };
   }
   if (lease.reclaimedFrom) {
-    ctx.notices.warn(`reclaimed ${pool.name}`, { pool: pool.name, lastMac: facts.mac }, 'DHCP pool exhausted; unconfirmed offers reclaimed');
+    ctx.notices.warn(
+      `reclaimed ${pool.name}`,
+      { pool: pool.name, lastMac: facts.mac },
+      'DHCP pool exhausted; unconfirmed offers reclaimed',
+    );
   }
   if (reserved && lease.ip !== reserved) {
-    ctx.logger.warn({ mac: facts.mac, reservedIp: reserved, ip: lease.ip }, 'reserved address is leased to another client');
+    ctx.logger.warn(
+      { mac: facts.mac, reservedIp: reserved, ip: lease.ip },
+      'reserved address is leased to another client',
+    );
   }
   return answer(ctx, inc, 'OFFER', pool, lease.ip, info);
 }
@@ -201,5 +215,7 @@ function nak(ctx: HandlerContext, inc: Incoming, why: string): Outcome {
 }
 
 function noPoolNote(packet: DhcpPacket): string {
-  return packet.giaddr !== '0.0.0.0' ? `no relay subnet configured for giaddr ${packet.giaddr}` : 'no local pool configured';
+  return packet.giaddr !== '0.0.0.0'
+    ? `no relay subnet configured for giaddr ${packet.giaddr}`
+    : 'no local pool configured';
 }

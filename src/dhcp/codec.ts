@@ -202,7 +202,8 @@ export function encodeDhcp(p: DhcpPacket): Buffer {
   const first = p.options.get(Opt.MESSAGE_TYPE);
   if (first) put(Opt.MESSAGE_TYPE, first);
   for (const [code, value] of p.options) {
-    if (code !== Opt.MESSAGE_TYPE && code !== Opt.RELAY_AGENT_INFO && code !== Opt.PAD && code !== Opt.END) put(code, value);
+    if (code !== Opt.MESSAGE_TYPE && code !== Opt.RELAY_AGENT_INFO && code !== Opt.PAD && code !== Opt.END)
+      put(code, value);
   }
   const last = p.options.get(Opt.RELAY_AGENT_INFO);
   if (last) put(Opt.RELAY_AGENT_INFO, last);

@@ -45,7 +45,7 @@ export function subnetFromMask(ip: string, mask: string): Subnet {
 
 export function inSubnet(ip: string | number, subnet: Subnet): boolean {
   const n = typeof ip === 'number' ? ip : ipToInt(ip);
-  return ((n & subnet.mask) >>> 0) === subnet.network;
+  return (n & subnet.mask) >>> 0 === subnet.network;
 }
 
 export interface IpRange {

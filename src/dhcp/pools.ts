@@ -82,7 +82,7 @@ export function buildPools(
 
 function subnetsOverlap(a: Subnet, b: Subnet): boolean {
   const mask = (a.mask & b.mask) >>> 0; // the shorter prefix decides
-  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+  return (a.network & mask) >>> 0 === (b.network & mask) >>> 0;
 }
 
 /**

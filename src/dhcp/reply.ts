@@ -64,10 +64,7 @@ export function addBootOptions(reply: DhcpPacket, decision: BootDecision, facts:
     reply.options.set(Opt.VENDOR_CLASS, stringBytes('HTTPClient'));
   } else if (facts.isPxeClass) {
     reply.options.set(Opt.VENDOR_CLASS, stringBytes('PXEClient'));
-    reply.options.set(
-      Opt.VENDOR_SPECIFIC,
-      subOptionBytes([[6, Uint8Array.of(PXE_DISCOVERY_USE_BOOTFILE)]]),
-    );
+    reply.options.set(Opt.VENDOR_SPECIFIC, subOptionBytes([[6, Uint8Array.of(PXE_DISCOVERY_USE_BOOTFILE)]]));
   }
   if (facts.machineIdRaw) reply.options.set(Opt.CLIENT_MACHINE_ID, facts.machineIdRaw);
 }

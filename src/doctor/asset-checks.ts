@@ -16,15 +16,28 @@ import type { Arch, Cluster, Machine } from '../core/types.js';
 import type { DoctorSettings } from './settings.js';
 import type { Check, DoctorApi } from './types.js';
 
-export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undefined, machines: Machine[], api: DoctorApi | undefined): Promise<Check[]> {
+export async function assetChecks(
+  s: DoctorSettings,
+  clusters: Cluster[] | undefined,
+  machines: Machine[],
+  api: DoctorApi | undefined,
+): Promise<Check[]> {
   const checks: Check[] = [];
-  const add = (status: Check['status'], message: string, hint?: string) => checks.push({ area: 'assets', status, message, hint });
-  if (!clusters) add('info', 'clusters unknown (server not reachable): nothing checked per cluster; `metalboot assets list` shows what is here');
+  const add = (status: Check['status'], message: string, hint?: string) =>
+    checks.push({ area: 'assets', status, message, hint });
+  if (!clusters)
+    add(
+      'info',
+      'clusters unknown (server not reachable): nothing checked per cluster; `metalboot assets list` shows what is here',
+    );
   else if (clusters.length === 0) add('info', 'no clusters yet: assets are checked per cluster');
 
   for (const c of clusters ?? []) {
     const dir = join(s.assetsDir, 'talos', c.talosVersion);
-    const arches = new Set<Arch>([c.arch, ...machines.filter((m) => m.cluster === c.name && m.lastSeen.arch).map((m) => m.lastSeen.arch!)]);
+    const arches = new Set<Arch>([
+      c.arch,
+      ...machines.filter((m) => m.cluster === c.name && m.lastSeen.arch).map((m) => m.lastSeen.arch!),
+    ]);
     const manifest = readManifest(dir);
     for (const arch of arches) {
       const pull = `metalboot assets pull talos --version ${c.talosVersion} --arch ${arch}${c.schematic ? ` --schematic ${c.schematic}` : ''}`;
@@ -33,7 +46,12 @@ export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undef
         const served = api ? (await api.head(`/assets/talos/${c.talosVersion}/${file}`))?.status : undefined;
         const here = existsSync(join(dir, file));
         if (served === undefined ? !here : served !== 200) missing.push(file);
-        else if (served === 200 && !here) add('info', `${file} is served, but not in ${dir}: doctor and the server use different asset directories`, 'pass doctor the --assets-dir of serve');
+        else if (served === 200 && !here)
+          add(
+            'info',
+            `${file} is served, but not in ${dir}: doctor and the server use different asset directories`,
+            'pass doctor the --assets-dir of serve',
+          );
       }
       const what = `${c.name} (Talos ${c.talosVersion}, ${arch})`;
       if (missing.length) {
@@ -50,12 +68,22 @@ export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undef
       if (c.schematic) {
         const args = schematicArgs(s.assetsDir, c.talosVersion, arch, c.schematic);
         const absent = 'extra' in args ? args.extra.filter((a) => !c.kernelArgs.includes(a)) : [];
-        if (absent.length) add('warn', `${what}: the schematic's kernel arguments ${absent.join(' ')} are not among the cluster's`, 'recreate the cluster with --schematic (it adopts them) or add them with --kernel-arg');
+        if (absent.length)
+          add(
+            'warn',
+            `${what}: the schematic's kernel arguments ${absent.join(' ')} are not among the cluster's`,
+            'recreate the cluster with --schematic (it adopts them) or add them with --kernel-arg',
+          );
       }
     }
     checks.push(contractCheck(c), schemaCheck(c, dir));
     const partial = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.part')) : [];
-    if (partial.length) add('warn', `${dir}: interrupted downloads ${partial.join(', ')}`, `run the pull again to finish them: metalboot assets pull talos --version ${c.talosVersion}`);
+    if (partial.length)
+      add(
+        'warn',
+        `${dir}: interrupted downloads ${partial.join(', ')}`,
+        `run the pull again to finish them: metalboot assets pull talos --version ${c.talosVersion}`,
+      );
   }
 
   checks.push(...ipxeChecks(s, machines));
@@ -65,7 +93,12 @@ export async function assetChecks(s: DoctorSettings, clusters: Cluster[] | undef
 /** Which Talos version contract renders the cluster's configs (talos-contract.ts). */
 function contractCheck(c: Cluster): Check {
   const { contract, newerThanKnown } = contractFor(c.talosVersion);
-  if (!newerThanKnown) return { area: 'assets', status: 'info', message: `${c.name}: Talos ${c.talosVersion} speaks the ${contract.since} contract: ${contract.summary}` };
+  if (!newerThanKnown)
+    return {
+      area: 'assets',
+      status: 'info',
+      message: `${c.name}: Talos ${c.talosVersion} speaks the ${contract.since} contract: ${contract.summary}`,
+    };
   const newest = bundledSchemas().at(-1);
   const against = newest ? `, corrected against the bundled v${newest.major}.${newest.minor} one` : '';
   return {
@@ -81,8 +114,19 @@ function schemaCheck(c: Cluster, dir: string): Check {
   if (existsSync(file)) return { area: 'assets', status: 'ok', message: `${c.name}: config schema ${file}` };
   const [major, minor] = parseTalosVersion(c.talosVersion);
   const pull = `metalboot assets pull talos --version ${c.talosVersion}`;
-  if (bundledSchemaFile(major, minor)) return { area: 'assets', status: 'warn', message: `${c.name}: no config schema for ${c.talosVersion}; configs are validated against the bundled v${major}.${minor} schema`, hint: `${pull} fetches the exact one` };
-  return { area: 'assets', status: 'fail', message: `${c.name}: no config schema for ${c.talosVersion}: its configs cannot be validated, so none are served`, hint: pull };
+  if (bundledSchemaFile(major, minor))
+    return {
+      area: 'assets',
+      status: 'warn',
+      message: `${c.name}: no config schema for ${c.talosVersion}; configs are validated against the bundled v${major}.${minor} schema`,
+      hint: `${pull} fetches the exact one`,
+    };
+  return {
+    area: 'assets',
+    status: 'fail',
+    message: `${c.name}: no config schema for ${c.talosVersion}: its configs cannot be validated, so none are served`,
+    hint: pull,
+  };
 }
 
 /** iPXE binaries are what metalboot's DHCP offers and TFTP serves; per-machine overrides too. */
@@ -108,7 +152,12 @@ function ipxeChecks(s: DoctorSettings, machines: Machine[]): Check[] {
     });
   } else checks.push({ area: 'assets', status: 'ok', message: `${dir}: ${IPXE_BIOS} and ${IPXE_EFI_X64} present` });
   for (const m of machines.filter((x) => x.bootFile && size(x.bootFile) === 0)) {
-    checks.push({ area: 'assets', status: 'fail', message: `${m.hostname ?? m.mac} boots ${m.bootFile}, which is not in ${dir}`, hint: `copy it there, or \`metalboot machine edit ${m.mac} --no-boot-file\`` });
+    checks.push({
+      area: 'assets',
+      status: 'fail',
+      message: `${m.hostname ?? m.mac} boots ${m.bootFile}, which is not in ${dir}`,
+      hint: `copy it there, or \`metalboot machine edit ${m.mac} --no-boot-file\``,
+    });
   }
   return checks;
 }

@@ -8,7 +8,11 @@ import { createServer } from 'node:net';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export type Proto = 'tcp' | 'udp';
-export type BindResult = { state: 'free' } | { state: 'in-use' } | { state: 'denied'; message: string } | { state: 'error'; message: string };
+export type BindResult =
+  | { state: 'free' }
+  | { state: 'in-use' }
+  | { state: 'denied'; message: string }
+  | { state: 'error'; message: string };
 
 /** Bind for a moment, then let go. Without SO_REUSEADDR, so a metalboot holding the port (with it) still counts as holding it. */
 export function probeBind(proto: Proto, host: string, port: number): Promise<BindResult> {
@@ -59,7 +63,8 @@ export function portOwners(proto: Proto, port: number): PortOwner[] {
       if (!local) continue;
       const hexPort = local.slice(local.lastIndexOf(':') + 1);
       // TCP: listeners only (state 0A); UDP has no states that matter here.
-      if (parseInt(hexPort, 16) === port && (proto === 'udp' || f[3] === '0A') && f[9] && f[9] !== '0') inodes.add(f[9]);
+      if (parseInt(hexPort, 16) === port && (proto === 'udp' || f[3] === '0A') && f[9] && f[9] !== '0')
+        inodes.add(f[9]);
     }
   }
   if (inodes.size === 0) return [];

@@ -13,14 +13,19 @@ import { buildBootPreview, type BootPreview, type BootPreviewRequest } from '../
 import type { DoctorSettings } from './settings.js';
 import type { DoctorApi } from './types.js';
 
-export async function previewBoot(req: BootPreviewRequest, api: DoctorApi | undefined, s: DoctorSettings): Promise<BootPreview> {
+export async function previewBoot(
+  req: BootPreviewRequest,
+  api: DoctorApi | undefined,
+  s: DoctorSettings,
+): Promise<BootPreview> {
   if (api) {
     const q = `arch=${req.archCode}&ipxe=${req.ipxe ? 1 : 0}&config=${req.includeConfig ? 1 : 0}`;
     const fromServer = await api.find<BootPreview>(`/machines/${req.mac}/preview?${q}`);
     if (fromServer) return fromServer;
   }
   const machine = api ? await api.find<Machine>(`/machines/${req.mac}`) : undefined;
-  const cluster = api && machine?.cluster ? await api.find<Cluster>(`/clusters/${encodeURIComponent(machine.cluster)}`) : undefined;
+  const cluster =
+    api && machine?.cluster ? await api.find<Cluster>(`/clusters/${encodeURIComponent(machine.cluster)}`) : undefined;
   const renderer = new ConfigRenderer(s.assetsDir);
   return buildBootPreview(req, machine, cluster, {
     advertiseUrl: s.advertiseUrl,
@@ -36,7 +41,10 @@ export async function previewBoot(req: BootPreviewRequest, api: DoctorApi | unde
         const r = await api.head(`/assets/${path}`);
         if (r) return r.status === 200 ? (r.size ?? 0) : undefined;
       }
-      return stat(join(s.assetsDir, path)).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+      return stat(join(s.assetsDir, path)).then(
+        (st) => (st.isFile() ? st.size : undefined),
+        () => undefined,
+      );
     },
     computedBy: 'cli',
   });
@@ -45,10 +53,16 @@ export async function previewBoot(req: BootPreviewRequest, api: DoctorApi | unde
 /** The dry run for people: numbered hops, what is asked, what is answered, and the payloads. */
 export function formatPreview(p: BootPreview, opts: { scripts: boolean }): string {
   const out: string[] = [];
-  const who = p.machine ? `${p.machine.hostname ? `${p.machine.hostname} (${p.mac}, ` : `${p.mac} (`}${p.machine.state}${p.machine.cluster ? `, ${p.machine.role ?? 'no role'} of ${p.machine.cluster}` : ''})` : `${p.mac} (unknown to metalboot)`;
-  out.push(`dry run: ${who} booting as ${p.archName} (arch ${p.archCode})${p.ipxe ? ', already running iPXE' : ''} — nothing was recorded or changed`);
+  const who = p.machine
+    ? `${p.machine.hostname ? `${p.machine.hostname} (${p.mac}, ` : `${p.mac} (`}${p.machine.state}${p.machine.cluster ? `, ${p.machine.role ?? 'no role'} of ${p.machine.cluster}` : ''})`
+    : `${p.mac} (unknown to metalboot)`;
+  out.push(
+    `dry run: ${who} booting as ${p.archName} (arch ${p.archCode})${p.ipxe ? ', already running iPXE' : ''} — nothing was recorded or changed`,
+  );
   if (p.computedBy === 'cli') {
-    out.push('computed by this CLI from the server\'s records, the local settings and templates; arguments and config documents that server-side parts add (event sink, kernel log, wipe) are not shown');
+    out.push(
+      "computed by this CLI from the server's records, the local settings and templates; arguments and config documents that server-side parts add (event sink, kernel log, wipe) are not shown",
+    );
   }
   out.push('');
   p.hops.forEach((h, i) => {
@@ -59,16 +73,23 @@ export function formatPreview(p: BootPreview, opts: { scripts: boolean }): strin
     const d = h.data ?? {};
     if (Array.isArray(d.cmdline)) out.push(`   cmdline: ${(d.cmdline as string[]).join(' ')}`);
     if (h.step === 'config' && h.ok) {
-      out.push(`   config:  ${String(d.base)} + ${String(d.clusterPatches)} cluster patch(es) + ${String(d.machinePatches)} machine patch(es); documents: ${(d.documents as string[]).join(', ')}; sha256 ${String(d.sha256).slice(0, 16)}…`);
+      out.push(
+        `   config:  ${String(d.base)} + ${String(d.clusterPatches)} cluster patch(es) + ${String(d.machinePatches)} machine patch(es); documents: ${(d.documents as string[]).join(', ')}; sha256 ${String(d.sha256).slice(0, 16)}…`,
+      );
       for (const w of (d.warnings as string[] | undefined) ?? []) out.push(`   warning: ${w}`);
     }
-    if (typeof d.script === 'string' && (opts.scripts || h.step === 'machine-script')) out.push(indent(d.script, '   │ '));
+    if (typeof d.script === 'string' && (opts.scripts || h.step === 'machine-script'))
+      out.push(indent(d.script, '   │ '));
     if (typeof d.yaml === 'string') out.push(indent(d.yaml, '   │ '));
   });
   out.push('');
   const broken = p.hops.findIndex((h) => !h.ok);
   const hop = p.hops[broken];
-  out.push(hop ? `outcome: the boot breaks at step ${broken + 1} (${label(hop.step)}): ${hop.problem ?? hop.answer}` : `outcome: ${OUTCOMES[p.outcome]}`);
+  out.push(
+    hop
+      ? `outcome: the boot breaks at step ${broken + 1} (${label(hop.step)}): ${hop.problem ?? hop.answer}`
+      : `outcome: ${OUTCOMES[p.outcome]}`,
+  );
   return out.join('\n');
 }
 

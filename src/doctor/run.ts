@@ -13,7 +13,11 @@ export interface DoctorReport {
   summary: Record<CheckStatus, number>;
 }
 
-export async function runDoctor(inputs: DoctorInputs, api: DoctorApi, opts: { tokenFromEnv: boolean }): Promise<DoctorReport> {
+export async function runDoctor(
+  inputs: DoctorInputs,
+  api: DoctorApi,
+  opts: { tokenFromEnv: boolean },
+): Promise<DoctorReport> {
   const { settings, checks } = resolveDoctorSettings(inputs);
   checks.push(limitsCheck(settings));
   const server = await serverChecks(api);

@@ -15,15 +15,31 @@ export async function serverChecks(api: DoctorApi): Promise<ServerFacts> {
   const down = await api.health();
   if (down) {
     return {
-      checks: [{ area: 'server', status: 'fail', message: `no metalboot at ${api.server}: ${down}`, hint: 'start it (`metalboot serve`), or point --server at it; checks that need it are skipped' }],
+      checks: [
+        {
+          area: 'server',
+          status: 'fail',
+          message: `no metalboot at ${api.server}: ${down}`,
+          hint: 'start it (`metalboot serve`), or point --server at it; checks that need it are skipped',
+        },
+      ],
       up: false,
       machines: [],
     };
   }
   try {
-    const [clusters, machines] = await Promise.all([listAll<Cluster>((p) => api.get(p), '/clusters'), listAll<Machine>((p) => api.get(p), '/machines')]);
+    const [clusters, machines] = await Promise.all([
+      listAll<Cluster>((p) => api.get(p), '/clusters'),
+      listAll<Machine>((p) => api.get(p), '/machines'),
+    ]);
     return {
-      checks: [{ area: 'server', status: 'ok', message: `${api.server} answers; the API token is accepted (${clusters.length} cluster(s), ${machines.length} machine(s))` }],
+      checks: [
+        {
+          area: 'server',
+          status: 'ok',
+          message: `${api.server} answers; the API token is accepted (${clusters.length} cluster(s), ${machines.length} machine(s))`,
+        },
+      ],
       up: true,
       clusters,
       machines,
@@ -40,15 +56,41 @@ export function machineChecks(machines: Machine[]): Check[] {
   const name = (m: Machine) => m.hostname ?? m.mac;
   const discovered = machines.filter((m) => m.state === 'discovered');
   if (discovered.length) {
-    const shown = discovered.slice(0, 10).map((m) => m.mac).join(', ') + (discovered.length > 10 ? ', …' : '');
-    checks.push({ area: 'machines', status: 'info', message: `${discovered.length} discovered machine(s) waiting to be accepted: ${shown}`, hint: 'metalboot machine add <mac> --hostname … --role … --cluster … (all of them: metalboot machine list --state discovered)' });
+    const shown =
+      discovered
+        .slice(0, 10)
+        .map((m) => m.mac)
+        .join(', ') + (discovered.length > 10 ? ', …' : '');
+    checks.push({
+      area: 'machines',
+      status: 'info',
+      message: `${discovered.length} discovered machine(s) waiting to be accepted: ${shown}`,
+      hint: 'metalboot machine add <mac> --hostname … --role … --cluster … (all of them: metalboot machine list --state discovered)',
+    });
   }
   for (const m of machines.filter((x) => x.state === 'failed' || x.state === 'stalled')) {
-    checks.push({ area: 'machines', status: 'warn', message: `${name(m)} is ${m.state} since ${m.stateChangedAt}`, hint: `metalboot machine events ${m.mac}` });
+    checks.push({
+      area: 'machines',
+      status: 'warn',
+      message: `${name(m)} is ${m.state} since ${m.stateChangedAt}`,
+      hint: `metalboot machine events ${m.mac}`,
+    });
   }
-  for (const m of machines.filter((x) => x.state !== 'discovered' && (!x.installed || x.reimage) && (!x.cluster || !x.role))) {
-    checks.push({ area: 'machines', status: 'warn', message: `${name(m)} cannot install: no ${!m.cluster ? 'cluster' : 'role'} assigned`, hint: `metalboot machine edit ${m.mac} --cluster … --role …` });
+  for (const m of machines.filter(
+    (x) => x.state !== 'discovered' && (!x.installed || x.reimage) && (!x.cluster || !x.role),
+  )) {
+    checks.push({
+      area: 'machines',
+      status: 'warn',
+      message: `${name(m)} cannot install: no ${!m.cluster ? 'cluster' : 'role'} assigned`,
+      hint: `metalboot machine edit ${m.mac} --cluster … --role …`,
+    });
   }
-  if (machines.length && checks.length === 0) checks.push({ area: 'machines', status: 'ok', message: `${machines.length} machine(s), none failed, stalled or waiting` });
+  if (machines.length && checks.length === 0)
+    checks.push({
+      area: 'machines',
+      status: 'ok',
+      message: `${machines.length} machine(s), none failed, stalled or waiting`,
+    });
   return checks;
 }

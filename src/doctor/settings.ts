@@ -3,7 +3,13 @@
  * variables and metalboot.yaml), parsed by the same functions. A setting serve would refuse is a
  * failed check here, with serve's own message.
  */
-import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits, parseConnectionLimits, type ConnectionLimitInputs, type ConnectionLimits } from '../settings/limit-settings.js';
+import {
+  DEFAULT_CONNECTION_LIMITS,
+  describeConnectionLimits,
+  parseConnectionLimits,
+  type ConnectionLimitInputs,
+  type ConnectionLimits,
+} from '../settings/limit-settings.js';
 import { parseGrowthSettings, type GrowthInputs } from '../settings/growth-settings.js';
 import { bindingWarnings, parseConfigBinding } from '../core/binding/config-binding.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../settings/network-settings.js';
@@ -54,14 +60,28 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     try {
       return f();
     } catch (err) {
-      checks.push({ area: 'settings', status: 'fail', message: (err as Error).message, hint: 'metalboot serve refuses this setting too' });
+      checks.push({
+        area: 'settings',
+        status: 'fail',
+        message: (err as Error).message,
+        hint: 'metalboot serve refuses this setting too',
+      });
       return fallback;
     }
   };
   const listen = attempt(() => parseListen(inp.listen), { host: '0.0.0.0', port: 8080 });
-  const tftp = inp.tftpListen === 'off' ? null : attempt(() => parseListen(inp.tftpListen ?? '0.0.0.0:69', 'tftp-listen'), { host: '0.0.0.0', port: 69 });
-  const events = attempt(() => parseTalosListen(inp.eventsListen ?? '0.0.0.0:4002', 'events-listen'), { host: '0.0.0.0', port: 4002 });
-  const kmsg = attempt(() => parseTalosListen(inp.kmsgListen ?? '0.0.0.0:4001', 'kmsg-listen'), { host: '0.0.0.0', port: 4001 });
+  const tftp =
+    inp.tftpListen === 'off'
+      ? null
+      : attempt(() => parseListen(inp.tftpListen ?? '0.0.0.0:69', 'tftp-listen'), { host: '0.0.0.0', port: 69 });
+  const events = attempt(() => parseTalosListen(inp.eventsListen ?? '0.0.0.0:4002', 'events-listen'), {
+    host: '0.0.0.0',
+    port: 4002,
+  });
+  const kmsg = attempt(() => parseTalosListen(inp.kmsgListen ?? '0.0.0.0:4001', 'kmsg-listen'), {
+    host: '0.0.0.0',
+    port: 4001,
+  });
   const dhcpMode = attempt(() => parseDhcpMode(inp.dhcp), 'off' as DhcpModeSetting);
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
   let advertiseUrl: string;
@@ -70,7 +90,10 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
     advertiseUrl = attempt(() => normaliseAdvertiseUrl(inp.advertiseUrl!), `http://127.0.0.1:${listen.port}`);
     advertiseFrom = 'setting';
   } else if (dhcpMode !== 'off' && inp.interface && wildcard) {
-    advertiseUrl = attempt(() => `http://${interfaceAddress(inp.interface!).address}:${listen.port}`, `http://127.0.0.1:${listen.port}`);
+    advertiseUrl = attempt(
+      () => `http://${interfaceAddress(inp.interface!).address}:${listen.port}`,
+      `http://127.0.0.1:${listen.port}`,
+    );
     advertiseFrom = 'interface';
   } else {
     const d = deriveAdvertiseUrl(listen);
@@ -81,7 +104,12 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
   attempt(() => parseGrowthSettings(inp), undefined); // discovery and retention limits: only checked
   const binding = attempt(() => parseConfigBinding(inp.configBinding ?? 'neighbour,dhcp'), undefined);
   for (const warning of binding ? bindingWarnings(binding) : []) {
-    checks.push({ area: 'settings', status: 'warn', message: warning, hint: 'see README "Which request gets the config"' });
+    checks.push({
+      area: 'settings',
+      status: 'warn',
+      message: warning,
+      hint: 'see README "Which request gets the config"',
+    });
   }
   const retry = Number(inp.discoveryRetry);
   return {
@@ -108,5 +136,9 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
 
 /** Shown, not judged: an operator who sees a 503 or a cut download can tell which limit it was. */
 export function limitsCheck(settings: DoctorSettings): Check {
-  return { area: 'settings', status: 'info', message: `connection limits: ${describeConnectionLimits(settings.limits)}` };
+  return {
+    area: 'settings',
+    status: 'info',
+    message: `connection limits: ${describeConnectionLimits(settings.limits)}`,
+  };
 }

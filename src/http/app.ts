@@ -6,7 +6,13 @@ import { connectionSamples } from '../metrics/connections.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
 import { bearerAuth } from './auth.js';
 import { BootFastPath } from './boot-fast-path.js';
-import { applyHttpTimeouts, ConnectionGate, DEFAULT_HTTP_LIMITS, validateHttpLimits, type HttpLimits } from './connection-limits.js';
+import {
+  applyHttpTimeouts,
+  ConnectionGate,
+  DEFAULT_HTTP_LIMITS,
+  validateHttpLimits,
+  type HttpLimits,
+} from './connection-limits.js';
 import { installErrorHandler } from './errors.js';
 import { genReqId, httpLogger, installRequestIds, OneLineRequestLog } from './request-log.js';
 import { assetRoutes } from './routes/assets.js';
@@ -102,7 +108,11 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.apiToken));
       await api.register(clusterRoutes, { core: opts.core });
-      await api.register(machineRoutes, { core: opts.core, assetsDir: opts.assetsDir, bootNetwork: opts.bootNetwork ?? NO_BOOT_NETWORK });
+      await api.register(machineRoutes, {
+        core: opts.core,
+        assetsDir: opts.assetsDir,
+        bootNetwork: opts.bootNetwork ?? NO_BOOT_NETWORK,
+      });
       await api.register(auditRoutes, { core: opts.core });
       await api.register(serverStatusRoutes, { core: opts.core });
       await api.register(machineProgressRoutes, { core: opts.core });

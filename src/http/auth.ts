@@ -10,12 +10,16 @@ export function bearerAuth(token: string) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    const given = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
     if (!m || !timingSafeEqual(given, expected)) {
       reply.header('www-authenticate', 'Bearer realm="metalboot"');
       return reply.code(401).send({
         error: 'unauthorized',
-        message: m ? 'invalid API token' : 'missing API token: send "Authorization: Bearer <token>" (the token is in data/api-token)',
+        message: m
+          ? 'invalid API token'
+          : 'missing API token: send "Authorization: Bearer <token>" (the token is in data/api-token)',
       });
     }
   };

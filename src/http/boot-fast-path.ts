@@ -7,7 +7,15 @@ import { bootResultFor } from '../metrics/http.js';
 import type { Metrics } from '../metrics/index.js';
 import { unmappedIp } from './auth.js';
 import { genReqId } from './request-log.js';
-import { answerConfig, answerScript, CONFIG_PARAMS_SCHEMA, CONFIG_QUERY_SCHEMA, IPXE_QUERY_SCHEMA, type BootAnswer, type IpxeQuery } from './routes/boot.js';
+import {
+  answerConfig,
+  answerScript,
+  CONFIG_PARAMS_SCHEMA,
+  CONFIG_QUERY_SCHEMA,
+  IPXE_QUERY_SCHEMA,
+  type BootAnswer,
+  type IpxeQuery,
+} from './routes/boot.js';
 
 /**
  * The two requests every booting machine makes — its script (`GET /ipxe?mac=…`) and its config
@@ -65,7 +73,12 @@ export class BootFastPath {
     return false;
   }
 
-  private serve(req: IncomingMessage, res: ServerResponse, route: string, answer: (ip: string) => Promise<BootAnswer>): void {
+  private serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    answer: (ip: string) => Promise<BootAnswer>,
+  ): void {
     this.served++;
     const started = performance.now();
     const id = genReqId(req);
@@ -77,16 +90,33 @@ export class BootFastPath {
       })
       .catch((err: unknown): BootAnswer => {
         this.log.error({ reqId: id, err }, 'request failed');
-        return { status: 500, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ error: 'internal', message: 'internal error; see the server log' }) };
+        return {
+          status: 500,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify({ error: 'internal', message: 'internal error; see the server log' }),
+        };
       })
       .then((a) => {
         const headers = { ...a.headers, 'x-request-id': id, 'content-length': String(Buffer.byteLength(a.body)) };
         if (!res.destroyed) res.writeHead(a.status, headers).end(a.body);
-        this.metrics.httpBoot.inc({ route, status: String(a.status), result: bootResultFor(route, a.status, 'GET', a.headers['x-metalboot-script'] ?? '') });
+        this.metrics.httpBoot.inc({
+          route,
+          status: String(a.status),
+          result: bootResultFor(route, a.status, 'GET', a.headers['x-metalboot-script'] ?? ''),
+        });
         // The access-log line fastify's OneLineRequestLog writes, field for field (request-log.ts
         // serialises this as it does a fastify request).
-        const line = { method: 'GET', url: req.url, host: req.headers.host, ip: req.socket.remoteAddress, socket: req.socket };
-        this.log.info({ reqId: id, req: line, res: { statusCode: a.status }, responseTime: performance.now() - started }, 'request completed');
+        const line = {
+          method: 'GET',
+          url: req.url,
+          host: req.headers.host,
+          ip: req.socket.remoteAddress,
+          socket: req.socket,
+        };
+        this.log.info(
+          { reqId: id, req: line, res: { statusCode: a.status }, responseTime: performance.now() - started },
+          'request completed',
+        );
       })
       .catch((err: unknown) => {
         // Nothing above should throw; if it does, the client must not hang and the server must not die.

@@ -97,7 +97,12 @@ export class ConnectionGate {
       return false;
     }
     const fromSource = this.perSource.get(source) ?? 0;
-    const reason: RefusalReason | undefined = this.open >= this.limits.maxConnections ? 'total' : fromSource >= this.limits.maxConnectionsPerSource ? 'per-source' : undefined;
+    const reason: RefusalReason | undefined =
+      this.open >= this.limits.maxConnections
+        ? 'total'
+        : fromSource >= this.limits.maxConnectionsPerSource
+          ? 'per-source'
+          : undefined;
     if (reason) {
       this.refuse(socket, source, reason);
       return false;
@@ -129,7 +134,9 @@ export class ConnectionGate {
     socket.on('end', () => socket.destroy());
     socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
     socket.resume();
-    socket.end(refusal(source, reason, reason === 'total' ? this.limits.maxConnections : this.limits.maxConnectionsPerSource));
+    socket.end(
+      refusal(source, reason, reason === 'total' ? this.limits.maxConnections : this.limits.maxConnectionsPerSource),
+    );
   }
 
   private logRefusals(source: string, reason: RefusalReason): void {
@@ -139,15 +146,28 @@ export class ConnectionGate {
     const counts = this.unlogged;
     this.unlogged = { total: 0, 'per-source': 0 };
     this.log.warn(
-      { source, reason, refusedTotalCap: counts.total, refusedPerSourceCap: counts['per-source'], open: this.open, limits: this.limits },
+      {
+        source,
+        reason,
+        refusedTotalCap: counts.total,
+        refusedPerSourceCap: counts['per-source'],
+        open: this.open,
+        limits: this.limits,
+      },
       `HTTP connections refused with 503 (${counts['per-source']} past the per-source cap of ${this.limits.maxConnectionsPerSource}, ${counts.total} past the total cap of ${this.limits.maxConnections}) since the last such line; latest from ${source}`,
     );
   }
 }
 
 function refusal(source: string, reason: RefusalReason, limit: number): string {
-  const why = reason === 'total' ? `the server holds its maximum of ${limit} connections` : `${source} holds its maximum of ${limit} connections`;
-  const body = JSON.stringify({ error: 'too_many_connections', message: `${why}; retry after ${RETRY_AFTER_SECONDS} s` });
+  const why =
+    reason === 'total'
+      ? `the server holds its maximum of ${limit} connections`
+      : `${source} holds its maximum of ${limit} connections`;
+  const body = JSON.stringify({
+    error: 'too_many_connections',
+    message: `${why}; retry after ${RETRY_AFTER_SECONDS} s`,
+  });
   return [
     'HTTP/1.1 503 Service Unavailable',
     `Retry-After: ${RETRY_AFTER_SECONDS}`,
@@ -172,17 +192,26 @@ export function applyHttpTimeouts(server: Server, limits: HttpLimits): void {
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.timeout = limits.bodyTimeoutMs;
   // Read when the server starts listening: how often node looks for connections past the header timeout.
-  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(100, Math.min(5000, Math.floor(limits.headerTimeoutMs / 4)));
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(
+    100,
+    Math.min(5000, Math.floor(limits.headerTimeoutMs / 4)),
+  );
 }
 
 /** Refuses values that would switch a limit off or defeat it, with the setting's name. */
 export function validateHttpLimits(limits: HttpLimits): HttpLimits {
   for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`HTTP limit ${key} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`HTTP limit ${key} must be a positive integer, got ${value}`);
   }
-  if (limits.keepAliveTimeoutMs > MAX_KEEP_ALIVE_MS) throw new Error(`HTTP keep-alive timeout must be at most ${MAX_KEEP_ALIVE_MS / 1000} s, got ${limits.keepAliveTimeoutMs / 1000} s`);
+  if (limits.keepAliveTimeoutMs > MAX_KEEP_ALIVE_MS)
+    throw new Error(
+      `HTTP keep-alive timeout must be at most ${MAX_KEEP_ALIVE_MS / 1000} s, got ${limits.keepAliveTimeoutMs / 1000} s`,
+    );
   if (limits.maxConnectionsPerSource > limits.maxConnections) {
-    throw new Error(`HTTP connections per source (${limits.maxConnectionsPerSource}) must not exceed the total (${limits.maxConnections})`);
+    throw new Error(
+      `HTTP connections per source (${limits.maxConnectionsPerSource}) must not exceed the total (${limits.maxConnections})`,
+    );
   }
   return limits;
 }

@@ -6,7 +6,13 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | MetalbootError, request, reply) => {
     if (err instanceof MetalbootError) {
       const status =
-        err instanceof ValidationError ? 400 : err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : 500;
+        err instanceof ValidationError
+          ? 400
+          : err instanceof NotFoundError
+            ? 404
+            : err instanceof ConflictError
+              ? 409
+              : 500;
       const body: Record<string, unknown> = { error: err.code, message: err.message };
       if (err instanceof ValidationError && err.field) body.field = err.field;
       return reply.code(status).send(body);
@@ -14,18 +20,29 @@ export function installErrorHandler(app: FastifyInstance): void {
     const fe = err as FastifyError;
     if (fe.validation) {
       // ajv says "must NOT have additional properties" without saying which: name it.
-      const extra = fe.validation.map((v) => (v.keyword === 'additionalProperties' ? (v.params as { additionalProperty?: string }).additionalProperty : undefined)).find(Boolean);
+      const extra = fe.validation
+        .map((v) =>
+          v.keyword === 'additionalProperties'
+            ? (v.params as { additionalProperty?: string }).additionalProperty
+            : undefined,
+        )
+        .find(Boolean);
       const message = extra ? `${fe.message} ("${extra}" is not a field here)` : fe.message;
       return reply.code(400).send({ error: 'validation', message, ...(extra ? { field: extra } : {}) });
     }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       // body too large, malformed JSON, unsupported media type…
-      return reply.code(fe.statusCode).send({ error: fe.code ? fe.code.replace(/^FST_(ERR_)?/, '').toLowerCase() : 'bad_request', message: fe.message });
+      return reply.code(fe.statusCode).send({
+        error: fe.code ? fe.code.replace(/^FST_(ERR_)?/, '').toLowerCase() : 'bad_request',
+        message: fe.message,
+      });
     }
     request.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` });
   });
 }

@@ -78,7 +78,13 @@ export function resolveUnder(root: string, encoded: string): string | 403 {
  * the not-found handler, 403/412/416 as JSON `{error, message}`. Resolves when the response is
  * over and the file closed; once the headers went out it never rejects (it destroys the response).
  */
-export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: string, encoded: string, opts: SendFileOptions = {}): Promise<void> {
+export async function sendFile(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  root: string,
+  encoded: string,
+  opts: SendFileOptions = {},
+): Promise<void> {
   const done = settled(reply.raw);
   const named = resolveUnder(root, encoded);
   if (named === 403) return refuse(reply, 403, 'forbidden', 'Forbidden');
@@ -113,10 +119,14 @@ export async function sendFile(req: FastifyRequest, reply: FastifyReply, root: s
     }
     // Cache-Control: no-cache asks for a fresh copy (send honours it); If-None-Match overrides If-Modified-Since.
     const noCache = h['cache-control']?.includes('no-cache') === true;
-    const notModified = h['if-none-match'] !== undefined ? etagMatches(h['if-none-match'], etag) : mtime <= dateOf(h['if-modified-since']);
+    const notModified =
+      h['if-none-match'] !== undefined
+        ? etagMatches(h['if-none-match'], etag)
+        : mtime <= dateOf(h['if-modified-since']);
     if (!noCache && notModified) return finishWithoutBody(reply, 304, 0, done, opts);
 
-    const range = h.range !== undefined && rangeFresh(h['if-range'], etag, mtime) ? parseRange(h.range, st.size) : undefined;
+    const range =
+      h.range !== undefined && rangeFresh(h['if-range'], etag, mtime) ? parseRange(h.range, st.size) : undefined;
     if (range === 'unsatisfiable') {
       reply.header('content-range', `bytes */${st.size}`);
       return refuse(reply, 416, 'range_not_satisfiable', `Range Not Satisfiable: the file has ${st.size} bytes`);
@@ -158,7 +168,13 @@ async function notFound(reply: FastifyReply): Promise<void> {
   await reply;
 }
 
-async function finishWithoutBody(reply: FastifyReply, status: number, bytes: number, done: Promise<boolean>, opts: SendFileOptions): Promise<void> {
+async function finishWithoutBody(
+  reply: FastifyReply,
+  status: number,
+  bytes: number,
+  done: Promise<boolean>,
+  opts: SendFileOptions,
+): Promise<void> {
   await reply.code(status).send();
   opts.onEnd?.({ status, bytes, complete: await done });
 }

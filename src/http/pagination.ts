@@ -12,7 +12,11 @@ export const MAX_PAGE_LIMIT = 1000;
 
 /** Querystring properties of a paged list (the app's Ajv does not coerce: digits as strings). */
 export const pageQueryProperties = {
-  limit: { type: 'string', pattern: '^[0-9]{1,9}$', description: `Items per page: 1 to ${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})` },
+  limit: {
+    type: 'string',
+    pattern: '^[0-9]{1,9}$',
+    description: `Items per page: 1 to ${MAX_PAGE_LIMIT} (default ${DEFAULT_PAGE_LIMIT})`,
+  },
   cursor: { type: 'string', maxLength: 600, description: 'The `next` of the previous page; absent for the first page' },
 } as const;
 
@@ -36,7 +40,8 @@ export interface Page<T> {
 export function pageLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_PAGE_LIMIT;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_LIMIT) throw new ValidationError(`limit must be 1 to ${MAX_PAGE_LIMIT}, got "${value.slice(0, 12)}"`, 'limit');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_LIMIT)
+    throw new ValidationError(`limit must be 1 to ${MAX_PAGE_LIMIT}, got "${value.slice(0, 12)}"`, 'limit');
   return n;
 }
 
@@ -47,11 +52,17 @@ export function encodeCursor(list: string, key: string | number): string {
 /** The key in a cursor of `list`; a cursor that is not one this list gave out is a 400. */
 export function decodeCursor(list: string, cursor: string | undefined, type: 'string'): string | undefined;
 export function decodeCursor(list: string, cursor: string | undefined, type: 'number'): number | undefined;
-export function decodeCursor(list: string, cursor: string | undefined, type: 'string' | 'number'): string | number | undefined {
+export function decodeCursor(
+  list: string,
+  cursor: string | undefined,
+  type: 'string' | 'number',
+): string | number | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = /^[A-Za-z0-9_-]+$/.test(cursor) ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) : undefined;
+    parsed = /^[A-Za-z0-9_-]+$/.test(cursor)
+      ? JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+      : undefined;
   } catch {
     parsed = undefined;
   }
@@ -59,8 +70,14 @@ export function decodeCursor(list: string, cursor: string | undefined, type: 'st
     Array.isArray(parsed) &&
     parsed.length === 2 &&
     parsed[0] === list &&
-    (type === 'string' ? typeof parsed[1] === 'string' && parsed[1].length <= 256 : Number.isSafeInteger(parsed[1]) && (parsed[1] as number) >= 0);
-  if (!ok) throw new ValidationError(`cursor is not one this list gave out: pass the "next" of the ${list} page before, or leave it out for the first page`, 'cursor');
+    (type === 'string'
+      ? typeof parsed[1] === 'string' && parsed[1].length <= 256
+      : Number.isSafeInteger(parsed[1]) && (parsed[1] as number) >= 0);
+  if (!ok)
+    throw new ValidationError(
+      `cursor is not one this list gave out: pass the "next" of the ${list} page before, or leave it out for the first page`,
+      'cursor',
+    );
   return (parsed as [string, string | number])[1];
 }
 

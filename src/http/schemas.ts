@@ -8,13 +8,22 @@ import { pageQueryProperties } from './pagination.js';
 const str = (maxLength = 256) => ({ type: 'string', maxLength }) as const;
 const nullable = (s: object) => ({ anyOf: [s, { type: 'null' }] });
 const yamlText = { type: 'string', minLength: 1, maxLength: 512 * 1024 } as const;
-const patches = { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 256 * 1024 } } as const;
+const patches = {
+  type: 'array',
+  maxItems: 64,
+  items: { type: 'string', minLength: 1, maxLength: 256 * 1024 },
+} as const;
 const kernelArgs = { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 256 } } as const;
 const labels = { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 } } as const;
 const role = { type: 'string', enum: ['controlplane', 'worker'] } as const;
 const arch = { type: 'string', enum: ['amd64', 'arm64'] } as const;
 const installDisk = {
-  ...nullable({ anyOf: [{ type: 'string', maxLength: 256 }, { type: 'object', maxProperties: 16 }] }),
+  ...nullable({
+    anyOf: [
+      { type: 'string', maxLength: 256 },
+      { type: 'object', maxProperties: 16 },
+    ],
+  }),
   description:
     'A path (`/dev/nvme0n1`), a Talos v1alpha1 diskSelector (`{"size": ">= 100GB", "type": "nvme"}`: size, model, serial, modalias, uuid, wwid, type, busPath), or from Talos v1.14 a CEL expression over the disk (`{"match": "disk.size >= 100u * GB"}`)',
 };
@@ -23,7 +32,10 @@ export const errorSchema = {
   type: 'object',
   description: 'An error: a stable code for scripts, a message for people',
   properties: {
-    error: { type: 'string', description: 'Machine-readable code, e.g. `validation`, `not_found`, `conflict`, `unauthorized`' },
+    error: {
+      type: 'string',
+      description: 'Machine-readable code, e.g. `validation`, `not_found`, `conflict`, `unauthorized`',
+    },
     message: { type: 'string' },
     field: { type: 'string', description: 'The request field at fault, when one is' },
   },
@@ -42,7 +54,8 @@ const clusterFields = {
 
 export const clusterCreateBody = {
   type: 'object',
-  description: 'A cluster from talosctl-generated configs: `controlplane` and `worker` are the YAML files as-is, `patches` as for `talosctl --config-patch`',
+  description:
+    'A cluster from talosctl-generated configs: `controlplane` and `worker` are the YAML files as-is, `patches` as for `talosctl --config-patch`',
   additionalProperties: false,
   required: ['name', 'talosVersion', 'controlplane', 'worker'],
   properties: { name: str(63), ...clusterFields },
@@ -85,7 +98,8 @@ const machineFields = {
 
 export const machineCreateBody = {
   type: 'object',
-  description: 'Register a machine by MAC (any common spelling). For a discovered MAC this accepts it: what discovery saw (UUID, serial, address) is kept',
+  description:
+    'Register a machine by MAC (any common spelling). For a discovered MAC this accepts it: what discovery saw (UUID, serial, address) is kept',
   additionalProperties: false,
   required: ['mac', 'hostname', 'role', 'cluster'],
   properties: { mac: str(32), ...machineFields, hostname: str(253), role, cluster: str(63) },
@@ -110,18 +124,27 @@ export const machineSchema = {
     role: { type: ['string', 'null'] },
     cluster: { type: ['string', 'null'] },
     installDisk: { type: ['string', 'null'] },
-    installDiskSelector: { type: ['object', 'null'], additionalProperties: true, description: 'The disk selector or (Talos ≥ v1.14) CEL `match` the machine installs to, when not a path' },
+    installDiskSelector: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      description: 'The disk selector or (Talos ≥ v1.14) CEL `match` the machine installs to, when not a path',
+    },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     patches: { type: 'array', items: { type: 'string' } },
     ip: { type: ['string', 'null'] },
     bootFile: { type: ['string', 'null'] },
     localBoot: { type: 'string' },
-    state: { type: 'string', enum: [...MACHINE_STATES], description: 'Where the machine is, from first DHCP packet to Kubernetes join' },
+    state: {
+      type: 'string',
+      enum: [...MACHINE_STATES],
+      description: 'Where the machine is, from first DHCP packet to Kubernetes join',
+    },
     stateChangedAt: { type: 'string', description: 'When it entered that state (ISO 8601)' },
     installed: { type: 'boolean', description: 'Talos is on the disk: network boots are sent to the disk' },
     failure: {
       type: ['object', 'null'],
-      description: 'While `failed` (GET of one machine): why, the first reason Talos gave (what followed it is on the timeline)',
+      description:
+        'While `failed` (GET of one machine): why, the first reason Talos gave (what followed it is on the timeline)',
       properties: { reason: { type: 'string' }, at: { type: 'string' }, source: { type: 'string' } },
     },
     reimage: {
@@ -174,16 +197,26 @@ export const previewQuery = {
     arch: {
       type: 'string',
       pattern: '^(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
-      description: 'DHCP option 93 client architecture: 0 BIOS, 7 x86-64 UEFI (default), 11 arm64 UEFI, 16 x86-64 UEFI HTTP…',
+      description:
+        'DHCP option 93 client architecture: 0 BIOS, 7 x86-64 UEFI (default), 11 arm64 UEFI, 16 x86-64 UEFI HTTP…',
     },
-    ipxe: { type: 'string', pattern: '^[01]$', description: '1: the client runs iPXE already; start at its DHCP request' },
-    config: { type: 'string', pattern: '^[01]$', description: "1: include the rendered config YAML (it holds the cluster's secrets)" },
+    ipxe: {
+      type: 'string',
+      pattern: '^[01]$',
+      description: '1: the client runs iPXE already; start at its DHCP request',
+    },
+    config: {
+      type: 'string',
+      pattern: '^[01]$',
+      description: "1: include the rendered config YAML (it holds the cluster's secrets)",
+    },
   },
 } as const;
 
 export const bootPreviewSchema = {
   type: 'object',
-  description: 'What metalboot would answer at each hop of the boot, computed without recording anything; the config URL carries a placeholder, not a token',
+  description:
+    'What metalboot would answer at each hop of the boot, computed without recording anything; the config URL carries a placeholder, not a token',
   properties: {
     mac: { type: 'string' },
     archCode: { type: 'integer' },
@@ -208,12 +241,29 @@ export const bootPreviewSchema = {
       items: {
         type: 'object',
         properties: {
-          step: { type: 'string', enum: ['dhcp', 'tftp', 'http-boot', 'dhcp-ipxe', 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config'] },
+          step: {
+            type: 'string',
+            enum: [
+              'dhcp',
+              'tftp',
+              'http-boot',
+              'dhcp-ipxe',
+              'boot-script',
+              'machine-script',
+              'kernel',
+              'initramfs',
+              'config',
+            ],
+          },
           request: { type: 'string', description: 'What the machine sends' },
           answer: { type: 'string', description: 'What metalboot answers' },
           ok: { type: 'boolean', description: 'false: the boot breaks here' },
           problem: { type: 'string' },
-          data: { type: 'object', additionalProperties: true, description: 'The payload: boot file, script, command line, config summary' },
+          data: {
+            type: 'object',
+            additionalProperties: true,
+            description: 'The payload: boot file, script, command line, config summary',
+          },
         },
       },
     },
@@ -227,7 +277,11 @@ export const machineListQuery = {
     state: { type: 'string', enum: [...MACHINE_STATES] },
     cluster: str(63),
     label: { type: 'string', pattern: '^[^=]+=[^=]*$', maxLength: 320 },
-    registered: { type: 'string', enum: ['true', 'false'], description: 'true: only registered machines; false: only discovered ones' },
+    registered: {
+      type: 'string',
+      enum: ['true', 'false'],
+      description: 'true: only registered machines; false: only discovered ones',
+    },
     ...pageQueryProperties,
   },
 } as const;
@@ -243,7 +297,11 @@ export const eventSchema = {
     detail: { type: 'object', additionalProperties: true },
     sourceIp: { type: ['string', 'null'] },
     state: { type: ['string', 'null'] },
-    repeats: { type: 'integer', description: 'how many times it happened, when identical repeats within a minute were counted on it (absent: once)' },
+    repeats: {
+      type: 'integer',
+      description:
+        'how many times it happened, when identical repeats within a minute were counted on it (absent: once)',
+    },
     lastAt: { type: 'string', description: 'when the last repeat happened (only with repeats)' },
   },
 } as const;

@@ -34,7 +34,8 @@ export class Metrics {
   private readonly onEvent = (e: MachineEvent) => this.countEvent(e);
   /** A repeat counted on an earlier event happened all the same; it moved no state. */
   private readonly onRepeat = (e: MachineEvent) => this.countEvent({ ...e, state: null });
-  private readonly onRefusal = (r: ConfigRefusalSignal) => this.configRefusals.inc({ reason: configRefusalReason(r.reason) });
+  private readonly onRefusal = (r: ConfigRefusalSignal) =>
+    this.configRefusals.inc({ reason: configRefusalReason(r.reason) });
   private readonly onConflict = () => this.configConflicts.inc();
 
   readonly dhcpPackets: Counter<'type' | 'mode' | 'reply'>;
@@ -60,22 +61,38 @@ export class Metrics {
       labelNames: ['type', 'mode', 'reply'],
       registers,
     });
-    this.tftpStarted = new Counter({ name: 'metalboot_tftp_transfers_started_total', help: 'TFTP read transfers started', registers });
-    this.tftpCompleted = new Counter({ name: 'metalboot_tftp_transfers_completed_total', help: 'TFTP read transfers completed', registers });
+    this.tftpStarted = new Counter({
+      name: 'metalboot_tftp_transfers_started_total',
+      help: 'TFTP read transfers started',
+      registers,
+    });
+    this.tftpCompleted = new Counter({
+      name: 'metalboot_tftp_transfers_completed_total',
+      help: 'TFTP read transfers completed',
+      registers,
+    });
     this.tftpErrors = new Counter({
       name: 'metalboot_tftp_transfer_errors_total',
       help: 'TFTP transfers that failed or were refused, by error kind (CLIENT_ABORTED with no data is usually a tsize probe; unknown: counted from the timeline)',
       labelNames: ['kind'],
       registers,
     });
-    this.tftpBytes = new Counter({ name: 'metalboot_tftp_sent_bytes_total', help: 'Bytes of completed TFTP transfers', registers });
+    this.tftpBytes = new Counter({
+      name: 'metalboot_tftp_sent_bytes_total',
+      help: 'Bytes of completed TFTP transfers',
+      registers,
+    });
     this.httpBoot = new Counter({
       name: 'metalboot_http_boot_requests_total',
       help: 'Requests to the boot routes (scripts, configs, assets), by route, status code and result (script kind for /ipxe)',
       labelNames: ['route', 'status', 'result'],
       registers,
     });
-    this.configDeliveries = new Counter({ name: 'metalboot_config_deliveries_total', help: 'Machine configs served', registers });
+    this.configDeliveries = new Counter({
+      name: 'metalboot_config_deliveries_total',
+      help: 'Machine configs served',
+      registers,
+    });
     this.configRefusals = new Counter({
       name: 'metalboot_config_refusals_total',
       help: 'Config requests refused or not served, and install scripts refused to requests not tied to their machine (not-tied), by reason',
@@ -192,7 +209,11 @@ export class Metrics {
       isReserved: (ip) => inner.isReserved(ip),
       flushed: () => inner.flushed(),
       record: (o: DhcpObservation) => {
-        this.dhcpPackets.inc({ type: o.messageType.toLowerCase(), mode: o.mode, reply: (o.reply ?? 'none').toLowerCase() });
+        this.dhcpPackets.inc({
+          type: o.messageType.toLowerCase(),
+          mode: o.mode,
+          reply: (o.reply ?? 'none').toLowerCase(),
+        });
         return inner.record(o);
       },
     };
@@ -256,8 +277,16 @@ function walSamples(wal: () => WalStats | undefined, registers: Registry[]): voi
         this.inc(read(s));
       },
     });
-  walCounter('metalboot_store_wal_written_bytes_total', 'Bytes written to the database write-ahead log since start (what requests cost in WAL)', (s) => s.bytesWritten);
-  walCounter('metalboot_store_wal_restarts_total', 'Checkpoints that copied the whole WAL into the database so it starts again from its beginning', (s) => s.restarts);
+  walCounter(
+    'metalboot_store_wal_written_bytes_total',
+    'Bytes written to the database write-ahead log since start (what requests cost in WAL)',
+    (s) => s.bytesWritten,
+  );
+  walCounter(
+    'metalboot_store_wal_restarts_total',
+    'Checkpoints that copied the whole WAL into the database so it starts again from its beginning',
+    (s) => s.restarts,
+  );
 }
 
 let processReg: Registry | undefined;

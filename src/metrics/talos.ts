@@ -51,6 +51,13 @@ export function talosCounterSamples(core: Core, registers: Registry[]): void {
   });
   plain('metalboot_talos_kmsg_connections_total', 'Kernel-log stream connections from Talos', 'kmsgConnections');
   plain('metalboot_talos_kmsg_lines_total', 'Kernel-log lines received', 'kmsgLines');
-  plain('metalboot_talos_kmsg_lines_unattributed_total', 'Kernel-log lines from an address no machine is known by', 'kmsgUnattributed');
-  split('metalboot_talos_kmsg_rejected_total', 'Kernel-log lines dropped, by reason', 'reason', { garbage: 'kmsgGarbage', oversized: 'kmsgOversized' });
+  plain(
+    'metalboot_talos_kmsg_lines_unattributed_total',
+    'Kernel-log lines from an address no machine is known by',
+    'kmsgUnattributed',
+  );
+  split('metalboot_talos_kmsg_rejected_total', 'Kernel-log lines dropped, by reason', 'reason', {
+    garbage: 'kmsgGarbage',
+    oversized: 'kmsgOversized',
+  });
 }

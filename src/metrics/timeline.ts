@@ -45,7 +45,14 @@ const known = (set: Set<string>, v: unknown) => {
 export function fromTimelineEvent(e: MachineEvent): EventCount | null {
   const d = e.detail;
   if (e.kind.startsWith('dhcp-')) {
-    return { metric: 'dhcp', labels: { type: known(DHCP_TYPES, d.message ?? e.kind.slice(5)), mode: known(DHCP_MODES, d.mode), reply: known(DHCP_REPLIES, d.reply ?? 'none') } };
+    return {
+      metric: 'dhcp',
+      labels: {
+        type: known(DHCP_TYPES, d.message ?? e.kind.slice(5)),
+        mode: known(DHCP_MODES, d.mode),
+        reply: known(DHCP_REPLIES, d.reply ?? 'none'),
+      },
+    };
   }
   switch (e.kind) {
     case 'tftp-started':

@@ -27,7 +27,10 @@ export interface WakeOnLanOptions {
 export function parseWolBroadcast(value: string): { broadcast: string; port: number } {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(value.trim());
   const port = m?.[2] ? Number(m[2]) : 9;
-  if (!m || !isIPv4(m[1]!) || port < 1 || port > 65535) throw new Error(`--wol-broadcast "${value}" must be an IPv4 address with an optional port (e.g. 255.255.255.255:9)`);
+  if (!m || !isIPv4(m[1]!) || port < 1 || port > 65535)
+    throw new Error(
+      `--wol-broadcast "${value}" must be an IPv4 address with an optional port (e.g. 255.255.255.255:9)`,
+    );
   return { broadcast: m[1]!, port };
 }
 
@@ -72,7 +75,13 @@ export class WakeOnLanDriver implements PowerDriver {
           try {
             // The address alone does not choose the way out: a limited broadcast (255.255.255.255)
             // follows the routing table. Tied to the interface, it leaves there and nowhere else.
-            if (this.opts.interface) bindSocketToInterface(socket, interfaceIndex(this.opts.interface, 'Wake-on-LAN'), this.opts.interface, 'Wake-on-LAN');
+            if (this.opts.interface)
+              bindSocketToInterface(
+                socket,
+                interfaceIndex(this.opts.interface, 'Wake-on-LAN'),
+                this.opts.interface,
+                'Wake-on-LAN',
+              );
             socket.setBroadcast(true);
           } catch (err) {
             return reject(err);
@@ -83,6 +92,13 @@ export class WakeOnLanDriver implements PowerDriver {
     } finally {
       socket.close();
     }
-    return { driver: this.name, detail: { to: `${address}:${port}`, ...(this.opts.interface ? { interface: this.opts.interface } : {}), bytes: packet.length } };
+    return {
+      driver: this.name,
+      detail: {
+        to: `${address}:${port}`,
+        ...(this.opts.interface ? { interface: this.opts.interface } : {}),
+        bytes: packet.length,
+      },
+    };
   }
 }

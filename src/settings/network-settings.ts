@@ -35,7 +35,10 @@ export function parseIpv4(v: string, name: string): string {
 }
 
 export function parseIpv4List(v: string, name: string): string[] {
-  return v.split(',').filter(Boolean).map((s) => parseIpv4(s, name));
+  return v
+    .split(',')
+    .filter(Boolean)
+    .map((s) => parseIpv4(s, name));
 }
 
 /** `--dhcp-relay-subnet 10.1.0.0/24,10.1.0.100-10.1.0.199[,router]` (repeatable). */
@@ -43,7 +46,9 @@ export function parseRelaySubnet(v: string, leaseTimeSec: number, dns?: string[]
   const [subnet, range, router, extra] = v.split(',');
   const m = /^(.+)\/(\d{1,2})$/.exec(subnet ?? '');
   if (!m || !IPV4.test(m[1]!) || Number(m[2]) > 32 || !range || extra !== undefined) {
-    throw new Error(`--dhcp-relay-subnet "${v}" must be <cidr>,<first>-<last>[,<router>], e.g. 10.1.0.0/24,10.1.0.100-10.1.0.199,10.1.0.1`);
+    throw new Error(
+      `--dhcp-relay-subnet "${v}" must be <cidr>,<first>-<last>[,<router>], e.g. 10.1.0.0/24,10.1.0.100-10.1.0.199,10.1.0.1`,
+    );
   }
   return {
     subnet: subnet!,
@@ -58,7 +63,8 @@ export function parseRelaySubnet(v: string, leaseTimeSec: number, dns?: string[]
 export function interfaceAddress(name: string): { address: string; netmask: string } {
   const ifs = networkInterfaces();
   const addrs = ifs[name];
-  if (!addrs) throw new Error(`--interface "${name}" does not exist on this host (it has: ${Object.keys(ifs).join(', ')})`);
+  if (!addrs)
+    throw new Error(`--interface "${name}" does not exist on this host (it has: ${Object.keys(ifs).join(', ')})`);
   const v4 = addrs.find((a) => a.family === 'IPv4');
   if (!v4) throw new Error(`--interface "${name}" has no IPv4 address`);
   return { address: v4.address, netmask: v4.netmask };

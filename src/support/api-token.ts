@@ -14,7 +14,8 @@ export function ensureApiToken(dataDir: string, fromEnv?: string): { token: stri
   const file = join(dataDir, 'api-token');
   try {
     const token = readFileSync(file, 'utf8').trim();
-    if (token.length < 16) throw new Error(`${file} holds a token shorter than 16 characters; delete it to generate a new one`);
+    if (token.length < 16)
+      throw new Error(`${file} holds a token shorter than 16 characters; delete it to generate a new one`);
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600); // repair a loosened mode
     return { token, created: false, file };
   } catch (err) {

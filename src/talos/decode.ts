@@ -24,7 +24,12 @@ const obj = (v: unknown): Obj | null => (v && typeof v === 'object' ? (v as Obj)
 const PAYLOADS: Record<string, (o: Obj) => TalosEvent> = {
   SequenceEvent: (o) => {
     const err = obj(o.error);
-    return { type: 'sequence', sequence: str(o.sequence), action: str(o.action), error: err ? { code: str(err.code), message: str(err.message) } : null };
+    return {
+      type: 'sequence',
+      sequence: str(o.sequence),
+      action: str(o.action),
+      error: err ? { code: str(err.code), message: str(err.message) } : null,
+    };
   },
   PhaseEvent: (o) => ({ type: 'phase', phase: str(o.phase), action: str(o.action) }),
   TaskEvent: (o) => ({ type: 'task', task: str(o.task), action: str(o.action) }),
@@ -41,10 +46,19 @@ const PAYLOADS: Record<string, (o: Obj) => TalosEvent> = {
   MachineStatusEvent: (o) => {
     const status = obj(o.status);
     const unmet = Array.isArray(status?.unmet_conditions) ? (status.unmet_conditions as Obj[]) : [];
-    return { type: 'machine-status', stage: str(o.stage), ready: status?.ready === true, unmetConditions: unmet.map((c) => ({ name: str(c.name), reason: str(c.reason) })) };
+    return {
+      type: 'machine-status',
+      stage: str(o.stage),
+      ready: status?.ready === true,
+      unmetConditions: unmet.map((c) => ({ name: str(c.name), reason: str(c.reason) })),
+    };
   },
   ConfigLoadErrorEvent: (o) => ({ type: 'config-load-error', error: str(o.error) }),
-  AddressEvent: (o) => ({ type: 'address', hostname: str(o.hostname), addresses: Array.isArray(o.addresses) ? o.addresses.map(str) : [] }),
+  AddressEvent: (o) => ({
+    type: 'address',
+    hostname: str(o.hostname),
+    addresses: Array.isArray(o.addresses) ? o.addresses.map(str) : [],
+  }),
 };
 
 export type DecodeResult =

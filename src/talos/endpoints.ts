@@ -16,7 +16,10 @@ export interface TalosEndpoints {
  * at) with each listener's port. A listener on a specific address is still advertised by the
  * advertise URL's host: that is the address the operator said machines use.
  */
-export function advertisedTalosEndpoints(advertiseUrl: string, ports: { events?: number | null; kmsg?: number | null }): TalosEndpoints {
+export function advertisedTalosEndpoints(
+  advertiseUrl: string,
+  ports: { events?: number | null; kmsg?: number | null },
+): TalosEndpoints {
   const host = new URL(advertiseUrl).hostname; // IPv6 keeps its brackets: [fd00::1]
   return {
     events: ports.events ? `${host}:${ports.events}` : null,
@@ -74,7 +77,8 @@ export class TalosEndpointProviders {
     if (!supportsProgressDocuments(c.talosVersion)) return [];
     const docs: ConfigMap[] = [];
     if (endpoints.events) docs.push({ apiVersion: 'v1alpha1', kind: 'EventSinkConfig', endpoint: endpoints.events });
-    if (endpoints.kmsg) docs.push({ apiVersion: 'v1alpha1', kind: 'KmsgLogConfig', name: KMSG_DOCUMENT_NAME, url: endpoints.kmsg });
+    if (endpoints.kmsg)
+      docs.push({ apiVersion: 'v1alpha1', kind: 'KmsgLogConfig', name: KMSG_DOCUMENT_NAME, url: endpoints.kmsg });
     return docs;
   };
 }

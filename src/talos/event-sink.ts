@@ -54,18 +54,35 @@ export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkS
     const bytes = call.request;
     if (bytes.length > maxBytes) {
       counters.eventsOversized++;
-      warn(`${peerIp}/oversized`, { peer: peerIp, bytes: bytes.length, limit: maxBytes }, 'Talos event too large; refused');
-      return callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `event of ${bytes.length} bytes exceeds ${maxBytes}` });
+      warn(
+        `${peerIp}/oversized`,
+        { peer: peerIp, bytes: bytes.length, limit: maxBytes },
+        'Talos event too large; refused',
+      );
+      return callback({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `event of ${bytes.length} bytes exceeds ${maxBytes}`,
+      });
     }
     const decoded = decodeEventRequest(bytes);
     if (!decoded.ok) {
       counters.eventsMalformed++;
-      warn(`${peerIp}/malformed`, { peer: peerIp, part: decoded.part, typeUrl: decoded.typeUrl, error: decoded.message }, 'malformed Talos event');
-      if (decoded.part === 'request') return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'not an events.EventRequest' });
+      warn(
+        `${peerIp}/malformed`,
+        { peer: peerIp, part: decoded.part, typeUrl: decoded.typeUrl, error: decoded.message },
+        'malformed Talos event',
+      );
+      if (decoded.part === 'request')
+        return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'not an events.EventRequest' });
       return callback(null, EMPTY_RESPONSE); // a known type we cannot decode: acknowledge, do not block the stream
     }
     const { envelope } = decoded;
-    if (!envelope.event) warn(`${peerIp}/unknown-type`, { peer: peerIp, typeUrl: envelope.typeUrl, id: envelope.id }, 'Talos event of an unknown type; skipped');
+    if (!envelope.event)
+      warn(
+        `${peerIp}/unknown-type`,
+        { peer: peerIp, typeUrl: envelope.typeUrl, id: envelope.id },
+        'Talos event of an unknown type; skipped',
+      );
     const ingestDurably = async () => {
       const result = await opts.progress.ingestEvent(peerIp, envelope);
       await opts.flushed(); // a duplicate too: its first copy may still be in the open batch
@@ -73,7 +90,12 @@ export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkS
     };
     ingestDurably().then(
       (result) => {
-        if (result === 'unattributed') warn(`${peerIp}/unattributed`, { peer: peerIp, typeUrl: envelope.typeUrl }, 'Talos event from an address no machine is known by; kept as unattributed');
+        if (result === 'unattributed')
+          warn(
+            `${peerIp}/unattributed`,
+            { peer: peerIp, typeUrl: envelope.typeUrl },
+            'Talos event from an address no machine is known by; kept as unattributed',
+          );
         callback(null, EMPTY_RESPONSE);
       },
       (err: unknown) => {
@@ -98,7 +120,9 @@ export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkS
   );
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   return {
     address: `${host}:${port}`,

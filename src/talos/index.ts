@@ -4,7 +4,12 @@ import { startEventSink, type EventSinkServer } from './event-sink.js';
 import { startKmsgReceiver, type KmsgReceiver } from './kmsg.js';
 import type { TalosLogger } from './log.js';
 
-export { advertisedTalosEndpoints, KMSG_DOCUMENT_NAME, TalosEndpointProviders, type TalosEndpoints } from './endpoints.js';
+export {
+  advertisedTalosEndpoints,
+  KMSG_DOCUMENT_NAME,
+  TalosEndpointProviders,
+  type TalosEndpoints,
+} from './endpoints.js';
 export { decodeEventRequest, talosTypes } from './decode.js';
 export { startEventSink } from './event-sink.js';
 export { startKmsgReceiver } from './kmsg.js';
@@ -62,20 +67,37 @@ export async function startTalosListeners(opts: TalosListenersOptions): Promise<
       return await start();
     } catch (err) {
       if (!opts.optional?.[flag === 'events-listen' ? 'events' : 'kmsg']) throw err;
-      logger.warn({ err }, `${flag === 'events-listen' ? 'Talos event sink' : 'Talos kernel-log receiver'} not started (${(err as Error).message}); set --${flag} to another address, or off`);
+      logger.warn(
+        { err },
+        `${flag === 'events-listen' ? 'Talos event sink' : 'Talos kernel-log receiver'} not started (${(err as Error).message}); set --${flag} to another address, or off`,
+      );
       return undefined;
     }
   };
   try {
-    if (opts.eventsListen) events = await attempt('events-listen', () => startEventSink({ ...opts.eventsListen!, progress: core.progress, flushed: () => core.flushed(), logger }));
-    if (opts.kmsgListen) kmsg = await attempt('kmsg-listen', () => startKmsgReceiver({ ...opts.kmsgListen!, progress: core.progress, logger, clock: () => new Date(core.timeline.clockMs()) }));
+    if (opts.eventsListen)
+      events = await attempt('events-listen', () =>
+        startEventSink({ ...opts.eventsListen!, progress: core.progress, flushed: () => core.flushed(), logger }),
+      );
+    if (opts.kmsgListen)
+      kmsg = await attempt('kmsg-listen', () =>
+        startKmsgReceiver({
+          ...opts.kmsgListen!,
+          progress: core.progress,
+          logger,
+          clock: () => new Date(core.timeline.clockMs()),
+        }),
+      );
   } catch (err) {
     await events?.close();
     throw err;
   }
   const endpoints = advertisedTalosEndpoints(core.boot.advertiseUrl, { events: events?.port, kmsg: kmsg?.port });
   const withdraw = opts.advertise.advertise(endpoints);
-  logger.info({ events: events?.address ?? 'off', kmsg: kmsg?.address ?? 'off', advertised: endpoints }, 'Talos listeners ready');
+  logger.info(
+    { events: events?.address ?? 'off', kmsg: kmsg?.address ?? 'off', advertised: endpoints },
+    'Talos listeners ready',
+  );
   return {
     eventsAddress: events?.address,
     kmsgAddress: kmsg?.address,

@@ -60,7 +60,11 @@ export async function startKmsgReceiver(opts: KmsgReceiverOptions): Promise<Kmsg
         if (!line) {
           counters.kmsgGarbage++;
           garbage++;
-          warn(`${peerIp}/garbage`, { peer: peerIp, sample: text.slice(0, 80) }, 'kernel-log line is not a Talos JSON object; skipped');
+          warn(
+            `${peerIp}/garbage`,
+            { peer: peerIp, sample: text.slice(0, 80) },
+            'kernel-log line is not a Talos JSON object; skipped',
+          );
           if (good === 0 && garbage >= GARBAGE_BEFORE_HANGUP) {
             opts.logger.warn({ peer: peerIp, garbage }, 'kernel-log connection sends nothing but garbage; closing it');
             socket.destroy();

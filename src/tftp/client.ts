@@ -82,7 +82,15 @@ export function tftpGet(opts: TftpGetOptions): Promise<TftpGetResult> {
       clearTimeout(timer);
       socket.close();
       if (err) reject(err);
-      else resolve({ bytes, sha256: hash.digest('hex'), data: opts.collect ? Buffer.concat(chunks) : undefined, oack, serverPort, outOfOrder });
+      else
+        resolve({
+          bytes,
+          sha256: hash.digest('hex'),
+          data: opts.collect ? Buffer.concat(chunks) : undefined,
+          oack,
+          serverPort,
+          outOfOrder,
+        });
     };
     const send = (buf: Buffer, port: number, then?: () => void): void => {
       last = buf;
@@ -111,7 +119,8 @@ export function tftpGet(opts: TftpGetOptions): Promise<TftpGetResult> {
     socket.on('error', (err) => finish(err));
     socket.on('message', (msg, rinfo) => {
       if (done || msg.length < 4) return;
-      if (serverPort === 0) serverPort = rinfo.port; // the server's TID
+      if (serverPort === 0)
+        serverPort = rinfo.port; // the server's TID
       else if (rinfo.port !== serverPort) return; // not our transfer
       retriesLeft = opts.retries ?? 5;
       const opcode = msg.readUInt16BE(0);
@@ -125,7 +134,9 @@ export function tftpGet(opts: TftpGetOptions): Promise<TftpGetResult> {
         blksize = Number(oack.get('blksize') ?? 512);
         windowsize = Number(oack.get('windowsize') ?? 1);
         if (opts.abortAfterOack) {
-          socket.send(encodeError(ErrorCode.OPTION_NEGOTIATION, 'tsize probe done'), serverPort, opts.host, () => finish());
+          socket.send(encodeError(ErrorCode.OPTION_NEGOTIATION, 'tsize probe done'), serverPort, opts.host, () =>
+            finish(),
+          );
           return;
         }
         sendAck(0);

@@ -79,7 +79,8 @@ export async function openInsideRoot(realRoot: string, filename: string): Promis
     if (code === 'EACCES' || code === 'EPERM') {
       return { ok: false, kind: 'ACCESS_VIOLATION', message: 'permission denied', relative };
     }
-    if (code === 'ENOENT' || code === 'ELOOP') return { ok: false, kind: 'NOT_FOUND', message: 'file not found', relative };
+    if (code === 'ENOENT' || code === 'ELOOP')
+      return { ok: false, kind: 'NOT_FOUND', message: 'file not found', relative };
     return { ok: false, kind: 'IO', message: `cannot open: ${code ?? String(err)}`, relative };
   }
   try {

@@ -164,7 +164,12 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
     }
     if (sessions.size >= maxTransfers) {
       refuseFromRequestSocket(client, ErrorCode.NOT_DEFINED, 'server busy, retry later');
-      reportError(client, (decoded.packet as RequestPacket).filename, 'BUSY', `more than ${maxTransfers} concurrent transfers`);
+      reportError(
+        client,
+        (decoded.packet as RequestPacket).filename,
+        'BUSY',
+        `more than ${maxTransfers} concurrent transfers`,
+      );
       return;
     }
     const source = client.reported;
@@ -173,7 +178,12 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       refuseFromRequestSocket(client, ErrorCode.NOT_DEFINED, `too many transfers from ${source}, retry later`);
       if (!refusedSources.has(source)) {
         refusedSources.add(source);
-        reportError(client, (decoded.packet as RequestPacket).filename, 'BUSY', `more than ${maxPerSource} concurrent transfers from ${source} (further refusals until one ends are not logged)`);
+        reportError(
+          client,
+          (decoded.packet as RequestPacket).filename,
+          'BUSY',
+          `more than ${maxPerSource} concurrent transfers from ${source} (further refusals until one ends are not logged)`,
+        );
       }
       return;
     }
@@ -238,7 +248,10 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
         debug: (obj, msg) => logger.debug({ ...obj, client: client.reported, file }, msg),
         onEnd: (error, bytes) => {
           if (error) {
-            logger.info({ client: client.reported, file, kind: error.kind, message: error.message }, 'tftp transfer failed');
+            logger.info(
+              { client: client.reported, file, kind: error.kind, message: error.message },
+              'tftp transfer failed',
+            );
             notify(logger, observer.onTransferError, { ...base, error });
           } else {
             const durationMs = performance.now() - startedAt;

@@ -148,7 +148,11 @@ export class ReadTransfer {
     for (let block = first; block <= last; block++) {
       // No callback: it would cost a nextTick per packet. Send errors surface
       // as socket 'error' events (ICMP unreachable) or, at worst, as timeouts.
-      this.socket.send(this.packets, (block - this.batchStart) * this.stride, DATA_HEADER_BYTES + this.blockLength(block));
+      this.socket.send(
+        this.packets,
+        (block - this.batchStart) * this.stride,
+        DATA_HEADER_BYTES + this.blockLength(block),
+      );
     }
     this.windowEnd = last;
     this.timer.refresh();
@@ -213,7 +217,11 @@ export class ReadTransfer {
     } else if (opcode === Opcode.ERROR) {
       const end = msg.indexOf(0, 4);
       const text = msg.toString('utf8', 4, end === -1 ? Math.min(msg.length, 260) : Math.min(end, 260));
-      const error = new TftpTransferError('CLIENT_ABORTED', `client sent ERROR ${msg.readUInt16BE(2)}: ${text}`, this.ackedBytes());
+      const error = new TftpTransferError(
+        'CLIENT_ABORTED',
+        `client sent ERROR ${msg.readUInt16BE(2)}: ${text}`,
+        this.ackedBytes(),
+      );
       this.end(error, false);
     }
     // Anything else (DATA, requests, OACK) from a reader is ignored: answering

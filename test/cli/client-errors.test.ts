@@ -25,7 +25,10 @@ t.test('exit codes and hints when the server cannot be used', async (t) => {
   // The token file is found through --data-dir / METALBOOT_DATA_DIR, as serve writes it.
   mkdirSync(join(dir, 'data'));
   writeFileSync(join(dir, 'data', 'api-token'), `${s.token}\n`, { mode: 0o600 });
-  const viaFile = await runCli(['cluster', 'list', '-o', 'json'], { METALBOOT_SERVER: s.url, METALBOOT_DATA_DIR: join(dir, 'data') });
+  const viaFile = await runCli(['cluster', 'list', '-o', 'json'], {
+    METALBOOT_SERVER: s.url,
+    METALBOOT_DATA_DIR: join(dir, 'data'),
+  });
   t.equal(viaFile.code, 0, viaFile.stderr);
   t.same(JSON.parse(viaFile.stdout), []);
 

@@ -9,7 +9,10 @@ t.test('listAll follows next page by page, up to max; a plain array is the only 
     const u = new URL(path, 'http://x');
     const start = Number(u.searchParams.get('cursor') ?? 0);
     const limit = Number(u.searchParams.get('limit'));
-    return { items: data.slice(start, start + limit), next: start + limit < data.length ? String(start + limit) : null };
+    return {
+      items: data.slice(start, start + limit),
+      next: start + limit < data.length ? String(start + limit) : null,
+    };
   };
   t.same(await listAll<number>(get, '/things'), data);
   t.same(asked, ['/things?limit=1000', '/things?limit=1000&cursor=1000', '/things?limit=1000&cursor=2000']);

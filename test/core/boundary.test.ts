@@ -10,7 +10,9 @@ const CORE = resolve(import.meta.dirname, '../../src/core');
 const SOCKETS = new Set(['node:dgram', 'node:http', 'node:https', 'node:http2', 'node:tls']);
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every module specifier a file imports or re-exports (static and dynamic). */
@@ -19,7 +21,12 @@ export function specifiers(text: string): string[] {
 }
 
 t.test('the specifier reader finds static, dynamic and side-effect imports', async (t) => {
-  t.same(specifiers(`import a from './a.js';\nexport { b } from "../b.js";\nconst c = await import('./c.js');\nimport './d.js';`), ['./a.js', '../b.js', './c.js', './d.js']);
+  t.same(
+    specifiers(
+      `import a from './a.js';\nexport { b } from "../b.js";\nconst c = await import('./c.js');\nimport './d.js';`,
+    ),
+    ['./a.js', '../b.js', './c.js', './d.js'],
+  );
 });
 
 t.test('nothing under src/core imports outside src/core', async (t) => {
@@ -43,7 +50,20 @@ t.test('nothing under src/core imports outside src/core', async (t) => {
 // Adapters go through the core's services: none reads or writes the store through the core
 // object (the store is the composition root's, server.ts, which hands it to createCore only).
 const SRC = resolve(import.meta.dirname, '../../src');
-const ADAPTERS = ['http', 'dhcp', 'tftp', 'talos', 'metrics', 'cli', 'power', 'doctor', 'assets', 'net', 'settings', 'support'];
+const ADAPTERS = [
+  'http',
+  'dhcp',
+  'tftp',
+  'talos',
+  'metrics',
+  'cli',
+  'power',
+  'doctor',
+  'assets',
+  'net',
+  'settings',
+  'support',
+];
 const STORE_THROUGH_CORE = [
   /\bcore\??\.store\b/, // core.store, opts.core.store, this.core.store
   /\bCore\[\s*['"]store['"]\s*\]/, // Core['store']
@@ -51,11 +71,28 @@ const STORE_THROUGH_CORE = [
 ];
 
 t.test('the store readers find core.store in its usual spellings', async (t) => {
-  for (const line of ['await core.store.flushed();', 'const s = this.core.store;', 'const s = opts.core?.store;', 'function f(s: Core[\'store\']) {}', 'const { store, timeline } = opts.core;']) {
-    t.ok(STORE_THROUGH_CORE.some((re) => re.test(line)), line);
+  for (const line of [
+    'await core.store.flushed();',
+    'const s = this.core.store;',
+    'const s = opts.core?.store;',
+    "function f(s: Core['store']) {}",
+    'const { store, timeline } = opts.core;',
+  ]) {
+    t.ok(
+      STORE_THROUGH_CORE.some((re) => re.test(line)),
+      line,
+    );
   }
-  for (const line of ['await core.flushed();', 'const store = new SqliteStore(file);', 'leases: store.leases,', 'core.machines.page(filter, page)']) {
-    t.notOk(STORE_THROUGH_CORE.some((re) => re.test(line)), line);
+  for (const line of [
+    'await core.flushed();',
+    'const store = new SqliteStore(file);',
+    'leases: store.leases,',
+    'core.machines.page(filter, page)',
+  ]) {
+    t.notOk(
+      STORE_THROUGH_CORE.some((re) => re.test(line)),
+      line,
+    );
   }
 });
 
@@ -66,18 +103,30 @@ t.test('no adapter touches the store through the core', async (t) => {
     for (const file of sources(join(SRC, dir))) {
       read++;
       for (const [i, line] of readFileSync(file, 'utf8').split('\n').entries()) {
-        if (STORE_THROUGH_CORE.some((re) => re.test(line))) found.push(`${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
+        if (STORE_THROUGH_CORE.some((re) => re.test(line)))
+          found.push(`${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
       }
     }
   }
   t.ok(read > 50, `read ${read} adapter files`);
-  t.same(found, [], 'adapters use core services (core.flushed(), core.history, core.machines.page, …), never core.store');
+  t.same(
+    found,
+    [],
+    'adapters use core services (core.flushed(), core.history, core.machines.page, …), never core.store',
+  );
 });
 
 t.test('the core createCore returns has no store on it', async (t) => {
   const { createCore } = await import('../../src/core/index.js');
   const store = {} as Parameters<typeof createCore>[0]['store'];
-  const core = createCore({ store, templates: {} as never, assetsDir: '/nonexistent', advertiseUrl: 'http://10.0.0.1:8080', configTokenTtlMs: 1000, discoveryRetrySeconds: 5 });
+  const core = createCore({
+    store,
+    templates: {} as never,
+    assetsDir: '/nonexistent',
+    advertiseUrl: 'http://10.0.0.1:8080',
+    configTokenTtlMs: 1000,
+    discoveryRetrySeconds: 5,
+  });
   t.notOk('store' in core, 'store is not part of the services adapters get');
   t.type(core.flushed, 'function');
 });
@@ -100,11 +149,13 @@ t.test('core rooms import only the rooms below them', async (t) => {
       const to = roomOf(target);
       const name = `${relative(CORE, file)} → ${relative(CORE, target)}`;
       if (to === null) {
-        if (from !== null && !/^(types|errors)\.ts$/.test(relative(CORE, target))) wrong.push(`${name} (only index.ts wires the rooms)`);
+        if (from !== null && !/^(types|errors)\.ts$/.test(relative(CORE, target)))
+          wrong.push(`${name} (only index.ts wires the rooms)`);
         continue;
       }
       if (from === null || from === to) continue;
-      if (!ROOMS.includes(from) || !ROOMS.includes(to)) wrong.push(`${name} (a room not in the list: add it to ROOMS and its README)`);
+      if (!ROOMS.includes(from) || !ROOMS.includes(to))
+        wrong.push(`${name} (a room not in the list: add it to ROOMS and its README)`);
       else if (ROOMS.indexOf(to) > ROOMS.indexOf(from)) wrong.push(`${name} (${from} may not import ${to})`);
     }
   }

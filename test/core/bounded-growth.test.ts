@@ -9,12 +9,20 @@ import { clientPacket } from '../helpers/dhcp-packets.js';
 import { silentLogger } from '../helpers/dhcp-rig.js';
 
 /** The n-th of many distinct unicast MACs (locally administered, 02:…). */
-const macNo = (n: number) => `02:00:${[n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+const macNo = (n: number) =>
+  `02:00:${[n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 t.test('zero, broadcast and multicast MACs are not a NIC', async (t) => {
-  for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:fb', '33:33:00:00:00:01', '03:00:00:00:00:00']) t.notOk(isStationMac(mac), mac);
+  for (const mac of [
+    '00:00:00:00:00:00',
+    'ff:ff:ff:ff:ff:ff',
+    '01:00:5e:00:00:fb',
+    '33:33:00:00:00:01',
+    '03:00:00:00:00:00',
+  ])
+    t.notOk(isStationMac(mac), mac);
   for (const mac of ['52:54:00:12:34:56', '02:00:00:00:00:01', 'fe:ff:ff:ff:ff:ff']) t.ok(isStationMac(mac), mac);
   t.throws(() => parseStationMac('01-00-5E-00-00-FB'), ValidationError);
   t.throws(() => parseStationMac('000000000000'), /all-zero/);
@@ -33,7 +41,12 @@ t.test('/ipxe never records zero, broadcast or multicast MACs, nor does registra
   t.equal(await store.machines.countDiscovered(), 0);
   t.equal(core.machines.discoveryRefused.notStation, 3);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  const reg = await api('POST', '/api/v1/machines', { mac: '01:00:5e:7f:00:01', hostname: 'x', role: 'worker', cluster: 'prod' });
+  const reg = await api('POST', '/api/v1/machines', {
+    mac: '01:00:5e:7f:00:01',
+    hostname: 'x',
+    role: 'worker',
+    cluster: 'prod',
+  });
   t.equal(reg.status, 400);
   t.equal(reg.json.field, 'mac');
   t.match(reg.json.message, /multicast/);
@@ -53,15 +66,32 @@ t.test('DHCP never records zero, broadcast or multicast MACs; a unicast PXE clie
   });
   const handler = createDhcpHandler(ctx, () => undefined);
   const discover = (mac: string, xid: number) =>
-    handler.handle(clientPacket({ type: 1, mac, xid, options: [[60, 'PXEClient:Arch:00007:UNDI:003016'], [93, [0, 7]]] }), { address: '0.0.0.0', port: 68 }, 'server');
+    handler.handle(
+      clientPacket({
+        type: 1,
+        mac,
+        xid,
+        options: [
+          [60, 'PXEClient:Arch:00007:UNDI:003016'],
+          [93, [0, 7]],
+        ],
+      }),
+      { address: '0.0.0.0', port: 68 },
+      'server',
+    );
   let xid = 1;
-  for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:ff:00:00:01']) await discover(mac, xid++);
+  for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:ff:00:00:01'])
+    await discover(mac, xid++);
   await store.flushed();
   t.equal(await store.machines.countDiscovered(), 0, 'none recorded');
   t.equal(core.machines.discoveryRefused.notStation, 4);
   await discover('52:54:00:aa:bb:01', xid++);
   await store.flushed();
-  t.equal((await store.machines.get('52:54:00:aa:bb:01'))?.state, 'discovered', 'the rig does discover a unicast PXE client');
+  t.equal(
+    (await store.machines.get('52:54:00:aa:bb:01'))?.state,
+    'discovered',
+    'the rig does discover a unicast PXE client',
+  );
 });
 
 /** `n` unknown MACs booting, a second apart, each from its own address; 1,000 at a time (one commit each, as a storm is). */
@@ -98,7 +128,17 @@ t.test('20,000 unknown MACs at the default cap: 10,000 discovered machines', asy
 t.test('a registered machine is never evicted by discoveries', async (t) => {
   const { core, api, store } = await makeApp(t, { discovery: { maxDiscovered: 5, perSourcePerMinute: 0 } });
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await api('POST', '/api/v1/machines', { mac: '52:54:00:00:00:01', hostname: 'keep', role: 'worker', cluster: 'prod' })).status, 201);
+  t.equal(
+    (
+      await api('POST', '/api/v1/machines', {
+        mac: '52:54:00:00:00:01',
+        hostname: 'keep',
+        role: 'worker',
+        cluster: 'prod',
+      })
+    ).status,
+    201,
+  );
   for (let i = 0; i < 50; i++) await core.machines.discover(macNo(i), { ip: '10.0.0.1' });
   await store.flushed();
   t.equal(await store.machines.countDiscovered(), 5);
@@ -107,7 +147,8 @@ t.test('a registered machine is never evicted by discoveries', async (t) => {
 
 t.test('discovery is rate-limited per source address', async (t) => {
   const { core, get, clock, store } = await makeApp(t, { discovery: { perSourcePerMinute: 10 } });
-  for (let i = 0; i < 30; i++) t.equal((await get(`/ipxe?mac=${macNo(i)}`, '10.9.0.66')).headers['x-metalboot-script'], 'discovery');
+  for (let i = 0; i < 30; i++)
+    t.equal((await get(`/ipxe?mac=${macNo(i)}`, '10.9.0.66')).headers['x-metalboot-script'], 'discovery');
   await store.flushed();
   t.equal(await store.machines.countDiscovered(), 10, 'one source: its burst only');
   t.equal(core.machines.discoveryRefused.rateLimited, 20);
@@ -120,7 +161,11 @@ t.test('discovery is rate-limited per source address', async (t) => {
   const before = (await store.machines.get(known))!.lastSeen.at;
   clock.advance(1000);
   for (let i = 0; i < 20; i++) await get(`/ipxe?mac=${known}`, '10.9.0.66');
-  t.not((await store.machines.get(known))!.lastSeen.at, before, 'a machine already discovered is still seen (the limit is on new records)');
+  t.not(
+    (await store.machines.get(known))!.lastSeen.at,
+    before,
+    'a machine already discovered is still seen (the limit is on new records)',
+  );
 });
 
 t.test('the rate limiter remembers a bounded number of sources', async (t) => {

@@ -6,7 +6,17 @@ const has = (args: string[], a: string) => args.includes(a);
 t.test('version-dependent metal args', async (t) => {
   const v113 = talosMetalArgs('v1.13.9', 'amd64');
   t.same(v113.slice(0, 2), ['talos.platform=metal', 'console=tty0']);
-  for (const a of ['slab_nomerge', 'pti=on', 'consoleblank=0', 'printk.devkmsg=on', 'init_on_alloc=1', 'nvme_core.io_timeout=4294967295', 'selinux=1', 'module.sig_enforce=1', 'proc_mem.force_override=never']) {
+  for (const a of [
+    'slab_nomerge',
+    'pti=on',
+    'consoleblank=0',
+    'printk.devkmsg=on',
+    'init_on_alloc=1',
+    'nvme_core.io_timeout=4294967295',
+    'selinux=1',
+    'module.sig_enforce=1',
+    'proc_mem.force_override=never',
+  ]) {
     t.ok(has(v113, a), `v1.13 has ${a}`);
   }
   t.notOk(v113.some((a) => a.startsWith('ima_')));
@@ -17,7 +27,10 @@ t.test('version-dependent metal args', async (t) => {
   t.ok(has(v114, 'proc_mem.force_override=never'));
 
   const v110 = talosMetalArgs('v1.10.6', 'amd64');
-  t.ok(has(v110, 'ima_template=ima-ng') && has(v110, 'ima_appraise=fix') && has(v110, 'ima_hash=sha512'), 'IMA up to v1.10');
+  t.ok(
+    has(v110, 'ima_template=ima-ng') && has(v110, 'ima_appraise=fix') && has(v110, 'ima_hash=sha512'),
+    'IMA up to v1.10',
+  );
   t.ok(has(v110, 'selinux=1'), 'selinux from v1.10');
   t.notOk(has(v110, 'module.sig_enforce=1'));
   t.notOk(has(v110, 'proc_mem.force_override=never'));
@@ -25,7 +38,10 @@ t.test('version-dependent metal args', async (t) => {
   const v19 = talosMetalArgs('v1.9.5', 'amd64');
   t.notOk(has(v19, 'selinux=1'));
   const v111 = talosMetalArgs('v1.11.2', 'amd64');
-  t.notOk(v111.some((a) => a.startsWith('ima_')), 'no IMA from v1.11');
+  t.notOk(
+    v111.some((a) => a.startsWith('ima_')),
+    'no IMA from v1.11',
+  );
   t.notOk(has(v111, 'module.sig_enforce=1'));
   t.ok(has(talosMetalArgs('v1.12.0', 'amd64'), 'module.sig_enforce=1'));
 

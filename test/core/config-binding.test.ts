@@ -1,7 +1,12 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bindingWarnings, DhcpSightings, formatConfigBinding, parseConfigBinding } from '../../src/core/binding/config-binding.js';
+import {
+  bindingWarnings,
+  DhcpSightings,
+  formatConfigBinding,
+  parseConfigBinding,
+} from '../../src/core/binding/config-binding.js';
 import { parseArpTable, ProcNeighbourTable } from '../../src/net/neighbours.js';
 
 t.test('--config-binding: first-request or a list of signals; anything else is a clear error', async (t) => {
@@ -9,7 +14,12 @@ t.test('--config-binding: first-request or a list of signals; anything else is a
   t.same(parseConfigBinding('neighbour,dhcp'), ['neighbour', 'dhcp']);
   t.same(parseConfigBinding(' Reservation , dhcp,dhcp '), ['reservation', 'dhcp']);
   t.equal(formatConfigBinding(['neighbour', 'dhcp']), 'neighbour,dhcp');
-  for (const bad of ['', 'arp', 'neighbour,first-request', ',']) t.throws(() => parseConfigBinding(bad), /--config-binding .* must be first-request or a comma list of neighbour, dhcp, reservation/, bad);
+  for (const bad of ['', 'arp', 'neighbour,first-request', ','])
+    t.throws(
+      () => parseConfigBinding(bad),
+      /--config-binding .* must be first-request or a comma list of neighbour, dhcp, reservation/,
+      bad,
+    );
   t.match(bindingWarnings('first-request')[0], /any host that knows a registered MAC/);
   t.same(bindingWarnings(['neighbour']), []);
 });
@@ -30,7 +40,13 @@ t.test('/proc/net/arp: complete entries only, every device, lower case', async (
   t.same(table.get('10.9.0.24'), ['52:54:00:aa:00:05'], 'permanent entries count');
   t.same([...table.keys()], ['10.9.0.21', '10.9.0.23', '10.9.0.24']);
   t.equal(parseArpTable('').size, 0);
-  t.same(parseArpTable(`${ARP}10.9.0.21        0x1         0x2         52:54:00:aa:00:01     *        br1\n`).get('10.9.0.21'), ['52:54:00:aa:00:01'], 'one MAC on two devices: once');
+  t.same(
+    parseArpTable(`${ARP}10.9.0.21        0x1         0x2         52:54:00:aa:00:01     *        br1\n`).get(
+      '10.9.0.21',
+    ),
+    ['52:54:00:aa:00:01'],
+    'one MAC on two devices: once',
+  );
   const file = join(t.testdir({}), 'arp');
   writeFileSync(file, ARP);
   t.same(await new ProcNeighbourTable(file).macsFor('10.9.0.21'), ['52:54:00:aa:00:01']);
@@ -43,7 +59,10 @@ t.test('a table read a moment ago answers for what it holds; anything else is re
   const table = new ProcNeighbourTable(file, 1000, () => now);
   writeFileSync(file, ARP);
   t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01']);
-  writeFileSync(file, `${ARP.replace('52:54:00:AA:00:01', '52:54:00:aa:00:99')}10.9.0.30        0x1         0x2         52:54:00:aa:00:30     *        br0\n`);
+  writeFileSync(
+    file,
+    `${ARP.replace('52:54:00:AA:00:01', '52:54:00:aa:00:99')}10.9.0.30        0x1         0x2         52:54:00:aa:00:30     *        br0\n`,
+  );
   now = 500;
   t.same(await table.macsFor('10.9.0.21'), ['52:54:00:aa:00:01'], 'within the second: the table as read');
   t.same(await table.macsFor('10.9.0.30'), ['52:54:00:aa:00:30'], 'a host the cached table lacks is looked up afresh');

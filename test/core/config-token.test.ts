@@ -11,7 +11,10 @@ t.test('config tokens: 256 bits each, base64url, never handed out twice across p
   const bytes = Buffer.concat([...seen].map((s) => Buffer.from(s, 'base64url')));
   const counts = new Array<number>(256).fill(0);
   for (const b of bytes) counts[b]!++;
-  t.ok(Math.min(...counts) > 0 && Math.max(...counts) < (bytes.length / 256) * 2, 'bytes spread over all values (not a zero-filled pool)');
+  t.ok(
+    Math.min(...counts) > 0 && Math.max(...counts) < (bytes.length / 256) * 2,
+    'bytes spread over all values (not a zero-filled pool)',
+  );
 });
 
 t.test('the stored hash is SHA-256 hex of the token', async (t) => {

@@ -12,7 +12,10 @@ const TAIL = 'disk.transport != "" && !disk.readonly && !disk.cdrom';
 
 t.test('a device path is talosctl’s match', async (t) => {
   t.equal(matchDevicePath('/dev/vda'), 'disk.dev_path == "/dev/vda"');
-  t.equal(matchDevicePath('/dev/disk/by-path/pci-0000:00:1f.2-ata-1'), 'disk.dev_path == "/dev/disk/by-path/pci-0000:00:1f.2-ata-1"');
+  t.equal(
+    matchDevicePath('/dev/disk/by-path/pci-0000:00:1f.2-ata-1'),
+    'disk.dev_path == "/dev/disk/by-path/pci-0000:00:1f.2-ata-1"',
+  );
 });
 
 t.test('quotes and backslashes cannot inject CEL', async (t) => {
@@ -29,12 +32,27 @@ t.test('v1alpha1 selectors translate as Talos translates them', async (t) => {
   t.equal(selectorToCel({ size: '512GiB' }), `disk.size == 549755813888u && ${TAIL}`, 'no operator: equality');
   t.equal(selectorToCel({ size: '> 1.5 TB' }), `disk.size > 1500000000000u && ${TAIL}`, 'decimals are exact');
   t.equal(selectorToCel({ size: 1000 }), `disk.size == 1000u && ${TAIL}`, 'a bare number is bytes');
-  t.equal(selectorToCel({ type: 'nvme' }), 'disk.transport != "" && disk.transport == "nvme" && !disk.readonly && !disk.cdrom');
-  t.equal(selectorToCel({ type: 'sd' }), 'disk.transport != "" && disk.transport == "mmc" && !disk.readonly && !disk.cdrom');
+  t.equal(
+    selectorToCel({ type: 'nvme' }),
+    'disk.transport != "" && disk.transport == "nvme" && !disk.readonly && !disk.cdrom',
+  );
+  t.equal(
+    selectorToCel({ type: 'sd' }),
+    'disk.transport != "" && disk.transport == "mmc" && !disk.readonly && !disk.cdrom',
+  );
   t.equal(selectorToCel({ type: 'hdd' }), 'disk.transport != "" && disk.rotational && !disk.readonly && !disk.cdrom');
   t.equal(selectorToCel({ type: 'ssd' }), 'disk.transport != "" && !disk.rotational && !disk.readonly && !disk.cdrom');
   t.equal(
-    selectorToCel({ busPath: '/pci0000:00/*', serial: 'S3*', wwid: 'naa.5*', model: 'Samsung*', uuid: 'u-*', modalias: 'scsi:*', size: '>= 100GB', type: 'ssd' }),
+    selectorToCel({
+      busPath: '/pci0000:00/*',
+      serial: 'S3*',
+      wwid: 'naa.5*',
+      model: 'Samsung*',
+      uuid: 'u-*',
+      modalias: 'scsi:*',
+      size: '>= 100GB',
+      type: 'ssd',
+    }),
     'disk.size >= 100000000000u && glob("u-*", disk.uuid) && glob("naa.5*", disk.wwid) && glob("Samsung*", disk.model) && glob("S3*", disk.serial) && glob("scsi:*", disk.modalias) && disk.transport != "" && !disk.rotational && glob("/pci0000:00/*", disk.bus_path) && !disk.readonly && !disk.cdrom',
     'every field, in Talos’s order',
   );
@@ -42,7 +60,10 @@ t.test('v1alpha1 selectors translate as Talos translates them', async (t) => {
 });
 
 t.test('a raw CEL match is taken as written', async (t) => {
-  t.equal(selectorToCel({ match: ' disk.size > 100u * GB && !disk.rotational ' }), 'disk.size > 100u * GB && !disk.rotational');
+  t.equal(
+    selectorToCel({ match: ' disk.size > 100u * GB && !disk.rotational ' }),
+    'disk.size > 100u * GB && !disk.rotational',
+  );
 });
 
 t.test('what Talos would refuse is refused with the field', async (t) => {

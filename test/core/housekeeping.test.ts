@@ -24,7 +24,13 @@ async function fill(store: MemoryStore, clock: ReturnType<typeof testClock>, n: 
   for (let i = 0; i < n; i++) {
     clock.advance(stepMs);
     await timeline.record('02:00:00:00:00:01', 'dhcp-discover', { i }, {});
-    await timeline.audit({ actor: 'api', action: 'machine.update', target: '02:00:00:00:00:01', detail: { i }, sourceIp: null });
+    await timeline.audit({
+      actor: 'api',
+      action: 'machine.update',
+      target: '02:00:00:00:00:01',
+      detail: { i },
+      sourceIp: null,
+    });
   }
   return timeline;
 }
@@ -33,10 +39,16 @@ t.test('retention keeps at most max rows, the newest', async (t) => {
   const store = new MemoryStore();
   const clock = testClock();
   const timeline = await fill(store, clock, 2500, 1000);
-  const housekeeping = new Housekeeping(store, timeline, DEFAULT_DISCOVERY_LIMITS, {
-    events: { maxAgeMs: 0, maxRows: 1000 },
-    audit: { maxAgeMs: 0, maxRows: 2000 },
-  }, { batchSize: 256 });
+  const housekeeping = new Housekeeping(
+    store,
+    timeline,
+    DEFAULT_DISCOVERY_LIMITS,
+    {
+      events: { maxAgeMs: 0, maxRows: 1000 },
+      audit: { maxAgeMs: 0, maxRows: 2000 },
+    },
+    { batchSize: 256 },
+  );
   const report = await housekeeping.runOnce();
   t.equal(report.eventsPruned, 1500);
   t.equal(report.auditPruned, 500);
@@ -49,7 +61,13 @@ t.test('a running pass stops after its current batch', async (t) => {
   const store = new MemoryStore();
   const clock = testClock();
   const timeline = await fill(store, clock, 1000, 1000);
-  const housekeeping = new Housekeeping(store, timeline, DEFAULT_DISCOVERY_LIMITS, { events: { maxAgeMs: 0, maxRows: 0 }, audit: { maxAgeMs: 1, maxRows: 0 } }, { batchSize: 10 });
+  const housekeeping = new Housekeeping(
+    store,
+    timeline,
+    DEFAULT_DISCOVERY_LIMITS,
+    { events: { maxAgeMs: 0, maxRows: 0 }, audit: { maxAgeMs: 1, maxRows: 0 } },
+    { batchSize: 10 },
+  );
   const pass = housekeeping.runOnce();
   await housekeeping.stop();
   const report = await pass;
@@ -61,8 +79,13 @@ t.test('start() runs a pass soon and on its interval, reporting what it removed'
   const clock = testClock();
   const timeline = await fill(store, clock, 20, 1000);
   clock.advance(1000); // all 20 are now older than 1 ms
-  const housekeeping = new Housekeeping(store, timeline, DEFAULT_DISCOVERY_LIMITS, { events: { maxAgeMs: 0, maxRows: 0 }, audit: { maxAgeMs: 1, maxRows: 0 } });
-  const report = await new Promise<{ auditPruned: number }>((resolve) => housekeeping.start(60_000, (err) => t.fail(String(err)), resolve));
+  const housekeeping = new Housekeeping(store, timeline, DEFAULT_DISCOVERY_LIMITS, {
+    events: { maxAgeMs: 0, maxRows: 0 },
+    audit: { maxAgeMs: 1, maxRows: 0 },
+  });
+  const report = await new Promise<{ auditPruned: number }>((resolve) =>
+    housekeeping.start(60_000, (err) => t.fail(String(err)), resolve),
+  );
   await housekeeping.stop();
   t.equal(report.auditPruned, 20);
 });

@@ -35,34 +35,47 @@ t.test('silence in installing → stalled (moved clock, no sleeping); a report f
   t.equal((await app.machine(MAC)).state, 'installed');
 });
 
-t.test('machines waiting for an operator are not stalled; neither is a first control plane waiting for bootstrap', async (t) => {
-  const app = await makeTalosApp(t);
-  await app.register({ mac: MAC, hostname: 'cp-1', role: 'controlplane' });
-  await app.register({ mac: '52:54:00:aa:00:04', hostname: 'spare' });
-  await app.netboot(MAC);
-  await app.talos.publishAll(freshInstall('cp-1', '127.0.0.1'));
-  await app.netboot(MAC);
-  await app.talos.publishAll(bootFromDisk({ role: 'controlplane' }));
-  t.equal((await app.machine(MAC)).state, 'kubelet-running');
-  const c = await kmsgClient(app.kmsgPort);
-  t.teardown(() => c.destroy());
-  await c.send(kmsgLine('[talos] etcd is waiting to join the cluster, if this node is the first node in the cluster, please run `talosctl bootstrap` against one of the following IPs:\n'));
-  await eventually(async () => (await app.kinds(MAC)).includes('waiting-for-bootstrap'));
+t.test(
+  'machines waiting for an operator are not stalled; neither is a first control plane waiting for bootstrap',
+  async (t) => {
+    const app = await makeTalosApp(t);
+    await app.register({ mac: MAC, hostname: 'cp-1', role: 'controlplane' });
+    await app.register({ mac: '52:54:00:aa:00:04', hostname: 'spare' });
+    await app.netboot(MAC);
+    await app.talos.publishAll(freshInstall('cp-1', '127.0.0.1'));
+    await app.netboot(MAC);
+    await app.talos.publishAll(bootFromDisk({ role: 'controlplane' }));
+    t.equal((await app.machine(MAC)).state, 'kubelet-running');
+    const c = await kmsgClient(app.kmsgPort);
+    t.teardown(() => c.destroy());
+    await c.send(
+      kmsgLine(
+        '[talos] etcd is waiting to join the cluster, if this node is the first node in the cluster, please run `talosctl bootstrap` against one of the following IPs:\n',
+      ),
+    );
+    await eventually(async () => (await app.kinds(MAC)).includes('waiting-for-bootstrap'));
 
-  app.clock.advance(24 * 60 * MIN);
-  t.same(await app.core.stall.check(), [], 'neither the waiting control plane nor the registered spare');
-  const view = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
-  t.equal(view.state, 'kubelet-running');
-  t.equal(view.waitingFor, 'talosctl bootstrap');
-  t.same(view.unmetConditions.map((c: { name: string }) => c.name), ['services', 'staticPods', 'bootstrap']);
+    app.clock.advance(24 * 60 * MIN);
+    t.same(await app.core.stall.check(), [], 'neither the waiting control plane nor the registered spare');
+    const view = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+    t.equal(view.state, 'kubelet-running');
+    t.equal(view.waitingFor, 'talosctl bootstrap');
+    t.same(
+      view.unmetConditions.map((c: { name: string }) => c.name),
+      ['services', 'staticPods', 'bootstrap'],
+    );
 
-  // After `talosctl bootstrap`: etcd runs, the node gets ready.
-  await app.talos.publishAll([ev.service('etcd', 'RUNNING', 'Health check successful', { healthy: true }), ev.status('RUNNING', true)]);
-  const joined = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
-  t.equal(joined.state, 'joined');
-  t.equal(joined.waitingFor, null);
-  t.same(joined.unmetConditions, []);
-});
+    // After `talosctl bootstrap`: etcd runs, the node gets ready.
+    await app.talos.publishAll([
+      ev.service('etcd', 'RUNNING', 'Health check successful', { healthy: true }),
+      ev.status('RUNNING', true),
+    ]);
+    const joined = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+    t.equal(joined.state, 'joined');
+    t.equal(joined.waitingFor, null);
+    t.same(joined.unmetConditions, []);
+  },
+);
 
 t.test('the timer runs checks and stops', async (t) => {
   const app = await makeTalosApp(t);
@@ -101,13 +114,22 @@ t.test('operator deadlines reach the detector', async (t) => {
 t.test('without the Talos listeners, the states only Talos ends have no deadline', async (t) => {
   const app = await makeTalosApp(t);
   app.core.stall.limitToReporters({ events: false, kmsg: false });
-  for (const s of ['config-delivered', 'installing', 'booting-from-disk', 'running', 'kubelet-running'] as const) t.equal(app.core.stall.deadlineFor(s), null, `${s}: none`);
+  for (const s of ['config-delivered', 'installing', 'booting-from-disk', 'running', 'kubelet-running'] as const)
+    t.equal(app.core.stall.deadlineFor(s), null, `${s}: none`);
   t.equal(app.core.stall.deadlineFor('pxe-booting'), 10 * MIN, 'what metalboot itself sees keeps its deadline');
-  t.equal(app.core.stall.deadlineFor('installed'), 15 * MIN, 'installed ends with the next network boot, which metalboot sees');
+  t.equal(
+    app.core.stall.deadlineFor('installed'),
+    15 * MIN,
+    'installed ends with the next network boot, which metalboot sees',
+  );
   await app.register({ mac: MAC, hostname: 'worker-1' });
   await app.netboot(MAC);
   app.clock.advance(60 * MIN);
-  t.same(await app.core.stall.check(), [], 'a delivered config is not called stalled when nothing could report its install');
+  t.same(
+    await app.core.stall.check(),
+    [],
+    'a delivered config is not called stalled when nothing could report its install',
+  );
 
   const kmsgOnly = await makeTalosApp(t);
   kmsgOnly.core.stall.limitToReporters({ events: false, kmsg: true });

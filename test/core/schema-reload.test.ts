@@ -20,8 +20,25 @@ t.test('a schema pulled, replaced, broken or removed while running', async (t) =
   const file = join(assetsDir, 'talos', VERSION, 'config.schema.json');
   let now = 1_000_000;
   const renderer = new ConfigRenderer(assetsDir, { schemaRecheckMs: 3000, now: () => now });
-  const cluster: Cluster = { name: 'prod', talosVersion: VERSION, arch: 'amd64', endpoint: null, controlplane: fixture('talos/examples/v1.13/controlplane.yaml'), worker: fixture('talos/examples/v1.13/worker.yaml'), patches: [], kernelArgs: [], schematic: null, createdAt: NOW, updatedAt: NOW };
-  const machine: Machine = { ...blankMachine('52:54:00:00:00:01', NOW), role: 'worker', cluster: 'prod', hostname: 'w1' };
+  const cluster: Cluster = {
+    name: 'prod',
+    talosVersion: VERSION,
+    arch: 'amd64',
+    endpoint: null,
+    controlplane: fixture('talos/examples/v1.13/controlplane.yaml'),
+    worker: fixture('talos/examples/v1.13/worker.yaml'),
+    patches: [],
+    kernelArgs: [],
+    schematic: null,
+    createdAt: NOW,
+    updatedAt: NOW,
+  };
+  const machine: Machine = {
+    ...blankMachine('52:54:00:00:00:01', NOW),
+    role: 'worker',
+    cluster: 'prod',
+    hostname: 'w1',
+  };
 
   t.equal(renderer.schemaFor(VERSION), null);
   t.match(await renderer.render(cluster, machine), { ok: false, errors: [/no config schema for Talos v1\.99\.0/] });
@@ -34,7 +51,11 @@ t.test('a schema pulled, replaced, broken or removed while running', async (t) =
   now += 1;
   const pulled = renderer.schemaFor(VERSION);
   t.ok(pulled, 'the pulled schema, without a restart');
-  t.match(await renderer.render(cluster, machine), { ok: true }, 'the result rendered without a schema is not served from the cache');
+  t.match(
+    await renderer.render(cluster, machine),
+    { ok: true },
+    'the result rendered without a schema is not served from the cache',
+  );
 
   now += 3000;
   t.equal(renderer.schemaFor(VERSION), pulled, 'unchanged file: the same schema');

@@ -16,6 +16,9 @@ t.test('every contract has its row in README’s Talos versions table', async (t
   for (const contract of TALOS_CONTRACTS) {
     const row = rows.find((r) => r.includes(`(contract ${contract.since})`));
     t.ok(row, `a row for the ${contract.since} contract`);
-    t.ok(row?.includes(`\`${contract.installSettings}\``) || row?.includes(`\`.${contract.installSettings}\``), `${contract.since}: rendered in ${contract.installSettings}`);
+    t.ok(
+      row?.includes(`\`${contract.installSettings}\``) || row?.includes(`\`.${contract.installSettings}\``),
+      `${contract.since}: rendered in ${contract.installSettings}`,
+    );
   }
 });

@@ -14,7 +14,18 @@ const SCRIPT = `/ipxe?mac=${encodeURIComponent(MAC)}&uuid=&serial=&arch=x86_64&p
 async function registered(t: Test) {
   const a = await makeApp(t);
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', installDisk: '/dev/sda' })).status, 201);
+  t.equal(
+    (
+      await a.api('POST', '/api/v1/machines', {
+        mac: MAC,
+        hostname: 'w-1',
+        role: 'worker',
+        cluster: 'prod',
+        installDisk: '/dev/sda',
+      })
+    ).status,
+    201,
+  );
   return a;
 }
 
@@ -28,29 +39,47 @@ async function scripts(a: TestApp, n: number, ip: string) {
 async function timeline(a: TestApp) {
   const r = await a.api('GET', `/api/v1/machines/${MAC}/events?limit=1000`);
   if (r.status !== 200) throw new Error(`events: ${r.status} ${r.body}`);
-  return r.json.items as { id: number; kind: string; at: string; sourceIp: string; detail: Record<string, unknown>; repeats?: number; lastAt?: string }[];
+  return r.json.items as {
+    id: number;
+    kind: string;
+    at: string;
+    sourceIp: string;
+    detail: Record<string, unknown>;
+    repeats?: number;
+    lastAt?: string;
+  }[];
 }
 
-const installScripts = (events: Awaited<ReturnType<typeof timeline>>) => events.filter((e) => e.kind === 'machine-script' && e.detail.script === 'install');
+const installScripts = (events: Awaited<ReturnType<typeof timeline>>) =>
+  events.filter((e) => e.kind === 'machine-script' && e.detail.script === 'install');
 
-t.test('25 identical install-script requests from one address: one row counting 25, every one in the metrics', async (t) => {
-  const a = await registered(t);
-  await scripts(a, 1, '10.9.0.50');
-  a.clock.advance(1000);
-  await scripts(a, 24, '10.9.0.50');
-  const rows = installScripts(await timeline(a));
-  t.equal(rows.length, 1, 'one row');
-  t.equal(rows[0]!.repeats, 25, 'counting every request');
-  t.equal(rows[0]!.at, '2026-11-25T10:00:00.000Z', 'at: the first');
-  t.equal(rows[0]!.lastAt, '2026-11-25T10:00:01.000Z', 'lastAt: the last');
-  const stored = (a.store.db.prepare('SELECT count(*) AS n FROM machine_events WHERE mac = ?').get(MAC) as { n: number }).n;
-  t.equal(stored, (await timeline(a)).length, 'the table holds no hidden rows either');
-  const metrics = await a.app.inject({ method: 'GET', url: '/metrics' });
-  t.match(metrics.body, /metalboot_events_total\{kind="machine-script"\} 25\b/, 'the counter still counts each request');
-  const list = await a.api('GET', '/api/v1/machines');
-  const mine = list.json.items.find((m: { mac: string }) => m.mac === MAC);
-  t.equal(mine.lastEvent.at, '2026-11-25T10:00:01.000Z', "the machines list shows when it last happened");
-});
+t.test(
+  '25 identical install-script requests from one address: one row counting 25, every one in the metrics',
+  async (t) => {
+    const a = await registered(t);
+    await scripts(a, 1, '10.9.0.50');
+    a.clock.advance(1000);
+    await scripts(a, 24, '10.9.0.50');
+    const rows = installScripts(await timeline(a));
+    t.equal(rows.length, 1, 'one row');
+    t.equal(rows[0]!.repeats, 25, 'counting every request');
+    t.equal(rows[0]!.at, '2026-11-25T10:00:00.000Z', 'at: the first');
+    t.equal(rows[0]!.lastAt, '2026-11-25T10:00:01.000Z', 'lastAt: the last');
+    const stored = (
+      a.store.db.prepare('SELECT count(*) AS n FROM machine_events WHERE mac = ?').get(MAC) as { n: number }
+    ).n;
+    t.equal(stored, (await timeline(a)).length, 'the table holds no hidden rows either');
+    const metrics = await a.app.inject({ method: 'GET', url: '/metrics' });
+    t.match(
+      metrics.body,
+      /metalboot_events_total\{kind="machine-script"\} 25\b/,
+      'the counter still counts each request',
+    );
+    const list = await a.api('GET', '/api/v1/machines');
+    const mine = list.json.items.find((m: { mac: string }) => m.mac === MAC);
+    t.equal(mine.lastEvent.at, '2026-11-25T10:00:01.000Z', 'the machines list shows when it last happened');
+  },
+);
 
 t.test('a repeat is not coalesced across addresses, past the window, or into a different event', async (t) => {
   const a = await registered(t);
@@ -88,11 +117,28 @@ t.test('a counted event whose row retention took starts a new row; nothing else 
   t.equal(first!.repeats, 2);
   const db = new Database(join(a.dir, 'data', 'metalboot.db'));
   t.teardown(() => db.close());
-  t.throws(() => db.prepare("UPDATE machine_events SET kind = 'forged' WHERE id = ?").run(first!.id), /append-only/, 'the kind is immutable');
-  t.throws(() => db.prepare('UPDATE machine_events SET repeats = 1 WHERE id = ?').run(first!.id), /append-only/, 'the count never shrinks');
-  t.throws(() => db.prepare("UPDATE machine_events SET source_ip = '10.6.6.6', repeats = repeats + 1 WHERE id = ?").run(first!.id), /append-only/, 'a repeat cannot rewrite the source');
+  t.throws(
+    () => db.prepare("UPDATE machine_events SET kind = 'forged' WHERE id = ?").run(first!.id),
+    /append-only/,
+    'the kind is immutable',
+  );
+  t.throws(
+    () => db.prepare('UPDATE machine_events SET repeats = 1 WHERE id = ?').run(first!.id),
+    /append-only/,
+    'the count never shrinks',
+  );
+  t.throws(
+    () =>
+      db.prepare("UPDATE machine_events SET source_ip = '10.6.6.6', repeats = repeats + 1 WHERE id = ?").run(first!.id),
+    /append-only/,
+    'a repeat cannot rewrite the source',
+  );
   db.close();
-  t.equal(await a.store.events.repeat(999_999, '2026-11-25T10:00:02.000Z'), false, 'repeat() of an event that is gone says so');
+  t.equal(
+    await a.store.events.repeat(999_999, '2026-11-25T10:00:02.000Z'),
+    false,
+    'repeat() of an event that is gone says so',
+  );
   await a.store.flushed();
   // Retention takes every row; the timeline's memory of the last event must not count into nothing.
   await a.store.events.prune({ max: 1000, before: '2999-01-01T00:00:00.000Z', keepRows: 0 });

@@ -75,7 +75,10 @@ t.test('reservation from the registry wins, and is kept from other clients', asy
   t.equal(nak?.type, 'NAK', 'INIT-REBOOT of another client into a reserved address');
   const [ack] = await rig.send({ type: REQUEST, mac: A, options: [req50('10.253.0.50')] });
   t.equal(ack?.type, 'ACK', 'INIT-REBOOT into the own reservation is fine without a previous offer');
-  const rig2 = makeRig({ pool: { range: '10.253.0.100-10.253.0.101', subnetMask: '255.255.255.0', leaseTimeSec: 600 } }, { reservations: { [A]: '10.253.0.100' } });
+  const rig2 = makeRig(
+    { pool: { range: '10.253.0.100-10.253.0.101', subnetMask: '255.255.255.0', leaseTimeSec: 600 } },
+    { reservations: { [A]: '10.253.0.100' } },
+  );
   t.teardown(rig2.close);
   const [other] = await rig2.send({ type: DISCOVER, mac: B });
   t.equal(other?.packet.yiaddr, '10.253.0.101', 'dynamic allocation skips addresses reserved for others');
@@ -84,7 +87,10 @@ t.test('reservation from the registry wins, and is kept from other clients', asy
 t.test('many reservations at the start of the range: others skip them, one lookup per candidate', async (t) => {
   const macOf = (i: number) => `52:54:00:00:02:${i.toString(16).padStart(2, '0')}`;
   const reservations = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [macOf(i), `10.253.0.${100 + i}`]));
-  const rig = makeRig({ pool: { range: '10.253.0.100-10.253.0.199', subnetMask: '255.255.255.0', leaseTimeSec: 600 } }, { reservations });
+  const rig = makeRig(
+    { pool: { range: '10.253.0.100-10.253.0.199', subnetMask: '255.255.255.0', leaseTimeSec: 600 } },
+    { reservations },
+  );
   t.teardown(rig.close);
   const asked: string[] = [];
   const isReserved = rig.core.isReserved.bind(rig.core);
@@ -100,17 +106,24 @@ t.test('many reservations at the start of the range: others skip them, one looku
   t.equal(second?.packet.yiaddr, '10.253.0.141');
   t.same(asked, ['10.253.0.141'], 'the next allocation starts past them');
 
-  const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => rig.send({ type: DISCOVER, mac: `52:54:00:00:04:${i.toString(16).padStart(2, '0')}` })));
+  const burst = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      rig.send({ type: DISCOVER, mac: `52:54:00:00:04:${i.toString(16).padStart(2, '0')}` }),
+    ),
+  );
   const offered = burst.map((r) => r[0]?.packet.yiaddr ?? 'none');
   t.equal(new Set(offered).size, 20, `concurrent DISCOVERs get distinct addresses: ${offered.join(' ')}`);
-  t.ok(offered.every((ip) => Number(ip.split('.')[3]) >= 142), 'none of them reserved');
+  t.ok(
+    offered.every((ip) => Number(ip.split('.')[3]) >= 142),
+    'none of them reserved',
+  );
 
   const [own] = await rig.send({ type: DISCOVER, mac: macOf(20) });
   t.equal(own?.packet.yiaddr, '10.253.0.120', 'a reserved machine gets its reservation');
   const [ack] = await rig.send({ type: REQUEST, mac: macOf(20), options: [sid(), req50('10.253.0.120')] });
   t.equal(ack?.type, 'ACK');
   const [nak] = await rig.send({ type: REQUEST, mac: B, options: [req50('10.253.0.105')] });
-  t.equal(nak?.type, 'NAK', 'INIT-REBOOT into another machine\'s reservation');
+  t.equal(nak?.type, 'NAK', "INIT-REBOOT into another machine's reservation");
   t.match(nak?.str(Opt.MESSAGE), /reserved for another machine/);
   const [mine] = await rig.send({ type: REQUEST, mac: B, options: [sid(), req50('10.253.0.140')] });
   t.equal(mine?.type, 'ACK', 'the dynamic address is bound as usual');
@@ -174,7 +187,7 @@ t.test('RENEWING (unicast ACK to ciaddr) and REBINDING; unknown lease → NAK', 
   const [rebind] = await rig.send({ type: REQUEST, mac: A, ciaddr: '10.253.0.100', flags: 0x8000 });
   t.equal(rebind?.type, 'ACK');
   const [nak] = await rig.send({ type: REQUEST, mac: B, ciaddr: '10.253.0.100' });
-  t.equal(nak?.type, 'NAK', 'renewing somebody else\'s address');
+  t.equal(nak?.type, 'NAK', "renewing somebody else's address");
   t.equal(nak?.out.address, '255.255.255.255', 'NAK is broadcast');
   const [unknown] = await rig.send({ type: REQUEST, mac: B, ciaddr: '10.253.0.102' });
   t.equal(unknown?.type, 'NAK', 'renewing a lease we never gave');
@@ -196,12 +209,19 @@ t.test('a client moved to a reservation is NAKed off its dynamic address', async
 });
 
 t.test('RELEASE frees the address, DECLINE quarantines it', async (t) => {
-  const rig = makeRig({ pool: { range: '10.253.0.100-10.253.0.101', subnetMask: '255.255.255.0', leaseTimeSec: 600 }, declineQuarantineSec: 600 });
+  const rig = makeRig({
+    pool: { range: '10.253.0.100-10.253.0.101', subnetMask: '255.255.255.0', leaseTimeSec: 600 },
+    declineQuarantineSec: 600,
+  });
   t.teardown(rig.close);
   await rig.send({ type: DISCOVER, mac: A });
   await rig.send({ type: REQUEST, mac: A, options: [sid(), req50('10.253.0.100')] });
   t.same(await rig.send({ type: RELEASE, mac: B, ciaddr: '10.253.0.100', options: [sid()] }), []);
-  t.equal((await rig.store.leases.get('10.253.0.100'))?.state, 'bound', 'a RELEASE from another client changes nothing');
+  t.equal(
+    (await rig.store.leases.get('10.253.0.100'))?.state,
+    'bound',
+    'a RELEASE from another client changes nothing',
+  );
   t.same(await rig.send({ type: RELEASE, mac: A, ciaddr: '10.253.0.100', options: [sid()] }), []);
   t.equal((await rig.store.leases.get('10.253.0.100'))?.state, 'released');
   const [again] = await rig.send({ type: DISCOVER, mac: A });
@@ -214,7 +234,7 @@ t.test('RELEASE frees the address, DECLINE quarantines it', async (t) => {
   const [none] = await rig.send({ type: DISCOVER, mac: B });
   t.equal(none, undefined, 'quarantined address is out of the pool');
   await rig.send({ type: DECLINE, mac: B, options: [sid(), req50('10.253.0.101')] });
-  t.equal((await rig.store.leases.get('10.253.0.101'))?.state, 'offered', 'cannot decline another client\'s address');
+  t.equal((await rig.store.leases.get('10.253.0.101'))?.state, 'offered', "cannot decline another client's address");
   rig.clock.now += 601_000;
   const [back] = await rig.send({ type: DISCOVER, mac: B });
   t.equal(back?.packet.yiaddr, '10.253.0.100', 'after the quarantine the address is back');
@@ -244,7 +264,12 @@ t.test('boot options for PXE clients in authoritative mode', async (t) => {
   t.equal(ovmf?.str(Opt.VENDOR_CLASS), 'PXEClient');
   t.same([...(ovmf?.opt(Opt.VENDOR_SPECIFIC) ?? [])], [6, 1, 8, 255], 'discovery control: use the boot file');
   t.equal(ovmf?.opt(Opt.CLIENT_MACHINE_ID)?.length, 17, 'option 97 echoed');
-  t.match(rig.core.observations.at(-1), { arch: 'amd64', firmware: 'efi', uuid: '00112233-4455-6677-8899-aabbccddeeff', bootFile: 'ipxe.efi' });
+  t.match(rig.core.observations.at(-1), {
+    arch: 'amd64',
+    firmware: 'efi',
+    uuid: '00112233-4455-6677-8899-aabbccddeeff',
+    bootFile: 'ipxe.efi',
+  });
   const [snp] = await rig.send({ type: DISCOVER, mac: B, options: CLIENT_SHAPES.ovmfPxe() });
   t.equal(snp?.packet.file, 'snponly.efi', 'per-machine override');
   const [ipxe] = await rig.send({ type: DISCOVER, mac: A, options: CLIENT_SHAPES.seabiosIpxe() });

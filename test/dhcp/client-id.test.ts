@@ -13,7 +13,11 @@ t.test('authoritative: OFFER, ACK and NAK echo option 61 unchanged', async (t) =
   t.teardown(rig.close);
   const [offer] = await rig.send({ type: 1, mac: MAC, options: [withId] });
   t.same([...(offer?.opt(Opt.CLIENT_ID) ?? [])], CLIENT_ID, 'OFFER');
-  const [ack] = await rig.send({ type: 3, mac: MAC, options: [withId, [Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip(offer!.packet.yiaddr)]] });
+  const [ack] = await rig.send({
+    type: 3,
+    mac: MAC,
+    options: [withId, [Opt.SERVER_ID, ip(SERVER_IP)], [Opt.REQUESTED_IP, ip(offer!.packet.yiaddr)]],
+  });
   t.equal(ack?.type, 'ACK');
   t.same([...(ack?.opt(Opt.CLIENT_ID) ?? [])], CLIENT_ID, 'ACK');
   const [nak] = await rig.send({ type: 3, mac: MAC, options: [withId, [Opt.REQUESTED_IP, ip('10.253.9.9')]] });

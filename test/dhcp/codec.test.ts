@@ -115,7 +115,9 @@ t.test('option overload (52): options in file and sname, in RFC 3396 order', asy
   t.equal(p.sname, '');
   const bad = decodeDhcp(clientPacket({ type: 3, options: [[Opt.OVERLOAD, [9]]] }));
   t.match(bad, { ok: false, error: /option 52/ });
-  const truncated = decodeDhcp(clientPacket({ type: 3, options: [[Opt.OVERLOAD, [1]]], fileField: Uint8Array.of(12, 200) }));
+  const truncated = decodeDhcp(
+    clientPacket({ type: 3, options: [[Opt.OVERLOAD, [1]]], fileField: Uint8Array.of(12, 200) }),
+  );
   t.match(truncated, { ok: false, error: /in file field/ });
 });
 
@@ -146,7 +148,15 @@ t.test('encode: header fields, padding, option 82 last, sub-options', async (t) 
     [Opt.VENDOR_SPECIFIC, subOptionBytes([[6, Uint8Array.of(8)]])],
     [175, new Uint8Array(0)],
   ]);
-  const buf = encodeDhcp({ ...req, op: BOOTREPLY, yiaddr: '10.253.2.50', siaddr: '10.253.0.1', file: 'ipxe.efi', sname: 'mb', options });
+  const buf = encodeDhcp({
+    ...req,
+    op: BOOTREPLY,
+    yiaddr: '10.253.2.50',
+    siaddr: '10.253.0.1',
+    file: 'ipxe.efi',
+    sname: 'mb',
+    options,
+  });
   t.equal(buf.length, 300);
   const p = decode(buf);
   t.equal(p.yiaddr, '10.253.2.50');
@@ -162,13 +172,29 @@ t.test('encode: header fields, padding, option 82 last, sub-options', async (t) 
   t.throws(() => encodeDhcp({ ...p, sname: 'x'.repeat(64) }), RangeError);
   t.throws(() => encodeDhcp({ ...p, chaddr: new Uint8Array(17) }), RangeError);
   t.throws(() => encodeDhcp({ ...p, yiaddr: '1.2.3' }));
-  for (const bad of ['1.2.3.256', '1.2.3.4.', '1.2.3.4.5', '.1.2.3', '1..2.3', '1.2.3.1000', '1.2.3.a', '', ' 1.2.3.4']) {
+  for (const bad of [
+    '1.2.3.256',
+    '1.2.3.4.',
+    '1.2.3.4.5',
+    '.1.2.3',
+    '1..2.3',
+    '1.2.3.1000',
+    '1.2.3.a',
+    '',
+    ' 1.2.3.4',
+  ]) {
     t.throws(() => ipBytes(bad), /not an IPv4 address/, `"${bad}" is refused`);
   }
   t.same([...ipBytes('255.0.10.1')], [255, 0, 10, 1]);
   t.same([...u32Bytes(0xdeadbeef)], [0xde, 0xad, 0xbe, 0xef]);
   const long = new Uint8Array(300).fill(7); // RFC 3396: split into 255 + 45
-  const split = encodeDhcp({ ...p, options: new Map([[Opt.MESSAGE_TYPE, Uint8Array.of(2)], [Opt.VENDOR_SPECIFIC, long]]) });
+  const split = encodeDhcp({
+    ...p,
+    options: new Map([
+      [Opt.MESSAGE_TYPE, Uint8Array.of(2)],
+      [Opt.VENDOR_SPECIFIC, long],
+    ]),
+  });
   t.same([...split.subarray(240, 246)], [53, 1, 2, 43, 255, 7]);
   t.same([...split.subarray(240 + 3 + 257, 240 + 3 + 257 + 2)], [43, 45]);
   t.same(decode(split).options.get(Opt.VENDOR_SPECIFIC), long, 'reassembled by the decoder');

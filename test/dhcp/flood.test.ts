@@ -14,7 +14,8 @@ const REQUEST = 3;
 const REGISTERED = '52:54:00:aa:00:01'; // registered (a boot-file override), no reservation
 const RESERVED = '52:54:00:aa:00:02';
 const RESERVED_IP = '10.253.0.104'; // inside the pool: the flood must never be offered it
-const floodMac = (i: number) => `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+const floodMac = (i: number) =>
+  `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 
 interface Line {
   level: string;
@@ -23,7 +24,8 @@ interface Line {
 }
 
 function recordingLogger(lines: Line[]): DhcpLogger {
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const at = (level: string) => (obj: object, msg?: string) =>
+    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -52,14 +54,30 @@ t.test('during a flood that exhausts the pool, registered and reserved machines 
   const [registered] = await rig.send({ type: DISCOVER, mac: REGISTERED, xid: 901 });
   t.equal(registered?.type, 'OFFER', 'the registered machine gets an offer from a full pool');
   const taken = registered!.packet.yiaddr;
-  t.ok(offered.has(taken), 'by taking over one of the flood\'s unconfirmed offers');
-  const [ack] = await rig.send({ type: REQUEST, mac: REGISTERED, xid: 902, options: [[Opt.SERVER_ID, ip('10.253.0.1')], [Opt.REQUESTED_IP, ip(taken)]] });
+  t.ok(offered.has(taken), "by taking over one of the flood's unconfirmed offers");
+  const [ack] = await rig.send({
+    type: REQUEST,
+    mac: REGISTERED,
+    xid: 902,
+    options: [
+      [Opt.SERVER_ID, ip('10.253.0.1')],
+      [Opt.REQUESTED_IP, ip(taken)],
+    ],
+  });
   t.equal(ack?.type, 'ACK', 'and its REQUEST is ACKed');
   t.equal((await rig.store.leases.get(taken))?.mac, REGISTERED);
 
   // The flood client that had been offered that address comes back for it: NAK, not a double lease.
   const loser = rig.core.observations.find((o) => o.offeredIp === taken && o.mac !== REGISTERED)!.mac;
-  const [nak] = await rig.send({ type: REQUEST, mac: loser, xid: 903, options: [[Opt.SERVER_ID, ip('10.253.0.1')], [Opt.REQUESTED_IP, ip(taken)]] });
+  const [nak] = await rig.send({
+    type: REQUEST,
+    mac: loser,
+    xid: 903,
+    options: [
+      [Opt.SERVER_ID, ip('10.253.0.1')],
+      [Opt.REQUESTED_IP, ip(taken)],
+    ],
+  });
   t.equal(nak?.type, 'NAK', 'the client whose offer was reclaimed is NAKed');
 });
 
@@ -83,10 +101,22 @@ t.test('a bound lease is never reclaimed, only unconfirmed offers', async (t) =>
   t.teardown(rig.close);
   for (let i = 0; i < 4; i++) {
     const [offer] = await rig.send({ type: DISCOVER, mac: floodMac(i), xid: i });
-    await rig.send({ type: REQUEST, mac: floodMac(i), xid: i, options: [[Opt.SERVER_ID, ip('10.253.0.1')], [Opt.REQUESTED_IP, ip(offer!.packet.yiaddr)]] });
+    await rig.send({
+      type: REQUEST,
+      mac: floodMac(i),
+      xid: i,
+      options: [
+        [Opt.SERVER_ID, ip('10.253.0.1')],
+        [Opt.REQUESTED_IP, ip(offer!.packet.yiaddr)],
+      ],
+    });
   }
   rig.clock.now += 120_000;
-  t.same(await rig.send({ type: DISCOVER, mac: REGISTERED, xid: 50 }), [], 'all four bound: nothing to give, even to a registered machine');
+  t.same(
+    await rig.send({ type: DISCOVER, mac: REGISTERED, xid: 50 }),
+    [],
+    'all four bound: nothing to give, even to a registered machine',
+  );
   t.same(
     (await rig.store.leases.list()).map((l) => [l.state, l.mac]),
     [0, 1, 2, 3].map((i) => ['bound', floodMac(i)]),
@@ -100,7 +130,8 @@ t.test('exhaustion is logged once per interval with a count', async (t) => {
   t.teardown(rig.close);
   for (let i = 0; i < 4; i++) await rig.send({ type: DISCOVER, mac: floodMac(i), xid: i });
   for (let i = 4; i < 40; i++) await rig.send({ type: DISCOVER, mac: floodMac(i), xid: i });
-  const exhausted = () => lines.filter((l) => l.level === 'warn' && /exhausted; DISCOVERs left unanswered/.test(l.msg ?? ''));
+  const exhausted = () =>
+    lines.filter((l) => l.level === 'warn' && /exhausted; DISCOVERs left unanswered/.test(l.msg ?? ''));
   t.equal(exhausted().length, 1, '36 refused DISCOVERs, one line');
   t.match(exhausted()[0]?.obj, { pool: 'local', count: 1, intervalSec: 60 });
   rig.clock.now += 9_000; // offers still held: more refusals, still within the interval

@@ -19,7 +19,9 @@ function prng(seed: number) {
 }
 
 function corpus(): Buffer[] {
-  const captured = JSON.parse(readFileSync(new URL('./fixtures/captured-requests.json', import.meta.url), 'utf8')) as { hex: string }[];
+  const captured = JSON.parse(readFileSync(new URL('./fixtures/captured-requests.json', import.meta.url), 'utf8')) as {
+    hex: string;
+  }[];
   const shapes: RawOption[][] = [
     CLIENT_SHAPES.seabiosIpxe(),
     CLIENT_SHAPES.ovmfPxe(),
@@ -35,7 +37,14 @@ function corpus(): Buffer[] {
       out.push(clientPacket({ type, giaddr: '10.253.2.1', options: [...opts, [82, [1, 2, 0, 1]]] }));
     }
   }
-  out.push(clientPacket({ type: 1, options: [[52, [3]]], fileField: Uint8Array.of(60, 3, 65, 66, 67, 255), snameField: Uint8Array.of(12, 1, 65) }));
+  out.push(
+    clientPacket({
+      type: 1,
+      options: [[52, [3]]],
+      fileField: Uint8Array.of(60, 3, 65, 66, 67, 255),
+      snameField: Uint8Array.of(12, 1, 65),
+    }),
+  );
   return out;
 }
 
@@ -135,7 +144,10 @@ for (const mode of ['authoritative', 'proxy'] as const) {
     const s = rig.handler.stats;
     t.equal(s.received, rounds);
     t.equal(s.errors, 0, 'no handler errors');
-    t.ok(s.replied > 0 && s.malformed > 0 && s.ignored > 0, `replied ${s.replied}, malformed ${s.malformed}, ignored ${s.ignored}`);
+    t.ok(
+      s.replied > 0 && s.malformed > 0 && s.ignored > 0,
+      `replied ${s.replied}, malformed ${s.malformed}, ignored ${s.ignored}`,
+    );
     const leases = await rig.store.leases.list();
     const active = leases.filter((l) => l.state === 'bound' && l.expiresAt > rig.clock.now);
     t.equal(new Set(active.map((l) => l.ip)).size, active.length, 'no address bound twice');

@@ -27,7 +27,12 @@ function perfdhcpAvailable(t: TestLike): boolean {
   return false;
 }
 
-function authoritative(serverIp: string, prefix: string, range: string, extra: Partial<ChildConfig['server']> = {}): ChildConfig['server'] {
+function authoritative(
+  serverIp: string,
+  prefix: string,
+  range: string,
+  extra: Partial<ChildConfig['server']> = {},
+): ChildConfig['server'] {
   return {
     mode: 'authoritative',
     interface: 'eth0',
@@ -44,42 +49,56 @@ function counts(report: string): { sent: number; received: number } {
   return { sent: sum(/sent packets: (\d+)/g), received: sum(/received packets: (\d+)/g) };
 }
 
-t.test('random-MAC flood: a reserved machine\'s udhcpc gets its reserved address, a registered one an address', async (t) => {
-  if (!labAvailable(t) || !perfdhcpAvailable(t)) return;
-  const tmp = t.testdir({});
-  const net = await createNetns(t, { hosts: 4, subnet: '10.253.61', bridge: true });
-  const [srv, flooder, reserved, registered] = net.hosts;
-  makeClientHost(reserved!.ns, RESERVED_MAC);
-  makeClientHost(registered!.ns, REGISTERED_MAC);
-  const server = await startDhcpChild(net, srv!.ns, {
-    // Twenty addresses, a 60 s offer hold, warnings coalesced per 2 s (so a 6 s flood shows counts).
-    server: authoritative(srv!.address, '10.253.61', '100-10.253.61.119', { exhaustionLogIntervalSec: 2 }),
-    dbFile: join(tmp, 'metalboot.db'),
-    reservations: { [RESERVED_MAC]: '10.253.61.110' },
-    overrides: { [REGISTERED_MAC]: 'snponly.efi' },
-  });
-  let log = '';
-  server.process.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+t.test(
+  "random-MAC flood: a reserved machine's udhcpc gets its reserved address, a registered one an address",
+  async (t) => {
+    if (!labAvailable(t) || !perfdhcpAvailable(t)) return;
+    const tmp = t.testdir({});
+    const net = await createNetns(t, { hosts: 4, subnet: '10.253.61', bridge: true });
+    const [srv, flooder, reserved, registered] = net.hosts;
+    makeClientHost(reserved!.ns, RESERVED_MAC);
+    makeClientHost(registered!.ns, REGISTERED_MAC);
+    const server = await startDhcpChild(net, srv!.ns, {
+      // Twenty addresses, a 60 s offer hold, warnings coalesced per 2 s (so a 6 s flood shows counts).
+      server: authoritative(srv!.address, '10.253.61', '100-10.253.61.119', { exhaustionLogIntervalSec: 2 }),
+      dbFile: join(tmp, 'metalboot.db'),
+      reservations: { [RESERVED_MAC]: '10.253.61.110' },
+      overrides: { [REGISTERED_MAC]: 'snponly.efi' },
+    });
+    let log = '';
+    server.process.stderr?.on('data', (d: Buffer) => (log += d.toString()));
 
-  // DISCOVER/OFFER only (-i), 300 a second for 6 s from up to 100,000 random MACs: at most 1,800.
-  const flood = net.run(flooder!.ns, [PERFDHCP, '-4', '-i', '-l', flooder!.address, '-R', '100000', '-r', '300', '-p', '6', '-s', '61', srv!.address], 30_000);
-  await new Promise((r) => setTimeout(r, 1_500)); // the pool is gone within the first 100 ms
-  const [mine, theirs] = await Promise.all([udhcpc(net, reserved!.ns, tmp), udhcpc(net, registered!.ns, tmp)]);
-  const floodResult = await flood;
+    // DISCOVER/OFFER only (-i), 300 a second for 6 s from up to 100,000 random MACs: at most 1,800.
+    const flood = net.run(
+      flooder!.ns,
+      [PERFDHCP, '-4', '-i', '-l', flooder!.address, '-R', '100000', '-r', '300', '-p', '6', '-s', '61', srv!.address],
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1_500)); // the pool is gone within the first 100 ms
+    const [mine, theirs] = await Promise.all([udhcpc(net, reserved!.ns, tmp), udhcpc(net, registered!.ns, tmp)]);
+    const floodResult = await flood;
 
-  const report = floodResult.stdout + floodResult.stderr;
-  const { sent, received } = counts(report);
-  t.ok(sent > 300, `the flood ran (${sent} DISCOVERs sent, ${received} OFFERs received)`);
-  t.ok(received >= 19 && received < sent / 2, 'the pool answered until it was exhausted, then stayed silent');
-  t.equal(mine.env?.ip, '10.253.61.110', 'the reserved machine got its reserved address during the flood');
-  t.match(theirs.env?.ip, /^10\.253\.61\.1[01]\d$/, `the registered machine got a pool address during the flood (${theirs.result.stderr.trim().split('\n').at(-1)})`);
-  const exhausted = log.split('\n').filter((l) => l.includes('DHCP pool exhausted; DISCOVERs left unanswered'));
-  const total = exhausted.reduce((n, l) => n + (JSON.parse(l) as { count: number }).count, 0);
-  t.ok(exhausted.length >= 1 && exhausted.length <= 6, `exhaustion logged ${exhausted.length} times in ~6 s (one line per 2 s), not per packet`);
-  t.ok(total > 100, `the lines count the refused DISCOVERs (${total} so far)`);
-  const stats = await server.stop();
-  t.equal(stats?.errors, 0, 'no handler errors');
-});
+    const report = floodResult.stdout + floodResult.stderr;
+    const { sent, received } = counts(report);
+    t.ok(sent > 300, `the flood ran (${sent} DISCOVERs sent, ${received} OFFERs received)`);
+    t.ok(received >= 19 && received < sent / 2, 'the pool answered until it was exhausted, then stayed silent');
+    t.equal(mine.env?.ip, '10.253.61.110', 'the reserved machine got its reserved address during the flood');
+    t.match(
+      theirs.env?.ip,
+      /^10\.253\.61\.1[01]\d$/,
+      `the registered machine got a pool address during the flood (${theirs.result.stderr.trim().split('\n').at(-1)})`,
+    );
+    const exhausted = log.split('\n').filter((l) => l.includes('DHCP pool exhausted; DISCOVERs left unanswered'));
+    const total = exhausted.reduce((n, l) => n + (JSON.parse(l) as { count: number }).count, 0);
+    t.ok(
+      exhausted.length >= 1 && exhausted.length <= 6,
+      `exhaustion logged ${exhausted.length} times in ~6 s (one line per 2 s), not per packet`,
+    );
+    t.ok(total > 100, `the lines count the refused DISCOVERs (${total} so far)`);
+    const stats = await server.stop();
+    t.equal(stats?.errors, 0, 'no handler errors');
+  },
+);
 
 t.test('perfdhcp DORA with a client identifier: option 61 is echoed in OFFER and ACK', async (t) => {
   if (!labAvailable(t) || !perfdhcpAvailable(t)) return;
@@ -93,7 +112,11 @@ t.test('perfdhcp DORA with a client identifier: option 61 is echoed in OFFER and
   const cap = await capture(net, tester!.ns, tmp, 'udp port 67');
   // 20 full exchanges a second for 3 s from 20 clients. perfdhcp puts a client identifier
   // (hardware type 1 + the client's MAC) in every DISCOVER and REQUEST of its own.
-  const run = await net.run(tester!.ns, [PERFDHCP, '-4', '-l', tester!.address, '-R', '20', '-r', '20', '-p', '3', srv!.address], 30_000);
+  const run = await net.run(
+    tester!.ns,
+    [PERFDHCP, '-4', '-l', tester!.address, '-R', '20', '-r', '20', '-p', '3', srv!.address],
+    30_000,
+  );
   const text = await cap.stop();
   const report = run.stdout + run.stderr;
   const { sent, received } = counts(report);

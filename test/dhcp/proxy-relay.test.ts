@@ -24,14 +24,20 @@ t.test('proxy: OFFER to a PXE DISCOVER carries boot info but no address', async 
   t.notOk(offer?.opt(Opt.SUBNET_MASK));
   t.equal(offer?.out.address, '255.255.255.255');
   t.equal((await rig.store.leases.list()).length, 0, 'a proxy keeps no leases');
-  t.match(rig.core.observations, [{ mode: 'proxy', reply: 'OFFER', offeredIp: undefined, bootFile: 'ipxe.efi', arch: 'amd64' }]);
+  t.match(rig.core.observations, [
+    { mode: 'proxy', reply: 'OFFER', offeredIp: undefined, bootFile: 'ipxe.efi', arch: 'amd64' },
+  ]);
 });
 
 t.test('proxy: non-PXE clients are ignored entirely', async (t) => {
   const rig = makeRig(proxy);
   t.teardown(rig.close);
   t.same(await rig.send({ type: 1, mac: MAC, options: CLIENT_SHAPES.udhcpc() }), []);
-  t.same(await rig.send({ type: 1, mac: MAC, options: CLIENT_SHAPES.udhcpc([[93, [0, 7]]]) }), [], 'option 93 alone is not enough in proxy mode');
+  t.same(
+    await rig.send({ type: 1, mac: MAC, options: CLIENT_SHAPES.udhcpc([[93, [0, 7]]]) }),
+    [],
+    'option 93 alone is not enough in proxy mode',
+  );
   t.same(rig.core.observations, [], 'not even recorded');
 });
 
@@ -39,8 +45,16 @@ t.test('proxy: REQUESTs on 67 only when naming us; on 4011 always, unicast back'
   const rig = makeRig(proxy);
   t.teardown(rig.close);
   const other = [Opt.SERVER_ID, ip('10.253.0.2')] as const;
-  t.same(await rig.send({ type: 3, mac: MAC, options: CLIENT_SHAPES.ipxeEfi([other]) }), [], 'REQUEST to the real DHCP server');
-  const [ack67] = await rig.send({ type: 3, mac: MAC, options: CLIENT_SHAPES.ipxeEfi([[Opt.SERVER_ID, ip(SERVER_IP)]]) });
+  t.same(
+    await rig.send({ type: 3, mac: MAC, options: CLIENT_SHAPES.ipxeEfi([other]) }),
+    [],
+    'REQUEST to the real DHCP server',
+  );
+  const [ack67] = await rig.send({
+    type: 3,
+    mac: MAC,
+    options: CLIENT_SHAPES.ipxeEfi([[Opt.SERVER_ID, ip(SERVER_IP)]]),
+  });
   t.equal(ack67?.type, 'ACK');
   t.equal(ack67?.str(Opt.BOOTFILE_NAME), `${ADVERTISE}/boot.ipxe`);
   const [ack] = await rig.send(
@@ -54,7 +68,11 @@ t.test('proxy: REQUESTs on 67 only when naming us; on 4011 always, unicast back'
   t.equal(ack?.packet.yiaddr, '0.0.0.0');
   t.equal(ack?.str(Opt.VENDOR_CLASS), 'PXEClient');
   t.equal(ack?.packet.file, `${ADVERTISE}/boot.ipxe`);
-  t.same(await rig.send({ type: 1, mac: MAC, options: CLIENT_SHAPES.ovmfPxe() }, 'proxy'), [], 'DISCOVER on 4011 ignored');
+  t.same(
+    await rig.send({ type: 1, mac: MAC, options: CLIENT_SHAPES.ovmfPxe() }, 'proxy'),
+    [],
+    'DISCOVER on 4011 ignored',
+  );
 });
 
 t.test('proxy: HTTP boot and unsupported clients', async (t) => {
@@ -64,7 +82,17 @@ t.test('proxy: HTTP boot and unsupported clients', async (t) => {
   t.equal(http?.str(Opt.VENDOR_CLASS), 'HTTPClient');
   t.equal(http?.packet.file, `${ADVERTISE}/assets/ipxe/ipxe.efi`);
   t.notOk(http?.opt(Opt.VENDOR_SPECIFIC), 'no PXE discovery control for HTTP boot');
-  t.same(await rig.send({ type: 1, mac: MAC, options: [[60, 'PXEClient:Arch:00010:UNDI:003000'], [93, [0, 10]]] }), []);
+  t.same(
+    await rig.send({
+      type: 1,
+      mac: MAC,
+      options: [
+        [60, 'PXEClient:Arch:00010:UNDI:003000'],
+        [93, [0, 10]],
+      ],
+    }),
+    [],
+  );
   t.match(rig.core.observations.at(-1), { note: /unsupported client architecture 10/ });
 });
 
@@ -83,12 +111,21 @@ t.test('relay: pool chosen by giaddr, reply unicast to the relay, option 82 echo
   const [offer] = await rig.send({ type: 1, mac: MAC, giaddr: '10.253.2.1', hops: 1, options: [[82, info82]] });
   t.equal(offer?.packet.yiaddr, '10.253.2.100');
   t.equal(offer?.packet.giaddr, '10.253.2.1');
-  t.same([offer?.out.address, offer?.out.port], ['10.253.2.1', 67], 'to the relay agent\'s server port');
+  t.same([offer?.out.address, offer?.out.port], ['10.253.2.1', 67], "to the relay agent's server port");
   t.equal(offer?.ipOpt(Opt.ROUTER), '10.253.2.1');
   t.equal(offer?.u32(Opt.LEASE_TIME), 900);
   t.same([...(offer?.opt(Opt.RELAY_AGENT_INFO) ?? [])], info82);
   t.equal(rig.core.observations[0]?.relay, '10.253.2.1');
-  const [ack] = await rig.send({ type: 3, mac: MAC, giaddr: '10.253.2.1', options: [[54, ip(SERVER_IP)], [50, ip('10.253.2.100')], [82, info82]] });
+  const [ack] = await rig.send({
+    type: 3,
+    mac: MAC,
+    giaddr: '10.253.2.1',
+    options: [
+      [54, ip(SERVER_IP)],
+      [50, ip('10.253.2.100')],
+      [82, info82],
+    ],
+  });
   t.equal(ack?.type, 'ACK');
   t.same([...(ack?.opt(Opt.RELAY_AGENT_INFO) ?? [])], info82);
   const [nak] = await rig.send({ type: 3, mac: MAC, giaddr: '10.253.3.1', options: [[50, ip('10.253.2.100')]] });
@@ -113,7 +150,15 @@ t.test('relay: a giaddr inside the local subnet is served from the local pool, a
   t.equal(offer?.packet.yiaddr, '10.253.0.100', 'local pool');
   t.equal(offer?.u32(Opt.LEASE_TIME), 600);
   t.same([offer?.out.address, offer?.out.port], ['10.253.0.2', 67], 'answered to the relay agent, not broadcast');
-  const [ack] = await rig.send({ type: 3, mac: MAC, giaddr: '10.253.0.2', options: [[54, ip(SERVER_IP)], [50, ip('10.253.0.100')]] });
+  const [ack] = await rig.send({
+    type: 3,
+    mac: MAC,
+    giaddr: '10.253.0.2',
+    options: [
+      [54, ip(SERVER_IP)],
+      [50, ip('10.253.0.100')],
+    ],
+  });
   t.equal(ack?.type, 'ACK');
   t.same([ack?.out.address, ack?.out.port], ['10.253.0.2', 67]);
   t.equal(rig.core.observations.at(-1)?.relay, '10.253.0.2');
@@ -124,7 +169,15 @@ t.test('relay: a giaddr inside the local subnet is served from the local pool, a
 });
 
 t.test('configuration errors stop startup with a message naming the setting', async (t) => {
-  const base = { mode: 'authoritative' as const, interface: 'x', serverIp: SERVER_IP, advertiseUrl: ADVERTISE, core: stubCore(), leases: makeRig().store.leases, logger: silentLogger };
+  const base = {
+    mode: 'authoritative' as const,
+    interface: 'x',
+    serverIp: SERVER_IP,
+    advertiseUrl: ADVERTISE,
+    core: stubCore(),
+    leases: makeRig().store.leases,
+    logger: silentLogger,
+  };
   const pool = relayConfig.pool;
   t.throws(() => handlerContext({ ...base }), /needs a pool/);
   t.throws(() => handlerContext({ ...base, pool, mode: 'other' as never }), /mode/);
@@ -132,22 +185,49 @@ t.test('configuration errors stop startup with a message naming the setting', as
   t.throws(() => handlerContext({ ...base, pool, advertiseUrl: 'ftp://x' }), /advertise URL/);
   t.throws(() => handlerContext({ ...base, pool: { ...pool, range: '10.253.0.10' } }), /range/);
   t.throws(() => handlerContext({ ...base, pool: { ...pool, range: '10.253.0.20-10.253.0.10' } }), /ends before/);
-  t.throws(() => handlerContext({ ...base, pool: { ...pool, range: '10.253.0.0-10.253.0.10' } }), /network or broadcast/);
-  t.throws(() => handlerContext({ ...base, pool: { ...pool, range: '10.253.1.1-10.253.1.10' } }), /not inside the subnet/);
+  t.throws(
+    () => handlerContext({ ...base, pool: { ...pool, range: '10.253.0.0-10.253.0.10' } }),
+    /network or broadcast/,
+  );
+  t.throws(
+    () => handlerContext({ ...base, pool: { ...pool, range: '10.253.1.1-10.253.1.10' } }),
+    /not inside the subnet/,
+  );
   t.throws(() => handlerContext({ ...base, pool: { ...pool, leaseTimeSec: 5 } }), /leaseTimeSec/);
   t.throws(() => handlerContext({ ...base, pool: { ...pool, router: 'r' } }), /router/);
-  t.throws(() => handlerContext({ ...base, relaySubnets: [{ subnet: '10.253.2.0/33', range: '10.253.2.5-10.253.2.6', leaseTimeSec: 60 }] }), /CIDR/);
   t.throws(
-    () => handlerContext({ ...base, relaySubnets: [relayConfig.relaySubnets[0]!, { ...relayConfig.relaySubnets[0]!, subnet: '10.253.2.0/25' }] }),
+    () =>
+      handlerContext({
+        ...base,
+        relaySubnets: [{ subnet: '10.253.2.0/33', range: '10.253.2.5-10.253.2.6', leaseTimeSec: 60 }],
+      }),
+    /CIDR/,
+  );
+  t.throws(
+    () =>
+      handlerContext({
+        ...base,
+        relaySubnets: [relayConfig.relaySubnets[0]!, { ...relayConfig.relaySubnets[0]!, subnet: '10.253.2.0/25' }],
+      }),
     /overlap/,
   );
   t.throws(
-    () => handlerContext({ ...base, pool, relaySubnets: [{ subnet: '10.253.0.0/24', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }] }),
+    () =>
+      handlerContext({
+        ...base,
+        pool,
+        relaySubnets: [{ subnet: '10.253.0.0/24', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }],
+      }),
     /relay subnet 10\.253\.0\.0\/24 overlaps the local subnet 10\.253\.0\.0\/24: relays inside the local subnet are served from the local pool/,
     'a relay subnet that is the local one is refused with what to do instead',
   );
   t.throws(
-    () => handlerContext({ ...base, pool, relaySubnets: [{ subnet: '10.253.0.128/25', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }] }),
+    () =>
+      handlerContext({
+        ...base,
+        pool,
+        relaySubnets: [{ subnet: '10.253.0.128/25', range: '10.253.0.200-10.253.0.210', leaseTimeSec: 60 }],
+      }),
     /overlaps the local subnet/,
     'also one inside it',
   );

@@ -37,7 +37,13 @@ t.test('authoritative: udhcpc and dhclient get leases, boot file follows the cli
       interface: 'eth0',
       serverIp: srv!.address,
       advertiseUrl: 'http://10.253.20.1:8080',
-      pool: { range: '10.253.20.100-10.253.20.120', subnetMask: '255.255.255.0', router: '10.253.20.1', dns: ['10.253.20.1'], leaseTimeSec: 600 },
+      pool: {
+        range: '10.253.20.100-10.253.20.120',
+        subnetMask: '255.255.255.0',
+        router: '10.253.20.1',
+        dns: ['10.253.20.1'],
+        leaseTimeSec: 600,
+      },
     },
     dbFile: join(tmp, 'metalboot.db'),
     reservations: { [RESERVED_MAC]: '10.253.20.50' },
@@ -45,7 +51,11 @@ t.test('authoritative: udhcpc and dhclient get leases, boot file follows the cli
   let server = await startDhcpChild(net, srv!.ns, cfg);
 
   const plain = await udhcpc(net, c1!.ns, tmp);
-  t.match(plain.env?.ip, /^10\.253\.20\.1[01]\d$/, `udhcpc got a pool address (${plain.result.stderr.trim().split('\n').at(-1)})`);
+  t.match(
+    plain.env?.ip,
+    /^10\.253\.20\.1[01]\d$/,
+    `udhcpc got a pool address (${plain.result.stderr.trim().split('\n').at(-1)})`,
+  );
   t.equal(plain.env?.subnet, '255.255.255.0');
   t.equal(plain.env?.router, '10.253.20.1');
   t.equal(plain.env?.serverid, '10.253.20.1');
@@ -68,7 +78,10 @@ t.test('authoritative: udhcpc and dhclient get leases, boot file follows the cli
   t.equal(ipxe.env?.boot_file, 'http://10.253.20.1:8080/boot.ipxe', 'iPXE → boot script URL');
 
   t.ok(
-    server.observations.some((o) => o.mac === RESERVED_MAC && o.messageType === 'REQUEST' && o.reply === 'ACK' && o.offeredIp === '10.253.20.50'),
+    server.observations.some(
+      (o) =>
+        o.mac === RESERVED_MAC && o.messageType === 'REQUEST' && o.reply === 'ACK' && o.offeredIp === '10.253.20.50',
+    ),
     'observations reach the core',
   );
   t.ok(server.observations.some((o) => o.mac === '52:54:00:ab:cd:03' && o.firmware === 'pcbios'));
@@ -82,7 +95,7 @@ t.test('authoritative: udhcpc and dhclient get leases, boot file follows the cli
   await server.stop();
 });
 
-t.test('proxy: beside dnsmasq, the client gets dnsmasq\'s address and metalboot\'s boot file', async (t) => {
+t.test("proxy: beside dnsmasq, the client gets dnsmasq's address and metalboot's boot file", async (t) => {
   if (!labAvailable(t)) return;
   const tmp = t.testdir({});
   const net = await createNetns(t, { hosts: 4, subnet: '10.253.30', bridge: true });
@@ -96,9 +109,12 @@ t.test('proxy: beside dnsmasq, the client gets dnsmasq\'s address and metalboot\
   });
 
   const plain = await udhcpc(net, plainHost!.ns, tmp);
-  t.match(plain.env?.ip, /^10\.253\.30\.1[0-5]\d$/, 'a plain client gets dnsmasq\'s address');
+  t.match(plain.env?.ip, /^10\.253\.30\.1[0-5]\d$/, "a plain client gets dnsmasq's address");
   t.equal(plain.env?.serverid, '10.253.30.2');
-  t.notOk(server.observations.some((o) => o.mac === '52:54:00:ab:cd:12'), 'and never hears from the proxy');
+  t.notOk(
+    server.observations.some((o) => o.mac === '52:54:00:ab:cd:12'),
+    'and never hears from the proxy',
+  );
 
   const cap = await capture(net, pxe!.ns, tmp, 'udp port 67 or udp port 68 or udp port 4011');
   const runClient = async (args: object) => {
@@ -109,7 +125,7 @@ t.test('proxy: beside dnsmasq, the client gets dnsmasq\'s address and metalboot\
   const first = await runClient({ phase: 'discover', ifname: 'eth0' });
   t.match(first.address, /^10\.253\.30\.1[0-5]\d$/, 'address from dnsmasq');
   t.equal(first.addressServer, '10.253.30.2');
-  t.equal(first.bootFile, 'ipxe.efi', 'boot file from metalboot\'s proxy offer');
+  t.equal(first.bootFile, 'ipxe.efi', "boot file from metalboot's proxy offer");
   t.equal(first.nextServer, '10.253.30.1');
 
   // Now iPXE runs with the address and asks the proxy directly on 4011.
@@ -117,7 +133,9 @@ t.test('proxy: beside dnsmasq, the client gets dnsmasq\'s address and metalboot\
   const { spawnSync } = await import('node:child_process');
   spawnSync('ip', ['-n', pxe!.ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
   const second = await runClient({ phase: 'proxy-request', ifname: 'eth0', ciaddr: addr, proxy: '10.253.30.1' });
-  t.match(second.acks, [{ type: 5, yiaddr: '0.0.0.0', bootfile: 'http://10.253.30.1:8080/boot.ipxe', vendorClass: 'PXEClient' }]);
+  t.match(second.acks, [
+    { type: 5, yiaddr: '0.0.0.0', bootfile: 'http://10.253.30.1:8080/boot.ipxe', vendorClass: 'PXEClient' },
+  ]);
 
   // tcpdump's own decoder as an independent reader of what went over the wire.
   const text = await cap.stop();
@@ -129,7 +147,7 @@ t.test('proxy: beside dnsmasq, the client gets dnsmasq\'s address and metalboot\
   await server.stop();
 });
 
-t.test('relay: a client behind dhcrelay gets a lease from the relayed subnet\'s pool', async (t) => {
+t.test("relay: a client behind dhcrelay gets a lease from the relayed subnet's pool", async (t) => {
   if (!labAvailable(t)) return;
   const tmp = t.testdir({});
   const net = await createNetns(t, { hosts: 2, subnet: '10.253.40' });
@@ -144,7 +162,9 @@ t.test('relay: a client behind dhcrelay gets a lease from the relayed subnet\'s 
       serverIp: srv!.address,
       advertiseUrl: 'http://10.253.40.1:8080',
       pool: { range: '10.253.40.100-10.253.40.120', subnetMask: '255.255.255.0', leaseTimeSec: 600 },
-      relaySubnets: [{ subnet: '10.253.41.0/24', range: '10.253.41.100-10.253.41.120', router: '10.253.41.1', leaseTimeSec: 900 }],
+      relaySubnets: [
+        { subnet: '10.253.41.0/24', range: '10.253.41.100-10.253.41.120', router: '10.253.41.1', leaseTimeSec: 900 },
+      ],
     },
     dbFile: join(tmp, 'metalboot.db'),
   });
@@ -157,6 +177,9 @@ t.test('relay: a client behind dhcrelay gets a lease from the relayed subnet\'s 
   t.equal(got.env?.boot_file, 'ipxe.efi');
   const text = await cap.stop();
   t.match(text, /10\.253\.40\.1\.67 > 10\.253\.41\.1\.67: .*Reply/s, 'replies unicast to the relay (giaddr:67)');
-  t.ok(server.observations.some((o) => o.relay === '10.253.41.1' && o.reply === 'ACK'), 'relay recorded');
+  t.ok(
+    server.observations.some((o) => o.relay === '10.253.41.1' && o.reply === 'ACK'),
+    'relay recorded',
+  );
   await server.stop();
 });

@@ -11,14 +11,32 @@ import { V14_CLUSTER } from './helpers/scenarios.js';
 import { IPXE_BIOS, IPXE_EFI, runE2e } from './helpers/suite.js';
 
 // A whitebox board's SMBIOS serial, spaces and all: it travels in the /ipxe query string.
-const biosRom = { name: 'bios-ipxe-rom', firmware: 'bios', nicRom: true, mac: '52:54:00:e2:01:01', serial: 'To Be Filled By O.E.M.' } as const;
+const biosRom = {
+  name: 'bios-ipxe-rom',
+  firmware: 'bios',
+  nicRom: true,
+  mac: '52:54:00:e2:01:01',
+  serial: 'To Be Filled By O.E.M.',
+} as const;
 // A Talos v1.14 machine: installs from its UnattendedInstallConfig, reports on the kernel log only.
-const uefiV14 = { name: 'uefi-v1.14', firmware: 'uefi', nicRom: true, mac: '52:54:00:e2:01:14', cluster: V14_CLUSTER.name } as const;
+const uefiV14 = {
+  name: 'uefi-v1.14',
+  firmware: 'uefi',
+  nicRom: true,
+  mac: '52:54:00:e2:01:14',
+  cluster: V14_CLUSTER.name,
+} as const;
 
 await runE2e(t, 'authoritative', 'authoritative', '10.251.1', [
   { kind: 'install', case: biosRom },
-  { kind: 'install', case: { name: 'bios-undionly', firmware: 'bios', nicRom: true, mac: '52:54:00:e2:01:02', tftpFile: IPXE_BIOS } },
-  { kind: 'install', case: { name: 'uefi-pxe', firmware: 'uefi', nicRom: false, mac: '52:54:00:e2:01:03', tftpFile: IPXE_EFI } },
+  {
+    kind: 'install',
+    case: { name: 'bios-undionly', firmware: 'bios', nicRom: true, mac: '52:54:00:e2:01:02', tftpFile: IPXE_BIOS },
+  },
+  {
+    kind: 'install',
+    case: { name: 'uefi-pxe', firmware: 'uefi', nicRom: false, mac: '52:54:00:e2:01:03', tftpFile: IPXE_EFI },
+  },
   { kind: 'install', case: { name: 'uefi-ipxe-rom', firmware: 'uefi', nicRom: true, mac: '52:54:00:e2:01:04' } },
   { kind: 'second-boot', case: biosRom },
   { kind: 'install', case: uefiV14 },

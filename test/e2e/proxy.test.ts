@@ -11,8 +11,14 @@ const biosRom = { name: 'bios-ipxe-rom', firmware: 'bios', nicRom: true, mac: '5
 
 await runE2e(t, 'proxy', 'proxy', '10.251.2', [
   { kind: 'install', case: biosRom },
-  { kind: 'install', case: { name: 'bios-undionly', firmware: 'bios', nicRom: true, mac: '52:54:00:e2:02:02', tftpFile: IPXE_BIOS } },
-  { kind: 'install', case: { name: 'uefi-pxe', firmware: 'uefi', nicRom: false, mac: '52:54:00:e2:02:03', tftpFile: IPXE_EFI } },
+  {
+    kind: 'install',
+    case: { name: 'bios-undionly', firmware: 'bios', nicRom: true, mac: '52:54:00:e2:02:02', tftpFile: IPXE_BIOS },
+  },
+  {
+    kind: 'install',
+    case: { name: 'uefi-pxe', firmware: 'uefi', nicRom: false, mac: '52:54:00:e2:02:03', tftpFile: IPXE_EFI },
+  },
   { kind: 'install', case: { name: 'uefi-ipxe-rom', firmware: 'uefi', nicRom: true, mac: '52:54:00:e2:02:04' } },
   { kind: 'second-boot', case: biosRom },
 ]);

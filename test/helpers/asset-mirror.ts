@@ -15,7 +15,8 @@ import { ROOT } from './core-app.js';
 
 export const VERSION = 'v1.13.9';
 export const SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
-export const FACTORY_CMDLINE = 'talos.platform=metal console=tty0 init_on_alloc=1 slab_nomerge pti=on consoleblank=0 nvme_core.io_timeout=4294967295 printk.devkmsg=on selinux=1 module.sig_enforce=1 proc_mem.force_override=never net.ifnames=0 talos.dashboard.disabled=1';
+export const FACTORY_CMDLINE =
+  'talos.platform=metal console=tty0 init_on_alloc=1 slab_nomerge pti=on consoleblank=0 nvme_core.io_timeout=4294967295 printk.devkmsg=on selinux=1 module.sig_enforce=1 proc_mem.force_override=never net.ifnames=0 talos.dashboard.disabled=1';
 
 /** A file that passes the kernel format check: EFI "MZ" and the x86 "HdrS" boot header. */
 export function fakeKernel(size: number): Buffer {
@@ -48,7 +49,8 @@ export interface Mirror {
 
 export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}): Promise<Mirror> {
   const files = new Map<string, Buffer>();
-  const put = (path: string, body: Buffer | string) => files.set(path, Buffer.isBuffer(body) ? body : Buffer.from(body));
+  const put = (path: string, body: Buffer | string) =>
+    files.set(path, Buffer.isBuffer(body) ? body : Buffer.from(body));
   const kernelBytes = opts.kernelBytes ?? 256 * 1024;
   const release: Record<string, Buffer> = {};
   for (const arch of ['amd64', 'arm64']) {
@@ -60,9 +62,14 @@ export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}):
   }
   for (const [name, body] of Object.entries(release)) put(`/release/${VERSION}/${name}`, body);
   // Like the real one: more files than we fetch, two spaces between sum and name.
-  const sums = Object.entries({ ...release, 'talos-amd64.iso': Buffer.from('iso') }).map(([n, b]) => `${sha512(b)}  ${n}`);
+  const sums = Object.entries({ ...release, 'talos-amd64.iso': Buffer.from('iso') }).map(
+    ([n, b]) => `${sha512(b)}  ${n}`,
+  );
   put(`/release/${VERSION}/sha512sum.txt`, `${sums.join('\n')}\n`);
-  put(`/raw/${VERSION}/pkg/machinery/config/schemas/config.schema.json`, readFileSync(join(ROOT, 'test/fixtures/talos/config.schema.v1.13.json')));
+  put(
+    `/raw/${VERSION}/pkg/machinery/config/schemas/config.schema.json`,
+    readFileSync(join(ROOT, 'test/fixtures/talos/config.schema.v1.13.json')),
+  );
   put('/ipxe/undionly.kpxe', randomBytes(4096));
   put('/ipxe/ipxe.efi', fakeEfi(8192));
   put('/ipxe/snponly.efi', fakeEfi(8192));
@@ -71,7 +78,12 @@ export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}):
   const interruptions = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    requests.push({ method: req.method ?? '', path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
+    requests.push({
+      method: req.method ?? '',
+      path,
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+    });
     const body = files.get(path);
     if (!body || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
@@ -92,7 +104,12 @@ export async function startMirror(t: Test, opts: { kernelBytes?: number } = {}):
       }
       status = 206;
     }
-    const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-length': end - start + 1, 'content-type': 'application/octet-stream' };
+    const headers: Record<string, string | number> = {
+      etag,
+      'accept-ranges': 'bytes',
+      'content-length': end - start + 1,
+      'content-type': 'application/octet-stream',
+    };
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${body.length}`;
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();

@@ -41,7 +41,12 @@ export interface TestApp {
   dir: string;
   assetsDir: string;
   clock: ReturnType<typeof testClock>;
-  api: (method: string, url: string, body?: unknown, ip?: string) => Promise<{ status: number; json: any; body: string; headers: Record<string, unknown> }>;
+  api: (
+    method: string,
+    url: string,
+    body?: unknown,
+    ip?: string,
+  ) => Promise<{ status: number; json: any; body: string; headers: Record<string, unknown> }>;
   get: (url: string, ip: string, headers?: Record<string, string>) => Promise<LightResponse>;
 }
 
@@ -93,7 +98,14 @@ export async function makeApp(
     kernelArgProviders: [talosEndpoints.kernelArgs],
     documentProviders: [talosEndpoints.documents, ...(opts.documentProviders ?? [])],
   });
-  const app = await buildHttpApp({ core, apiToken: TOKEN, assetsDir, bootNetwork: opts.bootNetwork, logger: opts.logger, limits: opts.limits });
+  const app = await buildHttpApp({
+    core,
+    apiToken: TOKEN,
+    assetsDir,
+    bootNetwork: opts.bootNetwork,
+    logger: opts.logger,
+    limits: opts.limits,
+  });
   t.teardown(async () => {
     await app.close();
     await store.close();
@@ -103,7 +115,10 @@ export async function makeApp(
       method: method as 'GET',
       url,
       remoteAddress: ip,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     let json: unknown;

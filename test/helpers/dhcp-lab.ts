@@ -69,7 +69,11 @@ const TS_LOADER_URL = import.meta.resolve('@tapjs/typescript/import');
  * without tap's coverage in the child (see below).
  */
 export function spawnNodeMain(net: Netns, ns: string, modulePath: string, arg: unknown): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: join(PROJECT_ROOT, 'tsconfig.json') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TS_NODE_TRANSPILE_ONLY: '1',
+    TS_NODE_PROJECT: join(PROJECT_ROOT, 'tsconfig.json'),
+  };
   delete env.NODE_OPTIONS;
   // tap's process-info hook joins every spawned node (through NODE_OPTIONS) and records its V8
   // coverage, which for these ts-node children maps to the wrong lines and garbles the whole
@@ -130,7 +134,11 @@ export async function udhcpc(net: Netns, ns: string, tmp: string, extra: string[
   const out = join(tmp, `udhcpc-${++runs}.env`);
   // The script only records: it must not configure anything (the tests read the lease itself).
   const s = script(join(tmp, `udhcpc-${runs}.sh`), `[ "$1" = bound ] && env > '${out}'\nexit 0`);
-  const r = await net.run(ns, ['busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '4', '-T', '2', '-A', '1', '-s', s, ...extra], 20_000);
+  const r = await net.run(
+    ns,
+    ['busybox', 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '4', '-T', '2', '-A', '1', '-s', s, ...extra],
+    20_000,
+  );
   return { env: readEnv(out), result: r };
 }
 
@@ -141,10 +149,26 @@ export async function dhclient(net: Netns, ns: string, tmp: string) {
   const s = script(join(tmp, `dhclient-${n}.sh`), `case "$reason" in BOUND|REBOOT) env > '${out}';; esac\nexit 0`);
   const conf = join(tmp, `dhclient-${n}.conf`);
   writeFileSync(conf, 'timeout 20;\nretry 5;\n');
-  const child = net.spawn(ns, ['dhclient', '-4', '-d', '-1', '-v', '-cf', conf, '-sf', s, '-lf', join(tmp, `dhclient-${n}.leases`), '-pf', join(tmp, `dhclient-${n}.pid`), 'eth0']);
+  const child = net.spawn(ns, [
+    'dhclient',
+    '-4',
+    '-d',
+    '-1',
+    '-v',
+    '-cf',
+    conf,
+    '-sf',
+    s,
+    '-lf',
+    join(tmp, `dhclient-${n}.leases`),
+    '-pf',
+    join(tmp, `dhclient-${n}.pid`),
+    'eth0',
+  ]);
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  for (let i = 0; i < 100 && !existsSync(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 100 && !existsSync(out) && child.exitCode === null; i++)
+    await new Promise((r) => setTimeout(r, 200));
   await new Promise((r) => setTimeout(r, 100)); // let the script finish writing
   if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
   await exited(child, 3_000);
@@ -155,9 +179,19 @@ export async function dhclient(net: Netns, ns: string, tmp: string) {
 export async function startDnsmasq(net: Netns, ns: string, tmp: string, range: string): Promise<ChildProcess> {
   const [first, last] = range.split('-');
   const child = net.spawn(ns, [
-    'dnsmasq', '--no-daemon', '--conf-file=', '--port=0', '--bind-interfaces', '--interface=eth0',
-    `--dhcp-range=${first},${last},255.255.255.0,1h`, `--dhcp-leasefile=${join(tmp, 'dnsmasq.leases')}`,
-    `--pid-file=${join(tmp, 'dnsmasq.pid')}`, '--user=root', '--log-dhcp', '--log-facility=-', '--no-ping',
+    'dnsmasq',
+    '--no-daemon',
+    '--conf-file=',
+    '--port=0',
+    '--bind-interfaces',
+    '--interface=eth0',
+    `--dhcp-range=${first},${last},255.255.255.0,1h`,
+    `--dhcp-leasefile=${join(tmp, 'dnsmasq.leases')}`,
+    `--pid-file=${join(tmp, 'dnsmasq.pid')}`,
+    '--user=root',
+    '--log-dhcp',
+    '--log-facility=-',
+    '--no-ping',
   ]);
   await waitForStderr(child, /DHCP, IP range/, 10_000);
   return child;
@@ -165,7 +199,18 @@ export async function startDnsmasq(net: Netns, ns: string, tmp: string, range: s
 
 /** ISC dhcrelay from `downIf` (clients) to `server` via `upIf`. */
 export async function startRelay(net: Netns, ns: string, tmp: string, downIf: string, upIf: string, server: string) {
-  const child = net.spawn(ns, ['dhcrelay', '-4', '-d', '-pf', join(tmp, 'dhcrelay.pid'), '-id', downIf, '-iu', upIf, server]);
+  const child = net.spawn(ns, [
+    'dhcrelay',
+    '-4',
+    '-d',
+    '-pf',
+    join(tmp, 'dhcrelay.pid'),
+    '-id',
+    downIf,
+    '-iu',
+    upIf,
+    server,
+  ]);
   await waitForStderr(child, /Sending on\s+Socket\/fallback|Listening on/, 10_000);
   return child;
 }

@@ -65,7 +65,11 @@ export interface Rig {
   clock: { now: number };
   sent: Outgoing[];
   /** Sends one client datagram and returns the replies it caused. */
-  send(spec: ClientPacketSpec | Buffer, via?: 'server' | 'proxy', source?: { address: string; port: number }): Promise<Reply[]>;
+  send(
+    spec: ClientPacketSpec | Buffer,
+    via?: 'server' | 'proxy',
+    source?: { address: string; port: number },
+  ): Promise<Reply[]>;
   close(): Promise<void>;
 }
 
@@ -97,7 +101,13 @@ export function makeRig(
     interface: 'unused',
     serverIp: SERVER_IP,
     advertiseUrl: ADVERTISE,
-    pool: { range: '10.253.0.100-10.253.0.104', subnetMask: '255.255.255.0', router: '10.253.0.1', dns: ['10.253.0.53'], leaseTimeSec: 3600 },
+    pool: {
+      range: '10.253.0.100-10.253.0.104',
+      subnetMask: '255.255.255.0',
+      router: '10.253.0.1',
+      dns: ['10.253.0.53'],
+      leaseTimeSec: 3600,
+    },
     core,
     leases: store.leases,
     logger: silentLogger,
@@ -118,7 +128,10 @@ export function makeRig(
       // Concurrent sends share `sent`: keep the replies to this datagram (same xid and chaddr).
       const key = (b: Buffer) => b.subarray(4, 8).toString('hex') + b.subarray(28, 34).toString('hex');
       const mine = buf.length >= 34 ? key(buf) : undefined;
-      return sent.slice(before).filter((o) => mine === undefined || key(o.buf) === mine).map(toReply);
+      return sent
+        .slice(before)
+        .filter((o) => mine === undefined || key(o.buf) === mine)
+        .map(toReply);
     },
     close: () => store.close(),
   };

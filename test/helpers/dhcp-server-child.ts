@@ -21,7 +21,9 @@ export interface ChildConfig {
 const log =
   (level: string) =>
   (obj: object, msg?: string): void => {
-    process.stderr.write(`${JSON.stringify({ level, msg, ...obj }, (_k, v: unknown) => (v instanceof Error ? v.message : v))}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level, msg, ...obj }, (_k, v: unknown) => (v instanceof Error ? v.message : v))}\n`,
+    );
   };
 const logger: DhcpLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 

@@ -4,7 +4,14 @@
  * without awaiting until it has decided and written, so it is atomic in one process; `allocate`
  * claims first and asks `reservedForOther` after, giving the claim back if it must.
  */
-import type { AllocatedLease, AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo } from '../../src/core/store/leases.js';
+import type {
+  AllocatedLease,
+  AllocateRequest,
+  CommitRequest,
+  Lease,
+  LeaseRange,
+  LeaseRepo,
+} from '../../src/core/store/leases.js';
 
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
 const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -28,18 +35,36 @@ interface Claim {
 
 const toLease = ({ ipNum: _, ...lease }: LeaseRow): Lease => ({ ...lease });
 const isActive = (r: LeaseRow, now: number) => r.state !== 'released' && r.expiresAt > now;
-const isFreeFor = (r: LeaseRow | undefined, mac: string, now: number) => !r || !isActive(r, now) || (r.mac === mac && r.state !== 'declined');
+const isFreeFor = (r: LeaseRow | undefined, mac: string, now: number) =>
+  !r || !isActive(r, now) || (r.mac === mac && r.state !== 'declined');
 const byAge = (a: LeaseRow, b: LeaseRow) => a.updatedAt - b.updatedAt || a.ipNum - b.ipNum;
 
 /** `rows` is shared by every store instance over the same data; the next-free cursors are per instance, as in SQLite. */
 export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
   const cursors = new Map<string, number>();
-  const inRange = (first: number, last: number) => [...rows.values()].filter((r) => r.ipNum >= first && r.ipNum <= last);
-  const upsert = (ipNum: number, mac: string, state: Lease['state'], expiresAt: number, now: number, hostname: string | null) => {
+  const inRange = (first: number, last: number) =>
+    [...rows.values()].filter((r) => r.ipNum >= first && r.ipNum <= last);
+  const upsert = (
+    ipNum: number,
+    mac: string,
+    state: Lease['state'],
+    expiresAt: number,
+    now: number,
+    hostname: string | null,
+  ) => {
     const before = rows.get(ipNum);
-    rows.set(ipNum, { ip: intToIp(ipNum), ipNum, mac, state, expiresAt, updatedAt: now, hostname: hostname ?? before?.hostname ?? null });
+    rows.set(ipNum, {
+      ip: intToIp(ipNum),
+      ipNum,
+      mac,
+      state,
+      expiresAt,
+      updatedAt: now,
+      hostname: hostname ?? before?.hostname ?? null,
+    });
   };
-  const setReleased = (r: LeaseRow, now: number) => rows.set(r.ipNum, { ...r, state: 'released', expiresAt: now, updatedAt: now });
+  const setReleased = (r: LeaseRow, now: number) =>
+    rows.set(r.ipNum, { ...r, state: 'released', expiresAt: now, updatedAt: now });
 
   const pickAddress = (req: AllocateRequest, skip: ReadonlySet<number>): Pick | undefined => {
     const { mac, range, now } = req;
@@ -56,7 +81,10 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
     }
     const mine = inRange(range.first, range.last)
       .filter((r) => r.mac === mac)
-      .sort((a, b) => Number(b.state === 'bound') - Number(a.state === 'bound') || b.updatedAt - a.updatedAt || a.ipNum - b.ipNum);
+      .sort(
+        (a, b) =>
+          Number(b.state === 'bound') - Number(a.state === 'bound') || b.updatedAt - a.updatedAt || a.ipNum - b.ipNum,
+      );
     const current = mine.find((r) => isActive(r, now) && r.state !== 'declined');
     if (current && !blocked(current.ipNum)) return { ipNum: current.ipNum, row: current, stage: 'other' };
     if (req.requested) {
@@ -71,7 +99,13 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
     const key = `${range.first}-${range.last}`;
     const hint = cursors.get(key);
     const from = hint !== undefined && hint > range.first && hint <= range.last ? hint : range.first;
-    const segments: Array<[number, number]> = from > range.first ? [[from, range.last], [range.first, from - 1]] : [[range.first, range.last]];
+    const segments: Array<[number, number]> =
+      from > range.first
+        ? [
+            [from, range.last],
+            [range.first, from - 1],
+          ]
+        : [[range.first, range.last]];
     for (const [lo, hi] of segments) {
       for (let n = lo; n <= hi; n++) {
         if (rows.has(n) || blocked(n)) continue;
@@ -79,7 +113,9 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
         return { ipNum: n, row: undefined, stage: 'other' };
       }
     }
-    const free = inRange(range.first, range.last).filter((r) => r.state === 'released' || r.expiresAt <= now).sort(byAge);
+    const free = inRange(range.first, range.last)
+      .filter((r) => r.state === 'released' || r.expiresAt <= now)
+      .sort(byAge);
     const oldestFree = free.find((r) => !blocked(r.ipNum));
     if (oldestFree) return { ipNum: oldestFree.ipNum, row: oldestFree, stage: 'other' };
     const madeBefore = req.reclaimOffersMadeBefore;
@@ -146,7 +182,11 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
       if (!isFreeFor(rows.get(ipNum), req.mac, req.now)) return undefined;
       upsert(ipNum, req.mac, 'bound', req.expiresAt, req.now, req.hostname ?? null);
       const range: LeaseRange | undefined = req.range;
-      if (range) releaseWhere((r) => r.ipNum !== ipNum && r.ipNum >= range.first && r.ipNum <= range.last && heldBy(r, req.mac, req.now), req.now);
+      if (range)
+        releaseWhere(
+          (r) => r.ipNum !== ipNum && r.ipNum >= range.first && r.ipNum <= range.last && heldBy(r, req.mac, req.now),
+          req.now,
+        );
       return toLease(rows.get(ipNum)!);
     },
     async cancelOffers(mac, now) {
@@ -169,7 +209,10 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
       return r ? toLease(r) : undefined;
     },
     async listByMac(mac) {
-      return [...rows.values()].filter((r) => r.mac === mac).sort((a, b) => b.updatedAt - a.updatedAt || a.ipNum - b.ipNum).map(toLease);
+      return [...rows.values()]
+        .filter((r) => r.mac === mac)
+        .sort((a, b) => b.updatedAt - a.updatedAt || a.ipNum - b.ipNum)
+        .map(toLease);
     },
     async list() {
       return [...rows.values()].sort((a, b) => a.ipNum - b.ipNum).map(toLease);

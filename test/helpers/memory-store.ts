@@ -97,7 +97,10 @@ function clusterRepo(data: MemoryData): ClusterRepo {
       return sorted().map(copy);
     },
     async page({ after = '', limit }) {
-      return sorted().filter((c) => c.name > after).slice(0, limit).map(copy);
+      return sorted()
+        .filter((c) => c.name > after)
+        .slice(0, limit)
+        .map(copy);
     },
     async insert(c) {
       if (data.clusters.has(c.name)) throw new ConflictError(`cluster "${c.name}" already exists`);
@@ -136,7 +139,10 @@ function machineRepo(data: MemoryData): MachineRepo {
   const docs = () => [...data.machines.values()].map((r) => r.doc);
   const sorted = () => docs().sort((a, b) => cmp(a.mac, b.mac));
   /** Discovered machines, least recently seen first. */
-  const discoveredByAge = () => docs().filter(isDiscovered).sort((a, b) => cmp(seenAt(a), seenAt(b)) || cmp(a.mac, b.mac));
+  const discoveredByAge = () =>
+    docs()
+      .filter(isDiscovered)
+      .sort((a, b) => cmp(seenAt(a), seenAt(b)) || cmp(a.mac, b.mac));
   const remove = (ms: Machine[]) => {
     for (const m of ms) data.machines.delete(m.mac);
     return ms.length;
@@ -159,10 +165,15 @@ function machineRepo(data: MemoryData): MachineRepo {
       return seen[0] && copy(seen[0]);
     },
     async list(filter = {}) {
-      return sorted().filter((m) => matches(m, filter)).map(copy);
+      return sorted()
+        .filter((m) => matches(m, filter))
+        .map(copy);
     },
     async page(filter, { after = '', limit }) {
-      return sorted().filter((m) => m.mac > after && matches(m, filter)).slice(0, limit).map(copy);
+      return sorted()
+        .filter((m) => m.mac > after && matches(m, filter))
+        .slice(0, limit)
+        .map(copy);
     },
     async countByState() {
       const counts = new Map<Machine['state'], number>();
@@ -178,7 +189,13 @@ function machineRepo(data: MemoryData): MachineRepo {
       return excess > 0 ? remove(all.slice(0, excess)) : 0;
     },
     async expireDiscovered(seenBefore, max) {
-      return max > 0 ? remove(discoveredByAge().filter((m) => seenAt(m) < seenBefore).slice(0, max)) : 0;
+      return max > 0
+        ? remove(
+            discoveredByAge()
+              .filter((m) => seenAt(m) < seenBefore)
+              .slice(0, max),
+          )
+        : 0;
     },
     async reservationOwner(ip) {
       return sorted().find((m) => m.ip === ip)?.mac;
@@ -213,7 +230,8 @@ function machineRepo(data: MemoryData): MachineRepo {
 function pruned<T extends { at: string }>(rows: T[], opts: RetentionBatch): T[] {
   if (opts.max <= 0 || (opts.before === undefined && opts.keepRows === undefined)) return rows;
   const beyond = opts.keepRows === undefined ? 0 : rows.length - opts.keepRows;
-  const goes = (row: T, i: number) => i < opts.max && ((opts.before !== undefined && row.at < opts.before) || i < beyond);
+  const goes = (row: T, i: number) =>
+    i < opts.max && ((opts.before !== undefined && row.at < opts.before) || i < beyond);
   return rows.filter((row, i) => !goes(row, i));
 }
 
@@ -234,7 +252,10 @@ function eventRepo(data: MemoryData): EventRepo {
       return true;
     },
     async list(mac, { afterId = 0, limit = 10_000 } = {}) {
-      return data.events.filter((e) => e.mac === mac && e.id > afterId).slice(0, limit).map(copy);
+      return data.events
+        .filter((e) => e.mac === mac && e.id > afterId)
+        .slice(0, limit)
+        .map(copy);
     },
     async prune(opts) {
       const before = data.events.length;
@@ -242,7 +263,10 @@ function eventRepo(data: MemoryData): EventRepo {
       return before - data.events.length;
     },
     async since(afterId, limit) {
-      return data.events.filter((e) => e.id > afterId).slice(0, limit).map(copy);
+      return data.events
+        .filter((e) => e.id > afterId)
+        .slice(0, limit)
+        .map(copy);
     },
     async tail(mac, limit) {
       const mine = data.events.filter((e) => e.mac === mac);
@@ -251,7 +275,8 @@ function eventRepo(data: MemoryData): EventRepo {
     async latest(macs) {
       const asked = new Set(macs);
       const latest = new Map<string, { id: number; kind: string; at: string }>();
-      for (const e of data.events) if (asked.has(e.mac)) latest.set(e.mac, { id: e.id, kind: e.kind, at: e.lastAt ?? e.at });
+      for (const e of data.events)
+        if (asked.has(e.mac)) latest.set(e.mac, { id: e.id, kind: e.kind, at: e.lastAt ?? e.at });
       return latest;
     },
   };
@@ -323,7 +348,12 @@ function talosEventRepo(data: MemoryData): TalosEventRepo {
     },
     async listUnattributed({ peerIp, unclaimedOnly, afterId, limit = 1000 } = {}) {
       return data.unattributed
-        .filter((u) => (peerIp === undefined || u.peerIp === peerIp) && (!unclaimedOnly || u.claimedBy === null) && (afterId === undefined || u.id > afterId))
+        .filter(
+          (u) =>
+            (peerIp === undefined || u.peerIp === peerIp) &&
+            (!unclaimedOnly || u.claimedBy === null) &&
+            (afterId === undefined || u.id > afterId),
+        )
         .slice(0, limit)
         .map(copy);
     },

@@ -87,9 +87,6 @@ function runSync(args: string[]): string {
   return r.stdout;
 }
 
-
-
-
 function cleanupAllSync(): void {
   for (const topology of [...liveTopologies]) topology.cleanupSync();
 }
@@ -133,7 +130,12 @@ export class Netns {
 
   /** Starts `argv` inside `ns` in its own process group; killed at cleanup. */
   spawn(ns: string, argv: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { detached: true, stdio: 'pipe', env, cwd: PROJECT_ROOT });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+      detached: true,
+      stdio: 'pipe',
+      env,
+      cwd: PROJECT_ROOT,
+    });
     child.stdin?.end();
     const history = { text: '' };
     stdoutHistory.set(child, history);
@@ -145,7 +147,11 @@ export class Netns {
 
   /** Runs Node ESM `code` inside `ns`; it may import TypeScript sources (see file header). */
   spawnNode(ns: string, code: string): ChildProcess {
-    const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json') };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TS_NODE_TRANSPILE_ONLY: '1',
+      TS_NODE_PROJECT: path.join(PROJECT_ROOT, 'tsconfig.json'),
+    };
     // Drop tap's coverage/process-info hooks: they expect to talk to the tap runner.
     delete env.NODE_OPTIONS;
     // Their coverage would be mapped to the wrong lines by tap's process-info hook: opt out.
@@ -222,8 +228,13 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 15
     const onErr = (d: Buffer): void => {
       stderr = (stderr + d.toString()).slice(-MAX_OUTPUT);
     };
-    const onExit = (): void => finish(new Error(`process exited before printing ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`));
-    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`)), timeoutMs);
+    const onExit = (): void =>
+      finish(new Error(`process exited before printing ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`));
+    const timer = setTimeout(
+      () =>
+        finish(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}\nstdout: ${seen}\nstderr: ${stderr}`)),
+      timeoutMs,
+    );
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onErr);
     // 'close', not 'exit': it comes after the last stdout data has been read.
@@ -264,7 +275,20 @@ export async function createNetns(t: TestLike, options: NetnsOptions = {}): Prom
       runSync(['-n', switchNs, 'link', 'add', 'br0', 'type', 'bridge']);
       runSync(['-n', switchNs, 'link', 'set', 'br0', 'up']);
       topology.hosts.forEach((host, i) => {
-        runSync(['link', 'add', 'eth0', 'netns', host.ns, 'type', 'veth', 'peer', 'name', `port${i}`, 'netns', switchNs]);
+        runSync([
+          'link',
+          'add',
+          'eth0',
+          'netns',
+          host.ns,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          `port${i}`,
+          'netns',
+          switchNs,
+        ]);
         runSync(['-n', switchNs, 'link', 'set', `port${i}`, 'master', 'br0', 'up']);
       });
     } else {

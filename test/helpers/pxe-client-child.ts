@@ -25,10 +25,24 @@ function request(mac: string, xid: number, type: number, options: RawOption[], c
   const chaddr = new Uint8Array(16);
   chaddr.set(macBytes(mac));
   const map = new Map<number, Uint8Array>([[Opt.MESSAGE_TYPE, Uint8Array.of(type)]]);
-  for (const [code, v] of options) map.set(code, typeof v === 'string' ? new Uint8Array(Buffer.from(v)) : Uint8Array.from(v));
+  for (const [code, v] of options)
+    map.set(code, typeof v === 'string' ? new Uint8Array(Buffer.from(v)) : Uint8Array.from(v));
   const p: DhcpPacket = {
-    op: 1, htype: 1, hlen: 6, hops: 0, xid, secs: 0, flags: 0x8000, ciaddr, yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0', chaddr, sname: '', file: '', options: map,
+    op: 1,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid,
+    secs: 0,
+    flags: 0x8000,
+    ciaddr,
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr,
+    sname: '',
+    file: '',
+    options: map,
   };
   return encodeDhcp(p);
 }
@@ -65,11 +79,17 @@ export async function main(argsJson: string): Promise<void> {
     await wait(3000);
     const offers = replies.splice(0).filter((p) => readU8(p.options.get(Opt.MESSAGE_TYPE)) === 2);
     const address = offers.find((p) => p.yiaddr !== '0.0.0.0');
-    const proxy = offers.find((p) => p.yiaddr === '0.0.0.0' && readString(p.options.get(Opt.VENDOR_CLASS)) === 'PXEClient');
+    const proxy = offers.find(
+      (p) => p.yiaddr === '0.0.0.0' && readString(p.options.get(Opt.VENDOR_CLASS)) === 'PXEClient',
+    );
     result.offers = offers.map(summary);
     if (address) {
       const server = readIp(address.options.get(Opt.SERVER_ID))!;
-      const req: RawOption[] = [...CLIENT_SHAPES.ovmfPxe(), [Opt.SERVER_ID, ip(server)], [Opt.REQUESTED_IP, ip(address.yiaddr)]];
+      const req: RawOption[] = [
+        ...CLIENT_SHAPES.ovmfPxe(),
+        [Opt.SERVER_ID, ip(server)],
+        [Opt.REQUESTED_IP, ip(address.yiaddr)],
+      ];
       socket.send(request(mac, xid, 3, req), 67, '255.255.255.255');
       await wait(1500);
       const ack = replies.find((p) => readU8(p.options.get(Opt.MESSAGE_TYPE)) === 5 && p.yiaddr !== '0.0.0.0');

@@ -32,8 +32,17 @@ export interface ServerProcess {
  * Spawn the built CLI with its output collected. At teardown a process still running is killed by
  * pid (SIGKILL), or asked to stop (SIGTERM) and waited for.
  */
-export function spawnCollecting(t: Test, args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; stopSignal?: 'SIGKILL' | 'SIGTERM' } = {}): ServerProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCollecting(
+  t: Test,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { cwd?: string; stopSignal?: 'SIGKILL' | 'SIGTERM' } = {},
+): ServerProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -63,6 +72,11 @@ export async function waitReady(proc: ServerProcess, timeoutMs = 20_000): Promis
  * Start the built CLI (`metalboot serve …`) as a user would, and wait (bounded) for its ready line.
  * The process is killed by pid at teardown.
  */
-export async function startCli(t: Test, args: string[], env: Record<string, string> = {}, readyTimeoutMs = 20_000): Promise<ServerProcess> {
+export async function startCli(
+  t: Test,
+  args: string[],
+  env: Record<string, string> = {},
+  readyTimeoutMs = 20_000,
+): Promise<ServerProcess> {
   return waitReady(spawnCollecting(t, args, { ...process.env, ...TEST_LISTENERS, ...env }), readyTimeoutMs);
 }

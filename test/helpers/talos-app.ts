@@ -44,7 +44,13 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
         if (c.status !== 201) throw new Error(c.body);
         cluster = true;
       }
-      const r = await base.api('POST', '/api/v1/machines', { mac, hostname, role, cluster: 'prod', installDisk: '/dev/sda' });
+      const r = await base.api('POST', '/api/v1/machines', {
+        mac,
+        hostname,
+        role,
+        cluster: 'prod',
+        installDisk: '/dev/sda',
+      });
       if (r.status !== 201) throw new Error(r.body);
     },
     async netboot(mac, ip = '127.0.0.1') {
@@ -75,7 +81,10 @@ export async function makeTalosApp(t: Test, opts: Parameters<typeof makeApp>[1] 
     const events: Array<{ kind: string; state: string | null; repeats?: number }> = [];
     let cursor: string | null = null;
     for (let pages = 0; pages < 100; pages++) {
-      const res = await base.api('GET', `/api/v1/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await base.api(
+        'GET',
+        `/api/v1/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       events.push(...res.json.items);
       cursor = res.json.next;
       if (!cursor) break;

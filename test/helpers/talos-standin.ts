@@ -13,29 +13,55 @@ import { ROOT } from './core-app.js';
  */
 const STANDIN = join(ROOT, 'test/fixtures/talos/standin');
 const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith('google/') || isAbsolute(target) ? target : join(STANDIN, target));
-root.loadSync(['events/events.proto', 'machine/machine.proto'].map((f) => join(STANDIN, f)), { keepCase: true });
+root.resolvePath = (_origin, target) =>
+  target.startsWith('google/') || isAbsolute(target) ? target : join(STANDIN, target);
+root.loadSync(
+  ['events/events.proto', 'machine/machine.proto'].map((f) => join(STANDIN, f)),
+  { keepCase: true },
+);
 const EventRequest = root.lookupType('events.EventRequest');
 
 export type StandInEvent = { type: string; payload: Record<string, unknown>; id?: string };
 
 export const ev = {
-  sequence: (sequence: string, action: 'NOOP' | 'START' | 'STOP', error?: { code?: 'FATAL' | 'LOCKED'; message: string }): StandInEvent => ({
+  sequence: (
+    sequence: string,
+    action: 'NOOP' | 'START' | 'STOP',
+    error?: { code?: 'FATAL' | 'LOCKED'; message: string },
+  ): StandInEvent => ({
     type: 'SequenceEvent',
     payload: { sequence, action, ...(error ? { error: { code: error.code ?? 'FATAL', message: error.message } } : {}) },
   }),
-  phase: (phase: string, action: 'START' | 'STOP'): StandInEvent => ({ type: 'PhaseEvent', payload: { phase, action } }),
+  phase: (phase: string, action: 'START' | 'STOP'): StandInEvent => ({
+    type: 'PhaseEvent',
+    payload: { phase, action },
+  }),
   task: (task: string, action: 'START' | 'STOP'): StandInEvent => ({ type: 'TaskEvent', payload: { task, action } }),
-  service: (service: string, action: string, message = '', health?: { healthy: boolean; unknown?: boolean }): StandInEvent => ({
+  service: (
+    service: string,
+    action: string,
+    message = '',
+    health?: { healthy: boolean; unknown?: boolean },
+  ): StandInEvent => ({
     type: 'ServiceStateEvent',
-    payload: { service, action, message, ...(health ? { health: { healthy: health.healthy, unknown: health.unknown ?? false, last_message: message } } : {}) },
+    payload: {
+      service,
+      action,
+      message,
+      ...(health
+        ? { health: { healthy: health.healthy, unknown: health.unknown ?? false, last_message: message } }
+        : {}),
+    },
   }),
   status: (stage: string, ready: boolean, unmet: { name: string; reason: string }[] = []): StandInEvent => ({
     type: 'MachineStatusEvent',
     payload: { stage, status: { ready, unmet_conditions: unmet } },
   }),
   configLoadError: (error: string): StandInEvent => ({ type: 'ConfigLoadErrorEvent', payload: { error } }),
-  address: (hostname: string, addresses: string[]): StandInEvent => ({ type: 'AddressEvent', payload: { hostname, addresses } }),
+  address: (hostname: string, addresses: string[]): StandInEvent => ({
+    type: 'AddressEvent',
+    payload: { hostname, addresses },
+  }),
 };
 
 const phases = (names: string[]) => names.flatMap((p) => [ev.phase(p, 'START'), ev.phase(p, 'STOP')]);
@@ -77,7 +103,9 @@ export function failedInstall(error = 'no disks matched the expression: disk.siz
     ev.task('install', 'STOP'),
     ev.phase('install', 'STOP'),
     ev.sequence('install', 'STOP'),
-    ev.sequence('install', 'NOOP', { message: `sequence failed: error running phase 2 in install sequence: task 1/1: failed, ${error}` }),
+    ev.sequence('install', 'NOOP', {
+      message: `sequence failed: error running phase 2 in install sequence: task 1/1: failed, ${error}`,
+    }),
   ];
 }
 
@@ -101,7 +129,9 @@ export function installToReboot(): StandInEvent[] {
     ev.task('reboot', 'STOP'),
     ev.phase('reboot', 'STOP'),
     ev.sequence('install', 'STOP'),
-    ev.sequence('install', 'NOOP', { message: 'sequence failed: error running phase 8 in install sequence: task 1/1: failed, unix.Reboot(45584543)' }),
+    ev.sequence('install', 'NOOP', {
+      message: 'sequence failed: error running phase 8 in install sequence: task 1/1: failed, unix.Reboot(45584543)',
+    }),
   ];
 }
 
@@ -115,9 +145,28 @@ export function bootFromDisk(opts: { role?: 'worker' | 'controlplane'; ready?: b
     ev.sequence('install', 'START'), // runs on every boot; no phases once installed
     ev.sequence('install', 'STOP'),
     ev.sequence('boot', 'START'),
-    ...phases(['saveStateEncryptionConfig', 'mountState', 'validateConfig', 'saveConfig', 'env', 'containerd', 'ephemeral', 'verifyInstall', 'var', 'overlay', 'udevd', 'userSetup']),
+    ...phases([
+      'saveStateEncryptionConfig',
+      'mountState',
+      'validateConfig',
+      'saveConfig',
+      'env',
+      'containerd',
+      'ephemeral',
+      'verifyInstall',
+      'var',
+      'overlay',
+      'udevd',
+      'userSetup',
+    ]),
     ev.phase('startEverything', 'START'),
-    ...services.filter((s) => s !== 'etcd').flatMap((s) => [ev.service(s, 'PREPARING', 'Running pre state'), ev.service(s, 'PREPARING', 'Creating service runner'), ev.service(s, 'RUNNING', 'Service started', { healthy: false, unknown: true })]),
+    ...services
+      .filter((s) => s !== 'etcd')
+      .flatMap((s) => [
+        ev.service(s, 'PREPARING', 'Running pre state'),
+        ev.service(s, 'PREPARING', 'Creating service runner'),
+        ev.service(s, 'RUNNING', 'Service started', { healthy: false, unknown: true }),
+      ]),
     ev.phase('startEverything', 'STOP'),
     ...phases(['uncordon', 'bootloader']),
     ev.sequence('boot', 'STOP'),
@@ -126,7 +175,13 @@ export function bootFromDisk(opts: { role?: 'worker' | 'controlplane'; ready?: b
   out.push(ev.service('kubelet', 'RUNNING', 'Health check successful', { healthy: true }));
   if (opts.role === 'controlplane') {
     // The first control plane: etcd waits for `talosctl bootstrap`, so the node never gets ready alone.
-    out.push(ev.service('etcd', 'PREPARING', 'Running pre state'), ev.status('RUNNING', false, [{ name: 'services', reason: 'etcd not running' }, { name: 'staticPods', reason: 'kube-apiserver pending' }]));
+    out.push(
+      ev.service('etcd', 'PREPARING', 'Running pre state'),
+      ev.status('RUNNING', false, [
+        { name: 'services', reason: 'etcd not running' },
+        { name: 'staticPods', reason: 'kube-apiserver pending' },
+      ]),
+    );
     return out;
   }
   out.push(ev.status('RUNNING', false, [{ name: 'nodeReady', reason: 'node "worker-1" status is not available yet' }]));
@@ -155,7 +210,15 @@ export class TalosStandIn {
   encode(e: StandInEvent): Buffer {
     const type = root.lookupType(`machine.${e.type}`);
     const value = type.encode(type.fromObject(e.payload)).finish();
-    return Buffer.from(EventRequest.encode(EventRequest.fromObject({ data: { type_url: `type.googleapis.com/machine.${e.type}`, value }, id: e.id ?? '', actor_id: '' })).finish());
+    return Buffer.from(
+      EventRequest.encode(
+        EventRequest.fromObject({
+          data: { type_url: `type.googleapis.com/machine.${e.type}`, value },
+          id: e.id ?? '',
+          actor_id: '',
+        }),
+      ).finish(),
+    );
   }
 
   /** Publish in order, each after the previous was acknowledged (what Talos's sink client does). */
@@ -185,11 +248,15 @@ export const kmsgLine = (msg: string, extra: Record<string, unknown> = {}) =>
   `${JSON.stringify({ clock: 8576583, facility: 'user', msg, priority: 'info', seq: 665, 'talos-level': 'info', 'talos-time': '2026-11-25T10:00:00Z', ...extra })}\n`;
 
 /** A TCP kernel-log client. */
-export async function kmsgClient(port: number, host = '127.0.0.1'): Promise<Socket & { send(text: string | Buffer): Promise<void> }> {
+export async function kmsgClient(
+  port: number,
+  host = '127.0.0.1',
+): Promise<Socket & { send(text: string | Buffer): Promise<void> }> {
   const socket = connect({ host, port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   return Object.assign(socket, {
-    send: (text: string | Buffer) => new Promise<void>((resolve, reject) => socket.write(text, (err) => (err ? reject(err) : resolve()))),
+    send: (text: string | Buffer) =>
+      new Promise<void>((resolve, reject) => socket.write(text, (err) => (err ? reject(err) : resolve()))),
   });
 }
 

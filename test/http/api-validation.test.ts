@@ -8,7 +8,11 @@ t.test('admin API needs the bearer token', async (t) => {
   t.match(none.json(), { error: 'unauthorized', message: /Authorization: Bearer/ });
   const bad = await app.inject({ method: 'GET', url: '/api/v1/machines', headers: { authorization: 'Bearer nope' } });
   t.equal(bad.statusCode, 401);
-  const good = await app.inject({ method: 'GET', url: '/api/v1/machines', headers: { authorization: `Bearer ${TOKEN}` } });
+  const good = await app.inject({
+    method: 'GET',
+    url: '/api/v1/machines',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   t.equal(good.statusCode, 200);
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'health needs no token');
 });
@@ -20,7 +24,12 @@ t.test('bad machine input: clear 4xx, nothing written', async (t) => {
   const cases: Array<[string, unknown, number, RegExp]> = [
     ['invalid MAC', { ...ok, mac: 'aa:bb:cc:dd:ee' }, 400, /mac .*is not a MAC address/],
     ['mixed separators', { ...ok, mac: 'aa:bb-cc:dd:ee:ff' }, 400, /mac/],
-    ['unknown field', { ...ok, hostnme: 'x' }, 400, /must NOT have additional properties \("hostnme" is not a field here\)/],
+    [
+      'unknown field',
+      { ...ok, hostnme: 'x' },
+      400,
+      /must NOT have additional properties \("hostnme" is not a field here\)/,
+    ],
     ['unknown cluster', { ...ok, cluster: 'nope' }, 400, /cluster "nope" does not exist/],
     ['bad role', { ...ok, role: 'master' }, 400, /role/],
     ['bad hostname', { ...ok, hostname: 'Bad_Name' }, 400, /hostname/],
@@ -61,26 +70,70 @@ t.test('bad cluster input', async (t) => {
     ['bad name', clusterBody('A_B'), /name/],
     ['kernel arg with $', clusterBody('a', { kernelArgs: ['x=${uuid}'] }), /kernelArgs\[0\]/],
     ['bad patch', clusterBody('a', { patches: ['- op: nope\n  path: /x\n'] }), /patches\[0\]/],
-    ['typo in a cluster patch', clusterBody('a', { patches: ['machine:\n  bogusKey: 1\n'] }), /patches: .*cluster's patches would be invalid: .*bogusKey/],
-    ['json patch on a missing path', clusterBody('a', { patches: ['- op: replace\n  path: /machine/nope/deeper\n  value: 1\n'] }), /patches/],
+    [
+      'typo in a cluster patch',
+      clusterBody('a', { patches: ['machine:\n  bogusKey: 1\n'] }),
+      /patches: .*cluster's patches would be invalid: .*bogusKey/,
+    ],
+    [
+      'json patch on a missing path',
+      clusterBody('a', { patches: ['- op: replace\n  path: /machine/nope/deeper\n  value: 1\n'] }),
+      /patches/,
+    ],
     ['typo in base config', clusterBody('a', { worker: worker.replace('    install:\n', '    instal:\n') }), /instal/],
-    ['yaml bomb', clusterBody('a', { worker: 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n' }), /worker/],
+    [
+      'yaml bomb',
+      clusterBody('a', {
+        worker:
+          'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n',
+      }),
+      /worker/,
+    ],
   ];
   for (const [name, body, message] of cases) {
     const res = await api('POST', '/api/v1/clusters', body);
     t.equal(res.status, 400, `${name}: ${res.body.slice(0, 300)}`);
     t.match(res.json?.message, message, name);
   }
-  const huge = await api('POST', '/api/v1/clusters', clusterBody('a', { patches: Array(60).fill('x'.repeat(200 * 1024)) }));
+  const huge = await api(
+    'POST',
+    '/api/v1/clusters',
+    clusterBody('a', { patches: Array(60).fill('x'.repeat(200 * 1024)) }),
+  );
   t.equal(huge.status, 413, 'body limit');
   t.same(await store.clusters.list(), [], 'nothing written');
 
   // A patch whose values come from each machine cannot be judged on a sample machine: a warning.
-  const perMachine = await api('POST', '/api/v1/clusters', clusterBody('labelled', { patches: ['machine:\n  network:\n    interfaces:\n      - interface: eth0\n        mtu: {{machine.labels.mtu}}\n'] }));
+  const perMachine = await api(
+    'POST',
+    '/api/v1/clusters',
+    clusterBody('labelled', {
+      patches: [
+        'machine:\n  network:\n    interfaces:\n      - interface: eth0\n        mtu: {{machine.labels.mtu}}\n',
+      ],
+    }),
+  );
   t.equal(perMachine.status, 201, perMachine.body);
   t.match(perMachine.json.warnings?.join('\n'), /sample machine's variables.*mtu/);
-  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:09', hostname: 'm9', role: 'worker', cluster: 'labelled', labels: { mtu: '9000' } })).status, 201, 'a machine with the label registers');
-  const missing = await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:0a', hostname: 'm10', role: 'worker', cluster: 'labelled' });
+  t.equal(
+    (
+      await api('POST', '/api/v1/machines', {
+        mac: '02:00:00:00:00:09',
+        hostname: 'm9',
+        role: 'worker',
+        cluster: 'labelled',
+        labels: { mtu: '9000' },
+      })
+    ).status,
+    201,
+    'a machine with the label registers',
+  );
+  const missing = await api('POST', '/api/v1/machines', {
+    mac: '02:00:00:00:00:0a',
+    hostname: 'm10',
+    role: 'worker',
+    cluster: 'labelled',
+  });
   t.equal(missing.status, 400, 'one without it is refused at registration');
   t.match(missing.json.message, /mtu/);
   t.equal((await api('DELETE', '/api/v1/machines/02:00:00:00:00:09')).status, 204);
@@ -88,9 +141,23 @@ t.test('bad cluster input', async (t) => {
 
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 409, 'duplicate');
-  t.equal((await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:01', hostname: 'n', role: 'worker', cluster: 'prod' })).status, 201);
+  t.equal(
+    (
+      await api('POST', '/api/v1/machines', {
+        mac: '02:00:00:00:00:01',
+        hostname: 'n',
+        role: 'worker',
+        cluster: 'prod',
+      })
+    ).status,
+    201,
+  );
   t.equal((await api('DELETE', '/api/v1/clusters/prod')).status, 409, 'in use');
-  const upd = await api('PUT', '/api/v1/clusters/prod', { ...clusterBody(), name: undefined, kernelArgs: ['talos.dashboard.disabled=1'] });
+  const upd = await api('PUT', '/api/v1/clusters/prod', {
+    ...clusterBody(),
+    name: undefined,
+    kernelArgs: ['talos.dashboard.disabled=1'],
+  });
   t.equal(upd.status, 200, upd.body);
   t.same(upd.json.cluster.kernelArgs, ['talos.dashboard.disabled=1']);
   t.equal((await api('PUT', '/api/v1/clusters/other', { ...clusterBody(), name: undefined })).status, 404);
@@ -101,7 +168,14 @@ t.test('bad cluster input', async (t) => {
 
 t.test('bad query strings on boot routes', async (t) => {
   const { get, store } = await makeApp(t);
-  for (const url of ['/ipxe', '/ipxe?mac=zz', '/ipxe?mac=aa:bb:cc:dd:ee:ff&arch=sparc', '/ipxe?mac=aa:bb:cc:dd:ee:ff&uuid=nope', '/ipxe?mac=aa:bb:cc:dd:ee:ff&platform=bios', `/ipxe?mac=aa:bb:cc:dd:ee:ff&serial=${'x'.repeat(200)}`]) {
+  for (const url of [
+    '/ipxe',
+    '/ipxe?mac=zz',
+    '/ipxe?mac=aa:bb:cc:dd:ee:ff&arch=sparc',
+    '/ipxe?mac=aa:bb:cc:dd:ee:ff&uuid=nope',
+    '/ipxe?mac=aa:bb:cc:dd:ee:ff&platform=bios',
+    `/ipxe?mac=aa:bb:cc:dd:ee:ff&serial=${'x'.repeat(200)}`,
+  ]) {
     const res = await get(url, '10.9.0.80');
     t.equal(res.statusCode, 400, url);
     t.equal(res.json().error, 'validation');
@@ -121,10 +195,28 @@ t.test('list filters', async (t) => {
   const { api } = await makeApp(t);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   t.equal((await api('POST', '/api/v1/clusters', clusterBody('lab'))).status, 201);
-  await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:01', hostname: 'a', role: 'worker', cluster: 'prod', labels: { rack: 'r1' } });
-  await api('POST', '/api/v1/machines', { mac: '02:00:00:00:00:02', hostname: 'b', role: 'worker', cluster: 'lab', labels: { rack: 'r2' } });
-  t.same((await api('GET', '/api/v1/machines?cluster=lab')).json.items.map((m: { hostname: string }) => m.hostname), ['b']);
-  t.same((await api('GET', '/api/v1/machines?label=rack=r1')).json.items.map((m: { hostname: string }) => m.hostname), ['a']);
+  await api('POST', '/api/v1/machines', {
+    mac: '02:00:00:00:00:01',
+    hostname: 'a',
+    role: 'worker',
+    cluster: 'prod',
+    labels: { rack: 'r1' },
+  });
+  await api('POST', '/api/v1/machines', {
+    mac: '02:00:00:00:00:02',
+    hostname: 'b',
+    role: 'worker',
+    cluster: 'lab',
+    labels: { rack: 'r2' },
+  });
+  t.same(
+    (await api('GET', '/api/v1/machines?cluster=lab')).json.items.map((m: { hostname: string }) => m.hostname),
+    ['b'],
+  );
+  t.same(
+    (await api('GET', '/api/v1/machines?label=rack=r1')).json.items.map((m: { hostname: string }) => m.hostname),
+    ['a'],
+  );
   t.equal((await api('GET', '/api/v1/machines?state=bogus')).status, 400);
   t.equal((await api('GET', '/api/v1/clusters')).json.items.length, 2);
 });

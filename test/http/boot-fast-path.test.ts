@@ -22,14 +22,21 @@ interface Raw {
   body: string;
 }
 
-function raw(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<Raw> {
+function raw(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: LOCAL, port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: LOCAL, port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${path}`)));
     req.on('error', reject);
     req.end();
@@ -39,7 +46,18 @@ function raw(port: number, path: string, opts: { method?: string; headers?: Reco
 async function listening(t: Test, logger?: pino.Logger) {
   const a = await makeApp(t, { logger });
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', installDisk: '/dev/sda' })).status, 201);
+  t.equal(
+    (
+      await a.api('POST', '/api/v1/machines', {
+        mac: MAC,
+        hostname: 'w-1',
+        role: 'worker',
+        cluster: 'prod',
+        installDisk: '/dev/sda',
+      })
+    ).status,
+    201,
+  );
   await a.app.listen({ host: LOCAL, port: 0 });
   return { a, port: (a.app.server.address() as AddressInfo).port };
 }
@@ -72,13 +90,22 @@ t.test('script and config over a socket: answered by the fast path, as fastify a
   t.same(picked(script), { ...picked(fScript), 'content-length': picked(script)['content-length'] }, 'same headers');
   t.equal(config.body, fConfig.body, 'same config');
   t.same(picked(config), picked(fConfig));
-  t.equal((await raw(port, configUrlOf(script.body))).status, 403, "the fast path's token was revoked by the later boot, as always");
+  t.equal(
+    (await raw(port, configUrlOf(script.body))).status,
+    403,
+    "the fast path's token was revoked by the later boot, as always",
+  );
 });
 
 t.test('refusals are the same JSON, on the audit log, whichever path answers', async (t) => {
   const { a, port } = await listening(t);
   const url = configUrlOf((await raw(port, SCRIPT)).body);
-  const cases = [url.replace(/token=.{6}/, 'token=AAAAAA'), `/config/${MAC}`, '/config/aa:bb:cc:00:99:99?token=x', `/config/${encodeURIComponent(MAC)}?token=nope`];
+  const cases = [
+    url.replace(/token=.{6}/, 'token=AAAAAA'),
+    `/config/${MAC}`,
+    '/config/aa:bb:cc:00:99:99?token=x',
+    `/config/${encodeURIComponent(MAC)}?token=nope`,
+  ];
   for (const path of cases) {
     const served = a.app.bootFastPath.served;
     const fast = await raw(port, path);
@@ -88,10 +115,20 @@ t.test('refusals are the same JSON, on the audit log, whichever path answers', a
     t.equal(fast.body, slow.body, path);
     t.same(picked(fast), picked(slow), path);
   }
-  const refused = (await a.api('GET', '/api/v1/audit?limit=100')).json.items.filter((e: { action: string }) => e.action === 'config.refused');
+  const refused = (await a.api('GET', '/api/v1/audit?limit=100')).json.items.filter(
+    (e: { action: string }) => e.action === 'config.refused',
+  );
   // Coalesced: one entry per source and reason per minute, its count covering both paths.
-  t.equal(refused.reduce((n: number, e: { detail: { count: number } }) => n + e.detail.count, 0), cases.length * 2, 'every refusal counted, both ways');
-  t.same(refused.map((e: { detail: { reason: string } }) => e.detail.reason).sort(), ['no token', 'unknown machine', 'wrong token']);
+  t.equal(
+    refused.reduce((n: number, e: { detail: { count: number } }) => n + e.detail.count, 0),
+    cases.length * 2,
+    'every refusal counted, both ways',
+  );
+  t.same(refused.map((e: { detail: { reason: string } }) => e.detail.reason).sort(), [
+    'no token',
+    'unknown machine',
+    'wrong token',
+  ]);
 });
 
 t.test('what the fast path is not sure of is answered by fastify', async (t) => {
@@ -122,7 +159,11 @@ t.test('what the fast path is not sure of is answered by fastify', async (t) => 
     t.equal(fast.body, slow.body, path);
   }
   const served = a.app.bootFastPath.served;
-  t.equal((await raw(port, `/ipxe?mac=${MAC.toUpperCase().replace(/:/g, '-')}&extra=1`)).status, 200, 'other spellings and unknown keys: still fast');
+  t.equal(
+    (await raw(port, `/ipxe?mac=${MAC.toUpperCase().replace(/:/g, '-')}&extra=1`)).status,
+    200,
+    'other spellings and unknown keys: still fast',
+  );
   t.equal(a.app.bootFastPath.served, served + 1);
 });
 
@@ -142,7 +183,11 @@ t.test('committed before the answer; request id, metrics and the access-log line
   // Another connection to the file sees the delivery the moment the answer arrived.
   const other = new Database(join(a.dir, 'data', 'metalboot.db'), { readonly: true });
   t.teardown(() => other.close());
-  t.equal(other.prepare<[], { n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'config.delivered'").get()!.n, 1, 'the delivery is committed');
+  t.equal(
+    other.prepare<[], { n: number }>("SELECT count(*) AS n FROM audit_log WHERE action = 'config.delivered'").get()!.n,
+    1,
+    'the delivery is committed',
+  );
 
   await raw(port, '/boot.ipxe'); // answered by fastify, over the socket too: the log line's shape
   const done = lines.filter((l) => l.msg === 'request completed');
@@ -150,7 +195,11 @@ t.test('committed before the answer; request id, metrics and the access-log line
   const slow = done.find((l) => l.req.url === '/boot.ipxe')!;
   t.same(Object.keys(fast).sort(), Object.keys(slow).sort(), 'same fields');
   t.same(Object.keys(fast.req).sort(), Object.keys(slow.req).sort());
-  t.match(fast, { req: { method: 'GET', url: `/config/${MAC}?token=[redacted]`, remoteAddress: LOCAL }, res: { statusCode: 200 } }, 'the token is not logged');
+  t.match(
+    fast,
+    { req: { method: 'GET', url: `/config/${MAC}?token=[redacted]`, remoteAddress: LOCAL }, res: { statusCode: 200 } },
+    'the token is not logged',
+  );
   t.equal(done.find((l) => l.req.url.startsWith('/ipxe'))?.reqId, 'boot-42', 'the id is on the line');
 
   const metrics = (await a.app.inject({ url: '/metrics' })).body;

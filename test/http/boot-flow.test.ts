@@ -13,7 +13,13 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   t.equal(c.status, 201, c.body);
   t.equal(c.json.cluster.endpoint, 'https://base:6443', 'endpoint read from the controlplane config');
 
-  const m = await api('POST', '/api/v1/machines', { mac: MAC, hostname: 'worker-1', role: 'worker', cluster: 'prod', installDisk: '/dev/nvme0n1' });
+  const m = await api('POST', '/api/v1/machines', {
+    mac: MAC,
+    hostname: 'worker-1',
+    role: 'worker',
+    cluster: 'prod',
+    installDisk: '/dev/nvme0n1',
+  });
   t.equal(m.status, 201, m.body);
   t.equal(m.json.mac, mac, 'MAC normalised');
   t.equal(m.json.state, 'registered');
@@ -21,7 +27,10 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   const boot = await get('/boot.ipxe', IP);
   t.equal(boot.statusCode, 200);
   t.match(boot.body, /^#!ipxe/);
-  t.match(boot.body, 'http://10.9.0.1:8080/ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&arch=${buildarch}&platform=${platform}');
+  t.match(
+    boot.body,
+    'http://10.9.0.1:8080/ipxe?mac=${netX/mac}&uuid=${uuid}&serial=${serial:uristring}&arch=${buildarch}&platform=${platform}',
+  );
 
   // iPXE URL-encodes the MAC in the query string
   const script = await get(`/ipxe?mac=${encodeURIComponent(mac)}&uuid=&serial=&arch=x86_64&platform=efi`, IP);
@@ -31,7 +40,19 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   t.match(body, 'kernel http://10.9.0.1:8080/assets/talos/v1.13.9/vmlinuz-amd64 initrd=initramfs-amd64.xz ');
   t.match(body, 'initrd --name initramfs-amd64.xz http://10.9.0.1:8080/assets/talos/v1.13.9/initramfs-amd64.xz');
   t.match(body, /\nboot\s*$/);
-  for (const arg of ['talos.platform=metal', 'console=tty0', 'slab_nomerge', 'pti=on', 'consoleblank=0', 'printk.devkmsg=on', 'init_on_alloc=1', 'nvme_core.io_timeout=4294967295', 'selinux=1', 'module.sig_enforce=1', 'proc_mem.force_override=never']) {
+  for (const arg of [
+    'talos.platform=metal',
+    'console=tty0',
+    'slab_nomerge',
+    'pti=on',
+    'consoleblank=0',
+    'printk.devkmsg=on',
+    'init_on_alloc=1',
+    'nvme_core.io_timeout=4294967295',
+    'selinux=1',
+    'module.sig_enforce=1',
+    'proc_mem.force_override=never',
+  ]) {
     t.match(body, new RegExp(` ${arg.replace(/\./g, '\\.')}( |\\n)`), `cmdline has ${arg}`);
   }
   t.notMatch(body, 'ima_', 'no IMA args after v1.10');
@@ -57,7 +78,18 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
   t.equal(wrong.statusCode, 403, 'wrong token refused');
   const none = await get(`/config/${mac}`, IP);
   t.equal(none.statusCode, 403, 'no token refused');
-  t.equal((await api('POST', '/api/v1/machines', { mac: 'aa:bb:cc:00:11:33', hostname: 'worker-2', role: 'worker', cluster: 'prod', installDisk: '/dev/sda' })).status, 201);
+  t.equal(
+    (
+      await api('POST', '/api/v1/machines', {
+        mac: 'aa:bb:cc:00:11:33',
+        hostname: 'worker-2',
+        role: 'worker',
+        cluster: 'prod',
+        installDisk: '/dev/sda',
+      })
+    ).status,
+    201,
+  );
   const elsewhere = await get(configUrl.replace(mac, 'aa:bb:cc:00:11:33'), IP);
   t.equal(elsewhere.statusCode, 403, "this machine's token does not fetch another machine's config");
   t.match(elsewhere.json().message, 'wrong token');
@@ -93,10 +125,15 @@ t.test('newcomer path: cluster, machine, scripts, kernel, config, timeline', asy
     'config-delivered',
     'config-delivered',
   ]);
-  t.ok(events.json.items.every((e: { sourceIp: string | null; kind: string }) => e.kind === 'registered' || e.sourceIp), 'machine events carry the source IP');
+  t.ok(
+    events.json.items.every((e: { sourceIp: string | null; kind: string }) => e.kind === 'registered' || e.sourceIp),
+    'machine events carry the source IP',
+  );
   const completed = events.json.items.find((e: { kind: string }) => e.kind === 'kernel-download-completed');
   t.equal(completed.detail.bytes, 65536, 'bytes sent = size');
-  const states = events.json.items.filter((e: { state: string | null }) => e.state).map((e: { state: string }) => e.state);
+  const states = events.json.items
+    .filter((e: { state: string | null }) => e.state)
+    .map((e: { state: string }) => e.state);
   t.same(states, ['registered', 'pxe-booting', 'kernel-loaded', 'config-delivered']);
   const machine = await api('GET', `/api/v1/machines/${mac}`);
   t.equal(machine.json.state, 'config-delivered');

@@ -7,7 +7,11 @@ const IP = '10.9.0.60';
 async function setup(t: Test) {
   const ctx = await makeApp(t);
   t.equal((await ctx.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await ctx.api('POST', '/api/v1/machines', { mac, hostname: 'cp-1', role: 'controlplane', cluster: 'prod' })).status, 201);
+  t.equal(
+    (await ctx.api('POST', '/api/v1/machines', { mac, hostname: 'cp-1', role: 'controlplane', cluster: 'prod' }))
+      .status,
+    201,
+  );
   const script = await ctx.get(`/ipxe?mac=${mac}&arch=x86_64&platform=pcbios`, IP);
   return { ...ctx, url: configUrlOf(script.body) };
 }
@@ -20,12 +24,21 @@ t.test('refusals are audited and on the timeline', async (t) => {
   const audit = await store.audit.list();
   const refused = audit.filter((a) => a.action === 'config.refused');
   t.equal(refused.length, 3);
-  t.same(refused.map((a) => a.sourceIp), [IP, IP, '10.9.0.61']);
+  t.same(
+    refused.map((a) => a.sourceIp),
+    [IP, IP, '10.9.0.61'],
+  );
   const viaApi = await api('GET', `/api/v1/audit?target=${mac.toUpperCase()}`);
   t.equal(viaApi.status, 200);
-  t.same(viaApi.json.items.map((a: { action: string }) => a.action), ['config.refused', 'machine.create'], 'audit API, newest first');
+  t.same(
+    viaApi.json.items.map((a: { action: string }) => a.action),
+    ['config.refused', 'machine.create'],
+    'audit API, newest first',
+  );
   const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json.items;
-  t.ok(events.some((e: { kind: string; sourceIp: string }) => e.kind === 'config-refused' && e.sourceIp === '10.9.0.61'));
+  t.ok(
+    events.some((e: { kind: string; sourceIp: string }) => e.kind === 'config-refused' && e.sourceIp === '10.9.0.61'),
+  );
 });
 
 t.test('a token expires', async (t) => {

@@ -30,7 +30,14 @@ t.test('a slow but moving download completes; a stalled reader is cut', async (t
     return;
   }
   const { app, dir, assetsDir } = await makeApp(t, {
-    limits: { headerTimeoutMs: 60_000, bodyTimeoutMs: 60_000, keepAliveTimeoutMs: 30_000, sendTimeoutMs: SEND_TIMEOUT_MS, maxConnections: 100, maxConnectionsPerSource: 10 },
+    limits: {
+      headerTimeoutMs: 60_000,
+      bodyTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 30_000,
+      sendTimeoutMs: SEND_TIMEOUT_MS,
+      maxConnections: 100,
+      maxConnectionsPerSource: 10,
+    },
   });
   mkdirSync(join(assetsDir, 'ipxe'), { recursive: true });
   const file = join(assetsDir, 'ipxe', 'big.bin');
@@ -42,8 +49,22 @@ t.test('a slow but moving download completes; a stalled reader is cut', async (t
 
   const out = join(dir, 'download.bin');
   const curl = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile('curl', ['-sS', '--limit-rate', RATE, '--max-time', '120', '-o', out, '-w', '%{http_code} %{size_download} %{time_total}', `http://127.0.0.1:${port}/assets/ipxe/big.bin`], (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      'curl',
+      [
+        '-sS',
+        '--limit-rate',
+        RATE,
+        '--max-time',
+        '120',
+        '-o',
+        out,
+        '-w',
+        '%{http_code} %{size_download} %{time_total}',
+        `http://127.0.0.1:${port}/assets/ipxe/big.bin`,
+      ],
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
   t.equal(curl.code, 0, `curl succeeded ${curl.stderr}`);
@@ -51,7 +72,10 @@ t.test('a slow but moving download completes; a stalled reader is cut', async (t
   t.equal(status, '200');
   t.equal(Number(bytes), SIZE, 'every byte arrived');
   t.equal(statSync(out).size, SIZE);
-  t.ok(Number(seconds) * 1000 > 2 * SEND_TIMEOUT_MS, `precondition: the download (${seconds} s) outlasted the inactivity timeout many times over`);
+  t.ok(
+    Number(seconds) * 1000 > 2 * SEND_TIMEOUT_MS,
+    `precondition: the download (${seconds} s) outlasted the inactivity timeout many times over`,
+  );
 
   // A client that asks for the file and never reads: the kernel's buffers fill, the server's
   // writes stop calling back, and after the send timeout the server cuts the connection.
@@ -68,7 +92,10 @@ t.test('a slow but moving download completes; a stalled reader is cut', async (t
   const ended = new Promise((r) => stalled.once('close', r));
   stalled.resume();
   await ended;
-  t.ok(received > 0 && received < SIZE, `the stalled reader got part of the file (${received} of ${SIZE} bytes), then the connection ended`);
+  t.ok(
+    received > 0 && received < SIZE,
+    `the stalled reader got part of the file (${received} of ${SIZE} bytes), then the connection ended`,
+  );
 });
 
 t.test('with the default limits, a 100 MB initramfs read at 1 MB/s completes', async (t) => {
@@ -84,8 +111,22 @@ t.test('with the default limits, a 100 MB initramfs read at 1 MB/s completes', a
   const port = (app.server.address() as net.AddressInfo).port;
   const out = join(dir, 'initramfs.bin');
   const curl = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile('curl', ['-sS', '--limit-rate', '1M', '--max-time', '240', '-o', out, '-w', '%{http_code} %{size_download} %{time_total}', `http://127.0.0.1:${port}/assets/ipxe/initramfs.bin`], (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      'curl',
+      [
+        '-sS',
+        '--limit-rate',
+        '1M',
+        '--max-time',
+        '240',
+        '-o',
+        out,
+        '-w',
+        '%{http_code} %{size_download} %{time_total}',
+        `http://127.0.0.1:${port}/assets/ipxe/initramfs.bin`,
+      ],
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
   t.equal(curl.code, 0, `curl succeeded ${curl.stderr}`);

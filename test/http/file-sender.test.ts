@@ -2,11 +2,29 @@ import Fastify from 'fastify';
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { BufferPool, parseRange, resolveUnder, sendFile, sharedPool, type SendOutcome } from '../../src/http/file-sender.js';
+import {
+  BufferPool,
+  parseRange,
+  resolveUnder,
+  sendFile,
+  sharedPool,
+  type SendOutcome,
+} from '../../src/http/file-sender.js';
 import { isWithin } from '../../src/support/real-path.js';
 import { TALOS_VERSION, clusterBody, makeApp } from '../helpers/core-app.js';
 
@@ -33,7 +51,10 @@ const sparse = (path: string, size: number) => {
 /** Response headers as soon as they arrive; the body is left unread (the socket stops at the kernel's buffers). */
 function open(port: number, path: string, opts: { method?: string; headers?: Record<string, string> } = {}) {
   return new Promise<{ req: http.ClientRequest; res: http.IncomingMessage }>((resolve, reject) => {
-    const req = http.request({ host: LOCAL, port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => resolve({ req, res }));
+    const req = http.request(
+      { host: LOCAL, port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false },
+      (res) => resolve({ req, res }),
+    );
     req.on('error', reject).end();
   });
 }
@@ -53,7 +74,11 @@ async function served(t: Test) {
   const kernel = randomBytes(3 * MiB + 17);
   writeFileSync(join(a.assetsDir, 'talos', TALOS_VERSION, 'vmlinuz-amd64'), kernel);
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', ip: LOCAL })).status, 201);
+  t.equal(
+    (await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', ip: LOCAL }))
+      .status,
+    201,
+  );
   // Every bookkeeping call, and a way to wait for one: the records are written after the response.
   const calls: Array<{ file: string; phase: string; detail: Record<string, unknown> }> = [];
   const waiters: Array<() => void> = [];
@@ -77,13 +102,28 @@ t.test('a full GET over a real socket: every byte, the headers, the bookkeeping,
   t.equal(res.status, 200);
   t.equal(res.body.length, kernel.length);
   t.equal(sha(res.body), sha(kernel), 'same bytes as the file, across many reused buffers');
-  t.match(res.headers, { 'content-length': String(kernel.length), 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', etag: /^W\/"[0-9a-f]+-[0-9a-f]+"$/ });
-  t.ok(res.headers['last-modified'] && res.headers['x-request-id'], 'Last-Modified, and the request id fastify set before the hijack');
+  t.match(res.headers, {
+    'content-length': String(kernel.length),
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    etag: /^W\/"[0-9a-f]+-[0-9a-f]+"$/,
+  });
+  t.ok(
+    res.headers['last-modified'] && res.headers['x-request-id'],
+    'Last-Modified, and the request id fastify set before the hijack',
+  );
   t.match((await recorded('vmlinuz-amd64', 'completed')).detail, { status: 200, bytes: kernel.length, range: null });
   const events = (await a.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.map((e: { kind: string }) => e.kind);
-  t.same(events.filter((k: string) => k.startsWith('kernel-')), ['kernel-download-started', 'kernel-download-completed']);
+  t.same(
+    events.filter((k: string) => k.startsWith('kernel-')),
+    ['kernel-download-started', 'kernel-download-completed'],
+  );
   const metrics = (await a.app.inject({ url: '/metrics' })).body;
-  t.match(metrics, 'metalboot_http_boot_requests_total{route="/assets/talos",status="200",result="complete"} 1', 'onResponse hooks still run for the hijacked reply');
+  t.match(
+    metrics,
+    'metalboot_http_boot_requests_total{route="/assets/talos",status="200",result="complete"} 1',
+    'onResponse hooks still run for the hijacked reply',
+  );
   t.ok(sharedPool.stats.created >= 2, 'the big file was sent from pooled buffers');
   t.equal(sharedPool.stats.idle, sharedPool.stats.created, 'and they all went back');
 
@@ -111,15 +151,24 @@ t.test('single ranges (real socket, across buffer boundaries), 416, ignored rang
     t.equal(sha(res.body), sha(kernel.subarray(start, end + 1)), `${header}: the right bytes`);
   }
   await new Promise((r) => setImmediate(r));
-  t.match(calls.filter((c) => c.phase === 'range-sent')[0]?.detail, { status: 206, bytes: 100, range: 'bytes=100-199' });
+  t.match(calls.filter((c) => c.phase === 'range-sent')[0]?.detail, {
+    status: 206,
+    bytes: 100,
+    range: 'bytes=100-199',
+  });
 
   const get = (headers: Record<string, string>) => a.app.inject({ url: `${TALOS}/vmlinuz-amd64`, headers });
   const unsatisfiable = await get({ range: `bytes=${size}-` });
   t.equal(unsatisfiable.statusCode, 416);
   t.equal(unsatisfiable.headers['content-range'], `bytes */${size}`);
   t.equal((await get({ range: 'bytes=-0' })).statusCode, 416, 'an empty suffix');
-  for (let i = 0; i < 200 && calls.filter((c) => c.phase === 'refused').length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  t.match(calls.filter((c) => c.phase === 'refused'), [{ detail: { status: 416, range: `bytes=${size}-` } }, { detail: { status: 416, range: 'bytes=-0' } }], 'a refused download ends on the timeline too');
+  for (let i = 0; i < 200 && calls.filter((c) => c.phase === 'refused').length < 2; i++)
+    await new Promise((r) => setTimeout(r, 5));
+  t.match(
+    calls.filter((c) => c.phase === 'refused'),
+    [{ detail: { status: 416, range: `bytes=${size}-` } }, { detail: { status: 416, range: 'bytes=-0' } }],
+    'a refused download ends on the timeline too',
+  );
   for (const header of ['bytes=0-1,5-6', 'bytes=5-2', 'bytes=abc', 'items=0-5']) {
     const res = await get({ range: header });
     t.equal(res.statusCode, 200, `${header}: ignored`);
@@ -127,7 +176,11 @@ t.test('single ranges (real socket, across buffer boundaries), 416, ignored rang
   }
   const etag = String((await get({})).headers.etag);
   t.equal((await get({ range: 'bytes=0-9', 'if-range': etag })).statusCode, 206, 'If-Range with the current ETag');
-  t.equal((await get({ range: 'bytes=0-9', 'if-range': 'W/"stale"' })).statusCode, 200, 'If-Range with another: everything');
+  t.equal(
+    (await get({ range: 'bytes=0-9', 'if-range': 'W/"stale"' })).statusCode,
+    200,
+    'If-Range with another: everything',
+  );
 });
 
 t.test('conditional requests', async (t) => {
@@ -142,7 +195,11 @@ t.test('conditional requests', async (t) => {
   t.equal((await get({ 'if-none-match': `W/"other", ${etag}` })).statusCode, 304, 'one of a list');
   t.equal((await get({ 'if-modified-since': String(first.headers['last-modified']) })).statusCode, 304);
   t.equal((await get({ 'if-none-match': 'W/"other"' })).statusCode, 200);
-  t.equal((await get({ 'if-none-match': etag, 'cache-control': 'no-cache' })).statusCode, 200, 'no-cache asks for a fresh copy');
+  t.equal(
+    (await get({ 'if-none-match': etag, 'cache-control': 'no-cache' })).statusCode,
+    200,
+    'no-cache asks for a fresh copy',
+  );
   t.equal((await get({ 'if-match': 'W/"other"' })).statusCode, 412);
 });
 
@@ -209,13 +266,22 @@ t.test('a client hanging up mid-download: "aborted" on the timeline, file closed
   t.ok(kinds.includes('initramfs-download-aborted'));
   t.notOk(kinds.includes('initramfs-download-completed'));
   const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
-  t.match(metrics, /metalboot_http_boot_requests_total\{route="\/assets\/talos",status="200",result="aborted"\} 1\n/, 'counted as aborted, once');
+  t.match(
+    metrics,
+    /metalboot_http_boot_requests_total\{route="\/assets\/talos",status="200",result="aborted"\} 1\n/,
+    'counted as aborted, once',
+  );
   t.notMatch(metrics, /result="complete"/, 'and not as complete');
   // The record is written as soon as the response closes; the file is closed just after (a threadpool round-trip).
-  for (const deadline = Date.now() + 10_000; fdsOn(file) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+  for (const deadline = Date.now() + 10_000; fdsOn(file) > 0 && Date.now() < deadline; )
+    await new Promise((r) => setTimeout(r, 5));
   t.equal(fdsOn(file), 0, 'and closed once the client is gone');
   // Retired, not returned: the dead socket's write queue may still reference them.
-  t.same(sharedPool.stats, { created: Math.max(pooled, 2) - 2, idle: Math.max(pooled, 2) - 2 }, 'the dead response\'s buffers are not lent out again');
+  t.same(
+    sharedPool.stats,
+    { created: Math.max(pooled, 2) - 2, idle: Math.max(pooled, 2) - 2 },
+    "the dead response's buffers are not lent out again",
+  );
 });
 
 /** sendFile on its own, with a pool of our choosing and its outcomes collected. */
@@ -274,10 +340,12 @@ t.test('parseRange and resolveUnder', async (t) => {
   t.same(parseRange('bytes=,4-5,', 10), { start: 4, end: 5 }, 'empty list elements');
   t.equal(parseRange('bytes=10-', 10), 'unsatisfiable');
   t.equal(parseRange('bytes=-1', 0), 'unsatisfiable', 'nothing to send from an empty file');
-  for (const h of ['bytes=0-1,3-4', 'bytes=-', 'bytes=1-x', 'bytes=3-2', 'bytes 0-1', 'lines=0-1']) t.equal(parseRange(h, 10), undefined, h);
+  for (const h of ['bytes=0-1,3-4', 'bytes=-', 'bytes=1-x', 'bytes=3-2', 'bytes 0-1', 'lines=0-1'])
+    t.equal(parseRange(h, 10), undefined, h);
   t.equal(resolveUnder('/srv/assets', 'talos/v1/vmlinuz-amd64'), '/srv/assets/talos/v1/vmlinuz-amd64');
   t.equal(resolveUnder('/srv/assets', 'a%20b'), '/srv/assets/a b', 'escapes decoded');
-  for (const p of ['', 'a/', '../x', 'a/%2e%2e/x', 'a%2fb', '.x', 'a/%2ex', 'a%5cb', 'a%00', 'a%E0%A4%A']) t.equal(resolveUnder('/srv/assets', p), 403, p);
+  for (const p of ['', 'a/', '../x', 'a/%2e%2e/x', 'a%2fb', '.x', 'a/%2ex', 'a%5cb', 'a%00', 'a%E0%A4%A'])
+    t.equal(resolveUnder('/srv/assets', p), 403, p);
 });
 
 t.test('isWithin: the root and below, never beside or above it', async (t) => {

@@ -52,8 +52,14 @@ t.test('request ids: generated, or kept when sane; returned in the response', as
   const a = await app.inject({ url: '/healthz' });
   t.match(a.headers['x-request-id'], /^[0-9a-f-]{36}$/);
   t.not((await app.inject({ url: '/healthz' })).headers['x-request-id'], a.headers['x-request-id'], 'unique');
-  t.equal((await app.inject({ url: '/healthz', headers: { 'x-request-id': 'cli-1234.abc' } })).headers['x-request-id'], 'cli-1234.abc');
-  t.match((await app.inject({ url: '/healthz', headers: { 'x-request-id': 'x'.repeat(300) } })).headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  t.equal(
+    (await app.inject({ url: '/healthz', headers: { 'x-request-id': 'cli-1234.abc' } })).headers['x-request-id'],
+    'cli-1234.abc',
+  );
+  t.match(
+    (await app.inject({ url: '/healthz', headers: { 'x-request-id': 'x'.repeat(300) } })).headers['x-request-id'],
+    /^[0-9a-f-]{36}$/,
+  );
   t.match(genReqId({ headers: { 'x-request-id': 'a b<c>' } } as never), /^[0-9a-f-]{36}$/);
 });
 
@@ -61,11 +67,23 @@ t.test('request logs carry the id and never a config token', async (t) => {
   const a = await makeApp(t);
   const out = sink(false);
   const logger = pino({ level: 'info' }, out.stream);
-  const app = await buildHttpApp({ core: a.core, apiToken: TOKEN, assetsDir: a.assetsDir, logger: logger.child({ adapter: 'http' }) });
+  const app = await buildHttpApp({
+    core: a.core,
+    apiToken: TOKEN,
+    assetsDir: a.assetsDir,
+    logger: logger.child({ adapter: 'http' }),
+  });
   t.teardown(() => app.close());
-  await app.inject({ url: '/config/aa:bb:cc:00:11:22?token=SECRET-TOKEN-VALUE&x=1', headers: { 'x-request-id': 'req-abc' } });
+  await app.inject({
+    url: '/config/aa:bb:cc:00:11:22?token=SECRET-TOKEN-VALUE&x=1',
+    headers: { 'x-request-id': 'req-abc' },
+  });
   await new Promise((r) => setImmediate(r));
-  const lines = out.text().trim().split('\n').map((l) => JSON.parse(l));
+  const lines = out
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const requestLines = lines.filter((l) => l.reqId === 'req-abc' && l.req);
   t.equal(requestLines.length, 1, 'one line per request');
   t.match(requestLines[0], {

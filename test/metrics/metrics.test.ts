@@ -15,7 +15,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
+    if (
+      Object.entries(labels).every(([k, v]) => got[k] === v) &&
+      Object.keys(got).length === Object.keys(labels).length
+    )
+      return Number(m[3]);
   }
   return 0;
 }
@@ -28,7 +32,11 @@ async function scrape(a: TestApp): Promise<string> {
 
 async function bootedMachine(a: TestApp) {
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', ip: IP })).status, 201);
+  t.equal(
+    (await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'w-1', role: 'worker', cluster: 'prod', ip: IP }))
+      .status,
+    201,
+  );
 }
 
 t.test('open by default, Prometheus text format', async (t) => {
@@ -69,7 +77,8 @@ t.test('a boot, counted: HTTP boot routes, configs, events, states', async (t) =
   await a.get('/config/zz?token=x', IP); // malformed MAC: refused, not on any timeline
   const m = await scrape(a);
 
-  const boot = (route: string, status: string, result: string) => sample(m, 'metalboot_http_boot_requests_total', { route, status, result });
+  const boot = (route: string, status: string, result: string) =>
+    sample(m, 'metalboot_http_boot_requests_total', { route, status, result });
   t.equal(boot('/boot.ipxe', '200', 'ok'), 1);
   t.equal(boot('/ipxe', '200', 'install'), 1);
   t.equal(boot('/ipxe', '200', 'discovery'), 1);
@@ -106,17 +115,37 @@ t.test('DHCP and TFTP from the timeline: known machines only', async (t) => {
   await bootedMachine(a);
   const net = a.core.network;
   await net.record({ mac: MAC, messageType: 'DISCOVER', reply: 'OFFER', mode: 'proxy', vendorClass: 'PXEClient' });
-  await net.record({ mac: MAC, messageType: 'REQUEST', mode: 'authoritative', vendorClass: 'PXEClient', note: 'for another server' });
+  await net.record({
+    mac: MAC,
+    messageType: 'REQUEST',
+    mode: 'authoritative',
+    vendorClass: 'PXEClient',
+    note: 'for another server',
+  });
   await net.record({ mac: '02:00:00:00:00:01', messageType: 'DISCOVER', reply: 'OFFER', mode: 'authoritative' }); // a laptop: not on any timeline
   const tftp = timelineObserver(net);
-  tftp.onTransferStart?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 1, options: { blksize: 1428, windowsize: 1, timeoutMs: 1000, requested: {} } });
+  tftp.onTransferStart?.({
+    file: 'ipxe.efi',
+    clientAddress: IP,
+    clientPort: 1,
+    options: { blksize: 1428, windowsize: 1, timeoutMs: 1000, requested: {} },
+  });
   tftp.onTransferComplete?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 1, bytes: 1234, durationMs: 5 });
-  tftp.onTransferError?.({ file: 'x', clientAddress: IP, clientPort: 2, error: new TftpTransferError('NOT_FOUND', 'no such file') });
+  tftp.onTransferError?.({
+    file: 'x',
+    clientAddress: IP,
+    clientPort: 2,
+    error: new TftpTransferError('NOT_FOUND', 'no such file'),
+  });
   await new Promise((r) => setTimeout(r, 100)); // the TFTP observer records asynchronously
   const m = await scrape(a);
   t.equal(sample(m, 'metalboot_dhcp_packets_total', { type: 'discover', mode: 'proxy', reply: 'offer' }), 1);
   t.equal(sample(m, 'metalboot_dhcp_packets_total', { type: 'request', mode: 'authoritative', reply: 'none' }), 1);
-  t.equal(sample(m, 'metalboot_dhcp_packets_total', { type: 'discover', mode: 'authoritative', reply: 'offer' }), 0, 'unknown clients are not on the bus');
+  t.equal(
+    sample(m, 'metalboot_dhcp_packets_total', { type: 'discover', mode: 'authoritative', reply: 'offer' }),
+    0,
+    'unknown clients are not on the bus',
+  );
   t.equal(sample(m, 'metalboot_tftp_transfers_started_total'), 1);
   t.equal(sample(m, 'metalboot_tftp_transfers_completed_total'), 1);
   t.equal(sample(m, 'metalboot_tftp_sent_bytes_total'), 1234);
@@ -134,25 +163,53 @@ t.test('adapter hooks count every packet and transfer, once', async (t) => {
   await dhcp.record({ mac: MAC, messageType: 'DISCOVER', reply: 'OFFER', mode: 'proxy', vendorClass: 'PXEClient' });
   await dhcp.record({ mac: '02:00:00:00:00:01', messageType: 'REQUEST', reply: 'ACK', mode: 'authoritative' });
   const tftp = metrics.tftpObserver(timelineObserver(a.core.network));
-  tftp.onTransferStart?.({ file: 'undionly.kpxe', clientAddress: '10.9.0.200', clientPort: 1, options: { blksize: 512, windowsize: 1, timeoutMs: 1000, requested: {} } });
+  tftp.onTransferStart?.({
+    file: 'undionly.kpxe',
+    clientAddress: '10.9.0.200',
+    clientPort: 1,
+    options: { blksize: 512, windowsize: 1, timeoutMs: 1000, requested: {} },
+  });
   tftp.onTransferComplete?.({ file: 'undionly.kpxe', clientAddress: IP, clientPort: 1, bytes: 4096, durationMs: 5 });
-  tftp.onTransferError?.({ file: 'ipxe.efi', clientAddress: IP, clientPort: 2, error: new TftpTransferError('CLIENT_ABORTED', 'tsize probe') });
+  tftp.onTransferError?.({
+    file: 'ipxe.efi',
+    clientAddress: IP,
+    clientPort: 2,
+    error: new TftpTransferError('CLIENT_ABORTED', 'tsize probe'),
+  });
   await new Promise((r) => setTimeout(r, 100));
   const m = await metrics.scrape();
-  t.equal(sample(m, 'metalboot_dhcp_packets_total', { type: 'discover', mode: 'proxy', reply: 'offer' }), 1, 'known machine counted once');
-  t.equal(sample(m, 'metalboot_dhcp_packets_total', { type: 'request', mode: 'authoritative', reply: 'ack' }), 1, 'unknown client counted');
+  t.equal(
+    sample(m, 'metalboot_dhcp_packets_total', { type: 'discover', mode: 'proxy', reply: 'offer' }),
+    1,
+    'known machine counted once',
+  );
+  t.equal(
+    sample(m, 'metalboot_dhcp_packets_total', { type: 'request', mode: 'authoritative', reply: 'ack' }),
+    1,
+    'unknown client counted',
+  );
   t.equal(sample(m, 'metalboot_tftp_transfers_started_total'), 1);
   t.equal(sample(m, 'metalboot_tftp_transfers_completed_total'), 1, 'completed counted once');
   t.equal(sample(m, 'metalboot_tftp_sent_bytes_total'), 4096);
   t.equal(sample(m, 'metalboot_tftp_transfer_errors_total', { kind: 'CLIENT_ABORTED' }), 1);
-  t.equal(sample(m, 'metalboot_tftp_transfer_errors_total', { kind: 'unknown' }), 0, 'not also counted from the timeline');
+  t.equal(
+    sample(m, 'metalboot_tftp_transfer_errors_total', { kind: 'unknown' }),
+    0,
+    'not also counted from the timeline',
+  );
   t.equal(sample(m, 'metalboot_events_total', { kind: 'tftp-completed' }), 1, 'the timeline still records it');
   t.notMatch(m, /metalboot_process_/, 'process metrics can be left out');
 });
 
 t.test('Talos listener counters are copied at scrape time', async (t) => {
   const a = await makeApp(t);
-  Object.assign(a.core.progress.counters, { eventsReceived: 7, eventsRecorded: 5, eventsDuplicate: 2, kmsgLines: 40, kmsgGarbage: 3 });
+  Object.assign(a.core.progress.counters, {
+    eventsReceived: 7,
+    eventsRecorded: 5,
+    eventsDuplicate: 2,
+    kmsgLines: 40,
+    kmsgGarbage: 3,
+  });
   const m = await scrape(a);
   t.equal(sample(m, 'metalboot_talos_events_received_total'), 7);
   t.equal(sample(m, 'metalboot_talos_events_total', { outcome: 'recorded' }), 5);
@@ -164,12 +221,30 @@ t.test('Talos listener counters are copied at scrape time', async (t) => {
 });
 
 t.test('label values come from a fixed vocabulary', async (t) => {
-  const ev = (kind: string, detail: Record<string, unknown>) => ({ id: 1, mac: MAC, at: '', kind, detail, sourceIp: null, state: null });
-  t.same(fromTimelineEvent(ev('dhcp-evil', { message: '<script>', mode: 'x', reply: 'OFFER' })), { metric: 'dhcp', labels: { type: 'other', mode: 'other', reply: 'offer' } });
+  const ev = (kind: string, detail: Record<string, unknown>) => ({
+    id: 1,
+    mac: MAC,
+    at: '',
+    kind,
+    detail,
+    sourceIp: null,
+    state: null,
+  });
+  t.same(fromTimelineEvent(ev('dhcp-evil', { message: '<script>', mode: 'x', reply: 'OFFER' })), {
+    metric: 'dhcp',
+    labels: { type: 'other', mode: 'other', reply: 'offer' },
+  });
   t.same(fromTimelineEvent(ev('config-invalid', {})), { metric: 'config-invalid' });
-  t.equal(fromTimelineEvent(ev('config-refused', { reason: 'wrong token' })), null, 'refusals are counted from the bus, each one');
+  t.equal(
+    fromTimelineEvent(ev('config-refused', { reason: 'wrong token' })),
+    null,
+    'refusals are counted from the bus, each one',
+  );
   t.equal(configRefusalReason('not tied to the MAC by neighbour or dhcp'), 'not-tied');
-  t.equal(configRefusalReason('request from another address than the one the boot script was fetched from'), 'source-ip-mismatch');
+  t.equal(
+    configRefusalReason('request from another address than the one the boot script was fetched from'),
+    'source-ip-mismatch',
+  );
   t.same(fromTimelineEvent(ev('tftp-completed', { bytes: -5 })), { metric: 'tftp-completed', bytes: 0 });
   t.equal(fromTimelineEvent(ev('boot-script', {})), null);
   t.equal(configRefusalReason('token expired'), 'token-expired');

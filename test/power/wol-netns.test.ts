@@ -26,19 +26,57 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
   const [server, sleeper] = net.hosts as [(typeof net.hosts)[0], (typeof net.hosts)[0]];
   const nic = net.spawnNode(sleeper.ns, LISTENER);
   const got: string[] = [];
-  nic.stdout?.on('data', (d: Buffer) => got.push(...d.toString().split('\n').filter((l) => l.startsWith('GOT '))));
+  nic.stdout?.on('data', (d: Buffer) =>
+    got.push(
+      ...d
+        .toString()
+        .split('\n')
+        .filter((l) => l.startsWith('GOT ')),
+    ),
+  );
   await waitForLine(nic, /^READY$/, 20_000);
 
   const dir = t.testdir({});
   const start = (extra: string[]) =>
-    net.spawn(server.ns, [process.execPath, CLI, 'serve', '--listen', '127.0.0.1:8080', '--tftp-listen', 'off', '--events-listen', 'off', '--kmsg-listen', 'off', '--log-format', 'json', ...extra], {
-      ...process.env,
-      METALBOOT_DATA_DIR: join(dir, 'data'),
-      METALBOOT_ASSETS_DIR: join(dir, 'assets'),
-      METALBOOT_API_TOKEN: TOKEN,
-    });
+    net.spawn(
+      server.ns,
+      [
+        process.execPath,
+        CLI,
+        'serve',
+        '--listen',
+        '127.0.0.1:8080',
+        '--tftp-listen',
+        'off',
+        '--events-listen',
+        'off',
+        '--kmsg-listen',
+        'off',
+        '--log-format',
+        'json',
+        ...extra,
+      ],
+      {
+        ...process.env,
+        METALBOOT_DATA_DIR: join(dir, 'data'),
+        METALBOOT_ASSETS_DIR: join(dir, 'assets'),
+        METALBOOT_API_TOKEN: TOKEN,
+      },
+    );
   const api = async (method: string, path: string, body?: unknown) => {
-    const args = ['curl', '-s', '-X', method, '-H', `Authorization: Bearer ${TOKEN}`, '-H', 'content-type: application/json', '-w', '\n%{http_code}', `http://127.0.0.1:8080/api/v1${path}`];
+    const args = [
+      'curl',
+      '-s',
+      '-X',
+      method,
+      '-H',
+      `Authorization: Bearer ${TOKEN}`,
+      '-H',
+      'content-type: application/json',
+      '-w',
+      '\n%{http_code}',
+      `http://127.0.0.1:8080/api/v1${path}`,
+    ];
     if (body !== undefined) args.push('--data', JSON.stringify(body));
     const r = await net.run(server.ns, args, 20_000);
     const lines = r.stdout.trimEnd().split('\n');
@@ -54,14 +92,21 @@ t.test('Wake-on-LAN from serve in one namespace to a listener in another', async
     await waitForLine(srv, /metalboot ready/, 30_000);
   };
   t.equal((await api('POST', '/clusters', clusterBody())).status, 201);
-  t.equal((await api('POST', '/machines', { mac: MAC, hostname: 'sleepy', role: 'worker', cluster: 'prod' })).status, 201);
+  t.equal(
+    (await api('POST', '/machines', { mac: MAC, hostname: 'sleepy', role: 'worker', cluster: 'prod' })).status,
+    201,
+  );
 
   const on = await api('POST', `/machines/${MAC}/power`, { action: 'on' });
   t.equal(on.status, 202, JSON.stringify(on.json));
   t.match(on.json, { driver: 'wol', detail: { to: '255.255.255.255:9', interface: 'eth0', bytes: 102 } });
   for (let i = 0; i < 100 && got.length < 1; i++) await new Promise((r) => setTimeout(r, 50));
   t.equal(got.length, 1, 'one magic packet arrived in the other namespace');
-  t.equal(got[0], `GOT ${magicPacket(MAC).toString('hex')} ${server.address} 102`, 'the magic packet, from the interface address');
+  t.equal(
+    got[0],
+    `GOT ${magicPacket(MAC).toString('hex')} ${server.address} 102`,
+    'the magic packet, from the interface address',
+  );
   const events = await api('GET', `/machines/${MAC}/events`);
   t.match(events.json.items.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', interface: 'eth0' } });
 

@@ -57,7 +57,12 @@ t.test('--wol-broadcast values', async (t) => {
 t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   const { api, core, store } = await makeApp(t);
   await api('POST', '/api/v1/clusters', clusterBody());
-  await api('POST', '/api/v1/machines', { mac: '52:54:00:12:34:56', hostname: 'worker-1', role: 'worker', cluster: 'prod' });
+  await api('POST', '/api/v1/machines', {
+    mac: '52:54:00:12:34:56',
+    hostname: 'worker-1',
+    role: 'worker',
+    cluster: 'prod',
+  });
 
   const off = await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'on' });
   t.equal(off.status, 409, 'no driver configured: refused, nothing sent');
@@ -67,10 +72,20 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   core.power.setDriver(new WakeOnLanDriver({ broadcast: '127.0.0.1', port: l.port }));
   const on = await api('POST', '/api/v1/machines/52-54-00-12-34-56/power', { action: 'on' });
   t.equal(on.status, 202, on.body);
-  t.same(on.json, { mac: '52:54:00:12:34:56', action: 'on', driver: 'wol', detail: { to: `127.0.0.1:${l.port}`, bytes: 102 } });
+  t.same(on.json, {
+    mac: '52:54:00:12:34:56',
+    action: 'on',
+    driver: 'wol',
+    detail: { to: `127.0.0.1:${l.port}`, bytes: 102 },
+  });
   t.same((await l.waitFor(1))[0]!.data, magicPacket('52:54:00:12:34:56'));
   const events = (await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.items;
-  t.match(events.at(-1), { kind: 'power-on-requested', detail: { driver: 'wol', to: `127.0.0.1:${l.port}` }, sourceIp: '192.0.2.10', state: null });
+  t.match(events.at(-1), {
+    kind: 'power-on-requested',
+    detail: { driver: 'wol', to: `127.0.0.1:${l.port}` },
+    sourceIp: '192.0.2.10',
+    state: null,
+  });
   const audit = await store.audit.list({ target: '52:54:00:12:34:56' });
   t.equal(audit[0]!.action, 'machine.power-on');
 
@@ -78,7 +93,11 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   t.equal((await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'cycle' })).status, 400);
   t.equal((await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', {})).status, 400);
 
-  core.power.setDriver({ name: 'broken', supports: () => true, perform: async () => Promise.reject(new Error('EHOSTUNREACH')) });
+  core.power.setDriver({
+    name: 'broken',
+    supports: () => true,
+    perform: async () => Promise.reject(new Error('EHOSTUNREACH')),
+  });
   const failed = await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'on' });
   t.equal(failed.status, 500);
   t.same(failed.json, { error: 'power_failed', message: 'power on via broken failed: EHOSTUNREACH' });

@@ -17,7 +17,13 @@ async function fill(store: SqliteStore, clock: ReturnType<typeof testClock>, n: 
   for (let i = 0; i < n; i++) {
     clock.advance(stepMs);
     await timeline.record('02:00:00:00:00:01', 'dhcp-discover', { i }, {});
-    await timeline.audit({ actor: 'api', action: 'machine.update', target: '02:00:00:00:00:01', detail: { i }, sourceIp: null });
+    await timeline.audit({
+      actor: 'api',
+      action: 'machine.update',
+      target: '02:00:00:00:00:01',
+      detail: { i },
+      sourceIp: null,
+    });
   }
   await store.flushed();
   return timeline;
@@ -28,10 +34,16 @@ t.test('retention deletes timeline and audit rows past their age, in batches, ol
   t.teardown(() => store.close());
   const clock = testClock();
   const timeline = await fill(store, clock, 1000, HOUR); // row i at i+1 hours; now is at 1000 hours
-  const housekeeping = new Housekeeping(store, timeline, DEFAULT_DISCOVERY_LIMITS, {
-    events: { maxAgeMs: 10 * 24 * HOUR, maxRows: 0 },
-    audit: { maxAgeMs: 20 * 24 * HOUR, maxRows: 0 },
-  }, { batchSize: 100 });
+  const housekeeping = new Housekeeping(
+    store,
+    timeline,
+    DEFAULT_DISCOVERY_LIMITS,
+    {
+      events: { maxAgeMs: 10 * 24 * HOUR, maxRows: 0 },
+      audit: { maxAgeMs: 20 * 24 * HOUR, maxRows: 0 },
+    },
+    { batchSize: 100 },
+  );
   const commits = store.groupCommit.commits;
   const report = await housekeeping.runOnce();
   t.equal(report.eventsPruned, 759, 'events older than 10 days (240 hours: rows 759 to 999 are kept)');
@@ -41,7 +53,11 @@ t.test('retention deletes timeline and audit rows past their age, in batches, ol
   t.equal(events.length, 241);
   t.same(events[0]!.detail, { i: 759 }, 'the oldest ones went');
   t.equal((await store.audit.list({ limit: 1000 })).length, 481);
-  t.same(await housekeeping.runOnce(), { discoveredExpired: 0, discoveredTrimmed: 0, eventsPruned: 0, auditPruned: 0 }, 'nothing more is due');
+  t.same(
+    await housekeeping.runOnce(),
+    { discoveredExpired: 0, discoveredTrimmed: 0, eventsPruned: 0, auditPruned: 0 },
+    'nothing more is due',
+  );
 });
 
 t.test('outside retention the timeline and the audit log stay append-only', async (t) => {

@@ -35,7 +35,14 @@ t.test('timeline and audit log are append-only; state moves with events', async 
   const m = blankMachine('02:00:00:00:00:01', '2026-01-01T00:00:00.000Z');
   await store.machines.insert(m);
   await t.rejects(store.machines.insert(m), /already registered/);
-  const e = await store.events.append({ mac: m.mac, at: '2026-01-01T00:00:01.000Z', kind: 'dhcp', detail: { a: 1 }, sourceIp: '10.0.0.1', state: 'dhcp' });
+  const e = await store.events.append({
+    mac: m.mac,
+    at: '2026-01-01T00:00:01.000Z',
+    kind: 'dhcp',
+    detail: { a: 1 },
+    sourceIp: '10.0.0.1',
+    state: 'dhcp',
+  });
   t.equal(e.id, 1);
   const after = await store.machines.get(m.mac);
   t.equal(after?.state, 'dhcp');
@@ -53,16 +60,38 @@ t.test('timeline and audit log are append-only; state moves with events', async 
   t.same((await store.events.list(m.mac, { afterId: 1 })).length, 0);
 });
 
-t.test('only a coalesced refusal\'s detail may change in the audit log (its count grows)', async (t) => {
+t.test("only a coalesced refusal's detail may change in the audit log (its count grows)", async (t) => {
   const store = new SqliteStore(join(t.testdir({}), 'm.db'), { groupCommit: false });
   t.teardown(() => store.close());
-  const other = await store.audit.append({ at: 'now', actor: 'api', action: 'machine.create', target: null, detail: {}, sourceIp: null });
-  const refusal = await store.audit.append({ at: 'now', actor: 'machine', action: 'config.binding-refused', target: 'aa:bb:cc:dd:ee:ff', detail: { count: 1 }, sourceIp: '10.0.0.9' });
+  const other = await store.audit.append({
+    at: 'now',
+    actor: 'api',
+    action: 'machine.create',
+    target: null,
+    detail: {},
+    sourceIp: null,
+  });
+  const refusal = await store.audit.append({
+    at: 'now',
+    actor: 'machine',
+    action: 'config.binding-refused',
+    target: 'aa:bb:cc:dd:ee:ff',
+    detail: { count: 1 },
+    sourceIp: '10.0.0.9',
+  });
   await t.rejects(store.audit.setDetail(other.id, { forged: true }), /append-only/, 'not any other entry');
   await store.audit.setDetail(refusal.id, { count: 2 });
   t.same((await store.audit.list()).find((a) => a.id === refusal.id)?.detail, { count: 2 });
-  t.throws(() => store.db.prepare('UPDATE audit_log SET source_ip = ? WHERE id = ?').run('10.0.0.1', refusal.id), /append-only/, 'nor its source');
-  t.throws(() => store.db.prepare("UPDATE audit_log SET action = 'x' WHERE id = ?").run(refusal.id), /append-only/, 'nor its action');
+  t.throws(
+    () => store.db.prepare('UPDATE audit_log SET source_ip = ? WHERE id = ?').run('10.0.0.1', refusal.id),
+    /append-only/,
+    'nor its source',
+  );
+  t.throws(
+    () => store.db.prepare("UPDATE audit_log SET action = 'x' WHERE id = ?").run(refusal.id),
+    /append-only/,
+    'nor its action',
+  );
   t.throws(() => store.db.prepare('DELETE FROM audit_log').run(), /append-only/);
 });
 
@@ -85,35 +114,70 @@ t.test('parsed clusters are reused, and dropped when this or another connection 
   t.equal(await store.clusters.get('prod'), undefined, 'a deleted cluster is gone');
 });
 
-t.test('a config token lives in its machine\'s row, not in the machine document', async (t) => {
+t.test("a config token lives in its machine's row, not in the machine document", async (t) => {
   const store = new SqliteStore(join(t.testdir({}), 'tok.db'));
   t.teardown(() => store.close());
   const mac = '02:00:00:00:00:21';
   await store.machines.insert(blankMachine(mac, '2026-01-01T00:00:00.000Z'));
-  const tok = { tokenHash: 'b'.repeat(64), mac, sourceIp: '10.0.0.21', createdAt: '2026-01-01T00:01:00.000Z', expiresAt: '2026-01-01T03:01:00.000Z' };
+  const tok = {
+    tokenHash: 'b'.repeat(64),
+    mac,
+    sourceIp: '10.0.0.21',
+    createdAt: '2026-01-01T00:01:00.000Z',
+    expiresAt: '2026-01-01T03:01:00.000Z',
+  };
   await store.tokens.issue(tok);
   t.same(await store.tokens.forMachine(mac), tok);
-  t.notOk(JSON.stringify(await store.machines.get(mac)).includes('b'.repeat(64)), 'the token hash is not part of the machine document');
+  t.notOk(
+    JSON.stringify(await store.machines.get(mac)).includes('b'.repeat(64)),
+    'the token hash is not part of the machine document',
+  );
   await store.flushed();
-  t.equal(store.db.prepare('SELECT token_hash FROM machines WHERE mac = ?').pluck().get(mac), 'b'.repeat(64), 'it is in the row');
+  t.equal(
+    store.db.prepare('SELECT token_hash FROM machines WHERE mac = ?').pluck().get(mac),
+    'b'.repeat(64),
+    'it is in the row',
+  );
 });
 
-t.test('migration 4 moves each machine\'s newest config token into its row and drops the table', async (t) => {
+t.test("migration 4 moves each machine's newest config token into its row and drops the table", async (t) => {
   const file = join(t.testdir({}), 'v3.db');
   const db = new Database(file);
-  migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
+  migrate(
+    db,
+    MIGRATIONS.filter((m) => m.version <= 3),
+  );
   const doc = (mac: string) => JSON.stringify(blankMachine(mac, '2026-01-01T00:00:00.000Z'));
-  db.prepare("INSERT INTO machines (mac, state, doc) VALUES ('02:00:00:00:00:31', 'registered', ?), ('02:00:00:00:00:32', 'registered', ?)").run(doc('02:00:00:00:00:31'), doc('02:00:00:00:00:32'));
-  const tok = db.prepare('INSERT INTO config_tokens (token_hash, mac, source_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)');
+  db.prepare(
+    "INSERT INTO machines (mac, state, doc) VALUES ('02:00:00:00:00:31', 'registered', ?), ('02:00:00:00:00:32', 'registered', ?)",
+  ).run(doc('02:00:00:00:00:31'), doc('02:00:00:00:00:32'));
+  const tok = db.prepare(
+    'INSERT INTO config_tokens (token_hash, mac, source_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  );
   tok.run('old', '02:00:00:00:00:31', '10.0.0.31', '2026-01-01T00:00:00.000Z', '2026-01-01T03:00:00.000Z');
   tok.run('new', '02:00:00:00:00:31', '10.0.0.31', '2026-01-01T00:05:00.000Z', '2026-01-01T03:05:00.000Z');
   db.close();
   const store = new SqliteStore(file);
   t.teardown(() => store.close());
-  t.equal(store.db.pragma('user_version', { simple: true }), Math.max(...MIGRATIONS.map((m) => m.version)), 'and every later one');
-  t.same(await store.tokens.forMachine('02:00:00:00:00:31'), { tokenHash: 'new', mac: '02:00:00:00:00:31', sourceIp: '10.0.0.31', createdAt: '2026-01-01T00:05:00.000Z', expiresAt: '2026-01-01T03:05:00.000Z' });
+  t.equal(
+    store.db.pragma('user_version', { simple: true }),
+    Math.max(...MIGRATIONS.map((m) => m.version)),
+    'and every later one',
+  );
+  t.same(await store.tokens.forMachine('02:00:00:00:00:31'), {
+    tokenHash: 'new',
+    mac: '02:00:00:00:00:31',
+    sourceIp: '10.0.0.31',
+    createdAt: '2026-01-01T00:05:00.000Z',
+    expiresAt: '2026-01-01T03:05:00.000Z',
+  });
   t.equal(await store.tokens.forMachine('02:00:00:00:00:32'), undefined, 'a machine without a token has none');
-  t.equal(store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!.n, 0, 'the old table is gone');
+  t.equal(
+    store.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_tokens'").get()!
+      .n,
+    0,
+    'the old table is gone',
+  );
 });
 
 t.test('the discovered count the triggers keep follows inserts, state changes and deletes', async (t) => {
@@ -125,20 +189,36 @@ t.test('the discovered count the triggers keep follows inserts, state changes an
   await store.machines.insert(m('02:00:00:00:00:02', 'discovered'));
   await store.machines.insert(m('02:00:00:00:00:03', 'registered'));
   t.equal(await store.machines.countDiscovered(), 2);
-  await store.events.append({ mac: '02:00:00:00:00:01', at: now, kind: 'accepted', detail: {}, sourceIp: null, state: 'registered' });
+  await store.events.append({
+    mac: '02:00:00:00:00:01',
+    at: now,
+    kind: 'accepted',
+    detail: {},
+    sourceIp: null,
+    state: 'registered',
+  });
   t.equal(await store.machines.countDiscovered(), 1, 'accepted');
   await store.machines.delete('02:00:00:00:00:02');
   await store.machines.delete('02:00:00:00:00:03');
   t.equal(await store.machines.countDiscovered(), 0, 'deleted');
-  const direct = store.db.prepare("SELECT count(*) AS n FROM machines WHERE state = 'discovered'").get() as { n: number };
+  const direct = store.db.prepare("SELECT count(*) AS n FROM machines WHERE state = 'discovered'").get() as {
+    n: number;
+  };
   t.equal(direct.n, 0);
 });
 
 t.test('migration 5 fills in when each machine was last seen and counts the discovered ones', async (t) => {
   const file = join(t.testdir({}), 'v4.db');
   const db = new Database(file);
-  migrate(db, MIGRATIONS.filter((m) => m.version <= 4));
-  const seen = { ...blankMachine('02:00:00:00:00:41', '2026-01-01T00:00:00.000Z'), state: 'discovered', lastSeen: { ip: '10.0.0.41', at: '2026-01-02T00:00:00.000Z' } };
+  migrate(
+    db,
+    MIGRATIONS.filter((m) => m.version <= 4),
+  );
+  const seen = {
+    ...blankMachine('02:00:00:00:00:41', '2026-01-01T00:00:00.000Z'),
+    state: 'discovered',
+    lastSeen: { ip: '10.0.0.41', at: '2026-01-02T00:00:00.000Z' },
+  };
   const never = { ...blankMachine('02:00:00:00:00:42', '2026-01-03T00:00:00.000Z'), state: 'discovered' };
   const ins = db.prepare('INSERT INTO machines (mac, state, doc) VALUES (?, ?, ?)');
   ins.run(seen.mac, 'discovered', JSON.stringify(seen));

@@ -24,7 +24,13 @@ t.test('a Publish is acknowledged only once the store says its writes are durabl
       fail = reject;
     });
   };
-  const sink = await startEventSink({ host: '127.0.0.1', port: 0, progress: a.core.progress, flushed: durable, logger: silentLogger });
+  const sink = await startEventSink({
+    host: '127.0.0.1',
+    port: 0,
+    progress: a.core.progress,
+    flushed: durable,
+    logger: silentLogger,
+  });
   const talos = new TalosStandIn(sink.address);
   t.teardown(async () => {
     talos.close();
@@ -50,11 +56,15 @@ t.test('kill -9 right after the acknowledgement: every acknowledged event is in 
   const dir = t.testdir({});
   const dataDir = join(dir, 'data');
   const [port, eventsPort] = [await freePort(), await freePort()];
-  const srv = await startCli(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off', '--events-listen', `127.0.0.1:${eventsPort}`], {
-    METALBOOT_DATA_DIR: dataDir,
-    METALBOOT_ASSETS_DIR: join(dir, 'assets'),
-    METALBOOT_API_TOKEN: 'durable-token-0123456789',
-  });
+  const srv = await startCli(
+    t,
+    ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off', '--events-listen', `127.0.0.1:${eventsPort}`],
+    {
+      METALBOOT_DATA_DIR: dataDir,
+      METALBOOT_ASSETS_DIR: join(dir, 'assets'),
+      METALBOOT_API_TOKEN: 'durable-token-0123456789',
+    },
+  );
   // An unknown machine asks for its script from 127.0.0.1: discovered, known by that address.
   await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/ipxe?mac=${MAC}&arch=x86_64`]);
   const talos = new TalosStandIn(`127.0.0.1:${eventsPort}`, 'killed');
@@ -69,6 +79,10 @@ t.test('kill -9 right after the acknowledgement: every acknowledged event is in 
   t.teardown(() => store.close());
   const seen = store.db.prepare('SELECT event_id FROM talos_seen_events WHERE mac = ? ORDER BY id').pluck().all(MAC);
   const unattributed = store.db.prepare('SELECT event_id FROM talos_unattributed_events ORDER BY id').pluck().all();
-  t.same([...seen, ...unattributed], events.map((e) => e.id), `all ${EVENTS} acknowledged events are in the reopened store`);
+  t.same(
+    [...seen, ...unattributed],
+    events.map((e) => e.id),
+    `all ${EVENTS} acknowledged events are in the reopened store`,
+  );
   t.same(seen.length, EVENTS, 'attributed to the discovered machine');
 });

@@ -6,10 +6,20 @@ import { makeApp, TOKEN } from '../helpers/core-app.js';
 import { eventually } from '../helpers/talos-standin.js';
 
 /** Open an SSE stream on a listening server; collect what arrives. */
-function openStream(port: number, path: string, token: string | null = TOKEN, extraHeaders: Record<string, string> = {}) {
+function openStream(
+  port: number,
+  path: string,
+  token: string | null = TOKEN,
+  extraHeaders: Record<string, string> = {},
+) {
   let buffer = '';
   let response: IncomingMessage | undefined;
-  const req = request({ host: '127.0.0.1', port, path, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders } });
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    path,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders },
+  });
   const ready = new Promise<IncomingMessage>((resolve, reject) => {
     req.on('response', (res) => {
       response = res;
@@ -59,10 +69,16 @@ t.test('GET /api/v1/events/stream: timeline events as SSE, bearer token required
   await core.timeline.record('52:54:00:00:00:01', 'custom', { n: 1 });
   await core.timeline.record('52:54:00:00:00:02', 'custom', { n: 2 });
   await eventually(() => all.events().length === 2 && one.events().length === 1);
-  t.match(all.events(), [{ mac: '52:54:00:00:00:01', kind: 'custom', detail: { n: 1 } }, { mac: '52:54:00:00:00:02', detail: { n: 2 } }]);
+  t.match(all.events(), [
+    { mac: '52:54:00:00:00:01', kind: 'custom', detail: { n: 1 } },
+    { mac: '52:54:00:00:00:02', detail: { n: 2 } },
+  ]);
   t.match(all.text(), /^retry: 5000/);
   t.match(all.text(), /\nid: \d+\nevent: machine-event\ndata: /);
-  t.same(one.events().map((e) => e.mac), ['52:54:00:00:00:02']);
+  t.same(
+    one.events().map((e) => e.mac),
+    ['52:54:00:00:00:02'],
+  );
 
   all.close();
   await eventually(() => subscribers() === 1);
@@ -94,7 +110,8 @@ t.test('heartbeats keep the stream alive; a client that stops reading is dropped
   slow.end();
   (await response).pause();
   await eventually(() => subscribers() === 1);
-  for (let i = 0; i < 3000 && subscribers() > 0; i++) await core.timeline.record('52:54:00:00:00:09', 'bulk', { pad: 'x'.repeat(2000), i });
+  for (let i = 0; i < 3000 && subscribers() > 0; i++)
+    await core.timeline.record('52:54:00:00:00:09', 'bulk', { pad: 'x'.repeat(2000), i });
   t.equal(subscribers(), 0, 'the slow client was dropped');
   slow.destroy();
 });
@@ -116,17 +133,29 @@ t.test('a client reconnecting with Last-Event-ID gets what it missed, then live 
   const s = openStream(port, '/events/stream', TOKEN, { 'last-event-id': String(first.id) });
   await s.ready;
   await eventually(() => s.events().length === 2);
-  t.same(s.events().map((e) => e.id), missed.map((e) => e.id), 'the missed events, in order, not the one it had');
+  t.same(
+    s.events().map((e) => e.id),
+    missed.map((e) => e.id),
+    'the missed events, in order, not the one it had',
+  );
   await eventually(() => subscribers() === 1);
   const live = await core.timeline.record(B, 'live', {});
   await eventually(() => s.events().length === 3);
-  t.same(s.events().map((e) => e.id), [...missed.map((e) => e.id), live.id], 'then live ones, no duplicates');
+  t.same(
+    s.events().map((e) => e.id),
+    [...missed.map((e) => e.id), live.id],
+    'then live ones, no duplicates',
+  );
   s.close();
 
   const filtered = openStream(port, `/events/stream?mac=${B}`, TOKEN, { 'last-event-id': String(first.id) });
   await filtered.ready;
   await eventually(() => filtered.events().length === 2);
-  t.same(filtered.events().map((e) => e.kind), ['missed', 'live'], 'the MAC filter applies to the replay too');
+  t.same(
+    filtered.events().map((e) => e.kind),
+    ['missed', 'live'],
+    'the MAC filter applies to the replay too',
+  );
   filtered.close();
 
   const fresh = openStream(port, '/events/stream', TOKEN, { 'last-event-id': 'not-an-id' });
@@ -141,6 +170,10 @@ t.test('a client reconnecting with Last-Event-ID gets what it missed, then live 
   await far.ready;
   await eventually(() => far.text().includes('event: replay-truncated'));
   t.equal(far.events().length, 3, 'at most maxReplay events are replayed');
-  t.match(far.text(), /event: replay-truncated\ndata: \{"after":0,"replayedUpTo":\d+\}/, 'and the client is told where to continue');
+  t.match(
+    far.text(),
+    /event: replay-truncated\ndata: \{"after":0,"replayedUpTo":\d+\}/,
+    'and the client is told where to continue',
+  );
   far.close();
 });

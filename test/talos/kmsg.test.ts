@@ -4,37 +4,53 @@ import { eventually, failedInstall, kmsgClient, kmsgLine } from '../helpers/talo
 
 const MAC = '52:54:00:aa:00:02';
 
-t.test('kernel-log lines are kept per machine and served; garbage and oversized lines are counted, the connection survives', async (t) => {
-  const app = await makeTalosApp(t);
-  await app.register({ mac: MAC, hostname: 'worker-1' });
-  await app.netboot(MAC);
-  const c = await kmsgClient(app.kmsgPort);
-  t.teardown(() => c.destroy());
-  const counters = app.core.progress.counters;
+t.test(
+  'kernel-log lines are kept per machine and served; garbage and oversized lines are counted, the connection survives',
+  async (t) => {
+    const app = await makeTalosApp(t);
+    await app.register({ mac: MAC, hostname: 'worker-1' });
+    await app.netboot(MAC);
+    const c = await kmsgClient(app.kmsgPort);
+    t.teardown(() => c.destroy());
+    const counters = app.core.progress.counters;
 
-  await c.send(kmsgLine('[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."\n'));
-  await c.send('this is not json\n');
-  await c.send('{"no":"msg"}\r\n');
-  await c.send(Buffer.from([0x00, 0xff, 0xfe, 0x0a]));
-  await c.send(`${'x'.repeat(20_000)}\n`); // longer than the 16 KiB line limit
-  await c.send(`${'y'.repeat(10_000)}`); // an oversized line in two chunks
-  await c.send(`${'y'.repeat(10_000)}\n`);
-  // a line split across writes
-  const split = kmsgLine('[talos] phase mountState (6/13): 1 tasks(s)\n');
-  await c.send(split.slice(0, 20));
-  await c.send(split.slice(20));
-  await eventually(() => counters.kmsgLines === 2);
-  t.equal(counters.kmsgGarbage, 3, 'not-JSON, no msg, binary');
-  t.equal(counters.kmsgOversized, 2);
-  t.notOk(c.destroyed, 'the connection survives garbage');
+    await c.send(kmsgLine('[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."\n'));
+    await c.send('this is not json\n');
+    await c.send('{"no":"msg"}\r\n');
+    await c.send(Buffer.from([0x00, 0xff, 0xfe, 0x0a]));
+    await c.send(`${'x'.repeat(20_000)}\n`); // longer than the 16 KiB line limit
+    await c.send(`${'y'.repeat(10_000)}`); // an oversized line in two chunks
+    await c.send(`${'y'.repeat(10_000)}\n`);
+    // a line split across writes
+    const split = kmsgLine('[talos] phase mountState (6/13): 1 tasks(s)\n');
+    await c.send(split.slice(0, 20));
+    await c.send(split.slice(20));
+    await eventually(() => counters.kmsgLines === 2);
+    t.equal(counters.kmsgGarbage, 3, 'not-JSON, no msg, binary');
+    t.equal(counters.kmsgOversized, 2);
+    t.notOk(c.destroyed, 'the connection survives garbage');
 
-  const logs = (await app.api('GET', `/api/v1/machines/${MAC}/logs`)).json;
-  t.same(logs.lines.map((l: { msg: string }) => l.msg), ['[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."', '[talos] phase mountState (6/13): 1 tasks(s)']);
-  t.match(logs.lines[0], { facility: 'user', priority: 'info', seq: 665, clock: 8576583, level: 'info', talosTime: '2026-11-25T10:00:00Z' });
-  const progress = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
-  t.equal(progress.kernelLog.length, 2, 'the tail is part of the machine progress');
-  t.same((await app.api('GET', '/api/v1/talos/stats')).json.kmsgGarbage, 3);
-});
+    const logs = (await app.api('GET', `/api/v1/machines/${MAC}/logs`)).json;
+    t.same(
+      logs.lines.map((l: { msg: string }) => l.msg),
+      [
+        '[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."',
+        '[talos] phase mountState (6/13): 1 tasks(s)',
+      ],
+    );
+    t.match(logs.lines[0], {
+      facility: 'user',
+      priority: 'info',
+      seq: 665,
+      clock: 8576583,
+      level: 'info',
+      talosTime: '2026-11-25T10:00:00Z',
+    });
+    const progress = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+    t.equal(progress.kernelLog.length, 2, 'the tail is part of the machine progress');
+    t.same((await app.api('GET', '/api/v1/talos/stats')).json.kmsgGarbage, 3);
+  },
+);
 
 t.test('a connection that sends only garbage is closed; the server keeps accepting', async (t) => {
   const app = await makeTalosApp(t);
@@ -69,9 +85,13 @@ t.test('an error on the kernel log becomes the failure reason context', async (t
   await app.netboot(MAC);
   const c = await kmsgClient(app.kmsgPort);
   t.teardown(() => c.destroy());
-  await c.send(kmsgLine('[talos] failed to install: no such device /dev/sda', { 'talos-level': 'error', priority: 'err' }));
+  await c.send(
+    kmsgLine('[talos] failed to install: no such device /dev/sda', { 'talos-level': 'error', priority: 'err' }),
+  );
   await eventually(() => app.core.progress.counters.kmsgLines === 1);
   await app.talos.publishAll(failedInstall());
-  const failed = (await app.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.find((e: { kind: string }) => e.kind === 'talos-sequence-failed');
+  const failed = (await app.api('GET', `/api/v1/machines/${MAC}/events`)).json.items.find(
+    (e: { kind: string }) => e.kind === 'talos-sequence-failed',
+  );
   t.equal(failed.detail.kernelLog, 'failed to install: no such device /dev/sda');
 });

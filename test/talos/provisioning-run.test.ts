@@ -4,7 +4,15 @@ import { parse } from 'yaml';
 import { WakeOnLanDriver } from '../../src/power/index.js';
 import { configUrlOf } from '../helpers/core-app.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
-import { bootFromDisk, ev, eventually, freshInstall, kmsgClient, kmsgLine, TalosStandIn } from '../helpers/talos-standin.js';
+import {
+  bootFromDisk,
+  ev,
+  eventually,
+  freshInstall,
+  kmsgClient,
+  kmsgLine,
+  TalosStandIn,
+} from '../helpers/talos-standin.js';
 
 /**
  * The issue's "done when", scripted: power-on request → config delivery → install → reboot →
@@ -47,15 +55,40 @@ t.test('power-on to joined, then reimage to joined again', async (t) => {
   t.equal((await app.machine(MAC)).state, 'joined');
 
   const states = await app.states(MAC);
-  t.same(states, ['registered', 'pxe-booting', 'kernel-loaded', 'config-delivered', 'installing', 'installed', 'booting-from-disk', 'running', 'kubelet-running', 'joined']);
+  t.same(states, [
+    'registered',
+    'pxe-booting',
+    'kernel-loaded',
+    'config-delivered',
+    'installing',
+    'installed',
+    'booting-from-disk',
+    'running',
+    'kubelet-running',
+    'joined',
+  ]);
   const kinds = await app.kinds(MAC);
-  for (const k of ['registered', 'power-on-requested', 'machine-script', 'kernel-download-completed', 'initramfs-download-completed', 'config-delivered', 'talos-sequence', 'talos-phase', 'talos-service', 'talos-status']) {
+  for (const k of [
+    'registered',
+    'power-on-requested',
+    'machine-script',
+    'kernel-download-completed',
+    'initramfs-download-completed',
+    'config-delivered',
+    'talos-sequence',
+    'talos-phase',
+    'talos-service',
+    'talos-status',
+  ]) {
     t.ok(kinds.includes(k), `${k} on the timeline`);
   }
   t.ok(kinds.indexOf('power-on-requested') < kinds.indexOf('machine-script'), 'power-on first');
   t.same(live, kinds, 'the live stream saw every entry, in order');
   const logs = (await app.api('GET', `/api/v1/machines/${MAC}/logs`)).json.lines.map((l: { msg: string }) => l.msg);
-  t.same(logs, ['[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."', '[talos] installation of v1.13.9 complete']);
+  t.same(logs, [
+    '[talos] fetching machine config from: "http://10.9.0.1:8080/config/..."',
+    '[talos] installation of v1.13.9 complete',
+  ]);
 
   // Reimage: cancelable until it starts; then the wipe boot, then a fresh install.
   t.equal((await app.api('POST', `/api/v1/machines/${MAC}/reimage`, {})).json.state, 'reimage-requested');
@@ -80,7 +113,11 @@ t.test('power-on to joined, then reimage to joined again', async (t) => {
   const second = await app.netboot(MAC);
   t.equal(second.kind, 'install', 'the boot after the wipe installs');
   t.not(configUrlOf(second.script), configUrlOf(first.script), 'with a fresh config token');
-  t.match(second.config, /\n {4}install:\n(?: {8}.*\n)*? {8}wipe: false\n/, 'wipe: system leaves the install disk to the installer as it is');
+  t.match(
+    second.config,
+    /\n {4}install:\n(?: {8}.*\n)*? {8}wipe: false\n/,
+    'wipe: system leaves the install disk to the installer as it is',
+  );
   const reinstall = new TalosStandIn(app.listeners.eventsAddress!);
   t.teardown(() => reinstall.close());
   await reinstall.publishAll(freshInstall('worker-1', '127.0.0.1'));
@@ -93,7 +130,19 @@ t.test('power-on to joined, then reimage to joined again', async (t) => {
   await rebooted.publishAll(bootFromDisk());
   t.equal((await app.machine(MAC)).state, 'joined');
   const tail = (await app.states(MAC)).slice(states.length + 2); // after the canceled request and its restore
-  t.same(tail, ['reimage-requested', 'wiping', 'pxe-booting', 'kernel-loaded', 'config-delivered', 'installing', 'installed', 'booting-from-disk', 'running', 'kubelet-running', 'joined']);
+  t.same(tail, [
+    'reimage-requested',
+    'wiping',
+    'pxe-booting',
+    'kernel-loaded',
+    'config-delivered',
+    'installing',
+    'installed',
+    'booting-from-disk',
+    'running',
+    'kubelet-running',
+    'joined',
+  ]);
 });
 
 t.test('reimage with wipe: disk — the install after the wipe boot wipes the whole install disk', async (t) => {

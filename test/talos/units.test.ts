@@ -31,7 +31,10 @@ t.test('event ids: seen once per machine, bounded; unattributed events kept once
   t.equal(await ev.recordUnattributed({ ...u, peerIp: '10.0.0.8' }), true);
   t.equal(await ev.countUnattributed(), 2);
   const mine = await ev.listUnattributed({ peerIp: '10.0.0.9', unclaimedOnly: true });
-  t.same(mine.map((e) => e.payload), [{ id: 'x' }]);
+  t.same(
+    mine.map((e) => e.payload),
+    [{ id: 'x' }],
+  );
   await ev.claimUnattributed([mine[0]!.id], 'm1');
   t.equal(await ev.countUnattributed({ unclaimedOnly: true }), 1);
   t.equal((await ev.listUnattributed())[0]!.claimedBy, 'm1');
@@ -40,16 +43,58 @@ t.test('event ids: seen once per machine, bounded; unattributed events kept once
 t.test('decode: what the stand-in encodes with upstream protos, metalboot decodes with its own', async (t) => {
   const standin = new TalosStandIn('127.0.0.1:1');
   t.teardown(() => standin.close());
-  const bytes = standin.encode({ type: 'MachineStatusEvent', payload: { stage: 'RUNNING', status: { ready: false, unmet_conditions: [{ name: 'time', reason: 'time is not synced' }] } }, id: 'id1' });
+  const bytes = standin.encode({
+    type: 'MachineStatusEvent',
+    payload: {
+      stage: 'RUNNING',
+      status: { ready: false, unmet_conditions: [{ name: 'time', reason: 'time is not synced' }] },
+    },
+    id: 'id1',
+  });
   t.same(decodeEventRequest(bytes), {
     ok: true,
-    envelope: { id: 'id1', actorId: '', typeUrl: 'type.googleapis.com/machine.MachineStatusEvent', event: { type: 'machine-status', stage: 'RUNNING', ready: false, unmetConditions: [{ name: 'time', reason: 'time is not synced' }] } },
+    envelope: {
+      id: 'id1',
+      actorId: '',
+      typeUrl: 'type.googleapis.com/machine.MachineStatusEvent',
+      event: {
+        type: 'machine-status',
+        stage: 'RUNNING',
+        ready: false,
+        unmetConditions: [{ name: 'time', reason: 'time is not synced' }],
+      },
+    },
   });
-  const svc = decodeEventRequest(standin.encode({ type: 'ServiceStateEvent', payload: { service: 'kubelet', action: 'STARTING', message: 'm', health: { healthy: true, last_message: 'ok' } }, id: 'id2' }));
-  t.match(svc, { ok: true, envelope: { event: { type: 'service', service: 'kubelet', action: 'STARTING', health: { unknown: false, healthy: true, lastMessage: 'ok' } } } });
-  const seq = decodeEventRequest(standin.encode({ type: 'SequenceEvent', payload: { sequence: 'install', action: 'NOOP', error: { code: 'LOCKED', message: 'locked' } }, id: 'id3' }));
+  const svc = decodeEventRequest(
+    standin.encode({
+      type: 'ServiceStateEvent',
+      payload: { service: 'kubelet', action: 'STARTING', message: 'm', health: { healthy: true, last_message: 'ok' } },
+      id: 'id2',
+    }),
+  );
+  t.match(svc, {
+    ok: true,
+    envelope: {
+      event: {
+        type: 'service',
+        service: 'kubelet',
+        action: 'STARTING',
+        health: { unknown: false, healthy: true, lastMessage: 'ok' },
+      },
+    },
+  });
+  const seq = decodeEventRequest(
+    standin.encode({
+      type: 'SequenceEvent',
+      payload: { sequence: 'install', action: 'NOOP', error: { code: 'LOCKED', message: 'locked' } },
+      id: 'id3',
+    }),
+  );
   t.match(seq, { ok: true, envelope: { event: { type: 'sequence', error: { code: 'LOCKED', message: 'locked' } } } });
-  t.match(decodeEventRequest(talosTypes.EventRequest.encode({ id: 'noany' }).finish()), { ok: true, envelope: { id: 'noany', typeUrl: '', event: null } });
+  t.match(decodeEventRequest(talosTypes.EventRequest.encode({ id: 'noany' }).finish()), {
+    ok: true,
+    envelope: { id: 'noany', typeUrl: '', event: null },
+  });
 });
 
 t.test('kernel-log lines: parse, classify, keep a bounded tail', async (t) => {
@@ -63,10 +108,17 @@ t.test('kernel-log lines: parse, classify, keep a bounded tail', async (t) => {
   t.match(classifyKernelLine(line('[talos] boom', { priority: 'crit' })), { kind: 'error', message: 'boom' });
   const buf = new KernelLogBuffer(2, 2);
   for (const m of ['a', 'b', 'c']) buf.append('m1', line(m));
-  t.same(buf.tail('m1').map((l) => l.msg), ['b', 'c'], 'lines per machine bounded');
+  t.same(
+    buf.tail('m1').map((l) => l.msg),
+    ['b', 'c'],
+    'lines per machine bounded',
+  );
   buf.append('m2', line('x'));
   buf.append('m3', line('y'));
   t.same(buf.tail('m1'), [], 'least recently written machine dropped');
   buf.adopt('m3', 'm2');
-  t.same(buf.tail('m2').map((l) => l.msg), ['x', 'y']);
+  t.same(
+    buf.tail('m2').map((l) => l.msg),
+    ['x', 'y'],
+  );
 });

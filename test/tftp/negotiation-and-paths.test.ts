@@ -13,8 +13,16 @@ t.test('option negotiation', async (t) => {
   t.equal(none.oack, undefined, 'no options: no OACK, plain DATA 1');
   t.same(none.negotiated, { blksize: 512, windowsize: 1, timeoutMs: 1000, requested: {} });
 
-  const all = negotiateOptions(opts({ blksize: '65464', tsize: '0', timeout: '3', windowsize: '500', foo: 'bar' }), 1234, limits);
-  t.same(Object.fromEntries(all.oack ?? []), { blksize: '1468', tsize: '1234', timeout: '3', windowsize: '64' }, 'clamped, unknown dropped');
+  const all = negotiateOptions(
+    opts({ blksize: '65464', tsize: '0', timeout: '3', windowsize: '500', foo: 'bar' }),
+    1234,
+    limits,
+  );
+  t.same(
+    Object.fromEntries(all.oack ?? []),
+    { blksize: '1468', tsize: '1234', timeout: '3', windowsize: '64' },
+    'clamped, unknown dropped',
+  );
   t.same(all.negotiated, {
     blksize: 1468,
     windowsize: 64,
@@ -22,9 +30,17 @@ t.test('option negotiation', async (t) => {
     tsize: 1234,
     requested: { blksize: '65464', tsize: '0', timeout: '3', windowsize: '500', foo: 'bar' },
   });
-  t.equal(negotiateOptions(opts({ blksize: '100000' }), 1, { ...limits, maxBlksize: 100000 }).negotiated.blksize, 65464, 'RFC cap');
+  t.equal(
+    negotiateOptions(opts({ blksize: '100000' }), 1, { ...limits, maxBlksize: 100000 }).negotiated.blksize,
+    65464,
+    'RFC cap',
+  );
   t.equal(negotiateOptions(opts({ blksize: '8' }), 1, limits).negotiated.blksize, 8, 'smallest legal blksize');
-  const big = negotiateOptions(opts({ blksize: '65464', windowsize: '1024' }), 1, { ...limits, maxBlksize: 65464, maxWindowsize: 1024 });
+  const big = negotiateOptions(opts({ blksize: '65464', windowsize: '1024' }), 1, {
+    ...limits,
+    maxBlksize: 65464,
+    maxWindowsize: 1024,
+  });
   t.equal(big.negotiated.windowsize, 16, 'window memory capped at 1 MiB');
 
   for (const [name, value] of [
@@ -39,7 +55,11 @@ t.test('option negotiation', async (t) => {
     ['windowsize', '65536'],
     ['tsize', 'x'],
   ] as const) {
-    t.equal(negotiateOptions(opts({ [name]: value }), 1, limits).oack, undefined, `${name}=${JSON.stringify(value)} declined`);
+    t.equal(
+      negotiateOptions(opts({ [name]: value }), 1, limits).oack,
+      undefined,
+      `${name}=${JSON.stringify(value)} declined`,
+    );
   }
 });
 
@@ -51,7 +71,20 @@ t.test('request path normalization', async (t) => {
   t.equal(ok('undionly.kpxe'), 'undionly.kpxe');
   t.equal(ok('/undionly.kpxe'), 'undionly.kpxe', 'leading slash means the TFTP root');
   t.equal(ok('//a//b/./c/'), 'a/b/c');
-  for (const bad of ['../etc/passwd', 'a/../../b', '..', 'a/..', '/../x', '..\\x', 'a\\b', 'a\0b', '', '/', './', '.']) {
+  for (const bad of [
+    '../etc/passwd',
+    'a/../../b',
+    '..',
+    'a/..',
+    '/../x',
+    '..\\x',
+    'a\\b',
+    'a\0b',
+    '',
+    '/',
+    './',
+    '.',
+  ]) {
     t.equal(ok(bad), undefined, `refused: ${JSON.stringify(bad)}`);
   }
 });
@@ -77,7 +110,11 @@ t.test('openInsideRoot', async (t) => {
   if (viaLink.ok) fs.closeSync(viaLink.fd);
 
   t.match(await openInsideRoot(realRoot, 'escape'), { ok: false, kind: 'ACCESS_VIOLATION' }, 'symlink out of root');
-  t.match(await openInsideRoot(realRoot, 'dirlink/secret'), { ok: false, kind: 'ACCESS_VIOLATION' }, 'dir symlink out of root');
+  t.match(
+    await openInsideRoot(realRoot, 'dirlink/secret'),
+    { ok: false, kind: 'ACCESS_VIOLATION' },
+    'dir symlink out of root',
+  );
   t.match(await openInsideRoot(realRoot, '../secret'), { ok: false, kind: 'ACCESS_VIOLATION' });
   t.match(await openInsideRoot(realRoot, 'missing'), { ok: false, kind: 'NOT_FOUND' });
   t.match(await openInsideRoot(realRoot, 'sub/file.bin/x'), { ok: false, kind: 'NOT_FOUND' }, 'ENOTDIR');

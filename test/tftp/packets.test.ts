@@ -54,7 +54,10 @@ t.test('round trips', async (t) => {
   t.same(decodeOk(encodeAck(0)), { opcode: Opcode.ACK, block: 0 });
   t.same(decodeOk(encodeAck(65536 + 3)), { opcode: Opcode.ACK, block: 3 }, 'ACK numbers wrap');
   t.same(decodeOk(encodeError(ErrorCode.FILE_NOT_FOUND, 'nope')), { opcode: Opcode.ERROR, code: 1, message: 'nope' });
-  t.same(decodeOk(encodeOack(new Map([['blksize', '512']]))), { opcode: Opcode.OACK, options: new Map([['blksize', '512']]) });
+  t.same(decodeOk(encodeOack(new Map([['blksize', '512']]))), {
+    opcode: Opcode.OACK,
+    options: new Map([['blksize', '512']]),
+  });
   t.same(decodeOk(encodeOack({})), { opcode: Opcode.OACK, options: new Map() });
 });
 
@@ -68,9 +71,23 @@ t.test('writeDataHeader encodes in place and wraps past 65535', async (t) => {
 
 t.test('lenient where real clients need it', async (t) => {
   const padded = Buffer.concat([encodeRequest(Opcode.RRQ, 'a', 'octet', { tsize: 0 }), Buffer.alloc(7)]);
-  t.same(decodeOk(padded), { opcode: Opcode.RRQ, filename: 'a', mode: 'octet', options: new Map([['tsize', '0']]) }, 'NUL padding after options');
+  t.same(
+    decodeOk(padded),
+    { opcode: Opcode.RRQ, filename: 'a', mode: 'octet', options: new Map([['tsize', '0']]) },
+    'NUL padding after options',
+  );
   t.same(decodeOk(Buffer.from([0, 4, 0, 9, 0, 0])), { opcode: Opcode.ACK, block: 9 }, 'padded ACK');
-  const dup = decodeOk(encodeRequest(Opcode.RRQ, 'a', 'octet', new Map([['blksize', '8'], ['BLKSIZE', '9']])));
+  const dup = decodeOk(
+    encodeRequest(
+      Opcode.RRQ,
+      'a',
+      'octet',
+      new Map([
+        ['blksize', '8'],
+        ['BLKSIZE', '9'],
+      ]),
+    ),
+  );
   t.same(dup.opcode === Opcode.RRQ && dup.options.get('blksize'), '8', 'first of a repeated option wins');
   const proto = decodeOk(encodeRequest(Opcode.RRQ, 'a', 'octet', new Map([['__proto__', 'x']])));
   t.same(proto.opcode === Opcode.RRQ && proto.options.get('__proto__'), 'x', 'option names are plain map keys');
@@ -98,7 +115,11 @@ t.test('malformed input yields errors, never throws', async (t) => {
     ['option name without NUL', Buffer.from('\x00\x01abc\x00octet\x00blk', 'latin1'), /missing NUL/],
     ['empty option name', Buffer.from('\x00\x01abc\x00octet\x00\x00512\x00', 'latin1'), /empty option name/],
     ['OACK option without value', Buffer.from('\x00\x06tsize\x00', 'latin1'), /missing value/],
-    ['huge filename', Buffer.concat([Buffer.from([0, 1]), Buffer.alloc(MAX_STRING_BYTES + 1, 65), Buffer.from('\x00octet\x00')]), /longer than/],
+    [
+      'huge filename',
+      Buffer.concat([Buffer.from([0, 1]), Buffer.alloc(MAX_STRING_BYTES + 1, 65), Buffer.from('\x00octet\x00')]),
+      /longer than/,
+    ],
   ];
   for (const [name, buf, pattern] of cases) t.match(decodeError(buf), pattern, name);
 
@@ -109,7 +130,6 @@ t.test('malformed input yields errors, never throws', async (t) => {
   for (let i = 0; i < 5000; i++) huge[`o${i}`] = i;
   t.match(decodeError(encodeRequest(Opcode.RRQ, 'a', 'octet', huge)), /more than/, 'a 60 KB option list is cut short');
 });
-
 
 t.test('fuzz: 150k random and mutated packets never throw', async (t) => {
   const seed = Number(process.env.TFTP_FUZZ_SEED ?? 0x5eed);

@@ -34,8 +34,12 @@ async function peer(t: Test, address: string) {
 
 function tftpHpa(port: number, file: string, out: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) =>
-    execFile('tftp', ['-m', 'binary', '127.0.0.1', String(port), '-c', 'get', file, out], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    execFile(
+      'tftp',
+      ['-m', 'binary', '127.0.0.1', String(port), '-c', 'get', file, out],
+      { timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     ),
   );
 }
@@ -53,7 +57,15 @@ t.test(`at most ${CAP} transfers per source; past it an error packet; other sour
   fs.writeFileSync(path.join(root, 'file.bin'), content);
   const errors: TransferErrorEvent[] = [];
   // Long retransmission timeouts: a transfer whose client never ACKs stays open for the whole test.
-  const server = await startTftpServer({ host: '127.0.0.1', port: 0, root, timeoutMs: 10_000, retries: 5, maxTransfersPerSource: CAP, observer: { onTransferError: (e) => errors.push(e) } });
+  const server = await startTftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    root,
+    timeoutMs: 10_000,
+    retries: 5,
+    maxTransfersPerSource: CAP,
+    observer: { onTransferError: (e) => errors.push(e) },
+  });
   t.teardown(() => server.close());
   const port = server.address().port;
 
@@ -62,14 +74,22 @@ t.test(`at most ${CAP} transfers per source; past it an error packet; other sour
   for (const h of holders) {
     h.socket.send(encodeRequest(Opcode.RRQ, 'file.bin'), port, '127.0.0.1');
     const first = await h.next();
-    t.match(first.packet, { opcode: Opcode.DATA, block: 1 }, 'a stalled transfer holds a slot (its DATA 1 is never acknowledged)');
+    t.match(
+      first.packet,
+      { opcode: Opcode.DATA, block: 1 },
+      'a stalled transfer holds a slot (its DATA 1 is never acknowledged)',
+    );
     transferPorts.push(first.port);
   }
   t.equal(server.activeTransfers, CAP);
 
   const refusedOut = path.join(dir, 'refused.bin');
   const refused = await tftpHpa(port, 'file.bin', refusedOut);
-  t.match(refused.output, /too many transfers from 127\.0\.0\.1/, `tftp-hpa past the cap is told why: ${refused.output.trim()}`);
+  t.match(
+    refused.output,
+    /too many transfers from 127\.0\.0\.1/,
+    `tftp-hpa past the cap is told why: ${refused.output.trim()}`,
+  );
   t.notOk(fs.existsSync(refusedOut) && fs.statSync(refusedOut).size === content.length, 'and gets no file');
   t.equal(server.activeTransfers, CAP, 'the refusal started no transfer');
 
@@ -78,8 +98,15 @@ t.test(`at most ${CAP} transfers per source; past it an error packet; other sour
   for (let i = 0; i < 20; i++) burst.socket.send(encodeRequest(Opcode.RRQ, 'file.bin'), port, '127.0.0.1');
   const answers = [];
   for (let i = 0; i < 20; i++) answers.push((await burst.next()).packet);
-  t.ok(answers.every((p) => p.opcode === Opcode.ERROR && p.code === 0 && /too many transfers/.test(p.message)), 'every request of a burst past the cap gets an error packet');
-  t.equal(errors.filter((e) => e.error.kind === 'BUSY').length, 1, 'one report per saturation, not one per refused packet');
+  t.ok(
+    answers.every((p) => p.opcode === Opcode.ERROR && p.code === 0 && /too many transfers/.test(p.message)),
+    'every request of a burst past the cap gets an error packet',
+  );
+  t.equal(
+    errors.filter((e) => e.error.kind === 'BUSY').length,
+    1,
+    'one report per saturation, not one per refused packet',
+  );
 
   const other = await peer(t, '127.0.0.2');
   other.socket.send(encodeRequest(Opcode.RRQ, 'file.bin'), port, '127.0.0.1');
@@ -87,9 +114,14 @@ t.test(`at most ${CAP} transfers per source; past it an error packet; other sour
 
   // One stalled client gives up: its slot is released.
   holders[0]!.socket.send(encodeError(0, 'giving up'), transferPorts[0]!, '127.0.0.1');
-  for (let waited = 0; waited < 5000 && server.activeTransfers > CAP; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  for (let waited = 0; waited < 5000 && server.activeTransfers > CAP; waited += 20)
+    await new Promise((r) => setTimeout(r, 20));
   const okOut = path.join(dir, 'ok.bin');
   const ok = await tftpHpa(port, 'file.bin', okOut);
   t.equal(ok.code, 0, `tftp-hpa downloads once a slot is free ${ok.output}`);
-  t.equal(createHash('sha256').update(fs.readFileSync(okOut)).digest('hex'), createHash('sha256').update(content).digest('hex'), 'the whole file');
+  t.equal(
+    createHash('sha256').update(fs.readFileSync(okOut)).digest('hex'),
+    createHash('sha256').update(content).digest('hex'),
+    'the whole file',
+  );
 });

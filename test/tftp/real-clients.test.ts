@@ -127,7 +127,10 @@ t.test('tftp-hpa and atftp against metalboot in a namespace pair', async (t) => 
   }
   const completes = events.filter((e) => e.type === 'complete');
   t.equal(completes.length, served.length * 2 + 1, 'one completion per download');
-  t.ok(completes.every((e) => e.clientAddress === clientHost.address), `completions come from ${clientHost.address}`);
+  t.ok(
+    completes.every((e) => e.clientAddress === clientHost.address),
+    `completions come from ${clientHost.address}`,
+  );
   t.match(
     events.filter((e) => e.type === 'error').map((e) => e.kind),
     ['ACCESS_VIOLATION', 'ACCESS_VIOLATION', 'ACCESS_VIOLATION', 'ACCESS_VIOLATION'],

@@ -16,7 +16,6 @@ import { xorshift32 } from '../helpers/prng.js';
 const PACKETS = 150_000;
 const SOCKETS = 16;
 
-
 t.test('server survives 150k fuzzed datagrams and still serves', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-tftp-fuzz-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -26,8 +25,21 @@ t.test('server survives 150k fuzzed datagrams and still serves', async (t) => {
 
   const failures: string[] = [];
   const noop = (): void => undefined;
-  const logger = { debug: noop, info: noop, warn: noop, error: (_o: object, msg?: string) => void failures.push(msg ?? '?') };
-  const server = await startTftpServer({ host: '127.0.0.1', port: 0, root: dir, logger, maxTransfers: 64, timeoutMs: 30, retries: 1 });
+  const logger = {
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: (_o: object, msg?: string) => void failures.push(msg ?? '?'),
+  };
+  const server = await startTftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    root: dir,
+    logger,
+    maxTransfers: 64,
+    timeoutMs: 30,
+    retries: 1,
+  });
   t.teardown(() => server.close());
   const port = server.address().port;
 

@@ -82,7 +82,13 @@ class RawPeer {
 
 async function serve(t: { teardown(fn: () => unknown): void }, extra: Partial<TftpServerOptions> = {}) {
   const errors: TransferErrorEvent[] = [];
-  const server = await startTftpServer({ host: '127.0.0.1', port: 0, root, observer: { onTransferError: (e) => errors.push(e) }, ...extra });
+  const server = await startTftpServer({
+    host: '127.0.0.1',
+    port: 0,
+    root,
+    observer: { onTransferError: (e) => errors.push(e) },
+    ...extra,
+  });
   t.teardown(() => server.close());
   return { server, port: server.address().port, errors };
 }
@@ -91,7 +97,8 @@ async function idle(server: TftpServer): Promise<void> {
   for (let i = 0; i < 300 && server.activeTransfers > 0; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-const rrq = (file: string, options?: Record<string, number>): Buffer => encodeRequest(Opcode.RRQ, file, 'octet', options);
+const rrq = (file: string, options?: Record<string, number>): Buffer =>
+  encodeRequest(Opcode.RRQ, file, 'octet', options);
 
 t.test('refusals: traversal, not found, write, mail, malformed', async (t) => {
   const { server, port, errors } = await serve(t);
@@ -123,7 +130,13 @@ t.test('refusals: traversal, not found, write, mail, malformed', async (t) => {
 t.test('stray packets on the request port are ignored', async (t) => {
   const { server, port } = await serve(t);
   const peer = await RawPeer.open(t);
-  for (const stray of [encodeAck(1), encodeError(0, 'x'), Buffer.from([0, 3, 0, 1, 9]), Buffer.from([1, 1]), Buffer.from([0])]) {
+  for (const stray of [
+    encodeAck(1),
+    encodeError(0, 'x'),
+    Buffer.from([0, 3, 0, 1, 9]),
+    Buffer.from([1, 1]),
+    Buffer.from([0]),
+  ]) {
     peer.send(stray, port);
   }
   t.same(await peer.collect(100), [], 'no answers');
@@ -154,7 +167,8 @@ t.test('a partial window ACK restarts the window after it (RFC 7440)', async (t)
   const oack = await peer.next();
   t.match(oack.packet, { opcode: Opcode.OACK, options: new Map([['windowsize', '4']]) });
   peer.send(encodeAck(0), oack.port);
-  const blocks = (rs: Received[]): (number | false)[] => rs.map((r) => r.packet.opcode === Opcode.DATA && r.packet.block);
+  const blocks = (rs: Received[]): (number | false)[] =>
+    rs.map((r) => r.packet.opcode === Opcode.DATA && r.packet.block);
   t.same(blocks(await peer.take(4)), [1, 2, 3, 4]);
   peer.send(encodeAck(2), oack.port); // "I lost block 3"
   t.same(blocks(await peer.take(4)), [3, 4, 5, 6]);
@@ -204,7 +218,11 @@ t.test('busy when maxTransfers is reached', async (t) => {
   const late = await RawPeer.open(t);
   late.send(rrq('file.bin'), port);
   const refused = await late.next();
-  t.match(refused, { port, packet: { opcode: Opcode.ERROR, code: 0, message: /busy/ } }, 'refused from the request port');
+  t.match(
+    refused,
+    { port, packet: { opcode: Opcode.ERROR, code: 0, message: /busy/ } },
+    'refused from the request port',
+  );
   t.equal(server.activeTransfers, 1);
   t.match(errors, [{ error: { kind: 'BUSY' } }]);
 });
@@ -222,7 +240,10 @@ t.test('close() aborts running transfers and tells their clients', async (t) => 
 });
 
 t.test('bad configuration is rejected at start', async (t) => {
-  await t.rejects(startTftpServer({ host: '127.0.0.1', port: 0, root: path.join(root, 'file.bin') }), /not a directory/);
+  await t.rejects(
+    startTftpServer({ host: '127.0.0.1', port: 0, root: path.join(root, 'file.bin') }),
+    /not a directory/,
+  );
   await t.rejects(startTftpServer({ host: '127.0.0.1', port: 0, root: path.join(dir, 'nope') }), { code: 'ENOENT' });
   const { port } = await serve(t);
   await t.rejects(startTftpServer({ host: '127.0.0.1', port, root }), { code: 'EADDRINUSE' });
@@ -230,7 +251,8 @@ t.test('bad configuration is rejected at start', async (t) => {
 
 t.test('the request socket asks for a large receive buffer and logs what the kernel granted', async (t) => {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const at = (level: string) => (obj: object, msg?: string) =>
+    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   const logger: TftpLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   await serve(t, { logger });
   const line = lines.find((l) => /receive buffer/.test(l.msg ?? ''));

@@ -8,7 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { tftpGet } from '../../src/tftp/client.js';
 import { startTftpServer } from '../../src/tftp/server.js';
-import type { TftpObserver, TftpServer, TftpServerOptions, TransferCompleteEvent, TransferErrorEvent, TransferStartEvent } from '../../src/tftp/server.js';
+import type {
+  TftpObserver,
+  TftpServer,
+  TftpServerOptions,
+  TransferCompleteEvent,
+  TransferErrorEvent,
+  TransferStartEvent,
+} from '../../src/tftp/server.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-tftp-transfers-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -67,14 +74,34 @@ t.test('plain RFC 1350 transfers (no options)', async (t) => {
 t.test('blksize, tsize, timeout and windowsize', async (t) => {
   const { port, events } = await serve(t);
   for (const windowsize of [1, 4, 64, 200]) {
-    const got = await tftpGet({ host: '127.0.0.1', port, file: 'big.bin', blksize: 65464, tsize: true, windowsize, timeoutMs: 2000, sendTimeout: true });
+    const got = await tftpGet({
+      host: '127.0.0.1',
+      port,
+      file: 'big.bin',
+      blksize: 65464,
+      tsize: true,
+      windowsize,
+      timeoutMs: 2000,
+      sendTimeout: true,
+    });
     t.equal(got.sha256, sha(files['big.bin'] as Buffer), `windowsize ${windowsize}: byte-identical`);
-    t.same(Object.fromEntries(got.oack), { blksize: '1468', tsize: '1500000', timeout: '2', windowsize: String(Math.min(windowsize, 64)) });
+    t.same(Object.fromEntries(got.oack), {
+      blksize: '1468',
+      tsize: '1500000',
+      timeout: '2',
+      windowsize: String(Math.min(windowsize, 64)),
+    });
   }
   t.match(events.starts[0], {
     file: 'big.bin',
     clientAddress: '127.0.0.1',
-    options: { blksize: 1468, windowsize: 1, timeoutMs: 2000, tsize: 1_500_000, requested: { blksize: '65464', tsize: '0' } },
+    options: {
+      blksize: 1468,
+      windowsize: 1,
+      timeoutMs: 2000,
+      tsize: 1_500_000,
+      requested: { blksize: '65464', tsize: '0' },
+    },
   });
   t.type(events.starts[0]?.clientPort, 'number');
 });
@@ -106,11 +133,25 @@ t.test('a dropped ACK is recovered by retransmission', async (t) => {
     return true;
   };
   // Client timeout far above the server's: recovery must come from the server.
-  const lockstep = await tftpGet({ host: '127.0.0.1', port, file: 'big.bin', timeoutMs: 5000, dropAck: dropOnce([3, 700]) });
+  const lockstep = await tftpGet({
+    host: '127.0.0.1',
+    port,
+    file: 'big.bin',
+    timeoutMs: 5000,
+    dropAck: dropOnce([3, 700]),
+  });
   t.equal(lockstep.sha256, sha(files['big.bin'] as Buffer), 'lock-step completes');
   t.ok(lockstep.outOfOrder >= 2, `server resent the unacknowledged blocks (${lockstep.outOfOrder} repeats)`);
   dropped.clear();
-  const windowed = await tftpGet({ host: '127.0.0.1', port, file: 'big.bin', blksize: 1468, windowsize: 8, timeoutMs: 5000, dropAck: dropOnce([0, 16, 64]) });
+  const windowed = await tftpGet({
+    host: '127.0.0.1',
+    port,
+    file: 'big.bin',
+    blksize: 1468,
+    windowsize: 8,
+    timeoutMs: 5000,
+    dropAck: dropOnce([0, 16, 64]),
+  });
   t.equal(windowed.sha256, sha(files['big.bin'] as Buffer), 'windowed completes, OACK ACK lost too');
   await idle(server);
   t.equal(events.errors.length, 0);
@@ -131,7 +172,12 @@ t.test('tsize probe abort (OVMF) then the real download', async (t) => {
 t.test('a throwing observer does not break transfers', async (t) => {
   const logged: string[] = [];
   const noop = (): void => undefined;
-  const logger = { debug: noop, info: noop, warn: noop, error: (_o: object, msg?: string) => void logged.push(msg ?? '') };
+  const logger = {
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: (_o: object, msg?: string) => void logged.push(msg ?? ''),
+  };
   const boom = (): never => {
     throw new Error('observer bug');
   };
@@ -158,7 +204,13 @@ t.test('IPv6 loopback', async (t) => {
     return;
   }
   t.teardown(() => server.close());
-  const got = await tftpGet({ host: '::1', port: server.address().port, file: 'big.bin', blksize: 1468, windowsize: 8 });
+  const got = await tftpGet({
+    host: '::1',
+    port: server.address().port,
+    file: 'big.bin',
+    blksize: 1468,
+    windowsize: 8,
+  });
   t.equal(got.sha256, sha(files['big.bin'] as Buffer));
 });
 
@@ -166,7 +218,12 @@ t.test('dual-stack "::" reports IPv4 clients as plain IPv4', async (t) => {
   const seen: string[] = [];
   let server: Awaited<ReturnType<typeof startTftpServer>>;
   try {
-    server = await startTftpServer({ host: '::', port: 0, root: dir, observer: { onTransferComplete: (e) => seen.push(e.clientAddress) } });
+    server = await startTftpServer({
+      host: '::',
+      port: 0,
+      root: dir,
+      observer: { onTransferComplete: (e) => seen.push(e.clientAddress) },
+    });
   } catch (err) {
     t.pass('dual-stack', { skip: `cannot bind "::" here: ${(err as Error).message}` });
     return;
@@ -179,9 +236,16 @@ t.test('dual-stack "::" reports IPv4 clients as plain IPv4', async (t) => {
 
 t.test('client errors', async (t) => {
   const { port } = await serve(t);
-  await t.rejects(tftpGet({ host: '127.0.0.1', port, file: 'missing' }), { name: 'TftpClientError', code: 1, message: 'file not found' });
+  await t.rejects(tftpGet({ host: '127.0.0.1', port, file: 'missing' }), {
+    name: 'TftpClientError',
+    code: 1,
+    message: 'file not found',
+  });
   const silent = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
   t.teardown(() => silent.close());
-  await t.rejects(tftpGet({ host: '127.0.0.1', port: silent.address().port, file: 'x', timeoutMs: 20, retries: 1 }), /timed out/);
+  await t.rejects(
+    tftpGet({ host: '127.0.0.1', port: silent.address().port, file: 'x', timeoutMs: 20, retries: 1 }),
+    /timed out/,
+  );
 });

@@ -23,7 +23,10 @@ t.test('the page, script and stylesheet are served without a token, hardened', a
   t.equal(js.statusCode, 200);
   t.match(js.headers['content-type'], 'text/javascript');
   t.equal(js.headers.etag, `"${ASSET_VERSION}"`);
-  t.equal((await app.inject({ url: '/ui/app.js', headers: { 'if-none-match': `"${ASSET_VERSION}"` } })).statusCode, 304);
+  t.equal(
+    (await app.inject({ url: '/ui/app.js', headers: { 'if-none-match': `"${ASSET_VERSION}"` } })).statusCode,
+    304,
+  );
   const css = await app.inject({ url: '/ui/app.css' });
   t.match(css.headers['content-type'], 'text/css');
 
@@ -40,7 +43,10 @@ t.test('the script parses and renders only through text nodes', async (t) => {
 });
 
 t.test('escapeHtml', async (t) => {
-  t.equal(escapeHtml(`<img src=x onerror="a('b')">&\``), '&#60;img src=x onerror=&#34;a(&#39;b&#39;)&#34;&#62;&#38;&#96;');
+  t.equal(
+    escapeHtml(`<img src=x onerror="a('b')">&\``),
+    '&#60;img src=x onerror=&#34;a(&#39;b&#39;)&#34;&#62;&#38;&#96;',
+  );
   t.equal(escapeHtml(42), '42');
   t.match(renderPage({ version: '<b>1</b>', assetVersion: 'a b' }), '&#60;b&#62;1&#60;/b&#62;');
   t.match(renderPage({ version: '1', assetVersion: 'a b' }), 'app.js?v=a%20b');

@@ -13,10 +13,21 @@ import type { ConfigBinding } from '../../src/core/binding/config-binding.js';
 import { TOKEN, clusterBody, configUrlOf, makeApp } from '../helpers/core-app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const MAC = 'aa:bb:cc:00:77:01';
 
-const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install -y chromium to run the browser test`;
+const missing = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing: apt-get install -y chromium to run the browser test`;
 if (missing && process.env.CI) t.fail(missing);
 
 async function signedIn(t: Test, configBinding: ConfigBinding) {
@@ -42,12 +53,23 @@ async function signedIn(t: Test, configBinding: ConfigBinding) {
 t.test('first-request: a red banner says what it means', { skip: missing }, async (t) => {
   const { a, page } = await signedIn(t, 'first-request');
   await page.locator('#server-warnings').waitFor({ state: 'visible', timeout: 10_000 });
-  t.match(await page.textContent('#server-warnings'), /--config-binding first-request: any host that knows a registered MAC can fetch that machine's config/);
-  t.equal(await page.$eval('#server-warnings', (el) => getComputedStyle(el).backgroundColor), 'rgb(220, 38, 38)', 'red');
+  t.match(
+    await page.textContent('#server-warnings'),
+    /--config-binding first-request: any host that knows a registered MAC can fetch that machine's config/,
+  );
+  t.equal(
+    await page.$eval('#server-warnings', (el) => getComputedStyle(el).backgroundColor),
+    'rgb(220, 38, 38)',
+    'red',
+  );
 
   // A conflict: the config went to one address, another asks for it.
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
-  t.equal((await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'cp-1', role: 'controlplane', cluster: 'prod' })).status, 201);
+  t.equal(
+    (await a.api('POST', '/api/v1/machines', { mac: MAC, hostname: 'cp-1', role: 'controlplane', cluster: 'prod' }))
+      .status,
+    201,
+  );
   const url = configUrlOf((await a.get(`/ipxe?mac=${MAC}&arch=x86_64`, '10.9.0.40')).body);
   t.equal((await a.get(url, '10.9.0.40')).statusCode, 200);
   t.equal((await a.get(url, '10.9.0.66')).statusCode, 403);
@@ -62,7 +84,11 @@ t.test('first-request: a red banner says what it means', { skip: missing }, asyn
     if (colour !== 'rgb(220, 38, 38)') await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(colour, 'rgb(220, 38, 38)', 'shown red');
-  t.equal(await page.locator('#timeline li[data-kind="config-delivered"]').getAttribute('class'), null, 'other entries are not');
+  t.equal(
+    await page.locator('#timeline li[data-kind="config-delivered"]').getAttribute('class'),
+    null,
+    'other entries are not',
+  );
 });
 
 t.test('a binding that ties requests to machines: no banner', { skip: missing }, async (t) => {

@@ -51,7 +51,11 @@ class Follower {
   async history(): Promise<boolean> {
     for (;;) {
       const q = `limit=${PAGE}${this.after !== undefined ? `&after=${this.after}` : ''}`;
-      const batch = pageOfBody(await this.api.get<MachineEvent[] | PageBody<MachineEvent>>(`/machines/${encodeURIComponent(this.mac)}/events?${q}`)).items;
+      const batch = pageOfBody(
+        await this.api.get<MachineEvent[] | PageBody<MachineEvent>>(
+          `/machines/${encodeURIComponent(this.mac)}/events?${q}`,
+        ),
+      ).items;
       let reached = false;
       for (const e of batch) reached = this.emit(e) || reached;
       if (reached) return true;
@@ -123,8 +127,16 @@ export function eventsCommand(): Command {
       .description("a machine's timeline, oldest first (--follow: keep printing new events as they happen)")
       .option('-f, --follow', 'keep watching; Ctrl-C to stop')
       .option('--after <id>', 'only events after this event id')
-      .addOption(new Option('--until <state>', 'with --follow: stop (exit 0) once the machine reaches this state').choices([...MACHINE_STATES]))
-      .option('--interval <seconds>', 'with --follow: how long to wait before reconnecting (or between polls on servers without the event stream)', '1'),
+      .addOption(
+        new Option('--until <state>', 'with --follow: stop (exit 0) once the machine reaches this state').choices([
+          ...MACHINE_STATES,
+        ]),
+      )
+      .option(
+        '--interval <seconds>',
+        'with --follow: how long to wait before reconnecting (or between polls on servers without the event stream)',
+        '1',
+      ),
   ).action(async (mac: string, o: EventFlags, cmd: Command) => {
     const flags = clientFlags(cmd);
     const api = ApiClient.fromFlags(flags);
@@ -133,7 +145,8 @@ export function eventsCommand(): Command {
     if (o.until && !o.follow) note('--until only has an effect with --follow');
     const json = flags.output === 'json';
     const machine = await api.get<Machine>(`/machines/${encodeURIComponent(mac)}`).catch((err: unknown) => {
-      if (err instanceof CliError && err.exitCode === EXIT.notFound) throw new CliError(err.message, EXIT.notFound, 'see the machines with `metalboot machine list`');
+      if (err instanceof CliError && err.exitCode === EXIT.notFound)
+        throw new CliError(err.message, EXIT.notFound, 'see the machines with `metalboot machine list`');
       throw err;
     });
     const collected: MachineEvent[] = [];
@@ -142,7 +155,13 @@ export function eventsCommand(): Command {
       else process.stdout.write(`${json ? JSON.stringify(e) : formatEvent(e)}\n`);
       return o.until !== undefined && e.state === o.until;
     };
-    const follower = new Follower(api, machine.mac, o.after !== undefined ? Number(o.after) : undefined, show, intervalMs);
+    const follower = new Follower(
+      api,
+      machine.mac,
+      o.after !== undefined ? Number(o.after) : undefined,
+      show,
+      intervalMs,
+    );
     if (!o.follow) {
       await follower.history();
       if (json) printJson(collected);

@@ -36,15 +36,30 @@ function fieldOptions(cmd: Command, edit: boolean): Command {
     .addOption(new Option('--role <role>', 'Talos machine type').choices(['controlplane', 'worker']))
     .option('--cluster <name>', 'cluster to install from')
     .option('--install-disk <path>', `disk Talos installs to, e.g. /dev/sda${idHelp}`)
-    .option('--disk-selector <yaml>', 'Talos diskSelector instead of a path: YAML/JSON or @file, e.g. \'{size: ">= 100GB"}\'')
-    .option('--disk-match <cel>', 'Talos ≥ v1.14: a CEL expression over the disk instead, e.g. \'disk.size >= 100u * GB && disk.transport == "nvme"\'')
+    .option(
+      '--disk-selector <yaml>',
+      'Talos diskSelector instead of a path: YAML/JSON or @file, e.g. \'{size: ">= 100GB"}\'',
+    )
+    .option(
+      '--disk-match <cel>',
+      'Talos ≥ v1.14: a CEL expression over the disk instead, e.g. \'disk.size >= 100u * GB && disk.transport == "nvme"\'',
+    )
     .option('--uuid <uuid>', `SMBIOS UUID${idHelp}`)
     .option('--serial <serial>', `serial number${idHelp}`)
     .option('--label <key=value>', 'label (repeatable)', collect)
-    .option('--patch <patch>', `machine config patch: @file or inline (repeatable${edit ? '; replaces all of its patches' : ''})`, collect)
+    .option(
+      '--patch <patch>',
+      `machine config patch: @file or inline (repeatable${edit ? '; replaces all of its patches' : ''})`,
+      collect,
+    )
     .option('--ip <ip>', `address reserved in authoritative DHCP mode${idHelp}`)
     .option('--boot-file <file>', `iPXE binary override, e.g. snponly.efi${idHelp}`)
-    .addOption(new Option('--local-boot <method>', "how an installed machine leaves iPXE for its disk ('sanboot' for firmware where 'exit' does not)").choices(['exit', 'sanboot']))
+    .addOption(
+      new Option(
+        '--local-boot <method>',
+        "how an installed machine leaves iPXE for its disk ('sanboot' for firmware where 'exit' does not)",
+      ).choices(['exit', 'sanboot']),
+    )
     .option('--installed', 'Talos is already on the disk: boot it from disk');
   if (edit) {
     cmd
@@ -71,7 +86,12 @@ export function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: st
   set('cluster', o.cluster);
   const diskFlags = [o.installDisk, o.diskSelector, o.diskMatch].filter((v) => v !== undefined).length;
   if (diskFlags > 1) throw usageError('give one of --install-disk, --disk-selector and --disk-match');
-  const disk = o.diskSelector !== undefined ? parseDiskSelector(o.diskSelector) : o.diskMatch !== undefined ? { match: o.diskMatch } : o.installDisk;
+  const disk =
+    o.diskSelector !== undefined
+      ? parseDiskSelector(o.diskSelector)
+      : o.diskMatch !== undefined
+        ? { match: o.diskMatch }
+        : o.installDisk;
   set('installDisk', disk);
   set('uuid', o.uuid);
   set('serial', o.serial);
@@ -96,12 +116,18 @@ export function fieldsBody(o: FieldFlags, current?: Machine & { removeLabel?: st
 export function machineCommand(): Command {
   const machine = new Command('machine').description('machines: register, inspect, change, reimage, wake');
 
-  const add = machine.command('add <mac>').description('register a machine (or accept a discovered one) by MAC address');
+  const add = machine
+    .command('add <mac>')
+    .description('register a machine (or accept a discovered one) by MAC address');
   fieldOptions(add, false);
   withClientOptions(add).action(async (mac: string, o: FieldFlags, cmd: Command) => {
     const flags = clientFlags(cmd);
     const missing = (['hostname', 'role', 'cluster'] as const).filter((k) => !o[k]);
-    if (missing.length) throw usageError(`machine add needs ${missing.map((k) => `--${k}`).join(', ')}`, `e.g. metalboot machine add ${mac} --hostname worker-1 --role worker --cluster prod`);
+    if (missing.length)
+      throw usageError(
+        `machine add needs ${missing.map((k) => `--${k}`).join(', ')}`,
+        `e.g. metalboot machine add ${mac} --hostname worker-1 --role worker --cluster prod`,
+      );
     const api = ApiClient.fromFlags(flags);
     const m = await api.request<Machine>('POST', '/machines', { mac, ...fieldsBody(o) }).catch((err: unknown) => {
       if (err instanceof CliError && err.exitCode === EXIT.conflict && /already registered/.test(err.message)) {
@@ -112,7 +138,8 @@ export function machineCommand(): Command {
     if (flags.output === 'json') return printJson(m);
     process.stdout.write(`machine ${m.mac} (${m.hostname}) registered: ${m.role} of ${m.cluster}, state ${m.state}\n`);
     // Accepting a discovered MAC keeps its record: it was created before this registration.
-    if (m.createdAt !== m.updatedAt) note(`it was discovered before; its timeline is kept (\`metalboot machine events ${m.mac}\`)`);
+    if (m.createdAt !== m.updatedAt)
+      note(`it was discovered before; its timeline is kept (\`metalboot machine events ${m.mac}\`)`);
   });
 
   withClientOptions(
@@ -130,18 +157,33 @@ export function machineCommand(): Command {
     if (o.cluster) q.set('cluster', o.cluster);
     if (o.label) q.set('label', parseKeyValue(o.label, '--label').join('='));
     const max = o.limit === undefined ? undefined : Number(o.limit);
-    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw usageError(`--limit must be a positive whole number, got "${o.limit}"`);
+    if (max !== undefined && (!Number.isInteger(max) || max < 1))
+      throw usageError(`--limit must be a positive whole number, got "${o.limit}"`);
     const api = ApiClient.fromFlags(flags);
     const machines = await listAll<Machine>((p) => api.get(p), `/machines${q.size ? `?${q}` : ''}`, max);
     if (flags.output === 'json') return printJson(machines);
     printTable(
       ['MAC', 'HOSTNAME', 'ROLE', 'CLUSTER', 'STATE', 'IN STATE', 'IP', 'FIRMWARE', 'LAST SEEN'],
-      machines.map((m) => [m.mac, m.hostname, m.role, m.cluster, m.state, age(m.stateChangedAt), m.lastSeen.ip ?? m.ip, firmware(m), age(m.lastSeen.at)]),
-      q.size ? 'no machines match' : 'no machines yet: `metalboot machine add <mac> …`, or power one on to have it discovered',
+      machines.map((m) => [
+        m.mac,
+        m.hostname,
+        m.role,
+        m.cluster,
+        m.state,
+        age(m.stateChangedAt),
+        m.lastSeen.ip ?? m.ip,
+        firmware(m),
+        age(m.lastSeen.at),
+      ]),
+      q.size
+        ? 'no machines match'
+        : 'no machines yet: `metalboot machine add <mac> …`, or power one on to have it discovered',
     );
   });
 
-  withClientOptions(machine.command('show <mac>').description("a machine's settings, where it is and why, and its latest events"))
+  withClientOptions(
+    machine.command('show <mac>').description("a machine's settings, where it is and why, and its latest events"),
+  )
     .option('--events <n>', 'how many recent events to show', '10')
     .option('--log-lines <n>', 'how many kernel-log lines to show', '10')
     .action(async (mac: string, o: { events: string; logLines: string }, cmd: Command) => {
@@ -150,64 +192,105 @@ export function machineCommand(): Command {
       const m = await api.get<Machine>(path(mac)).catch(hintUnknown);
       const n = Math.min(Math.max(0, Number(o.events) || 0), 200);
       // Where it is and why (Talos stage, unmet conditions, stall deadline, kernel log); older servers lack it.
-      const progress = await api.get<MachineProgressView>(`${path(mac)}/progress?events=${n}&lines=${Math.min(Math.max(0, Number(o.logLines) || 0), 500)}`).catch(() => undefined);
+      const progress = await api
+        .get<MachineProgressView>(
+          `${path(mac)}/progress?events=${n}&lines=${Math.min(Math.max(0, Number(o.logLines) || 0), 500)}`,
+        )
+        .catch(() => undefined);
       if (flags.output === 'json') return printJson(progress ? { ...m, progress } : m);
-      const recent = progress ? progress.lastEvents : (await listAll<MachineEvent>((p) => api.get(p), `${path(mac)}/events`)).slice(-n);
+      const recent = progress
+        ? progress.lastEvents
+        : (await listAll<MachineEvent>((p) => api.get(p), `${path(mac)}/events`)).slice(-n);
       const selector = m.installDiskSelector;
-      const disk = m.installDisk ?? (selector ? (typeof selector.match === 'string' ? `match ${selector.match}` : `selector ${JSON.stringify(selector)}`) : null);
+      const disk =
+        m.installDisk ??
+        (selector
+          ? typeof selector.match === 'string'
+            ? `match ${selector.match}`
+            : `selector ${JSON.stringify(selector)}`
+          : null);
       process.stdout.write(
         `${formatFields([
           ['mac', m.mac],
           ['hostname', m.hostname],
           ['role', m.role],
           ['cluster', m.cluster],
-          ['state', `${m.state} (for ${age(m.stateChangedAt)})${progress?.stalledIn ? `, stalled in ${progress.stalledIn}` : ''}`],
+          [
+            'state',
+            `${m.state} (for ${age(m.stateChangedAt)})${progress?.stalledIn ? `, stalled in ${progress.stalledIn}` : ''}`,
+          ],
           ...progressFields(progress),
           ['installed', m.installed ? 'yes' : 'no'],
           ['reimage', m.reimage ? `requested ${m.reimage.requestedAt}, wipe ${m.reimage.wipe}` : null],
           ['install disk', disk],
           ['uuid', m.uuid],
           ['serial', m.serial],
-          ['labels', Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(', ')],
+          [
+            'labels',
+            Object.entries(m.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', '),
+          ],
           ['patches', m.patches.length ? `${m.patches.length}` : null],
           ['reserved ip', m.ip],
           ['boot file', m.bootFile],
           ['local boot', m.localBoot],
-          ['last seen', m.lastSeen.at ? `${m.lastSeen.at} from ${m.lastSeen.ip ?? '?'} (${firmware(m) ?? '?'})` : 'never'],
+          [
+            'last seen',
+            m.lastSeen.at ? `${m.lastSeen.at} from ${m.lastSeen.ip ?? '?'} (${firmware(m) ?? '?'})` : 'never',
+          ],
         ])}\n`,
       );
-      if (recent.length) process.stdout.write(`\nrecent events (\`metalboot machine events ${m.mac} --follow\` for more):\n${recent.map((e) => `  ${formatEvent(e)}`).join('\n')}\n`);
-      if (progress?.kernelLog.length) process.stdout.write(`\nkernel log (latest):\n${progress.kernelLog.map((l) => `  ${l.talosTime ?? l.receivedAt}  ${l.msg}`).join('\n')}\n`);
+      if (recent.length)
+        process.stdout.write(
+          `\nrecent events (\`metalboot machine events ${m.mac} --follow\` for more):\n${recent.map((e) => `  ${formatEvent(e)}`).join('\n')}\n`,
+        );
+      if (progress?.kernelLog.length)
+        process.stdout.write(
+          `\nkernel log (latest):\n${progress.kernelLog.map((l) => `  ${l.talosTime ?? l.receivedAt}  ${l.msg}`).join('\n')}\n`,
+        );
     });
 
   const edit = machine.command('edit <mac>').description("change a machine's fields (only those given)");
   fieldOptions(edit, true);
-  withClientOptions(edit).action(async (mac: string, o: FieldFlags & { removeLabel?: string[]; clearPatches?: boolean }, cmd: Command) => {
-    const flags = clientFlags(cmd);
-    const api = ApiClient.fromFlags(flags);
-    const current = o.label || o.removeLabel ? await api.get<Machine>(path(mac)).catch(hintUnknown) : undefined;
-    const body = fieldsBody(o, current ? { ...current, removeLabel: o.removeLabel } : undefined);
-    if (o.clearPatches) {
-      if (o.patch) throw usageError('give --patch or --clear-patches, not both');
-      body.patches = [];
-    }
-    if (Object.keys(body).length === 0) throw usageError('nothing to change', `e.g. metalboot machine edit ${mac} --hostname worker-2 (see --help)`);
-    const m = await api.request<Machine>('PATCH', path(mac), body).catch(hintUnknown);
-    if (flags.output === 'json') return printJson(m);
-    process.stdout.write(`machine ${m.mac} updated: ${Object.keys(body).join(', ')}\n`);
-  });
-
-  withClientOptions(machine.command('rm <mac>').alias('delete').description('remove a machine from the registry (its next boot is "discovered")')).action(
-    async (mac: string, _o: unknown, cmd: Command) => {
+  withClientOptions(edit).action(
+    async (mac: string, o: FieldFlags & { removeLabel?: string[]; clearPatches?: boolean }, cmd: Command) => {
       const flags = clientFlags(cmd);
-      await ApiClient.fromFlags(flags).request('DELETE', path(mac)).catch(hintUnknown);
-      if (flags.output === 'json') return printJson({ deleted: mac });
-      process.stdout.write(`machine ${mac} removed\n`);
+      const api = ApiClient.fromFlags(flags);
+      const current = o.label || o.removeLabel ? await api.get<Machine>(path(mac)).catch(hintUnknown) : undefined;
+      const body = fieldsBody(o, current ? { ...current, removeLabel: o.removeLabel } : undefined);
+      if (o.clearPatches) {
+        if (o.patch) throw usageError('give --patch or --clear-patches, not both');
+        body.patches = [];
+      }
+      if (Object.keys(body).length === 0)
+        throw usageError('nothing to change', `e.g. metalboot machine edit ${mac} --hostname worker-2 (see --help)`);
+      const m = await api.request<Machine>('PATCH', path(mac), body).catch(hintUnknown);
+      if (flags.output === 'json') return printJson(m);
+      process.stdout.write(`machine ${m.mac} updated: ${Object.keys(body).join(', ')}\n`);
     },
   );
 
-  withClientOptions(machine.command('reimage <mac>').description('install Talos again on the next network boot (--cancel: never mind)'))
-    .addOption(new Option('--wipe <what>', 'system: STATE and EPHEMERAL partitions; disk: the whole install disk').choices(['system', 'disk']).default('system'))
+  withClientOptions(
+    machine
+      .command('rm <mac>')
+      .alias('delete')
+      .description('remove a machine from the registry (its next boot is "discovered")'),
+  ).action(async (mac: string, _o: unknown, cmd: Command) => {
+    const flags = clientFlags(cmd);
+    await ApiClient.fromFlags(flags).request('DELETE', path(mac)).catch(hintUnknown);
+    if (flags.output === 'json') return printJson({ deleted: mac });
+    process.stdout.write(`machine ${mac} removed\n`);
+  });
+
+  withClientOptions(
+    machine.command('reimage <mac>').description('install Talos again on the next network boot (--cancel: never mind)'),
+  )
+    .addOption(
+      new Option('--wipe <what>', 'system: STATE and EPHEMERAL partitions; disk: the whole install disk')
+        .choices(['system', 'disk'])
+        .default('system'),
+    )
     .option('--cancel', 'withdraw a reimage request that has not started')
     .action(async (mac: string, o: { wipe: string; cancel?: boolean }, cmd: Command) => {
       const flags = clientFlags(cmd);
@@ -217,27 +300,44 @@ export function machineCommand(): Command {
         : await api.request<Machine>('POST', `${path(mac)}/reimage`, { wipe: o.wipe }).catch(hintUnknown);
       if (flags.output === 'json') return printJson(m);
       if (o.cancel) return void process.stdout.write(`reimage of ${m.mac} canceled: state ${m.state}\n`);
-      process.stdout.write(`reimage requested for ${m.mac} (wipe ${o.wipe}): reboot it from the network (\`metalboot machine wake ${m.mac}\` if it is off)\n`);
+      process.stdout.write(
+        `reimage requested for ${m.mac} (wipe ${o.wipe}): reboot it from the network (\`metalboot machine wake ${m.mac}\` if it is off)\n`,
+      );
     });
 
-  withClientOptions(machine.command('wake <mac>').description('power the machine on (Wake-on-LAN or its BMC, as the server is configured)')).action(
-    async (mac: string, _o: unknown, cmd: Command) => {
-      const flags = clientFlags(cmd);
-      const r = await ApiClient.fromFlags(flags)
-        .request<{ driver?: unknown; detail?: Record<string, unknown> } | undefined>('POST', `${path(mac)}/power`, { action: 'on' })
-        .catch((err: unknown) => {
-          if (err instanceof CliError && err.exitCode === EXIT.conflict && /not configured/.test(err.message)) {
-            throw new CliError(err.message, EXIT.conflict, 'power the machine on by hand (or via its BMC), or configure power control on the server');
-          }
-          return hintUnknown(err);
-        });
-      if (flags.output === 'json') return printJson(r ?? { mac, action: 'on' });
-      // The server answers {driver, detail} (e.g. where the Wake-on-LAN packet went).
-      const detail = r?.detail && typeof r.detail === 'object' ? Object.entries(r.detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
-      const via = typeof r?.driver === 'string' ? ` via ${r.driver}${detail ? ` (${detail})` : ''}` : '';
-      process.stdout.write(`power on sent to ${mac}${via}; its timeline shows whether it boots (\`metalboot machine events ${mac} --follow\`)\n`);
-    },
-  );
+  withClientOptions(
+    machine
+      .command('wake <mac>')
+      .description('power the machine on (Wake-on-LAN or its BMC, as the server is configured)'),
+  ).action(async (mac: string, _o: unknown, cmd: Command) => {
+    const flags = clientFlags(cmd);
+    const r = await ApiClient.fromFlags(flags)
+      .request<{ driver?: unknown; detail?: Record<string, unknown> } | undefined>('POST', `${path(mac)}/power`, {
+        action: 'on',
+      })
+      .catch((err: unknown) => {
+        if (err instanceof CliError && err.exitCode === EXIT.conflict && /not configured/.test(err.message)) {
+          throw new CliError(
+            err.message,
+            EXIT.conflict,
+            'power the machine on by hand (or via its BMC), or configure power control on the server',
+          );
+        }
+        return hintUnknown(err);
+      });
+    if (flags.output === 'json') return printJson(r ?? { mac, action: 'on' });
+    // The server answers {driver, detail} (e.g. where the Wake-on-LAN packet went).
+    const detail =
+      r?.detail && typeof r.detail === 'object'
+        ? Object.entries(r.detail)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')
+        : '';
+    const via = typeof r?.driver === 'string' ? ` via ${r.driver}${detail ? ` (${detail})` : ''}` : '';
+    process.stdout.write(
+      `power on sent to ${mac}${via}; its timeline shows whether it boots (\`metalboot machine events ${mac} --follow\`)\n`,
+    );
+  });
 
   machine.addCommand(eventsCommand());
   return machine;
@@ -248,8 +348,13 @@ function progressFields(p: MachineProgressView | undefined): Array<[string, unkn
   const fields: Array<[string, unknown]> = [];
   if (p.failure) fields.push(['failure', `${p.failure.reason} (${p.failure.source}, ${p.failure.at})`]);
   if (p.waitingFor) fields.push(['waiting for', p.waitingFor]);
-  if (p.unmetConditions.length) fields.push(['unmet', p.unmetConditions.map((c) => `${c.name}: ${c.reason}`).join('\n')]);
-  if (p.talos.stage || p.talos.lastEventAt) fields.push(['talos', `stage ${p.talos.stage ?? '?'}, ready ${p.talos.ready === null ? '?' : p.talos.ready ? 'yes' : 'no'}, last event ${p.talos.lastEventAt ?? '-'}`]);
+  if (p.unmetConditions.length)
+    fields.push(['unmet', p.unmetConditions.map((c) => `${c.name}: ${c.reason}`).join('\n')]);
+  if (p.talos.stage || p.talos.lastEventAt)
+    fields.push([
+      'talos',
+      `stage ${p.talos.stage ?? '?'}, ready ${p.talos.ready === null ? '?' : p.talos.ready ? 'yes' : 'no'}, last event ${p.talos.lastEventAt ?? '-'}`,
+    ]);
   if (p.stall) fields.push(['stalls at', `${p.stall.dueAt} if still ${p.state}`]);
   return fields;
 }
@@ -261,7 +366,11 @@ function firmware(m: Machine): string | undefined {
 
 export function hintUnknown(err: unknown): never {
   if (err instanceof CliError && err.exitCode === EXIT.notFound) {
-    throw new CliError(err.message, EXIT.notFound, 'see the machines with `metalboot machine list` (discovered ones too), add one with `metalboot machine add`');
+    throw new CliError(
+      err.message,
+      EXIT.notFound,
+      'see the machines with `metalboot machine list` (discovered ones too), add one with `metalboot machine add`',
+    );
   }
   throw err;
 }

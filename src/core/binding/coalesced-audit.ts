@@ -65,7 +65,13 @@ export class CoalescedAudit {
       await this.store.audit.setDetail(id, detail);
       return false;
     }
-    const fresh: Window = { startMs: now, count: 1, targets: n.target ? [n.target] : [], detail: n.detail ?? {}, id: Promise.resolve(0) };
+    const fresh: Window = {
+      startMs: now,
+      count: 1,
+      targets: n.target ? [n.target] : [],
+      detail: n.detail ?? {},
+      id: Promise.resolve(0),
+    };
     fresh.id = this.timeline
       .audit({ actor: n.actor, action: n.action, target: n.target, sourceIp, detail: this.detailOf(n.reason, fresh) })
       .then((e) => e.id);

@@ -19,10 +19,15 @@ export const DEFAULT_CONFIG_BINDING: ConfigBinding = ['neighbour', 'dhcp'];
 export function parseConfigBinding(value: string): ConfigBinding {
   const v = value.trim().toLowerCase();
   if (v === 'first-request') return 'first-request';
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = parts.find((p) => !(BINDING_SIGNALS as readonly string[]).includes(p));
   if (parts.length === 0 || bad !== undefined) {
-    throw new Error(`--config-binding "${value}" must be first-request or a comma list of ${BINDING_SIGNALS.join(', ')} (e.g. neighbour,dhcp)`);
+    throw new Error(
+      `--config-binding "${value}" must be first-request or a comma list of ${BINDING_SIGNALS.join(', ')} (e.g. neighbour,dhcp)`,
+    );
   }
   return [...new Set(parts)] as BindingSignal[];
 }
@@ -35,7 +40,7 @@ export function formatConfigBinding(b: ConfigBinding): string {
 export function bindingWarnings(b: ConfigBinding): string[] {
   if (b !== 'first-request') return [];
   return [
-    '--config-binding first-request: any host that knows a registered MAC can fetch that machine\'s config (with the cluster\'s keys) until the machine itself boots; use neighbour, dhcp or reservation where the network allows',
+    "--config-binding first-request: any host that knows a registered MAC can fetch that machine's config (with the cluster's keys) until the machine itself boots; use neighbour, dhcp or reservation where the network allows",
   ];
 }
 
@@ -92,7 +97,9 @@ export interface BindingRequest {
 }
 
 /** `reason` is a fixed phrase (refusals are coalesced by it); what varies goes in `detail`. */
-export type BindingVerdict = { tied: true; by: BindingSignal | 'first-request' } | { tied: false; reason: string; detail: Record<string, unknown> };
+export type BindingVerdict =
+  | { tied: true; by: BindingSignal | 'first-request' }
+  | { tied: false; reason: string; detail: Record<string, unknown> };
 
 /** The decision, pure but for reading the neighbour table. */
 export class ConfigBinder {
@@ -113,11 +120,16 @@ export class ConfigBinder {
     if (neighbourMacs.length > 0 && !neighbourMacs.includes(r.nicMac)) {
       // The wire says who holds this address; a DHCP sighting (forgeable in proxy mode) or a
       // reservation must not overrule it.
-      return { tied: false, reason: 'the neighbour table holds another MAC for the source address', detail: { neighbour: neighbourMacs } };
+      return {
+        tied: false,
+        reason: 'the neighbour table holds another MAC for the source address',
+        detail: { neighbour: neighbourMacs },
+      };
     }
     for (const signal of this.binding) {
       if (signal === 'neighbour' && neighbourMacs.includes(r.nicMac)) return { tied: true, by: signal };
-      if (signal === 'dhcp' && this.sightings.macAt(r.sourceIp, r.nowMs) === r.nicMac) return { tied: true, by: signal };
+      if (signal === 'dhcp' && this.sightings.macAt(r.sourceIp, r.nowMs) === r.nicMac)
+        return { tied: true, by: signal };
       if (signal === 'reservation' && r.machine.ip === r.sourceIp) return { tied: true, by: signal };
     }
     return { tied: false, reason: `not tied to the MAC by ${this.binding.join(' or ')}`, detail: {} };

@@ -1,6 +1,6 @@
 import type { Store } from '../store/types.js';
 import { CoalescedAudit, type RefusalNote } from './coalesced-audit.js';
-import { ConfigBinder, type BindingVerdict } from './config-binding.js';
+import type { ConfigBinder, BindingVerdict } from './config-binding.js';
 import type { Timeline } from '../timeline/timeline.js';
 
 /** What the Timeline bus carries besides timeline entries, once per occurrence (metrics count these). */
@@ -43,7 +43,11 @@ export class ConfigGuard {
    * the machine's current config was already delivered to another source, and a coalesced
    * `config.binding-refused` when the request is not tied. Touches neither the token nor the machine.
    */
-  async checkScript(nicMac: string, machine: { mac: string; ip: string | null }, sourceIp: string): Promise<BindingVerdict> {
+  async checkScript(
+    nicMac: string,
+    machine: { mac: string; ip: string | null },
+    sourceIp: string,
+  ): Promise<BindingVerdict> {
     await this.checkConflict(machine.mac, sourceIp, '/ipxe', nicMac);
     const verdict = await this.binder.check({ nicMac, machine, sourceIp, nowMs: this.timeline.clockMs() });
     if (!verdict.tied) {
@@ -63,7 +67,13 @@ export class ConfigGuard {
   /** A refused `/config`: audited (coalesced), and on the timeline once per entry. */
   async refuseConfig(mac: string | null, sourceIp: string, reason: string, onTimeline: boolean): Promise<void> {
     this.timeline.bus.emit(CONFIG_REFUSAL, { reason } satisfies ConfigRefusalSignal);
-    const first = await this.refusals.note({ actor: 'machine', action: 'config.refused', target: mac, sourceIp, reason });
+    const first = await this.refusals.note({
+      actor: 'machine',
+      action: 'config.refused',
+      target: mac,
+      sourceIp,
+      reason,
+    });
     if (first && onTimeline && mac) await this.timeline.record(mac, 'config-refused', { reason }, { sourceIp });
   }
 
@@ -94,7 +104,12 @@ export class ConfigGuard {
       detail: { deliveredTo: d.sourceIp, route, ...(nic ? { nic } : {}) },
     };
     if (await this.refusals.note(note)) {
-      await this.timeline.record(mac, 'config-conflict', { severity: CRITICAL, reason: note.reason, deliveredTo: d.sourceIp, route }, { sourceIp });
+      await this.timeline.record(
+        mac,
+        'config-conflict',
+        { severity: CRITICAL, reason: note.reason, deliveredTo: d.sourceIp, route },
+        { sourceIp },
+      );
     }
   }
 }

@@ -130,7 +130,11 @@ export class BootService {
     };
     const machine = await this.machines.forBoot(mac, seen.uuid);
     // The config URL and everything after it use the machine's own MAC, whichever NIC booted.
-    const base = { baseUrl: this.settings.advertiseUrl, mac: machine?.mac ?? mac, retrySeconds: this.settings.discoveryRetrySeconds };
+    const base = {
+      baseUrl: this.settings.advertiseUrl,
+      mac: machine?.mac ?? mac,
+      retrySeconds: this.settings.discoveryRetrySeconds,
+    };
     const cluster = needsCluster(machine) ? await this.store.clusters.get(machine.cluster) : undefined;
     const decision = decideScript(machine, cluster);
     if (decision.kind === 'discovery' || !machine) {
@@ -145,16 +149,33 @@ export class BootService {
       // Both touch the machine's token (issue, or revoke for the wipe): only for a request tied
       // to the machine on the wire. A refused one changes nothing about the machine.
       const verdict = await this.guard.checkScript(mac, machine, req.sourceIp);
-      if (!verdict.tied) return { kind: 'refused', script: bindingRefusedScript({ baseUrl: this.settings.advertiseUrl, mac, reason: verdict.reason }) };
+      if (!verdict.tied)
+        return {
+          kind: 'refused',
+          script: bindingRefusedScript({ baseUrl: this.settings.advertiseUrl, mac, reason: verdict.reason }),
+        };
     }
     await this.machines.noteSeen(machine, seen);
     if (decision.kind === 'localboot') {
-      await this.timeline.record(machine, 'machine-script', { script: 'localboot', method: machine.localBoot }, { sourceIp: req.sourceIp, signal: 'localboot-script' });
-      return { kind: 'localboot', script: this.templates.localboot({ ...base, machine, sanboot: machine.localBoot === 'sanboot' }) };
+      await this.timeline.record(
+        machine,
+        'machine-script',
+        { script: 'localboot', method: machine.localBoot },
+        { sourceIp: req.sourceIp, signal: 'localboot-script' },
+      );
+      return {
+        kind: 'localboot',
+        script: this.templates.localboot({ ...base, machine, sanboot: machine.localBoot === 'sanboot' }),
+      };
     }
     if (decision.kind === 'unavailable') {
       const { reason } = decision;
-      await this.timeline.record(machine, 'machine-script', { script: 'unavailable', reason }, { sourceIp: req.sourceIp });
+      await this.timeline.record(
+        machine,
+        'machine-script',
+        { script: 'unavailable', reason },
+        { sourceIp: req.sourceIp },
+      );
       return { kind: 'unavailable', script: this.templates.unavailable({ ...base, reason }) };
     }
     return this.talosScript(decision.kind, req, seen, base, machine, decision.cluster);
@@ -172,7 +193,11 @@ export class BootService {
     const { mac } = base;
     const arch = seen.arch ?? cluster.arch;
     const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
-    const kernel = { kernelUrl: `${assets}/vmlinuz-${arch}`, initrdUrl: `${assets}/initramfs-${arch}.xz`, initrdName: `initramfs-${arch}.xz` };
+    const kernel = {
+      kernelUrl: `${assets}/vmlinuz-${arch}`,
+      initrdUrl: `${assets}/initramfs-${arch}.xz`,
+      initrdName: `initramfs-${arch}.xz`,
+    };
     const providedArgs = this.kernelArgProviders.flatMap((p) => p(machine, cluster));
     if (kind === 'wipe') {
       // Reimage, first boot: Talos wipes STATE/EPHEMERAL and reboots. Without this, a PXE-booted
@@ -185,9 +210,17 @@ export class BootService {
         cluster,
         ...kernel,
         wipe: true,
-        cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [...providedArgs, 'talos.experimental.wipe=system']),
+        cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [
+          ...providedArgs,
+          'talos.experimental.wipe=system',
+        ]),
       });
-      await this.timeline.record(machine, 'machine-script', { script: 'wipe', wipe: machine.reimage?.wipe, talosVersion: cluster.talosVersion, arch }, { sourceIp: req.sourceIp, state: 'wiping' });
+      await this.timeline.record(
+        machine,
+        'machine-script',
+        { script: 'wipe', wipe: machine.reimage?.wipe, talosVersion: cluster.talosVersion, arch },
+        { sourceIp: req.sourceIp, state: 'wiping' },
+      );
       return { kind: 'wipe', script };
     }
     const token = newToken();
@@ -209,7 +242,12 @@ export class BootService {
       wipe: false,
       cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, ownArgs),
     });
-    await this.timeline.record(machine, 'machine-script', { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null }, { sourceIp: req.sourceIp, signal: 'install-script' });
+    await this.timeline.record(
+      machine,
+      'machine-script',
+      { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null },
+      { sourceIp: req.sourceIp, signal: 'install-script' },
+    );
     return { kind: 'install', script };
   }
 
@@ -236,7 +274,10 @@ export class BootService {
       assetSize: async (path) => {
         const file = resolve(root, path);
         if (!file.startsWith(root + sep)) return undefined; // only what /assets/ (and TFTP) could serve
-        return stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+        return stat(file).then(
+          (st) => (st.isFile() ? st.size : undefined),
+          () => undefined,
+        );
       },
       computedBy: 'server',
     });
@@ -246,17 +287,28 @@ export class BootService {
    * A Talos asset was requested or fully sent. Firmware sends no identity with it, so the machine
    * is the one that last booted from that address.
    */
-  async assetTransfer(sourceIp: string, file: string, phase: AssetPhase, detail: Record<string, unknown>): Promise<void> {
+  async assetTransfer(
+    sourceIp: string,
+    file: string,
+    phase: AssetPhase,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     const kind = /^(vmlinuz|kernel)-/.test(file) ? 'kernel' : /^initramfs-/.test(file) ? 'initramfs' : undefined;
     if (!kind) return;
     const m = await this.store.machines.findByIp(sourceIp);
     if (!m) return;
-    await this.timeline.record(m, `${kind}-download-${phase}`, { file, ...detail }, {
-      sourceIp,
-      signal: phase === 'completed' ? kind : undefined,
-    });
+    await this.timeline.record(
+      m,
+      `${kind}-download-${phase}`,
+      { file, ...detail },
+      {
+        sourceIp,
+        signal: phase === 'completed' ? kind : undefined,
+      },
+    );
     // The wipe kernel has everything it needs: the next network boot comes after the wipe.
-    if (phase === 'completed' && kind === 'initramfs' && m.reimage?.wipeServedAt && !m.reimage.wipeBootedAt) await this.machines.noteWipe(m.mac, 'booted');
+    if (phase === 'completed' && kind === 'initramfs' && m.reimage?.wipeServedAt && !m.reimage.wipeBootedAt)
+      await this.machines.noteWipe(m.mac, 'booted');
   }
 
   /**
@@ -267,19 +319,31 @@ export class BootService {
     const mac = tryParseMac(macInput);
     const refuse = async (status: 400 | 403 | 404, reason: string, onTimeline: boolean): Promise<ConfigRefused> => {
       await this.guard.refuseConfig(mac ?? null, sourceIp, reason, onTimeline);
-      return { status, error: status === 404 ? 'not_found' : status === 400 ? 'validation' : 'forbidden', message: `config refused: ${reason}` };
+      return {
+        status,
+        error: status === 404 ? 'not_found' : status === 400 ? 'validation' : 'forbidden',
+        message: `config refused: ${reason}`,
+      };
     };
     if (!mac) return refuse(400, 'malformed MAC address in the config URL', false);
     const machine = await this.store.machines.get(mac);
     if (!machine || machine.state === 'discovered') return refuse(404, 'unknown machine', true);
     await this.guard.checkConfigRequest(mac, sourceIp);
     const t = token ? await this.store.tokens.forMachine(mac) : undefined;
-    if (!t || !sameHash(t.tokenHash, hashToken(token!))) return token ? refuse(403, 'wrong token', true) : refuse(403, 'no token', true);
+    if (!t || !sameHash(t.tokenHash, hashToken(token!)))
+      return token ? refuse(403, 'wrong token', true) : refuse(403, 'no token', true);
     if (Date.parse(t.expiresAt) <= this.timeline.clockMs()) return refuse(403, 'token expired', true);
     // The address stays out of the reason (coalesced by it); the message names it for the client.
     if (t.sourceIp !== sourceIp) {
-      const refused = await refuse(403, 'request from another address than the one the boot script was fetched from', true);
-      return { ...refused, message: `config refused: request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}` };
+      const refused = await refuse(
+        403,
+        'request from another address than the one the boot script was fetched from',
+        true,
+      );
+      return {
+        ...refused,
+        message: `config refused: request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}`,
+      };
     }
     if (!inInstallWindow(machine)) return refuse(403, 'machine is installed and not being reimaged', true);
     const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
@@ -287,13 +351,34 @@ export class BootService {
     const result = await this.renderer.render(cluster, machine);
     if (!result.ok) {
       await this.timeline.record(machine, 'config-invalid', { errors: result.errors }, { sourceIp });
-      await this.timeline.audit({ actor: 'machine', action: 'config.invalid', target: mac, detail: { errors: result.errors }, sourceIp });
-      return { status: 503, error: 'config_invalid', message: `rendered config is invalid, not served: ${result.errors.join('; ')}` };
+      await this.timeline.audit({
+        actor: 'machine',
+        action: 'config.invalid',
+        target: mac,
+        detail: { errors: result.errors },
+        sourceIp,
+      });
+      return {
+        status: 503,
+        error: 'config_invalid',
+        message: `rendered config is invalid, not served: ${result.errors.join('; ')}`,
+      };
     }
     const bytes = Buffer.byteLength(result.yaml);
     this.guard.delivered(mac, t.tokenHash, sourceIp);
-    await this.timeline.record(machine, 'config-delivered', { bytes, warnings: result.warnings }, { sourceIp, signal: 'config' });
-    await this.timeline.audit({ actor: 'machine', action: 'config.delivered', target: mac, detail: { bytes }, sourceIp });
+    await this.timeline.record(
+      machine,
+      'config-delivered',
+      { bytes, warnings: result.warnings },
+      { sourceIp, signal: 'config' },
+    );
+    await this.timeline.audit({
+      actor: 'machine',
+      action: 'config.delivered',
+      target: mac,
+      detail: { bytes },
+      sourceIp,
+    });
     return { status: 200, body: result.yaml, warnings: result.warnings };
   }
 }

@@ -43,7 +43,16 @@ export interface BootPreviewEnv {
   computedBy: 'server' | 'cli';
 }
 
-export type PreviewStep = 'dhcp' | 'tftp' | 'http-boot' | 'dhcp-ipxe' | 'boot-script' | 'machine-script' | 'kernel' | 'initramfs' | 'config';
+export type PreviewStep =
+  | 'dhcp'
+  | 'tftp'
+  | 'http-boot'
+  | 'dhcp-ipxe'
+  | 'boot-script'
+  | 'machine-script'
+  | 'kernel'
+  | 'initramfs'
+  | 'config';
 
 export interface PreviewHop {
   step: PreviewStep;
@@ -86,7 +95,12 @@ const HTTP_BOOT = new Set([15, 16, 19]);
 /** Stands in for the per-boot config token in previewed scripts and command lines. */
 export const CONFIG_TOKEN_PLACEHOLDER = '<issued-per-boot>';
 
-export async function buildBootPreview(req: BootPreviewRequest, m: Machine | undefined, c: Cluster | undefined, env: BootPreviewEnv): Promise<BootPreview> {
+export async function buildBootPreview(
+  req: BootPreviewRequest,
+  m: Machine | undefined,
+  c: Cluster | undefined,
+  env: BootPreviewEnv,
+): Promise<BootPreview> {
   const base = env.advertiseUrl.replace(/\/+$/, '');
   const known = m !== undefined && m.state !== 'discovered';
   const hops: PreviewHop[] = [];
@@ -96,7 +110,16 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
     archName: ARCH_NAMES[req.archCode] ?? `arch ${req.archCode}`,
     ipxe: req.ipxe,
     computedBy: env.computedBy,
-    machine: m ? { state: m.state, installed: m.installed, reimage: m.reimage, cluster: m.cluster, role: m.role, hostname: m.hostname } : null,
+    machine: m
+      ? {
+          state: m.state,
+          installed: m.installed,
+          reimage: m.reimage,
+          cluster: m.cluster,
+          role: m.role,
+          hostname: m.hostname,
+        }
+      : null,
     outcome: 'no-boot',
     hops,
   };
@@ -117,13 +140,21 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
       hops.push({ step: 'dhcp', request, answer: 'no boot offer', ok: false, problem: firmware.reason });
       return preview;
     }
-    hops.push({ step: 'dhcp', request, answer: answeredBy(`boot file ${firmware.bootFile}${firmware.kind === 'tftp' ? ' (TFTP from this host)' : ''}`), ok: true, data: { ...firmware } });
-    const binary = firmware.kind === 'http' ? firmware.bootFile.slice(firmware.bootFile.lastIndexOf('/') + 1) : firmware.bootFile;
+    hops.push({
+      step: 'dhcp',
+      request,
+      answer: answeredBy(`boot file ${firmware.bootFile}${firmware.kind === 'tftp' ? ' (TFTP from this host)' : ''}`),
+      ok: true,
+      data: { ...firmware },
+    });
+    const binary =
+      firmware.kind === 'http' ? firmware.bootFile.slice(firmware.bootFile.lastIndexOf('/') + 1) : firmware.bootFile;
     const size = await env.assetSize(`ipxe/${binary}`);
     hops.push({
       step: firmware.kind === 'http' ? 'http-boot' : 'tftp',
       request: firmware.kind === 'http' ? `HTTP GET ${firmware.bootFile}` : `TFTP read ${binary}`,
-      answer: size !== undefined ? `assets/ipxe/${binary} (${size} bytes)` : `nothing: assets/ipxe/${binary} does not exist`,
+      answer:
+        size !== undefined ? `assets/ipxe/${binary} (${size} bytes)` : `nothing: assets/ipxe/${binary} does not exist`,
       ok: size !== undefined,
       ...(size === undefined ? { problem: `assets/ipxe/${binary} is missing: ${missingIpxeHint(binary)}` } : {}),
       data: { file: binary },
@@ -131,8 +162,20 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
     if (size === undefined) return preview;
   }
   const ipxeAnswer = decideBoot({ ...client, isIpxe: true }, server) as Extract<BootDecision, { bootFile: string }>;
-  hops.push({ step: 'dhcp-ipxe', request: 'DHCP from iPXE (user class "iPXE")', answer: answeredBy(`boot file ${ipxeAnswer.bootFile}`), ok: true, data: { bootFile: ipxeAnswer.bootFile } });
-  hops.push({ step: 'boot-script', request: `GET ${base}${BOOT_SCRIPT_PATH}`, answer: 'the generic script: iPXE asks for its own script', ok: true, data: { script: env.templates.boot({ baseUrl: base }) } });
+  hops.push({
+    step: 'dhcp-ipxe',
+    request: 'DHCP from iPXE (user class "iPXE")',
+    answer: answeredBy(`boot file ${ipxeAnswer.bootFile}`),
+    ok: true,
+    data: { bootFile: ipxeAnswer.bootFile },
+  });
+  hops.push({
+    step: 'boot-script',
+    request: `GET ${base}${BOOT_SCRIPT_PATH}`,
+    answer: 'the generic script: iPXE asks for its own script',
+    ok: true,
+    data: { script: env.templates.boot({ baseUrl: base }) },
+  });
 
   // What iPXE reports as ${buildarch}/${platform}; the script's kernel arch follows it, as in BootService.
   const arch = ipxeAnswer.arch;
@@ -146,17 +189,30 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
   };
   const decision = decideScript(m, c);
   if (decision.kind === 'discovery' || !known) {
-    script('discovery', `discovery script: ${m ? 'still' : 'recorded as'} discovered, asks again in ${env.discoveryRetrySeconds} s; nothing is installed until you \`metalboot machine add ${req.mac} …\``, env.templates.discovery(vars));
+    script(
+      'discovery',
+      `discovery script: ${m ? 'still' : 'recorded as'} discovered, asks again in ${env.discoveryRetrySeconds} s; nothing is installed until you \`metalboot machine add ${req.mac} …\``,
+      env.templates.discovery(vars),
+    );
     return preview;
   }
   if (decision.kind === 'localboot') {
     const sanboot = m.localBoot === 'sanboot';
-    script('localboot', `boot from the local disk (${sanboot ? 'sanboot --drive 0x80' : 'iPXE exit'}): Talos is installed${m.reimage ? '' : '; `metalboot machine reimage` to install again'}`, env.templates.localboot({ ...vars, machine: m, sanboot }));
+    script(
+      'localboot',
+      `boot from the local disk (${sanboot ? 'sanboot --drive 0x80' : 'iPXE exit'}): Talos is installed${m.reimage ? '' : '; `metalboot machine reimage` to install again'}`,
+      env.templates.localboot({ ...vars, machine: m, sanboot }),
+    );
     return preview;
   }
   if (decision.kind === 'unavailable') {
     const { reason } = decision;
-    script('unavailable', `"cannot boot yet" script (${reason}); retries every ${env.discoveryRetrySeconds} s`, env.templates.unavailable({ ...vars, reason }), false);
+    script(
+      'unavailable',
+      `"cannot boot yet" script (${reason}); retries every ${env.discoveryRetrySeconds} s`,
+      env.templates.unavailable({ ...vars, reason }),
+      false,
+    );
     hops[hops.length - 1]!.problem = reason;
     return preview;
   }
@@ -166,14 +222,31 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
   const wipe = decision.kind === 'wipe';
   const cluster = decision.cluster;
   const ownArgs = wipe ? ['talos.experimental.wipe=system'] : [`talos.config=${configUrl}`];
-  const cmdline = buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [...env.extraKernelArgs(m, cluster), ...ownArgs]);
+  const cmdline = buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [
+    ...env.extraKernelArgs(m, cluster),
+    ...ownArgs,
+  ]);
   const assets = `${base}/assets/talos/${cluster.talosVersion}`;
   const files = { kernel: `vmlinuz-${arch}`, initramfs: `initramfs-${arch}.xz` };
-  const kernelVars = { kernelUrl: `${assets}/${files.kernel}`, initrdUrl: `${assets}/${files.initramfs}`, initrdName: files.initramfs, cmdline, wipe };
+  const kernelVars = {
+    kernelUrl: `${assets}/${files.kernel}`,
+    initrdUrl: `${assets}/${files.initramfs}`,
+    initrdName: files.initramfs,
+    cmdline,
+    wipe,
+  };
   if (wipe) {
-    script('wipe', `wipe script (reimage, first boot): Talos ${cluster.talosVersion} ${arch} wipes its system partitions and reboots; the next network boot installs`, env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }));
+    script(
+      'wipe',
+      `wipe script (reimage, first boot): Talos ${cluster.talosVersion} ${arch} wipes its system partitions and reboots; the next network boot installs`,
+      env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }),
+    );
   } else {
-    script('install', `install script: Talos ${cluster.talosVersion} ${arch}, ${m.role} of ${cluster.name}`, env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }));
+    script(
+      'install',
+      `install script: Talos ${cluster.talosVersion} ${arch}, ${m.role} of ${cluster.name}`,
+      env.templates.install({ ...vars, machine: m, cluster, ...kernelVars }),
+    );
   }
   for (const step of ['kernel', 'initramfs'] as const) {
     const size = await env.assetSize(`talos/${cluster.talosVersion}/${files[step]}`);
@@ -182,24 +255,52 @@ export async function buildBootPreview(req: BootPreviewRequest, m: Machine | und
       request: `GET ${assets}/${files[step]}`,
       answer: size !== undefined ? `${files[step]} (${size} bytes)` : '404',
       ok: size !== undefined,
-      ...(size === undefined ? { problem: `assets/talos/${cluster.talosVersion}/${files[step]} is missing: metalboot assets pull talos --version ${cluster.talosVersion} --arch ${arch}` } : {}),
-      data: step === 'kernel' ? { url: `${assets}/${files[step]}`, cmdline: cmdline.split(' ') } : { url: `${assets}/${files[step]}` },
+      ...(size === undefined
+        ? {
+            problem: `assets/talos/${cluster.talosVersion}/${files[step]} is missing: metalboot assets pull talos --version ${cluster.talosVersion} --arch ${arch}`,
+          }
+        : {}),
+      data:
+        step === 'kernel'
+          ? { url: `${assets}/${files[step]}`, cmdline: cmdline.split(' ') }
+          : { url: `${assets}/${files[step]}` },
     });
   }
   if (!wipe) hops.push(await configHop(req, m, cluster, env, configUrl));
   return preview;
 }
 
-async function configHop(req: BootPreviewRequest, m: Machine, c: Cluster, env: BootPreviewEnv, url: string): Promise<PreviewHop> {
+async function configHop(
+  req: BootPreviewRequest,
+  m: Machine,
+  c: Cluster,
+  env: BootPreviewEnv,
+  url: string,
+): Promise<PreviewHop> {
   const request = `GET ${url} (Talos; only from the address that fetched the script, within the token's lifetime)`;
   const result = await env.render(c, m);
-  const recipe = { base: `${m.role} config of ${c.name}`, clusterPatches: c.patches.length, machinePatches: m.patches.length };
+  const recipe = {
+    base: `${m.role} config of ${c.name}`,
+    clusterPatches: c.patches.length,
+    machinePatches: m.patches.length,
+  };
   if (!result.ok) {
-    return { step: 'config', request, answer: '503 (Talos keeps retrying): the rendered config is invalid', ok: false, problem: result.errors.join('; '), data: { ...recipe, errors: result.errors } };
+    return {
+      step: 'config',
+      request,
+      answer: '503 (Talos keeps retrying): the rendered config is invalid',
+      ok: false,
+      problem: result.errors.join('; '),
+      data: { ...recipe, errors: result.errors },
+    };
   }
   const documents = parseAllDocuments(result.yaml).map((d) => {
     const j = d.toJS() as Record<string, unknown> | null;
-    return j?.kind ? String(j.kind) : j?.version ? `${String(j.version)} (machine.type ${String((j.machine as { type?: unknown } | undefined)?.type)})` : '?';
+    return j?.kind
+      ? String(j.kind)
+      : j?.version
+        ? `${String(j.version)} (machine.type ${String((j.machine as { type?: unknown } | undefined)?.type)})`
+        : '?';
   });
   const bytes = Buffer.byteLength(result.yaml);
   return {

@@ -30,7 +30,11 @@ export function decideScript(machine: Machine | undefined, cluster: Cluster | un
   if (!machine || machine.state === 'discovered') return { kind: 'discovery' };
   if (!inInstallWindow(machine)) return { kind: 'localboot' };
   if (!cluster || !machine.role) {
-    const reason = !machine.cluster ? 'no cluster assigned' : !cluster ? `cluster ${machine.cluster} does not exist` : 'no role assigned';
+    const reason = !machine.cluster
+      ? 'no cluster assigned'
+      : !cluster
+        ? `cluster ${machine.cluster} does not exist`
+        : 'no role assigned';
     return { kind: 'unavailable', reason };
   }
   // Reimage, first boot: Talos wipes STATE/EPHEMERAL and reboots (no config, no token).

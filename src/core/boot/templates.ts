@@ -16,7 +16,9 @@ export function loadTemplates(dir: string): TemplateSet {
     try {
       source = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`template ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); --templates-dir must hold ipxe/${name}.ipxe.hbs`);
+      throw new Error(
+        `template ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); --templates-dir must hold ipxe/${name}.ipxe.hbs`,
+      );
     }
     set[name] = compileTemplate(source, file);
   }

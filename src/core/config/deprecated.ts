@@ -13,11 +13,22 @@ const bool: JsonSchema = { type: 'boolean' };
 const int: JsonSchema = { type: 'integer' };
 const strList: JsonSchema = { type: 'array', items: str };
 const duration: JsonSchema = { type: 'string' };
-const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties, additionalProperties: false });
+const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  properties,
+  additionalProperties: false,
+});
 const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
 const mapOf = (values: JsonSchema): JsonSchema => ({ type: 'object', additionalProperties: values });
 
-const deviceSelector = obj({ busPath: str, hardwareAddr: str, permanentAddr: str, pciID: str, driver: str, physical: bool });
+const deviceSelector = obj({
+  busPath: str,
+  hardwareAddr: str,
+  permanentAddr: str,
+  pciID: str,
+  driver: str,
+  physical: bool,
+});
 const route = obj({ network: str, gateway: str, source: str, metric: int, mtu: int });
 const dhcpOptions = obj({ routeMetric: int, ipv4: bool, ipv6: bool, duidv6: str });
 const vip = obj({ ip: str, equinixMetal: obj({ apiToken: str }), hcloud: obj({ apiToken: str }) });
@@ -26,14 +37,49 @@ const bond = obj({
   deviceSelectors: list(deviceSelector),
   arpIPTarget: strList,
   ...Object.fromEntries(
-    ['mode', 'xmitHashPolicy', 'lacpRate', 'adActorSystem', 'arpValidate', 'arpAllTargets', 'primary', 'primaryReselect', 'failOverMac', 'adSelect'].map((k) => [k, str]),
+    [
+      'mode',
+      'xmitHashPolicy',
+      'lacpRate',
+      'adActorSystem',
+      'arpValidate',
+      'arpAllTargets',
+      'primary',
+      'primaryReselect',
+      'failOverMac',
+      'adSelect',
+    ].map((k) => [k, str]),
   ),
   ...Object.fromEntries(
-    ['miimon', 'updelay', 'downdelay', 'arpInterval', 'resendIgmp', 'minLinks', 'lpInterval', 'packetsPerSlave', 'numPeerNotif', 'tlbDynamicLb', 'allSlavesActive', 'adActorSysPrio', 'adUserPortKey', 'peerNotifyDelay'].map((k) => [k, int]),
+    [
+      'miimon',
+      'updelay',
+      'downdelay',
+      'arpInterval',
+      'resendIgmp',
+      'minLinks',
+      'lpInterval',
+      'packetsPerSlave',
+      'numPeerNotif',
+      'tlbDynamicLb',
+      'allSlavesActive',
+      'adActorSysPrio',
+      'adUserPortKey',
+      'peerNotifyDelay',
+    ].map((k) => [k, int]),
   ),
   useCarrier: bool,
 });
-const vlan = obj({ addresses: strList, cidr: str, routes: list(route), dhcp: bool, vlanId: int, mtu: int, vip, dhcpOptions });
+const vlan = obj({
+  addresses: strList,
+  cidr: str,
+  routes: list(route),
+  dhcp: bool,
+  vlanId: int,
+  mtu: int,
+  vip,
+  dhcpOptions,
+});
 const wireguard = obj({
   privateKey: str,
   listenPort: int,
@@ -119,20 +165,70 @@ const field = (definition: string, path: string[], schema: JsonSchema, advice: s
 
 export const DEPRECATED_FIELDS: readonly DeprecatedField[] = [
   field('v1alpha1.Config', ['persist'], bool, 'no longer supported, Talos ignores it'),
-  field('v1alpha1.MachineConfig', ['machine', 'network'], network, 'use HostnameConfig, LinkConfig, ResolverConfig and the other network documents'),
-  field('v1alpha1.MachineConfig', ['machine', 'disks'], list(obj({ device: str, partitions: list(obj({ size: { type: ['integer', 'string'] }, mountpoint: str })) })), 'use UserVolumeConfig'),
+  field(
+    'v1alpha1.MachineConfig',
+    ['machine', 'network'],
+    network,
+    'use HostnameConfig, LinkConfig, ResolverConfig and the other network documents',
+  ),
+  field(
+    'v1alpha1.MachineConfig',
+    ['machine', 'disks'],
+    list(obj({ device: str, partitions: list(obj({ size: { type: ['integer', 'string'] }, mountpoint: str })) })),
+    'use UserVolumeConfig',
+  ),
   field('v1alpha1.MachineConfig', ['machine', 'env'], mapOf(str), 'use an EnvironmentConfig document'),
-  field('v1alpha1.MachineConfig', ['machine', 'time'], obj({ disabled: bool, servers: strList, bootTimeout: duration }), 'use a TimeSyncConfig document'),
-  field('v1alpha1.MachineConfig', ['machine', 'registries'], registries, 'use RegistryMirrorConfig, RegistryAuthConfig and RegistryTLSConfig documents'),
-  field('v1alpha1.MachineConfig', ['machine', 'systemDiskEncryption'], obj({ state: encryption, ephemeral: encryption }), 'use the encryption of VolumeConfig documents'),
-  field('v1alpha1.InstallConfig', ['machine', 'install', 'extraKernelArgs'], strList, 'build an installer image with Image Factory instead'),
-  field('v1alpha1.InstallConfig', ['machine', 'install', 'extensions'], list(obj({ image: str })), 'use a custom installer image'),
+  field(
+    'v1alpha1.MachineConfig',
+    ['machine', 'time'],
+    obj({ disabled: bool, servers: strList, bootTimeout: duration }),
+    'use a TimeSyncConfig document',
+  ),
+  field(
+    'v1alpha1.MachineConfig',
+    ['machine', 'registries'],
+    registries,
+    'use RegistryMirrorConfig, RegistryAuthConfig and RegistryTLSConfig documents',
+  ),
+  field(
+    'v1alpha1.MachineConfig',
+    ['machine', 'systemDiskEncryption'],
+    obj({ state: encryption, ephemeral: encryption }),
+    'use the encryption of VolumeConfig documents',
+  ),
+  field(
+    'v1alpha1.InstallConfig',
+    ['machine', 'install', 'extraKernelArgs'],
+    strList,
+    'build an installer image with Image Factory instead',
+  ),
+  field(
+    'v1alpha1.InstallConfig',
+    ['machine', 'install', 'extensions'],
+    list(obj({ image: str })),
+    'use a custom installer image',
+  ),
   field('v1alpha1.InstallConfig', ['machine', 'install', 'bootloader'], bool, 'it never had an effect'),
   field('v1alpha1.FeaturesConfig', ['machine', 'features', 'rbac'], bool, 'RBAC is always enabled'),
-  field('v1alpha1.FeaturesConfig', ['machine', 'features', 'stableHostname'], bool, 'use HostnameConfig (auto: stable)'),
+  field(
+    'v1alpha1.FeaturesConfig',
+    ['machine', 'features', 'stableHostname'],
+    bool,
+    'use HostnameConfig (auto: stable)',
+  ),
   field('v1alpha1.FeaturesConfig', ['machine', 'features', 'apidCheckExtKeyUsage'], bool, 'always enabled'),
-  field('v1alpha1.ClusterConfig', ['cluster', 'allowSchedulingOnMasters'], bool, 'use cluster.allowSchedulingOnControlPlanes'),
-  field('v1alpha1.APIServerConfig', ['cluster', 'apiServer', 'disablePodSecurityPolicy'], bool, 'Kubernetes removed PodSecurityPolicy; Talos ignores it'),
+  field(
+    'v1alpha1.ClusterConfig',
+    ['cluster', 'allowSchedulingOnMasters'],
+    bool,
+    'use cluster.allowSchedulingOnControlPlanes',
+  ),
+  field(
+    'v1alpha1.APIServerConfig',
+    ['cluster', 'apiServer', 'disablePodSecurityPolicy'],
+    bool,
+    'Kubernetes removed PodSecurityPolicy; Talos ignores it',
+  ),
   field('v1alpha1.EtcdConfig', ['cluster', 'etcd', 'subnet'], str, 'use cluster.etcd.advertisedSubnets'),
 ];
 

@@ -39,7 +39,18 @@ const DISK_TYPES: Readonly<Record<string, string>> = {
   ssd: '!disk.rotational',
 };
 
-const SELECTOR_KEYS = new Set(['size', 'name', 'model', 'serial', 'modalias', 'uuid', 'wwid', 'type', 'busPath', 'match']);
+const SELECTOR_KEYS = new Set([
+  'size',
+  'name',
+  'model',
+  'serial',
+  'modalias',
+  'uuid',
+  'wwid',
+  'type',
+  'busPath',
+  'match',
+]);
 
 /**
  * The CEL expression for a machine's disk selector: `{match: "<cel>"}` is taken as written;
@@ -48,22 +59,26 @@ const SELECTOR_KEYS = new Set(['size', 'name', 'model', 'serial', 'modalias', 'u
  */
 export function selectorToCel(selector: Record<string, unknown>): string {
   for (const key of Object.keys(selector)) {
-    if (!SELECTOR_KEYS.has(key)) throw invalid(`installDisk.${key}: unknown disk selector field (known: ${[...SELECTOR_KEYS].join(', ')})`, key);
+    if (!SELECTOR_KEYS.has(key))
+      throw invalid(`installDisk.${key}: unknown disk selector field (known: ${[...SELECTOR_KEYS].join(', ')})`, key);
   }
   if (selector.match !== undefined) {
-    if (Object.keys(selector).length > 1) throw invalid('installDisk.match: a CEL match stands alone; put every condition in the expression', 'match');
+    if (Object.keys(selector).length > 1)
+      throw invalid('installDisk.match: a CEL match stands alone; put every condition in the expression', 'match');
     return rawMatch(selector.match);
   }
   const parts: string[] = [];
   if (selector.size !== undefined) parts.push(sizeCondition(selector.size));
   for (const [key, field] of GLOB_FIELDS.slice(0, 3)) pushGlob(parts, selector, key, field);
-  if (selector.name !== undefined) throw invalid('installDisk.name: Talos does not support selecting the install disk by name', 'name');
+  if (selector.name !== undefined)
+    throw invalid('installDisk.name: Talos does not support selecting the install disk by name', 'name');
   for (const [key, field] of GLOB_FIELDS.slice(3)) pushGlob(parts, selector, key, field);
   // Talos adds this so device-mapper and other virtual block devices never match.
   parts.push('disk.transport != ""');
   if (selector.type !== undefined) {
     const type = DISK_TYPES[text(selector.type, 'type')];
-    if (type === undefined) throw invalid(`installDisk.type: must be one of ${Object.keys(DISK_TYPES).join(', ')}`, 'type');
+    if (type === undefined)
+      throw invalid(`installDisk.type: must be one of ${Object.keys(DISK_TYPES).join(', ')}`, 'type');
     parts.push(type);
   }
   pushGlob(parts, selector, 'busPath', 'bus_path');
@@ -72,10 +87,13 @@ export function selectorToCel(selector: Record<string, unknown>): string {
 }
 
 function rawMatch(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid('installDisk.match: must be a non-empty CEL expression', 'match');
-  if (value.length > MAX_MATCH_LENGTH) throw invalid(`installDisk.match: longer than ${MAX_MATCH_LENGTH} characters`, 'match');
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalid('installDisk.match: must be a non-empty CEL expression', 'match');
+  if (value.length > MAX_MATCH_LENGTH)
+    throw invalid(`installDisk.match: longer than ${MAX_MATCH_LENGTH} characters`, 'match');
   // One line: the expression lands in a YAML scalar and in metalboot's one-line displays.
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw invalid('installDisk.match: must be one line without control characters', 'match');
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw invalid('installDisk.match: must be one line without control characters', 'match');
   return value.trim();
 }
 
@@ -95,7 +113,11 @@ function sizeCondition(value: unknown): string {
   const condition = typeof value === 'number' ? String(value) : text(value, 'size').trim();
   const m = /^(>=|<=|>|<|==)?\s*(.*)$/.exec(condition)!;
   const bytes = parseBytes(m[2]!);
-  if (bytes === undefined) throw invalid(`installDisk.size: cannot read "${condition}" as [>=|<=|>|<|==]<size>[unit], e.g. ">= 100GB"`, 'size');
+  if (bytes === undefined)
+    throw invalid(
+      `installDisk.size: cannot read "${condition}" as [>=|<=|>|<|==]<size>[unit], e.g. ">= 100GB"`,
+      'size',
+    );
   return `disk.size ${m[1] ?? '=='} ${bytes}u`;
 }
 

@@ -8,7 +8,15 @@
 import { CST, Document, Lexer, LineCounter, parseAllDocuments, visit } from 'yaml';
 
 import { ConfigError, ConfigLimitError, describeLocation } from './config-error.js';
-import { formatPath, hasKey, isConfigMap, setKey, type ConfigMap, type ConfigValue, type PathSegment } from './values.js';
+import {
+  formatPath,
+  hasKey,
+  isConfigMap,
+  setKey,
+  type ConfigMap,
+  type ConfigValue,
+  type PathSegment,
+} from './values.js';
 
 export { ConfigError, ConfigLimitError } from './config-error.js';
 
@@ -245,9 +253,16 @@ export function serializeConfig(documents: readonly ConfigDocument[]): string {
  * Copies what the yaml library produced into plain config data, refusing what a config never holds:
  * prototype-polluting keys, non-finite numbers, binary or date values, absurd nesting.
  */
-function toConfigValue(value: unknown, path: PathSegment[], where: { documentIndex: number; line: number }): ConfigValue {
+function toConfigValue(
+  value: unknown,
+  path: PathSegment[],
+  where: { documentIndex: number; line: number },
+): ConfigValue {
   const fail = (problem: string): never => {
-    throw new ConfigError(`${describeLocation(where.documentIndex, where.line)}: ${formatPath(path)}: ${problem}`, where);
+    throw new ConfigError(
+      `${describeLocation(where.documentIndex, where.line)}: ${formatPath(path)}: ${problem}`,
+      where,
+    );
   };
   if (path.length > MAX_NESTING_DEPTH) fail(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
   if (value === null || value === undefined) return null;

@@ -8,7 +8,10 @@ import type { Cluster, Machine } from '../types.js';
  * selector", which no event reports). A machine that fetched its config and went silent is most
  * likely there, so its stall names the selector to check against the machine's disks.
  */
-export function installSelectorHint(m: Pick<Machine, 'installDisk' | 'installDiskSelector' | 'role'>, cluster: Pick<Cluster, 'talosVersion' | 'controlplane' | 'worker'>): string | null {
+export function installSelectorHint(
+  m: Pick<Machine, 'installDisk' | 'installDiskSelector' | 'role'>,
+  cluster: Pick<Cluster, 'talosVersion' | 'controlplane' | 'worker'>,
+): string | null {
   if (installProgressFor(cluster.talosVersion) !== 'install-controller-log') return null;
   const selector = describeSelector(m, cluster);
   if (!selector) {
@@ -18,11 +21,16 @@ export function installSelectorHint(m: Pick<Machine, 'installDisk' | 'installDis
 }
 
 /** The selector the machine's config carries: its own disk or selector, else the cluster's base config's. */
-function describeSelector(m: Pick<Machine, 'installDisk' | 'installDiskSelector' | 'role'>, cluster: Pick<Cluster, 'controlplane' | 'worker'>): string | null {
+function describeSelector(
+  m: Pick<Machine, 'installDisk' | 'installDiskSelector' | 'role'>,
+  cluster: Pick<Cluster, 'controlplane' | 'worker'>,
+): string | null {
   if (m.installDisk) return `disk.dev_path == "${m.installDisk}" (the machine's installDisk)`;
   if (m.installDiskSelector) {
     const match = m.installDiskSelector.match;
-    return typeof match === 'string' ? `${match} (the machine's installDiskSelector)` : `the machine's installDiskSelector ${JSON.stringify(m.installDiskSelector)}`;
+    return typeof match === 'string'
+      ? `${match} (the machine's installDiskSelector)`
+      : `the machine's installDiskSelector ${JSON.stringify(m.installDiskSelector)}`;
   }
   const match = baseSelector(m.role === 'controlplane' ? cluster.controlplane : cluster.worker);
   return match ? `${match} (the cluster's ${m.role ?? 'worker'} config)` : null;

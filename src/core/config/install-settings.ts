@@ -54,7 +54,10 @@ function applyToMachineInstall(main: ConfigMap, m: Machine, cluster: Cluster): v
     delete install.diskSelector;
   } else if (m.installDiskSelector) {
     if (m.installDiskSelector.match !== undefined) {
-      throw new ValidationError(`installDisk.match: a CEL disk match needs Talos v1.14 or newer (the cluster runs ${cluster.talosVersion}); use size, model, serial, wwid, type or busPath`, 'installDisk');
+      throw new ValidationError(
+        `installDisk.match: a CEL disk match needs Talos v1.14 or newer (the cluster runs ${cluster.talosVersion}); use size, model, serial, wwid, type or busPath`,
+        'installDisk',
+      );
     }
     const install = child(machine, 'install');
     install.diskSelector = m.installDiskSelector as ConfigMap;
@@ -62,21 +65,34 @@ function applyToMachineInstall(main: ConfigMap, m: Machine, cluster: Cluster): v
   }
   if (cluster.schematic) {
     const install = child(machine, 'install');
-    if (!operatorImage(install.image, cluster)) install.image = factoryInstaller(cluster.schematic, cluster.talosVersion);
+    if (!operatorImage(install.image, cluster))
+      install.image = factoryInstaller(cluster.schematic, cluster.talosVersion);
   }
 }
 
 function applyToUnattendedInstall(docs: ConfigDocument[], main: ConfigMap, m: Machine, cluster: Cluster): string[] {
   const warnings: string[] = [];
-  const match = m.installDisk ? matchDevicePath(m.installDisk) : m.installDiskSelector ? selectorToCel(m.installDiskSelector) : undefined;
+  const match = m.installDisk
+    ? matchDevicePath(m.installDisk)
+    : m.installDiskSelector
+      ? selectorToCel(m.installDiskSelector)
+      : undefined;
   let doc = docs.find((d) => d.identity.type === 'typed' && d.identity.kind === UNATTENDED_INSTALL_KIND)?.data;
   if (!doc) {
     // A base in the v1.13 shape on a v1.14 cluster: its `.machine.install` moves into the document
     // (Talos refuses both at once). Without a disk from either, the base stays as it is.
     const legacy = (main.machine as ConfigMap | undefined)?.install as ConfigMap | undefined;
-    const legacyDisk = legacy?.disk ? matchDevicePath(String(legacy.disk)) : legacy?.diskSelector ? selectorToCel(legacy.diskSelector as ConfigMap) : undefined;
+    const legacyDisk = legacy?.disk
+      ? matchDevicePath(String(legacy.disk))
+      : legacy?.diskSelector
+        ? selectorToCel(legacy.diskSelector as ConfigMap)
+        : undefined;
     if (match === undefined && legacyDisk === undefined) {
-      if (m.reimage?.wipe === 'disk') throw new ValidationError('a whole-disk reimage needs an install disk: the config has no UnattendedInstallConfig and the machine no installDisk', 'installDisk');
+      if (m.reimage?.wipe === 'disk')
+        throw new ValidationError(
+          'a whole-disk reimage needs an install disk: the config has no UnattendedInstallConfig and the machine no installDisk',
+          'installDisk',
+        );
       return warnings;
     }
     const created = unattendedInstall(legacyDisk ?? match!);
@@ -94,7 +110,8 @@ function applyToUnattendedInstall(docs: ConfigDocument[], main: ConfigMap, m: Ma
   if (m.reimage?.wipe === 'disk') provisioning.wipe = true;
   if (cluster.schematic) {
     const installer = child(doc, 'installer');
-    if (!operatorImage(installer.image, cluster)) installer.image = factoryInstaller(cluster.schematic, cluster.talosVersion);
+    if (!operatorImage(installer.image, cluster))
+      installer.image = factoryInstaller(cluster.schematic, cluster.talosVersion);
   }
   return warnings;
 }
@@ -109,7 +126,10 @@ function moveLegacyInstall(main: ConfigMap, legacy: ConfigMap, doc: ConfigMap): 
   delete (main.machine as ConfigMap).install;
   return Object.keys(legacy)
     .filter((key) => !MOVABLE_INSTALL_KEYS.has(key))
-    .map((key) => `machine.install.${key}: dropped: the UnattendedInstallConfig document that replaces .machine.install from Talos v1.14 has no such setting`);
+    .map(
+      (key) =>
+        `machine.install.${key}: dropped: the UnattendedInstallConfig document that replaces .machine.install from Talos v1.14 has no such setting`,
+    );
 }
 
 function child(parent: ConfigMap, key: string): ConfigMap {

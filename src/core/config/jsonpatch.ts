@@ -9,7 +9,16 @@
  */
 import { ConfigError } from './config-error.js';
 import { createDocument, type ConfigDocument } from './documents.js';
-import { cloneValue, getKey, hasKey, isConfigMap, setKey, valuesEqual, type ConfigMap, type ConfigValue } from './values.js';
+import {
+  cloneValue,
+  getKey,
+  hasKey,
+  isConfigMap,
+  setKey,
+  valuesEqual,
+  type ConfigMap,
+  type ConfigValue,
+} from './values.js';
 
 export type JsonPatchOperation =
   | { readonly op: 'add' | 'replace' | 'test'; readonly path: string; readonly value: ConfigValue }
@@ -47,7 +56,10 @@ export function toJsonPatchOperations(list: readonly ConfigValue[]): JsonPatchOp
 }
 
 /** Applies operations to the single document of `documents`; returns a new document list. */
-export function applyJsonPatch(documents: readonly ConfigDocument[], operations: readonly JsonPatchOperation[]): ConfigDocument[] {
+export function applyJsonPatch(
+  documents: readonly ConfigDocument[],
+  operations: readonly JsonPatchOperation[],
+): ConfigDocument[] {
   const [document] = documents;
   if (documents.length !== 1 || document === undefined) {
     throw new ConfigError(
@@ -87,7 +99,9 @@ function applyOperation(root: ConfigValue, operation: JsonPatchOperation, index:
       return remove(root, path).root;
     case 'replace':
       // Remove-then-add keeps list positions; replacing the root swaps the whole document.
-      return path.length === 0 ? cloneValue(operation.value) : insert(remove(root, path).root, path, cloneValue(operation.value));
+      return path.length === 0
+        ? cloneValue(operation.value)
+        : insert(remove(root, path).root, path, cloneValue(operation.value));
     case 'test':
       if (!valuesEqual(lookup(root, path), operation.value)) throw new ConfigError('test failed: value differs');
       return root;
@@ -104,7 +118,8 @@ function applyOperation(root: ConfigValue, operation: JsonPatchOperation, index:
 /** RFC 6901 JSON pointer: `""` is the whole document, else `/`-separated, `~1` = `/`, `~0` = `~`. */
 function parsePointer(pointer: string, index: number): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new ConfigError(`JSON patch operation ${index + 1}: path ${JSON.stringify(pointer)} must start with /`);
+  if (!pointer.startsWith('/'))
+    throw new ConfigError(`JSON patch operation ${index + 1}: path ${JSON.stringify(pointer)} must start with /`);
   return pointer
     .slice(1)
     .split('/')
@@ -169,5 +184,7 @@ function arrayIndex(token: string, max: number): number | undefined {
 }
 
 function pointerOf(path: readonly string[]): string {
-  return path.length === 0 ? '(document root)' : '/' + path.map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+  return path.length === 0
+    ? '(document root)'
+    : `/${path.map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 }

@@ -16,7 +16,16 @@ const kindOf = (d: ConfigDocument) => (d.identity.type === 'typed' ? d.identity.
 /** The variables patches can use: `{{machine.hostname}}`, `{{machine.labels.rack}}`, `{{cluster.name}}`… */
 export function templateVars(cluster: Cluster, m: Machine): object {
   return {
-    machine: { mac: m.mac, hostname: m.hostname ?? '', role: m.role, uuid: m.uuid ?? '', serial: m.serial ?? '', ip: m.ip ?? m.lastSeen.ip ?? '', installDisk: m.installDisk ?? '', labels: m.labels },
+    machine: {
+      mac: m.mac,
+      hostname: m.hostname ?? '',
+      role: m.role,
+      uuid: m.uuid ?? '',
+      serial: m.serial ?? '',
+      ip: m.ip ?? m.lastSeen.ip ?? '',
+      installDisk: m.installDisk ?? '',
+      labels: m.labels,
+    },
     cluster: { name: cluster.name, talosVersion: cluster.talosVersion, endpoint: cluster.endpoint ?? '' },
   };
 }
@@ -25,7 +34,16 @@ export function templateVars(cluster: Cluster, m: Machine): object {
 export function sampleVars(cluster: Cluster, role: Role): object {
   const labels = new Proxy({}, { get: () => 'x', has: () => true });
   return {
-    machine: { mac: '00:00:00:00:00:00', hostname: 'node', role, uuid: '', serial: '', ip: '', installDisk: '/dev/sda', labels },
+    machine: {
+      mac: '00:00:00:00:00:00',
+      hostname: 'node',
+      role,
+      uuid: '',
+      serial: '',
+      ip: '',
+      installDisk: '/dev/sda',
+      labels,
+    },
     cluster: { name: cluster.name, talosVersion: cluster.talosVersion, endpoint: cluster.endpoint ?? '' },
   };
 }

@@ -12,7 +12,13 @@
  * deletes merges nothing.
  */
 import { ConfigError } from './config-error.js';
-import { describeDocument, documentKey, identifyDocument, type ConfigDocument, type DocumentIdentity } from './documents.js';
+import {
+  describeDocument,
+  documentKey,
+  identifyDocument,
+  type ConfigDocument,
+  type DocumentIdentity,
+} from './documents.js';
 import {
   cloneValue,
   formatPath,
@@ -90,7 +96,9 @@ function makeSelector(
 ): DeleteSelector {
   const directive = node[DIRECTIVE];
   if (directive !== 'delete') {
-    throw new ConfigError(`${formatPath([...path, DIRECTIVE])}: unsupported directive ${JSON.stringify(directive)} (only "delete" is)`);
+    throw new ConfigError(
+      `${formatPath([...path, DIRECTIVE])}: unsupported directive ${JSON.stringify(directive)} (only "delete" is)`,
+    );
   }
   const listIndex = path.findIndex((segment) => typeof segment === 'number');
   if (!parentIsList) {
@@ -110,7 +118,9 @@ function makeSelector(
     throw new ConfigError(`${formatPath(path)}: a list element with $patch: delete needs a key: value to select it`);
   }
   if (value === null || typeof value === 'object') {
-    throw new ConfigError(`${formatPath([...path, key])}: the selecting value of a deleted list element must be a scalar`);
+    throw new ConfigError(
+      `${formatPath([...path, key])}: the selecting value of a deleted list element must be a scalar`,
+    );
   }
   return { target: targetOf(), path: path.slice(0, -1) as string[], element: { key, value: String(value) } };
 }
@@ -140,7 +150,10 @@ export function applyDeleteSelector(documents: readonly ConfigDocument[], select
   let parent: ConfigMap = data;
   for (const [depth, segment] of selector.path.slice(0, -1).entries()) {
     const next = getKey(parent, segment);
-    if (!isConfigMap(next)) fail(`lookup failed: ${formatPath(selector.path.slice(0, depth + 1))} is ${next === undefined ? 'missing' : 'not a map'}`);
+    if (!isConfigMap(next))
+      fail(
+        `lookup failed: ${formatPath(selector.path.slice(0, depth + 1))} is ${next === undefined ? 'missing' : 'not a map'}`,
+      );
     parent = next as ConfigMap;
   }
   const last = selector.path[selector.path.length - 1] as string;

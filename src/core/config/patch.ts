@@ -24,7 +24,9 @@ export function parsePatch(text: string, limits: ParseLimits = {}): Patch {
   // Checked up front so an oversized input is refused once, not once per format we try.
   const maxBytes = limits.maxBytes ?? MAX_CONFIG_BYTES;
   if (Buffer.byteLength(text, 'utf8') > maxBytes) {
-    throw new ConfigLimitError(`patch is ${Buffer.byteLength(text, 'utf8')} bytes, over the limit of ${maxBytes} bytes`);
+    throw new ConfigLimitError(
+      `patch is ${Buffer.byteLength(text, 'utf8')} bytes, over the limit of ${maxBytes} bytes`,
+    );
   }
 
   let strategicError: ConfigError;
@@ -62,7 +64,10 @@ export function applyPatches(documents: readonly ConfigDocument[], patches: read
   let result = [...documents];
   patches.forEach((patch, index) => {
     try {
-      result = patch.format === 'strategic' ? applyStrategicPatch(result, patch.patch) : applyJsonPatch(result, patch.operations);
+      result =
+        patch.format === 'strategic'
+          ? applyStrategicPatch(result, patch.patch)
+          : applyJsonPatch(result, patch.operations);
     } catch (err) {
       throw err instanceof ConfigError ? err.inPatch(index) : err;
     }
@@ -86,7 +91,7 @@ function parseJsonOperations(text: string): { operations?: ConfigValue[]; error?
 }
 
 function firstYamlDocumentAsOperations(text: string, limits: ParseLimits): ConfigValue[] | undefined {
-  let documents;
+  let documents: ReturnType<typeof parseYamlStream>;
   try {
     documents = parseYamlStream(text, limits);
   } catch {

@@ -43,7 +43,9 @@ export class ConfigRenderer {
   private readonly bases = new Map<string, { stamp: string; docs: ConfigDocument[] }>();
   private readonly patchTemplates = new Map<string, (vars: object) => string>();
   private readonly results = new LRUCache<string, { stamp: string; result: RenderResult }>({ max: RESULT_CACHE_SIZE });
-  private readonly skeletons = new LRUCache<string, { stamp: string; result: RenderResult; usable: boolean }>({ max: SKELETON_CACHE_SIZE });
+  private readonly skeletons = new LRUCache<string, { stamp: string; result: RenderResult; usable: boolean }>({
+    max: SKELETON_CACHE_SIZE,
+  });
   /** How many renders took the full path and how many were filled from a skeleton (tests, metrics). */
   readonly stats = { full: 0, skeleton: 0 };
   /** Talos version → its schema, when that was last checked, and a generation render stamps carry. */
@@ -128,7 +130,10 @@ export class ConfigRenderer {
       }
     }
     const schema = this.schemaFor(cluster.talosVersion);
-    if (!schema) return [`no config schema for Talos ${cluster.talosVersion}: configs cannot be validated or served until it is in assets/talos/${cluster.talosVersion}/`];
+    if (!schema)
+      return [
+        `no config schema for Talos ${cluster.talosVersion}: configs cannot be validated or served until it is in assets/talos/${cluster.talosVersion}/`,
+      ];
     const { errors, warnings } = validateConfig(docs, schema);
     if (errors.length) throw new ValidationError(`${role}: ${errors.join('; ')}`, role);
     if (patches.length === 0) return warnings.map((w) => `${role}: ${w}`);
@@ -138,14 +143,24 @@ export class ConfigRenderer {
     try {
       patched = applyPatches(structuredClone(docs), patches);
     } catch (err) {
-      throw new ValidationError(`patches: cannot be applied to the ${role} config: ${(err as Error).message}`, 'patches');
+      throw new ValidationError(
+        `patches: cannot be applied to the ${role} config: ${(err as Error).message}`,
+        'patches',
+      );
     }
     const withPatches = validateConfig(patched, schema);
     const fromMachine = cluster.patches.some((text) => /\{\{[^}]*machine\./.test(text));
-    if (withPatches.errors.length && !fromMachine) throw new ValidationError(`patches: the ${role} config with the cluster's patches would be invalid: ${withPatches.errors.join('; ')}`, 'patches');
+    if (withPatches.errors.length && !fromMachine)
+      throw new ValidationError(
+        `patches: the ${role} config with the cluster's patches would be invalid: ${withPatches.errors.join('; ')}`,
+        'patches',
+      );
     // Patches with machine variables (labels, ip…) are only known per machine: what the sample
     // machine gets is a warning; each machine's own render is checked when it is registered.
-    const unsure = withPatches.errors.map((e) => `with a sample machine's variables, the cluster's patches give: ${e} (each machine is checked when registered)`);
+    const unsure = withPatches.errors.map(
+      (e) =>
+        `with a sample machine's variables, the cluster's patches give: ${e} (each machine is checked when registered)`,
+    );
     return [...new Set([...warnings, ...withPatches.warnings, ...unsure])].map((w) => `${role}: ${w}`);
   }
 
@@ -154,8 +169,11 @@ export class ConfigRenderer {
     const docs = parseConfig(cluster.controlplane);
     const main = mainDocument(docs);
     // talosctl ≥ v1.14 writes it in a KubeClusterConfig document, older ones in the main document.
-    const kubeCluster = docs.find((d) => d.identity.type === 'typed' && d.identity.kind === 'KubeClusterConfig')?.data as { endpoint?: unknown } | undefined;
-    const endpoint = kubeCluster?.endpoint ?? (main?.cluster as { controlPlane?: { endpoint?: unknown } } | undefined)?.controlPlane?.endpoint;
+    const kubeCluster = docs.find((d) => d.identity.type === 'typed' && d.identity.kind === 'KubeClusterConfig')
+      ?.data as { endpoint?: unknown } | undefined;
+    const endpoint =
+      kubeCluster?.endpoint ??
+      (main?.cluster as { controlPlane?: { endpoint?: unknown } } | undefined)?.controlPlane?.endpoint;
     return typeof endpoint === 'string' ? endpoint : null;
   }
 
@@ -193,7 +211,12 @@ export class ConfigRenderer {
    * The machine's config from its role's skeleton; undefined when the skeleton cannot stand for it
    * (it failed to render or validate — the full path then reports the machine's own errors).
    */
-  private fromSkeleton(cluster: Cluster, machine: Machine, provided: ConfigMap[][], stamp: string): RenderResult | undefined {
+  private fromSkeleton(
+    cluster: Cluster,
+    machine: Machine,
+    provided: ConfigMap[][],
+    stamp: string,
+  ): RenderResult | undefined {
     const key = `${cluster.name}/${machine.role}/${skeletonShape(machine)}`;
     let sk = this.skeletons.get(key);
     if (!sk || sk.stamp !== stamp) {
@@ -215,7 +238,10 @@ export class ConfigRenderer {
       let docs = structuredClone(this.base(cluster, role));
       const vars = templateVars(cluster, machine);
       const patches: Patch[] = [];
-      const sources = [...cluster.patches.map((p, i) => [`cluster patch ${i}`, p]), ...machine.patches.map((p, i) => [`machine patch ${i}`, p])];
+      const sources = [
+        ...cluster.patches.map((p, i) => [`cluster patch ${i}`, p]),
+        ...machine.patches.map((p, i) => [`machine patch ${i}`, p]),
+      ];
       for (const [label, text] of sources) {
         try {
           patches.push(parsePatch(this.expand(text!, vars)));
@@ -227,7 +253,13 @@ export class ConfigRenderer {
       const settingWarnings = applyMachineSettings(docs, machine, cluster);
       for (const documents of provided) docs = mergeProvided(docs, documents);
       const schema = this.schemaFor(cluster.talosVersion);
-      if (!schema) return { ok: false, errors: [`no config schema for Talos ${cluster.talosVersion}; put config.schema.json in assets/talos/${cluster.talosVersion}/ (metalboot assets pull)`] };
+      if (!schema)
+        return {
+          ok: false,
+          errors: [
+            `no config schema for Talos ${cluster.talosVersion}; put config.schema.json in assets/talos/${cluster.talosVersion}/ (metalboot assets pull)`,
+          ],
+        };
       const { errors, warnings } = validateConfig(docs, schema);
       if (errors.length) return { ok: false, errors };
       return { ok: true, yaml: serializeConfig(docs), warnings: [...settingWarnings, ...warnings] };

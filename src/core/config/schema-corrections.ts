@@ -45,11 +45,16 @@ export function correctSchema(
   mainDefinition: string | undefined,
   previous: CorrectedSchema | undefined,
 ): CorrectedSchema {
-  const { defs, deprecated } = previous ? deriveFrom(rawDefs, previous) : { defs: withDeprecatedFields(rawDefs), deprecated: DEPRECATED_FIELDS };
+  const { defs, deprecated } = previous
+    ? deriveFrom(rawDefs, previous)
+    : { defs: withDeprecatedFields(rawDefs), deprecated: DEPRECATED_FIELDS };
   return { defs: correctKinds(defs), mainDefinition, deprecated };
 }
 
-function deriveFrom(rawDefs: Record<string, JsonSchema>, previous: CorrectedSchema): { defs: Record<string, JsonSchema>; deprecated: DeprecatedPath[] } {
+function deriveFrom(
+  rawDefs: Record<string, JsonSchema>,
+  previous: CorrectedSchema,
+): { defs: Record<string, JsonSchema>; deprecated: DeprecatedPath[] } {
   const defs: Record<string, JsonSchema> = { ...rawDefs };
   const places = definitionPlaces(previous.defs, previous.mainDefinition);
   const derived: DeprecatedPath[] = [];
@@ -63,7 +68,10 @@ function deriveFrom(rawDefs: Record<string, JsonSchema>, previous: CorrectedSche
     const properties = (current.properties ?? {}) as Record<string, JsonSchema>;
     const dropped = Object.keys(oldProperties).filter((key) => !(key in properties));
     if (dropped.length === 0) continue;
-    defs[name] = { ...current, properties: { ...properties, ...Object.fromEntries(dropped.map((key) => [key, oldProperties[key]])) } };
+    defs[name] = {
+      ...current,
+      properties: { ...properties, ...Object.fromEntries(dropped.map((key) => [key, oldProperties[key]])) },
+    };
     const place = places.get(name);
     if (place) for (const key of dropped) derived.push({ path: [...place, key], advice: adviceFor([...place, key]) });
   }
@@ -121,7 +129,9 @@ function correctKinds(defs: Record<string, JsonSchema>): Record<string, JsonSche
     const properties = def.properties as Record<string, { enum?: unknown[] }> | undefined;
     const kinds = properties?.kind?.enum;
     if (!properties || !kinds) continue;
-    const fixed = kinds.map((kind) => KIND_CORRECTIONS.find((c) => c.schemaSays === kind && !kinds.includes(c.talosSays))?.talosSays ?? kind);
+    const fixed = kinds.map(
+      (kind) => KIND_CORRECTIONS.find((c) => c.schemaSays === kind && !kinds.includes(c.talosSays))?.talosSays ?? kind,
+    );
     if (fixed.every((kind, i) => kind === kinds[i])) continue;
     out[name] = { ...def, properties: { ...properties, kind: { ...properties.kind, enum: fixed } } };
   }

@@ -109,7 +109,8 @@ function describeAlternatives(parentSchema: unknown): string {
   const branches = schema?.oneOf ?? schema?.anyOf ?? [];
   const names = branches.map((branch) => {
     const b = branch as { type?: unknown; items?: { type?: unknown } };
-    if (b.type === 'array' && b.items?.type !== undefined) return `a list of ${typeNames(b.items.type).replace(/^an? /, '')}s`;
+    if (b.type === 'array' && b.items?.type !== undefined)
+      return `a list of ${typeNames(b.items.type).replace(/^an? /, '')}s`;
     return b.type === undefined ? 'an allowed form' : typeNames(b.type);
   });
   return names.length > 0 ? [...new Set(names)].join(' or ') : 'one of the allowed forms';

@@ -63,7 +63,11 @@ export function skeletonUsable(yaml: string, machine: Machine, inputs: readonly 
   const count = (needle: string) => yaml.split(needle).length - 1;
   const wantHost = machine.hostname !== null;
   const wantDisk = machine.installDisk !== null;
-  return count(SENTINEL_HOSTNAME) === (wantHost ? 1 : 0) && count(SENTINEL_DISK) === (wantDisk ? 1 : 0) && count(SENTINEL_MARK) === (wantHost ? 1 : 0) + (wantDisk ? 1 : 0);
+  return (
+    count(SENTINEL_HOSTNAME) === (wantHost ? 1 : 0) &&
+    count(SENTINEL_DISK) === (wantDisk ? 1 : 0) &&
+    count(SENTINEL_MARK) === (wantHost ? 1 : 0) + (wantDisk ? 1 : 0)
+  );
 }
 
 /** The machine's config from its skeleton's text. */

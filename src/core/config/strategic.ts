@@ -106,7 +106,7 @@ export function parseStrategicPatch(text: string, limits: ParseLimits = {}): Str
       documentFromYaml(raw); // throws the "expected a map" error with the document's location
       continue;
     }
-    let extracted;
+    let extracted: ReturnType<typeof extractDeletes>;
     try {
       extracted = extractDeletes(raw.value);
     } catch (err) {
@@ -206,7 +206,8 @@ function normalizeInlineManifests(document: ConfigDocument): ConfigDocument {
   if (!manifests.some(needsTrim)) return document;
   const data = cloneValue(document.data);
   for (const item of (data.cluster as ConfigMap).inlineManifests as ConfigValue[]) {
-    if (needsTrim(item)) setKey(item as ConfigMap, 'contents', ((item as ConfigMap).contents as string).replace(/^[\t\n\v\f\r]+/, ''));
+    if (needsTrim(item))
+      setKey(item as ConfigMap, 'contents', ((item as ConfigMap).contents as string).replace(/^[\t\n\v\f\r]+/, ''));
   }
   return { identity: document.identity, data };
 }

@@ -37,7 +37,8 @@ export const TALOS_CONTRACTS: readonly TalosContract[] = [
     minor: 11,
     installSettings: 'machine.install',
     installProgress: 'install-sequence',
-    summary: 'install disk, selector, wipe and image in .machine.install; progress from the install sequence (event sink) and machined log lines',
+    summary:
+      'install disk, selector, wipe and image in .machine.install; progress from the install sequence (event sink) and machined log lines',
   },
   {
     since: 'v1.14',
@@ -45,7 +46,8 @@ export const TALOS_CONTRACTS: readonly TalosContract[] = [
     minor: 14,
     installSettings: 'UnattendedInstallConfig',
     installProgress: 'install-controller-log',
-    summary: 'install disk (CEL diskSelector), wipe and installer image in an UnattendedInstallConfig document; progress from the install controller’s kernel-log lines (no install sequence)',
+    summary:
+      'install disk (CEL diskSelector), wipe and installer image in an UnattendedInstallConfig document; progress from the install controller’s kernel-log lines (no install sequence)',
   },
 ];
 

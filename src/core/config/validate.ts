@@ -68,7 +68,8 @@ export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema
   const st = statSync(absolute, { throwIfNoEntry: false });
   const stamp = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
   const previous = options.previous;
-  if (previous !== undefined && !issued.has(previous)) throw new Error('loadSchema: previous must be a schema returned by loadSchema');
+  if (previous !== undefined && !issued.has(previous))
+    throw new Error('loadSchema: previous must be a schema returned by loadSchema');
   const cached = schemas.get(absolute);
   if (cached && st && cached.stamp === stamp && cached.previous === previous) return cached.schema;
 
@@ -76,7 +77,9 @@ export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema
   try {
     raw = JSON.parse(readFileSync(absolute, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`cannot load the Talos config schema ${absolute}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `cannot load the Talos config schema ${absolute}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const defs = raw.$defs as Record<string, Record<string, unknown>> | undefined;
   const oneOf = raw.oneOf as Array<{ $ref?: string }> | undefined;
@@ -85,10 +88,13 @@ export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema
   }
   const id = typeof raw.$id === 'string' ? raw.$id : `file://${absolute}`;
   const rawDefs = defs as Record<string, Record<string, unknown>>;
-  const mainDefinition = oneOf.map(({ $ref }) => $ref?.replace('#/$defs/', '')).find((name) => {
-    const properties = name === undefined ? undefined : (rawDefs[name]?.properties as Record<string, unknown> | undefined);
-    return properties !== undefined && !properties.kind && properties.version !== undefined;
-  });
+  const mainDefinition = oneOf
+    .map(({ $ref }) => $ref?.replace('#/$defs/', ''))
+    .find((name) => {
+      const properties =
+        name === undefined ? undefined : (rawDefs[name]?.properties as Record<string, unknown> | undefined);
+      return properties !== undefined && !properties.kind && properties.version !== undefined;
+    });
   const corrected = correctSchema(rawDefs, mainDefinition, (previous as LoadedSchema | undefined)?.corrected);
   // strict: false because Talos's schema carries editor annotations ajv does not know
   // (markdownDescription, x-intellij-html-description).
@@ -103,7 +109,8 @@ export function loadSchema(path: string, options: LoadOptions = {}): TalosSchema
   const typed = new Map<string, Map<string, string>>();
   for (const { $ref } of oneOf) {
     const name = $ref?.replace('#/$defs/', '');
-    const properties = name === undefined ? undefined : (corrected.defs[name]?.properties as Record<string, { enum?: unknown[] }>);
+    const properties =
+      name === undefined ? undefined : (corrected.defs[name]?.properties as Record<string, { enum?: unknown[] }>);
     const kinds = properties?.kind?.enum;
     if (name === undefined || !properties || !kinds) continue;
     for (const kind of kinds.map(String)) {
@@ -146,7 +153,12 @@ export function validateConfig(documents: readonly ConfigDocument[], schema: Tal
   return { errors, warnings };
 }
 
-function definitionFor(schema: LoadedSchema, document: ConfigDocument, index: number, errors: string[]): string | undefined {
+function definitionFor(
+  schema: LoadedSchema,
+  document: ConfigDocument,
+  index: number,
+  errors: string[],
+): string | undefined {
   const identity = document.identity;
   if (identity.type === 'main') {
     if (schema.mainDefinition === undefined) errors.push(`document ${index + 1}: the schema has no v1alpha1 document`);
@@ -158,7 +170,9 @@ function definitionFor(schema: LoadedSchema, document: ConfigDocument, index: nu
     errors.push(`document ${index + 1}: unknown document kind ${identity.kind} (apiVersion ${identity.apiVersion})`);
   } else if (definition === undefined) {
     const supported = [...versions.keys()].join(', ');
-    errors.push(`document ${index + 1}: ${identity.kind} does not exist in apiVersion ${identity.apiVersion} (supported: ${supported})`);
+    errors.push(
+      `document ${index + 1}: ${identity.kind} does not exist in apiVersion ${identity.apiVersion} (supported: ${supported})`,
+    );
   }
   return definition;
 }
@@ -171,9 +185,11 @@ function compiled(schema: LoadedSchema, definition: string): ValidateFunction {
 }
 
 function deprecationWarnings(schema: LoadedSchema, data: ConfigValue): string[] {
-  return schema.corrected.deprecated.filter(({ path }) => valueAt(data, path) !== undefined).map(
-    ({ path, advice }) => `${formatPath(path)}: deprecated, accepted by Talos but absent from its schema (${advice})`,
-  );
+  return schema.corrected.deprecated
+    .filter(({ path }) => valueAt(data, path) !== undefined)
+    .map(
+      ({ path, advice }) => `${formatPath(path)}: deprecated, accepted by Talos but absent from its schema (${advice})`,
+    );
 }
 
 function valueAt(data: ConfigValue, path: readonly string[]): ConfigValue | undefined {

@@ -18,7 +18,7 @@ export function isConfigMap(value: unknown): value is ConfigMap {
 
 /** Own-property lookup: inherited members (`constructor`, `__proto__`) are never config keys. */
 export function hasKey(map: ConfigMap, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(map, key);
+  return Object.hasOwn(map, key);
 }
 
 export function getKey(map: ConfigMap, key: string): ConfigValue | undefined {

@@ -42,15 +42,37 @@ export class DhcpTftpObserver implements DhcpCore {
       // authoritative server for an address are not machines to provision.
       // The rate per source: a broadcast's IP source is 0.0.0.0 (and option 50 is the client's
       // word), so the local segment counts as one source and each relay as one.
-      if (isPxe && o.reply) await this.machines.discover(o.mac, { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid }, o.relay ? `relay ${o.relay}` : 'dhcp local segment');
+      if (isPxe && o.reply)
+        await this.machines.discover(
+          o.mac,
+          { ip: o.offeredIp ?? o.clientIp, arch: o.arch, firmware: o.firmware, uuid: o.uuid },
+          o.relay ? `relay ${o.relay}` : 'dhcp local segment',
+        );
       return;
     }
     // Authoritative: the address we ACKed. Proxy: the address the client accepted from the real
     // DHCP server (its REQUEST names it), which later TFTP and /boot.ipxe requests come from.
-    const ip = o.reply === 'ACK' ? (o.offeredIp ?? o.clientIp) : o.mode === 'proxy' && o.messageType === 'REQUEST' ? o.clientIp : undefined;
-    if (ip || o.arch || o.firmware) await this.machines.noteSeen(m, { ip, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
+    const ip =
+      o.reply === 'ACK'
+        ? (o.offeredIp ?? o.clientIp)
+        : o.mode === 'proxy' && o.messageType === 'REQUEST'
+          ? o.clientIp
+          : undefined;
+    if (ip || o.arch || o.firmware)
+      await this.machines.noteSeen(m, { ip, arch: o.arch, firmware: o.firmware, uuid: o.uuid });
     const detail = Object.fromEntries(
-      Object.entries({ message: o.messageType, reply: o.reply ?? 'none', nic: m.mac !== o.mac ? o.mac : undefined, mode: o.mode, arch: o.arch, firmware: o.firmware, ip: o.offeredIp, relay: o.relay, bootFile: o.bootFile, note: o.note }).filter(([, v]) => v !== undefined),
+      Object.entries({
+        message: o.messageType,
+        reply: o.reply ?? 'none',
+        nic: m.mac !== o.mac ? o.mac : undefined,
+        mode: o.mode,
+        arch: o.arch,
+        firmware: o.firmware,
+        ip: o.offeredIp,
+        relay: o.relay,
+        bootFile: o.bootFile,
+        note: o.note,
+      }).filter(([, v]) => v !== undefined),
     );
     await this.timeline.record(m, `dhcp-${o.messageType.toLowerCase()}`, detail, {
       sourceIp: o.relay ?? o.clientIp ?? null,
@@ -69,7 +91,11 @@ export class DhcpTftpObserver implements DhcpCore {
     void (async () => {
       const m = await this.store.machines.findByIp(ip);
       // A completed download of iPXE is the `tftp` step of the boot.
-      if (m) await this.timeline.record(m, kind, detail, { sourceIp: ip, signal: kind === 'tftp-completed' ? 'tftp' : undefined });
+      if (m)
+        await this.timeline.record(m, kind, detail, {
+          sourceIp: ip,
+          signal: kind === 'tftp-completed' ? 'tftp' : undefined,
+        });
     })().catch((err) => this.onError(err, kind));
   }
 }

@@ -32,23 +32,45 @@ export class PowerService {
     this.driver = driver;
   }
 
-  async act(macInput: string, action: PowerAction, actor: Actor): Promise<{ mac: string; action: PowerAction } & PowerResult> {
+  async act(
+    macInput: string,
+    action: PowerAction,
+    actor: Actor,
+  ): Promise<{ mac: string; action: PowerAction } & PowerResult> {
     const mac = parseMac(macInput);
     const m = await this.store.machines.get(mac);
     if (!m) throw new NotFoundError(`machine ${mac} is not registered`);
     const driver = this.driver;
-    if (!driver) throw new ConflictError('power control is not configured (start metalboot with --wol-broadcast or --wol-interface)');
+    if (!driver)
+      throw new ConflictError(
+        'power control is not configured (start metalboot with --wol-broadcast or --wol-interface)',
+      );
     if (!driver.supports(action)) throw new ConflictError(`the ${driver.name} power driver cannot "${action}"`);
     let result: PowerResult;
     try {
       result = await driver.perform(action, m);
     } catch (err) {
       const message = (err as Error).message;
-      await this.timeline.record(m, `power-${action}-failed`, { driver: driver.name, error: message }, { sourceIp: actor.sourceIp });
+      await this.timeline.record(
+        m,
+        `power-${action}-failed`,
+        { driver: driver.name, error: message },
+        { sourceIp: actor.sourceIp },
+      );
       throw new PowerError(`power ${action} via ${driver.name} failed: ${message}`);
     }
-    await this.timeline.record(m, `power-${action}-requested`, { driver: result.driver, ...result.detail }, { sourceIp: actor.sourceIp });
-    await this.timeline.audit({ ...actor, action: `machine.power-${action}`, target: mac, detail: { driver: result.driver, ...result.detail } });
+    await this.timeline.record(
+      m,
+      `power-${action}-requested`,
+      { driver: result.driver, ...result.detail },
+      { sourceIp: actor.sourceIp },
+    );
+    await this.timeline.audit({
+      ...actor,
+      action: `machine.power-${action}`,
+      target: mac,
+      detail: { driver: result.driver, ...result.detail },
+    });
     return { mac, action, ...result };
   }
 }

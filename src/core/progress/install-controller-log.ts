@@ -66,15 +66,21 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v.slice(0, 5
 export function classifyInstallControllerLine(line: ZapLine): InstallControllerSignal | null {
   if (line.fields.controller !== INSTALL_CONTROLLER) return null;
   const { message, fields } = line;
-  if (message === 'installing Talos') return { kind: 'install-started', message, disk: str(fields.disk), image: str(fields.image) };
+  if (message === 'installing Talos')
+    return { kind: 'install-started', message, disk: str(fields.disk), image: str(fields.image) };
   if (message === 'install successful') return { kind: 'install-succeeded', message };
   if (message === 'requesting reboot after successful install') return { kind: 'install-reboot-requested', message };
   if (message.startsWith('not rebooting after successful install')) return { kind: 'install-no-reboot', message };
-  if (message.startsWith('multiple disks matched the install selector') || message.startsWith('installer image not specified in config')) {
+  if (
+    message.startsWith('multiple disks matched the install selector') ||
+    message.startsWith('installer image not specified in config')
+  ) {
     const detail: Record<string, unknown> = {};
-    for (const key of ['disk', 'matched', 'image']) if (key in fields) detail[key] = typeof fields[key] === 'number' ? fields[key] : str(fields[key]);
+    for (const key of ['disk', 'matched', 'image'])
+      if (key in fields) detail[key] = typeof fields[key] === 'number' ? fields[key] : str(fields[key]);
     return { kind: 'install-warning', message, detail };
   }
-  if (message === 'controller failed') return { kind: 'install-failed', message, error: str(fields.error) ?? 'no error text' };
+  if (message === 'controller failed')
+    return { kind: 'install-failed', message, error: str(fields.error) ?? 'no error text' };
   return null;
 }

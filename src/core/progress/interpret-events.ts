@@ -11,7 +11,13 @@ export type TalosEvent =
   | { type: 'sequence'; sequence: string; action: string; error: { code: string; message: string } | null }
   | { type: 'phase'; phase: string; action: string }
   | { type: 'task'; task: string; action: string }
-  | { type: 'service'; service: string; action: string; message: string; health: { unknown: boolean; healthy: boolean; lastMessage: string } | null }
+  | {
+      type: 'service';
+      service: string;
+      action: string;
+      message: string;
+      health: { unknown: boolean; healthy: boolean; lastMessage: string } | null;
+    }
   | { type: 'machine-status'; stage: string; ready: boolean; unmetConditions: UnmetCondition[] }
   | { type: 'config-load-error'; error: string }
   | { type: 'address'; hostname: string; addresses: string[] };
@@ -89,7 +95,8 @@ type MachineFacts = Pick<Machine, 'state' | 'installed' | 'reimage' | 'role'> & 
 export const isRebootError = (message: string): boolean => message.includes('unix.Reboot');
 
 /** `sequence failed: x` is how Talos words every sequence error; the reason says it once. */
-const sequenceFailure = (sequence: string, message: string) => `${sequence} sequence failed: ${message.replace(/^sequence failed: /, '')}`;
+const sequenceFailure = (sequence: string, message: string) =>
+  `${sequence} sequence failed: ${message.replace(/^sequence failed: /, '')}`;
 
 /**
  * The meaning of one Talos event for a machine in `state` (the caller passes the state a stalled
@@ -107,7 +114,11 @@ export function interpretTalosEvent(m: MachineFacts, session: TalosSession, e: T
 }
 
 function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Interpretation {
-  const none = (kind: string | null, detail: Record<string, unknown>): Interpretation => ({ kind, detail, state: null });
+  const none = (kind: string | null, detail: Record<string, unknown>): Interpretation => ({
+    kind,
+    detail,
+    state: null,
+  });
   // Reports from the wipe boot itself are not the install either (that is the boot after it).
   const installWindow = inInstallWindow(m) && m.state !== 'wiping';
   switch (e.type) {
@@ -122,28 +133,51 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
       if (e.error && e.error.code === 'FATAL' && isRebootError(e.error.message)) {
         // The install sequence's last phase reboots into the installed system: installed, if the
         // phases before did not say so already (a metalboot restart or a lost event).
-        if (e.sequence === INSTALL && installWindow && m.state !== 'installed') return { kind: 'talos-sequence', detail: { ...detail, note: 'rebooting after the install' }, state: 'installed', installed: true };
+        if (e.sequence === INSTALL && installWindow && m.state !== 'installed')
+          return {
+            kind: 'talos-sequence',
+            detail: { ...detail, note: 'rebooting after the install' },
+            state: 'installed',
+            installed: true,
+          };
         return none('talos-sequence', { ...detail, note: 'rebooting' });
       }
       if (e.error && e.error.code === 'FATAL') {
-        return { kind: 'talos-sequence-failed', detail, state: 'failed', failure: sequenceFailure(e.sequence, e.error.message) };
+        return {
+          kind: 'talos-sequence-failed',
+          detail,
+          state: 'failed',
+          failure: sequenceFailure(e.sequence, e.error.message),
+        };
       }
       if (e.error) return none('talos-sequence', detail); // LOCKED/CANCELED: another sequence ran, not a failure
       if (e.action === 'START' && e.sequence === INSTALL && installWindow && m.state !== 'installing') {
         return { kind: 'talos-sequence', detail, state: 'installing' };
       }
-      if (e.action === 'START' && NEW_BOOT.has(e.sequence) && m.installed && !m.reimage && m.state !== 'booting-from-disk') {
+      if (
+        e.action === 'START' &&
+        NEW_BOOT.has(e.sequence) &&
+        m.installed &&
+        !m.reimage &&
+        m.state !== 'booting-from-disk'
+      ) {
         return { kind: 'talos-sequence', detail, state: 'booting-from-disk' };
       }
       if (e.action === 'STOP' && e.sequence === 'boot') {
         // Talos v1.14's install controller installs while the PXE boot runs the boot sequence:
         // there, boot STOP says neither "installed" nor "running"; only a boot from the disk runs.
-        if (m.installProgress === 'install-controller-log' && !BOOTED_FROM_DISK.includes(m.state)) return none('talos-sequence', detail);
+        if (m.installProgress === 'install-controller-log' && !BOOTED_FROM_DISK.includes(m.state))
+          return none('talos-sequence', detail);
         // Boot STOP on a machine we did not install: Talos found an installation on the disk and
         // skipped the install, so the disk is what it should boot from now.
         if (m.reimage) return none('talos-sequence', detail);
         const foundOnDisk = !m.installed;
-        return { kind: 'talos-sequence', detail: foundOnDisk ? { ...detail, note: 'Talos booted an existing installation' } : detail, state: forward(m.state, 'running'), ...(foundOnDisk ? { installed: true as const } : {}) };
+        return {
+          kind: 'talos-sequence',
+          detail: foundOnDisk ? { ...detail, note: 'Talos booted an existing installation' } : detail,
+          state: forward(m.state, 'running'),
+          ...(foundOnDisk ? { installed: true as const } : {}),
+        };
       }
       // Install STOP alone says nothing: Talos publishes it (deferred) before the NOOP carrying the
       // sequence's error, so after a failed install phase the STOP comes first. Success shows as
@@ -160,10 +194,16 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
         }
         return none(null, detail);
       }
-      if (inInstall && installWindow && e.phase === 'install' && m.state !== 'installing') return { kind: 'talos-phase', detail, state: 'installing' };
+      if (inInstall && installWindow && e.phase === 'install' && m.state !== 'installing')
+        return { kind: 'talos-phase', detail, state: 'installing' };
       // Whatever follows the install phase (saveConfig, kexec, reboot…) means the installer succeeded.
       // Judged by the sequence, not the state: Talos's own DHCP may have moved the state meanwhile.
-      if (inInstall && installWindow && (e.phase === 'kexec' || e.phase === 'reboot' || session.installPhaseStopped) && m.state !== 'installed') {
+      if (
+        inInstall &&
+        installWindow &&
+        (e.phase === 'kexec' || e.phase === 'reboot' || session.installPhaseStopped) &&
+        m.state !== 'installed'
+      ) {
         return { kind: 'talos-phase', detail, state: 'installed', installed: true };
       }
       return none('talos-phase', detail);
@@ -180,10 +220,16 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
       session.services.set(e.service, key);
       const kind = !repeat && RECORDED_SERVICE_ACTIONS.has(e.action) ? 'talos-service' : null;
       if (e.action === 'FAILED') {
-        return { kind: 'talos-service-failed', detail, state: 'failed', failure: `service ${e.service} failed: ${e.message || e.health?.lastMessage || 'no message'}` };
+        return {
+          kind: 'talos-service-failed',
+          detail,
+          state: 'failed',
+          failure: `service ${e.service} failed: ${e.message || e.health?.lastMessage || 'no message'}`,
+        };
       }
       const running = e.action === 'RUNNING' && healthy === true;
-      if (running && e.service === 'kubelet' && m.installed) return { kind, detail, state: forward(m.state, 'kubelet-running') };
+      if (running && e.service === 'kubelet' && m.installed)
+        return { kind, detail, state: forward(m.state, 'kubelet-running') };
       if (running && e.service === 'etcd') return { kind, detail, state: null, bootstrapDone: true };
       return none(kind, detail);
     }
@@ -194,14 +240,21 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
       session.statusKey = key;
       const base: Interpretation = { kind: repeat ? null : 'talos-status', detail: status, state: null, status };
       if (e.stage === 'RUNNING' && e.ready && m.installed) return { ...base, state: forward(m.state, 'joined') };
-      if (e.stage === 'INSTALLING' && installWindow && m.state !== 'installing' && m.state !== 'installed') return { ...base, state: 'installing' };
+      if (e.stage === 'INSTALLING' && installWindow && m.state !== 'installing' && m.state !== 'installed')
+        return { ...base, state: 'installing' };
       // Talos's own stage machine: REBOOTING while installing is the kexec after a good install (a
       // failed one is `failed` first). Covers a metalboot restart that lost the running sequence.
-      if (e.stage === 'REBOOTING' && installWindow && m.state === 'installing') return { ...base, state: 'installed', installed: true };
+      if (e.stage === 'REBOOTING' && installWindow && m.state === 'installing')
+        return { ...base, state: 'installed', installed: true };
       return base;
     }
     case 'config-load-error':
-      return { kind: 'talos-config-load-error', detail: { error: e.error }, state: 'failed', failure: `config load error: ${e.error}` };
+      return {
+        kind: 'talos-config-load-error',
+        detail: { error: e.error },
+        state: 'failed',
+        failure: `config load error: ${e.error}`,
+      };
     case 'address': {
       const key = JSON.stringify([e.hostname, e.addresses]);
       const repeat = session.addressKey === key;
@@ -215,7 +268,10 @@ function interpret(m: MachineFacts, session: TalosSession, e: TalosEvent): Inter
  * A control-plane node that waits for `talosctl bootstrap` is waiting for its operator, not
  * stuck: Talos says so in the kernel log, and its readiness checks name etcd.
  */
-export function waitingForBootstrap(m: Pick<Machine, 'role'>, p: { bootstrapWaitAt: string | null; unmetConditions: UnmetCondition[] } | undefined): boolean {
+export function waitingForBootstrap(
+  m: Pick<Machine, 'role'>,
+  p: { bootstrapWaitAt: string | null; unmetConditions: UnmetCondition[] } | undefined,
+): boolean {
   if (m.role !== 'controlplane' || !p) return false;
   return p.bootstrapWaitAt !== null || p.unmetConditions.some((c) => /\betcd\b/.test(c.reason));
 }

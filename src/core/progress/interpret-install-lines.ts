@@ -22,10 +22,21 @@ export function interpretInstallLine(m: MachineFacts, signal: InstallLogSignal):
   switch (signal.kind) {
     case 'install-succeeded':
       if (!installs) return null;
-      return { kind: 'install-succeeded', detail: { message: signal.message, source }, state: 'installed', installed: true };
+      return {
+        kind: 'install-succeeded',
+        detail: { message: signal.message, source },
+        state: 'installed',
+        installed: true,
+      };
     case 'install-reboot-requested':
       // Said right after the success line; alone (that line lost) it still means the install succeeded.
-      if (installs) return { kind: 'install-succeeded', detail: { message: signal.message, source }, state: 'installed', installed: true };
+      if (installs)
+        return {
+          kind: 'install-succeeded',
+          detail: { message: signal.message, source },
+          state: 'installed',
+          installed: true,
+        };
       return { kind: 'install-reboot-requested', detail: { message: signal.message, source }, state: null };
     case 'install-started': {
       const detail = { message: signal.message, disk: signal.disk, image: signal.image, source };

@@ -16,7 +16,8 @@ export class KernelLogBuffer {
 
   append(key: string, line: KernelLogLine): void {
     let ring = this.rings.get(key);
-    if (ring) this.rings.delete(key); // re-insert: Map order is our LRU order
+    if (ring)
+      this.rings.delete(key); // re-insert: Map order is our LRU order
     else ring = [];
     ring.push(line);
     if (ring.length > this.linesPerMachine) ring.splice(0, ring.length - this.linesPerMachine);
@@ -60,7 +61,10 @@ export function classifyKernelLine(line: KernelLogLine): KernelLogSignal | null 
   const controller = classifyInstallControllerLine(zap);
   if (controller) return controller;
   // Judged on zap's message alone: a line's fields may name anything.
-  if (/\binstall(ation)?\b.*\b(complete|completed|successful|succeeded)\b/i.test(zap.message) && !/\b(not|fail|failed|error)\b/i.test(zap.message)) {
+  if (
+    /\binstall(ation)?\b.*\b(complete|completed|successful|succeeded)\b/i.test(zap.message) &&
+    !/\b(not|fail|failed|error)\b/i.test(zap.message)
+  ) {
     return { kind: 'install-succeeded', message: zap.message };
   }
   if (/etcd is waiting to join the cluster/i.test(text)) return { kind: 'waiting-for-bootstrap', message: text };

@@ -38,13 +38,20 @@ export interface ProgressViewSources {
   kernelLogs: KernelLogBuffer;
 }
 
-export async function machineProgressView(core: ProgressViewSources, macInput: string, opts: { events?: number; logLines?: number } = {}): Promise<MachineProgressView> {
+export async function machineProgressView(
+  core: ProgressViewSources,
+  macInput: string,
+  opts: { events?: number; logLines?: number } = {},
+): Promise<MachineProgressView> {
   const m = await core.machines.get(macInput);
   const p = await core.progress.progressOf(m.mac);
   const bootstrap = waitingForBootstrap(m, p);
   const unmet = [...p.unmetConditions];
   if (bootstrap && p.bootstrapWaitAt && !unmet.some((c) => c.name === 'bootstrap')) {
-    unmet.push({ name: 'bootstrap', reason: 'etcd is waiting to join the cluster: run `talosctl bootstrap` if this is the first control-plane node' });
+    unmet.push({
+      name: 'bootstrap',
+      reason: 'etcd is waiting to join the cluster: run `talosctl bootstrap` if this is the first control-plane node',
+    });
   }
   const deadline = core.stall.deadlineFor(m.state);
   return {
@@ -58,7 +65,10 @@ export async function machineProgressView(core: ProgressViewSources, macInput: s
     unmetConditions: m.state === 'joined' ? [] : unmet,
     waitingFor: bootstrap && m.state !== 'joined' ? 'talosctl bootstrap' : null,
     talos: { stage: p.stage, ready: p.ready, lastEventAt: p.lastTalosEventAt },
-    stall: deadline === null ? null : { deadlineMs: deadline, dueAt: new Date(core.stall.since(m) + deadline).toISOString() },
+    stall:
+      deadline === null
+        ? null
+        : { deadlineMs: deadline, dueAt: new Date(core.stall.since(m) + deadline).toISOString() },
     stalledIn: m.state === 'stalled' ? (p.stalled?.from ?? null) : null,
     lastEvents: await core.history.lastEvents(m.mac, opts.events ?? 20),
     kernelLog: core.kernelLogs.tail(m.mac, opts.logLines ?? 50),

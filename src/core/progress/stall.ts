@@ -34,11 +34,16 @@ export const DEFAULT_STALL_DEADLINES: Partial<Record<MachineState, number>> = {
 export function parseStallDeadlines(text: string): Partial<Record<MachineState, number>> {
   const result = { ...DEFAULT_STALL_DEADLINES };
   const states = Object.keys(DEFAULT_STALL_DEADLINES);
-  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([a-z-]+)=(off|\d+(?:\.\d+)?)$/.exec(item);
-    if (!m) throw new Error(`--stall-deadlines: "${item}" must be <state>=<minutes> or <state>=off (e.g. installing=30)`);
+    if (!m)
+      throw new Error(`--stall-deadlines: "${item}" must be <state>=<minutes> or <state>=off (e.g. installing=30)`);
     const state = m[1] as MachineState;
-    if (!states.includes(state)) throw new Error(`--stall-deadlines: "${m[1]}" is not a state that can stall; one of ${states.join(', ')}`);
+    if (!states.includes(state))
+      throw new Error(`--stall-deadlines: "${m[1]}" is not a state that can stall; one of ${states.join(', ')}`);
     const minutes = m[2] === 'off' ? 0 : Number(m[2]);
     if (minutes === 0) delete result[state];
     else result[state] = Math.round(minutes * MIN);
@@ -73,7 +78,9 @@ export class StallDetector {
     const silent: MachineState[] = [];
     if (!reporters.events) silent.push('booting-from-disk', 'running', 'kubelet-running');
     if (!reporters.events && !reporters.kmsg) silent.push('config-delivered', 'installing');
-    this.deadlines = Object.fromEntries(Object.entries(this.deadlines).filter(([state]) => !silent.includes(state as MachineState)));
+    this.deadlines = Object.fromEntries(
+      Object.entries(this.deadlines).filter(([state]) => !silent.includes(state as MachineState)),
+    );
   }
 
   deadlineFor(state: MachineState): number | null {
@@ -115,7 +122,13 @@ export class StallDetector {
         await this.timeline.record(
           m,
           'stalled',
-          { in: m.state, silentForMs: silentFor, deadlineMs: deadline, unmetConditions: progress?.unmetConditions ?? [], ...(hint ? { hint } : {}) },
+          {
+            in: m.state,
+            silentForMs: silentFor,
+            deadlineMs: deadline,
+            unmetConditions: progress?.unmetConditions ?? [],
+            ...(hint ? { hint } : {}),
+          },
           { state: 'stalled' },
         ),
       );

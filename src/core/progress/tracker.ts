@@ -2,7 +2,13 @@ import type { Store } from '../store/types.js';
 import type { UnattributedEvent } from '../store/talos.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
 import type { MachineService } from '../registry/machines.js';
-import { interpretTalosEvent, newTalosSession, type Interpretation, type TalosEventEnvelope, type TalosSession } from './interpret-events.js';
+import {
+  interpretTalosEvent,
+  newTalosSession,
+  type Interpretation,
+  type TalosEventEnvelope,
+  type TalosSession,
+} from './interpret-events.js';
 import { interpretInstallLine } from './interpret-install-lines.js';
 import { installProgressFor, type InstallProgressSignal } from '../config/talos-contract.js';
 import type { Timeline } from '../timeline/timeline.js';
@@ -47,9 +53,19 @@ const blankProgress = (mac: string, now: string): MachineProgress => ({
  */
 export class ProgressTracker {
   readonly counters: TalosCounters = {
-    eventsReceived: 0, eventsRecorded: 0, eventsDuplicate: 0, eventsUnattributed: 0, eventsUnknownType: 0,
-    eventsMalformed: 0, eventsOversized: 0, eventsFailed: 0,
-    kmsgConnections: 0, kmsgLines: 0, kmsgUnattributed: 0, kmsgGarbage: 0, kmsgOversized: 0,
+    eventsReceived: 0,
+    eventsRecorded: 0,
+    eventsDuplicate: 0,
+    eventsUnattributed: 0,
+    eventsUnknownType: 0,
+    eventsMalformed: 0,
+    eventsOversized: 0,
+    eventsFailed: 0,
+    kmsgConnections: 0,
+    kmsgLines: 0,
+    kmsgUnattributed: 0,
+    kmsgGarbage: 0,
+    kmsgOversized: 0,
   };
   private readonly sessions = new Map<string, TalosSession>();
   private readonly activity = new Map<string, number>();
@@ -137,15 +153,29 @@ export class ProgressTracker {
       progress.bootstrapWaitAt = this.timeline.now();
       progress.stalled = null;
       await this.putProgress(progress);
-      await this.timeline.record(m, 'waiting-for-bootstrap', { message: signal.message, hint: 'run `talosctl bootstrap` against this node if it is the first control-plane node' }, {
-        sourceIp: peerIp,
-        ...(m.state === 'stalled' ? { state } : {}),
-      });
+      await this.timeline.record(
+        m,
+        'waiting-for-bootstrap',
+        {
+          message: signal.message,
+          hint: 'run `talosctl bootstrap` against this node if it is the first control-plane node',
+        },
+        {
+          sourceIp: peerIp,
+          ...(m.state === 'stalled' ? { state } : {}),
+        },
+      );
     });
   }
 
   /** An install line on the kernel log: like an event, it moves the machine and ends a stall. */
-  private async applyInstallLine(m: Machine, effective: MachineState, progress: MachineProgress, peerIp: string, r: Interpretation): Promise<void> {
+  private async applyInstallLine(
+    m: Machine,
+    effective: MachineState,
+    progress: MachineProgress,
+    peerIp: string,
+    r: Interpretation,
+  ): Promise<void> {
     if (r.installed) await this.machines.completeInstall(m.mac);
     const state = r.state ?? (m.state === 'stalled' ? effective : null);
     let changed = this.noteFailure(progress, effective, r, state, 'kernel log');
@@ -161,7 +191,13 @@ export class ProgressTracker {
    * A failure's reason is the first one: what follows a failure (a service stopping, machined
    * giving up) is its consequence and goes on the timeline only. False when nothing changed.
    */
-  private noteFailure(progress: MachineProgress, effective: MachineState, r: Interpretation, state: MachineState | null, source: string): boolean {
+  private noteFailure(
+    progress: MachineProgress,
+    effective: MachineState,
+    r: Interpretation,
+    state: MachineState | null,
+    source: string,
+  ): boolean {
     if (!r.failure || state !== 'failed') return false;
     const context = this.lastError.get(progress.mac);
     if (context) r.detail.kernelLog = context;
@@ -191,7 +227,10 @@ export class ProgressTracker {
     if (!m || !env.event) return;
     this.activity.set(mac, this.timeline.clockMs());
     let session = this.sessions.get(mac);
-    if (!session) this.sessions.set(mac, (session = newTalosSession()));
+    if (!session) {
+      session = newTalosSession();
+      this.sessions.set(mac, session);
+    }
     const progress = await this.progressOf(mac);
     // A stalled machine is judged by where it stalled; any report from it ends the stall.
     const effective: MachineState = m.state === 'stalled' && progress.stalled ? progress.stalled.from : m.state;
@@ -209,7 +248,11 @@ export class ProgressTracker {
     if (r.installed) await this.machines.completeInstall(mac);
     if (this.noteFailure(progress, effective, r, state, `talos ${env.event.type}`)) changed = true;
     if (r.status) {
-      Object.assign(progress, { stage: r.status.stage, ready: r.status.ready, unmetConditions: r.status.unmetConditions });
+      Object.assign(progress, {
+        stage: r.status.stage,
+        ready: r.status.ready,
+        unmetConditions: r.status.unmetConditions,
+      });
       changed = true;
     }
     if ((r.bootstrapDone || state === 'joined') && progress.bootstrapWaitAt) {
@@ -225,7 +268,12 @@ export class ProgressTracker {
       await this.putProgress(progress);
     }
     if (kind || state) {
-      await this.timeline.record(m, kind ?? 'talos-event', { ...r.detail, eventId: env.id }, { sourceIp: peerIp, ...(state ? { state } : {}) });
+      await this.timeline.record(
+        m,
+        kind ?? 'talos-event',
+        { ...r.detail, eventId: env.id },
+        { sourceIp: peerIp, ...(state ? { state } : {}) },
+      );
     }
   }
 
@@ -253,7 +301,9 @@ export class ProgressTracker {
     }
     if (!hostname) return undefined;
     const short = hostname.split('.')[0];
-    const matches = (await this.store.machines.list()).filter((m) => m.state !== 'discovered' && m.hostname !== null && (m.hostname === hostname || m.hostname === short));
+    const matches = (await this.store.machines.list()).filter(
+      (m) => m.state !== 'discovered' && m.hostname !== null && (m.hostname === hostname || m.hostname === short),
+    );
     return matches.length === 1 ? matches[0] : undefined; // an ambiguous name attributes nothing
   }
 
@@ -264,7 +314,10 @@ export class ProgressTracker {
     this.kernelLogs.adopt(`ip:${peerIp}`, m.mac);
     const pending = await this.store.talosEvents.listUnattributed({ peerIp, unclaimedOnly: true, limit: 5000 });
     for (const p of pending) await this.apply(m.mac, peerIp, p.payload as unknown as TalosEventEnvelope);
-    await this.store.talosEvents.claimUnattributed(pending.map((p) => p.id), m.mac);
+    await this.store.talosEvents.claimUnattributed(
+      pending.map((p) => p.id),
+      m.mac,
+    );
   }
 
   private async putProgress(p: MachineProgress): Promise<void> {

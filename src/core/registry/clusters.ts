@@ -48,16 +48,30 @@ export class ClusterService {
     const now = this.timeline.now();
     const { cluster, warnings } = await this.check({ ...input }, now, now);
     await this.store.clusters.insert(cluster);
-    await this.timeline.audit({ ...actor, action: 'cluster.create', target: cluster.name, detail: { talosVersion: cluster.talosVersion } });
+    await this.timeline.audit({
+      ...actor,
+      action: 'cluster.create',
+      target: cluster.name,
+      detail: { talosVersion: cluster.talosVersion },
+    });
     return { cluster, warnings };
   }
 
-  async update(name: string, input: Omit<ClusterInput, 'name'>, actor: Actor): Promise<{ cluster: Cluster; warnings: string[] }> {
+  async update(
+    name: string,
+    input: Omit<ClusterInput, 'name'>,
+    actor: Actor,
+  ): Promise<{ cluster: Cluster; warnings: string[] }> {
     const existing = await this.get(name);
     const { cluster, warnings } = await this.check({ ...input, name }, existing.createdAt, this.timeline.now());
     await this.store.clusters.update(cluster);
     this.renderer.invalidate();
-    await this.timeline.audit({ ...actor, action: 'cluster.update', target: name, detail: { talosVersion: cluster.talosVersion } });
+    await this.timeline.audit({
+      ...actor,
+      action: 'cluster.update',
+      target: name,
+      detail: { talosVersion: cluster.talosVersion },
+    });
     return { cluster, warnings };
   }
 
@@ -71,7 +85,11 @@ export class ClusterService {
   }
 
   /** Validate everything a render will need, so a bad cluster fails at the API, not at boot time. */
-  private async check(input: ClusterInput, createdAt: string, updatedAt: string): Promise<{ cluster: Cluster; warnings: string[] }> {
+  private async check(
+    input: ClusterInput,
+    createdAt: string,
+    updatedAt: string,
+  ): Promise<{ cluster: Cluster; warnings: string[] }> {
     if (!NAME_RE.test(input.name)) {
       throw new ValidationError('name must be lower-case letters, digits and dashes (DNS label)', 'name');
     }
@@ -85,7 +103,10 @@ export class ClusterService {
     }
     for (const [i, arg] of (input.kernelArgs ?? []).entries()) {
       if (!KERNEL_ARG_RE.test(arg)) {
-        throw new ValidationError(`kernelArgs[${i}] "${arg}" must not contain whitespace, quotes or "$"`, `kernelArgs[${i}]`);
+        throw new ValidationError(
+          `kernelArgs[${i}] "${arg}" must not contain whitespace, quotes or "$"`,
+          `kernelArgs[${i}]`,
+        );
       }
     }
     const cluster: Cluster = {

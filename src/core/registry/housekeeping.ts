@@ -70,7 +70,11 @@ export class Housekeeping {
   }
 
   /** A pass every `intervalMs` (and one soon after start) until stop(); errors go to `onError`, never thrown. */
-  start(intervalMs: number, onError: (err: unknown) => void = () => undefined, onReport?: (r: HousekeepingReport) => void): void {
+  start(
+    intervalMs: number,
+    onError: (err: unknown) => void = () => undefined,
+    onReport?: (r: HousekeepingReport) => void,
+  ): void {
     this.stopTimer();
     this.stopped = false;
     const tick = () =>
@@ -106,7 +110,10 @@ export class Housekeeping {
     const events = retention(this.retention.events);
     const audit = retention(this.retention.audit);
     return {
-      discoveredExpired: this.discovery.expireAfterMs > 0 ? await this.batches(() => machines.expireDiscovered(iso(this.discovery.expireAfterMs), batch)) : 0,
+      discoveredExpired:
+        this.discovery.expireAfterMs > 0
+          ? await this.batches(() => machines.expireDiscovered(iso(this.discovery.expireAfterMs), batch))
+          : 0,
       discoveredTrimmed: await this.batches(() => machines.trimDiscovered(this.discovery.maxDiscovered, batch)),
       eventsPruned: await this.batches(() => this.store.events.prune({ ...events, max: batch })),
       auditPruned: await this.batches(() => this.store.audit.prune({ ...audit, max: batch })),

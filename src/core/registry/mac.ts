@@ -56,7 +56,12 @@ export function isStationMac(mac: string): boolean {
 export function parseStationMac(input: unknown, field = 'mac'): string {
   const mac = parseMac(input, field);
   if (!isStationMac(mac)) {
-    const what = mac === '00:00:00:00:00:00' ? 'the all-zero address' : mac === 'ff:ff:ff:ff:ff:ff' ? 'the broadcast address' : 'a multicast address (the first octet is odd)';
+    const what =
+      mac === '00:00:00:00:00:00'
+        ? 'the all-zero address'
+        : mac === 'ff:ff:ff:ff:ff:ff'
+          ? 'the broadcast address'
+          : 'a multicast address (the first octet is odd)';
     throw new ValidationError(`${field} ${mac} is ${what}, not a NIC's own address`, field);
   }
   return mac;

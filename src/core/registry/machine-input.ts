@@ -33,14 +33,20 @@ export function invalid(message: string, field: string): never {
 
 export function checkHostname(h: string | null): string | null {
   if (h === null) return null;
-  if (!HOSTNAME_RE.test(h)) throw new ValidationError(`hostname "${h.slice(0, 64)}" is not a valid RFC 1123 host name (lower-case letters, digits, dashes, dots)`, 'hostname');
+  if (!HOSTNAME_RE.test(h))
+    throw new ValidationError(
+      `hostname "${h.slice(0, 64)}" is not a valid RFC 1123 host name (lower-case letters, digits, dashes, dots)`,
+      'hostname',
+    );
   return h;
 }
 
 export function checkLabels(labels: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_KEY_RE.test(k)) throw new ValidationError(`label key "${k.slice(0, 64)}" is not a valid label key`, `labels.${k}`);
-    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) throw new ValidationError(`label "${k}" has an invalid value`, `labels.${k}`);
+    if (!LABEL_KEY_RE.test(k))
+      throw new ValidationError(`label key "${k.slice(0, 64)}" is not a valid label key`, `labels.${k}`);
+    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v))
+      throw new ValidationError(`label "${k}" has an invalid value`, `labels.${k}`);
   }
   return { ...labels };
 }

@@ -7,7 +7,17 @@ import { isStationMac, parseMac, parseStationMac } from './mac.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { Machine, MachineEvent, MachineState, SeenFacts } from '../types.js';
-import { BOOT_FILE_RE, blankMachine, checkHostname, checkLabels, DISK_PATH_RE, dropUndefined, invalid, type MachineInput, type MachinePatch } from './machine-input.js';
+import {
+  BOOT_FILE_RE,
+  blankMachine,
+  checkHostname,
+  checkLabels,
+  DISK_PATH_RE,
+  dropUndefined,
+  invalid,
+  type MachineInput,
+  type MachinePatch,
+} from './machine-input.js';
 import { isPlaceholderUuid, normaliseUuid } from './uuid.js';
 
 export { blankMachine, type MachineInput, type MachinePatch } from './machine-input.js';
@@ -24,7 +34,9 @@ export class MachineService {
     private readonly renderer: ConfigRenderer,
     readonly discoveryLimits: DiscoveryLimits = DEFAULT_DISCOVERY_LIMITS,
   ) {
-    this.discoveryRate = new SourceRateLimiter(discoveryLimits.perSourcePerMinute, discoveryLimits.maxSources, () => timeline.clockMs());
+    this.discoveryRate = new SourceRateLimiter(discoveryLimits.perSourcePerMinute, discoveryLimits.maxSources, () =>
+      timeline.clockMs(),
+    );
   }
 
   async get(macInput: string): Promise<Machine> {
@@ -73,11 +85,21 @@ export class MachineService {
     machine.state = existing ? existing.state : machine.installed ? 'installed' : 'registered';
     if (existing) await this.store.machines.update(machine);
     else await this.store.machines.insert(machine);
-    await this.timeline.record(machine, existing ? 'accepted' : 'registered', { cluster: machine.cluster, role: machine.role, hostname: machine.hostname }, {
-      sourceIp: actor.sourceIp,
-      state: machine.installed ? 'installed' : 'registered',
+    await this.timeline.record(
+      machine,
+      existing ? 'accepted' : 'registered',
+      { cluster: machine.cluster, role: machine.role, hostname: machine.hostname },
+      {
+        sourceIp: actor.sourceIp,
+        state: machine.installed ? 'installed' : 'registered',
+      },
+    );
+    await this.timeline.audit({
+      ...actor,
+      action: existing ? 'machine.accept' : 'machine.create',
+      target: mac,
+      detail: { cluster: machine.cluster, role: machine.role },
     });
-    await this.timeline.audit({ ...actor, action: existing ? 'machine.accept' : 'machine.create', target: mac, detail: { cluster: machine.cluster, role: machine.role } });
     return this.get(mac);
   }
 
@@ -86,12 +108,22 @@ export class MachineService {
     const machine = await this.apply(current, patch, this.timeline.now());
     await this.store.machines.update(machine);
     if (patch.installed !== undefined && patch.installed !== current.installed) {
-      await this.timeline.record(machine, patch.installed ? 'marked-installed' : 'marked-not-installed', {}, {
-        sourceIp: actor.sourceIp,
-        state: patch.installed ? 'installed' : 'registered',
-      });
+      await this.timeline.record(
+        machine,
+        patch.installed ? 'marked-installed' : 'marked-not-installed',
+        {},
+        {
+          sourceIp: actor.sourceIp,
+          state: patch.installed ? 'installed' : 'registered',
+        },
+      );
     }
-    await this.timeline.audit({ ...actor, action: 'machine.update', target: machine.mac, detail: { fields: Object.keys(patch) } });
+    await this.timeline.audit({
+      ...actor,
+      action: 'machine.update',
+      target: machine.mac,
+      detail: { fields: Object.keys(patch) },
+    });
     return this.get(machine.mac);
   }
 
@@ -108,12 +140,18 @@ export class MachineService {
    */
   async requestReimage(macInput: string, wipe: 'system' | 'disk', actor: Actor): Promise<Machine> {
     const m = await this.get(macInput);
-    if (m.state === 'discovered') throw new ConflictError(`machine ${m.mac} is not registered; register it before reimaging`);
+    if (m.state === 'discovered')
+      throw new ConflictError(`machine ${m.mac} is not registered; register it before reimaging`);
     const previousState = m.reimage?.previousState ?? (m.state === 'reimage-requested' ? undefined : m.state);
     m.reimage = { wipe, requestedAt: this.timeline.now(), previousState, wipeServedAt: null, wipeBootedAt: null };
     m.updatedAt = m.reimage.requestedAt;
     await this.store.machines.update(m);
-    await this.timeline.record(m, 'reimage-requested', { wipe }, { sourceIp: actor.sourceIp, state: 'reimage-requested' });
+    await this.timeline.record(
+      m,
+      'reimage-requested',
+      { wipe },
+      { sourceIp: actor.sourceIp, state: 'reimage-requested' },
+    );
     await this.timeline.audit({ ...actor, action: 'machine.reimage', target: m.mac, detail: { wipe } });
     return this.get(m.mac);
   }
@@ -122,7 +160,10 @@ export class MachineService {
   async cancelReimage(macInput: string, actor: Actor): Promise<Machine> {
     const m = await this.get(macInput);
     if (!m.reimage) throw new ConflictError(`machine ${m.mac} has no reimage request`);
-    if (m.reimage.wipeServedAt) throw new ConflictError(`the reimage of ${m.mac} has started (wipe boot served at ${m.reimage.wipeServedAt}); it cannot be canceled`);
+    if (m.reimage.wipeServedAt)
+      throw new ConflictError(
+        `the reimage of ${m.mac} has started (wipe boot served at ${m.reimage.wipeServedAt}); it cannot be canceled`,
+      );
     const restore = m.reimage.previousState ?? (m.installed ? 'installed' : 'registered');
     m.reimage = null;
     m.updatedAt = this.timeline.now();
@@ -224,14 +265,18 @@ export class MachineService {
       next.installDisk = null;
       next.installDiskSelector = null;
       if (typeof p.installDisk === 'string') {
-        if (!DISK_PATH_RE.test(p.installDisk)) throw new ValidationError('installDisk must be a /dev/… path or a Talos diskSelector object', 'installDisk');
+        if (!DISK_PATH_RE.test(p.installDisk))
+          throw new ValidationError('installDisk must be a /dev/… path or a Talos diskSelector object', 'installDisk');
         next.installDisk = p.installDisk;
       } else if (p.installDisk !== null) {
         next.installDiskSelector = p.installDisk;
       }
     }
     if (p.uuid !== undefined) {
-      next.uuid = p.uuid === null ? null : (normaliseUuid(p.uuid) ?? invalid('uuid must be an SMBIOS UUID (8-4-4-4-12 hex)', 'uuid'));
+      next.uuid =
+        p.uuid === null
+          ? null
+          : (normaliseUuid(p.uuid) ?? invalid('uuid must be an SMBIOS UUID (8-4-4-4-12 hex)', 'uuid'));
     }
     if (p.serial !== undefined) next.serial = p.serial;
     if (p.labels !== undefined) next.labels = checkLabels(p.labels);
@@ -243,7 +288,8 @@ export class MachineService {
       next.ip = p.ip;
     }
     if (p.bootFile !== undefined) {
-      if (p.bootFile !== null && !BOOT_FILE_RE.test(p.bootFile)) throw new ValidationError('bootFile must be a plain file name such as snponly.efi', 'bootFile');
+      if (p.bootFile !== null && !BOOT_FILE_RE.test(p.bootFile))
+        throw new ValidationError('bootFile must be a plain file name such as snponly.efi', 'bootFile');
       next.bootFile = p.bootFile;
     }
     if (p.localBoot !== undefined) next.localBoot = p.localBoot;

@@ -30,7 +30,12 @@ export function uuidFromSmbiosBytes(raw: Uint8Array): string | undefined {
  * / "not settable"), and the 00-01-…-09 sequence many boards carry in every unit. They identify no
  * machine, so nothing is ever matched by them.
  */
-const PLACEHOLDER_UUIDS = new Set(['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '03000200-0400-0500-0006-000700080009', '00020003-0004-0005-0006-000700080009']);
+const PLACEHOLDER_UUIDS = new Set([
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  '03000200-0400-0500-0006-000700080009',
+  '00020003-0004-0005-0006-000700080009',
+]);
 
 export function isPlaceholderUuid(uuid: string): boolean {
   return PLACEHOLDER_UUIDS.has(uuid.toLowerCase());

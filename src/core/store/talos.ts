@@ -13,7 +13,12 @@ export interface TalosEventRepo {
   /** Keep an event nobody could be found for; false when this peer already sent that id. */
   recordUnattributed(e: Omit<UnattributedEvent, 'id' | 'claimedBy'>): Promise<boolean>;
   /** Oldest first. */
-  listUnattributed(opts?: { peerIp?: string; unclaimedOnly?: boolean; afterId?: number; limit?: number }): Promise<UnattributedEvent[]>;
+  listUnattributed(opts?: {
+    peerIp?: string;
+    unclaimedOnly?: boolean;
+    afterId?: number;
+    limit?: number;
+  }): Promise<UnattributedEvent[]>;
   /** Mark events as attributed after the fact (the peer later identified itself). */
   claimUnattributed(ids: number[], mac: string): Promise<void>;
   countUnattributed(opts?: { unclaimedOnly?: boolean }): Promise<number>;

@@ -1,11 +1,4 @@
-import type {
-  AuditEntry,
-  Cluster,
-  ConfigToken,
-  Machine,
-  MachineEvent,
-  MachineState,
-} from '../types.js';
+import type { AuditEntry, Cluster, ConfigToken, Machine, MachineEvent, MachineState } from '../types.js';
 import type { LeaseRepo } from './leases.js';
 import type { ProgressRepo, TalosEventRepo } from './talos.js';
 

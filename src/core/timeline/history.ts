@@ -13,7 +13,9 @@ export class History {
    * given, else of all (what an SSE client that reconnects with Last-Event-ID missed).
    */
   eventsAfter(afterId: number, opts: { mac?: string; limit: number }): Promise<MachineEvent[]> {
-    return opts.mac ? this.store.events.list(opts.mac, { afterId, limit: opts.limit }) : this.store.events.since(afterId, opts.limit);
+    return opts.mac
+      ? this.store.events.list(opts.mac, { afterId, limit: opts.limit })
+      : this.store.events.since(afterId, opts.limit);
   }
 
   /** A machine's newest `limit` timeline events, oldest first. */

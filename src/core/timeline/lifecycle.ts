@@ -42,7 +42,10 @@ export function inInstallWindow(m: Pick<Machine, 'state' | 'installed' | 'reimag
  * - Installed machines only move when they are told to boot their disk; their DHCP/TFTP/script
  *   traffic is on the timeline but does not demote `joined` to `dhcp` on every reboot.
  */
-export function nextState(m: Pick<Machine, 'state' | 'installed' | 'reimage'>, signal: BootSignal): MachineState | null {
+export function nextState(
+  m: Pick<Machine, 'state' | 'installed' | 'reimage'>,
+  signal: BootSignal,
+): MachineState | null {
   if (m.state === 'discovered') return null;
   const target = INSTALL_PATH_TARGET[signal];
   if (target === null) return null;

@@ -72,12 +72,30 @@ export class Timeline {
     const last = this.lastByMac.get(mac);
     // A repeat changes nothing but the count: same kind, detail and source, no state it would move
     // (none, or the one the machine is already in), within the window of the first occurrence.
-    const unchangedState = state === null || (last?.state === state && typeof machine !== 'string' && machine.state === state);
-    if (last && last.key === key && unchangedState && !NEVER_COALESCED.has(kind) && atMs - last.firstAtMs < REPEAT_WINDOW_MS && atMs >= last.firstAtMs) {
+    const unchangedState =
+      state === null || (last?.state === state && typeof machine !== 'string' && machine.state === state);
+    if (
+      last &&
+      last.key === key &&
+      unchangedState &&
+      !NEVER_COALESCED.has(kind) &&
+      atMs - last.firstAtMs < REPEAT_WINDOW_MS &&
+      atMs >= last.firstAtMs
+    ) {
       if (await this.store.events.repeat(last.id, at)) {
         last.repeats += 1;
         const first = new Date(last.firstAtMs).toISOString();
-        const repeated: MachineEvent = { id: last.id, mac, at: first, kind, detail, sourceIp, state: last.state, repeats: last.repeats, lastAt: at };
+        const repeated: MachineEvent = {
+          id: last.id,
+          mac,
+          at: first,
+          kind,
+          detail,
+          sourceIp,
+          state: last.state,
+          repeats: last.repeats,
+          lastAt: at,
+        };
         this.bus.emit(EVENT_REPEATED, repeated);
         return repeated;
       }

@@ -20,7 +20,8 @@ export function contentTypeOf(file: string): string {
 
 const tokens = (header: string) => header.split(',').map((t) => t.trim());
 /** Weak comparison, as send does: `"x"` and `W/"x"` both match our weak ETag. */
-export const etagMatches = (header: string, etag: string) => header.trim() === '*' || tokens(header).some((t) => t === etag || `W/${t}` === etag);
+export const etagMatches = (header: string, etag: string) =>
+  header.trim() === '*' || tokens(header).some((t) => t === etag || `W/${t}` === etag);
 export const dateOf = (header: string | undefined) => (header === undefined ? NaN : Date.parse(header));
 
 /**
@@ -30,7 +31,12 @@ export const dateOf = (header: string | undefined) => (header === undefined ? Na
  */
 export function parseRange(header: string, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = /^\s*bytes\s*=(.*)$/i.exec(header);
-  const specs = m ? m[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+  const specs = m
+    ? m[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : [];
   if (specs.length !== 1) return undefined;
   const r = /^(\d*)-(\d*)$/.exec(specs[0]!);
   if (!r || (r[1] === '' && r[2] === '')) return undefined;

@@ -27,7 +27,14 @@ export function settled(res: ServerResponse): Promise<boolean> {
  * while the next is read. Ends the response, or destroys it when the file came up short (the
  * Content-Length promised more) or a read failed. Closes the file and returns the buffers.
  */
-export async function stream(req: FastifyRequest, res: ServerResponse, fh: FileHandle, start: number, length: number, pool: BufferPool): Promise<void> {
+export async function stream(
+  req: FastifyRequest,
+  res: ServerResponse,
+  fh: FileHandle,
+  start: number,
+  length: number,
+  pool: BufferPool,
+): Promise<void> {
   const { bufs, pooled } = lease(pool, length);
   const inFlight: Array<Promise<boolean> | undefined> = bufs.map(() => undefined);
   // A write callback may never come (a response queued behind another on a socket that died):

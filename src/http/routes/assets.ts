@@ -18,7 +18,10 @@ import { sendFile } from '../file-sender.js';
  * (200), "range-sent" (206) or "not-modified" (304) once every byte was handed to the kernel,
  * "aborted" when the client hung up first, or "refused" (4xx/5xx: 416, 404…).
  */
-export async function assetRoutes(app: FastifyInstance, { core, assetsDir, sendTimeoutMs }: { core: Core; assetsDir: string; sendTimeoutMs?: number }): Promise<void> {
+export async function assetRoutes(
+  app: FastifyInstance,
+  { core, assetsDir, sendTimeoutMs }: { core: Core; assetsDir: string; sendTimeoutMs?: number },
+): Promise<void> {
   const root = resolve(assetsDir);
   const talosAsset = (url: string) => /^\/assets\/talos\/[^/]+\/([^/?]+)/.exec(url)?.[1];
   const PREFIX = '/assets/';
@@ -44,14 +47,22 @@ export async function assetRoutes(app: FastifyInstance, { core, assetsDir, sendT
       }
       let ended = false;
       const record = (phase: AssetPhase, detail: Record<string, unknown>) =>
-        core.boot.assetTransfer(ip, file!, phase, { ...detail, range }).catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
+        core.boot
+          .assetTransfer(ip, file!, phase, { ...detail, range })
+          .catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
       try {
         await sendFile(req, reply, root, path.slice(PREFIX.length), {
           inactivityTimeoutMs: sendTimeoutMs,
           onEnd: file
             ? ({ status, bytes, complete }) => {
                 ended = true;
-                const phase = !complete ? 'aborted' : status === 200 ? 'completed' : status === 206 ? 'range-sent' : 'not-modified';
+                const phase = !complete
+                  ? 'aborted'
+                  : status === 200
+                    ? 'completed'
+                    : status === 206
+                      ? 'range-sent'
+                      : 'not-modified';
                 void record(phase, { status, bytes: complete ? bytes : null });
               }
             : undefined,

@@ -36,7 +36,12 @@ export async function auditRoutes(app: FastifyInstance, { core }: { core: Core }
       const beforeId = decodeCursor('audit', req.query.cursor, 'number');
       // A MAC target in any spelling finds the entries stored under its normal form.
       const normalised = target ? (tryParseMac(target) ?? target) : undefined;
-      return pageOf(await core.history.audit({ target: normalised, beforeId, limit: limit + 1 }), limit, 'audit', (e) => e.id);
+      return pageOf(
+        await core.history.audit({ target: normalised, beforeId, limit: limit + 1 }),
+        limit,
+        'audit',
+        (e) => e.id,
+      );
     },
   );
 }

@@ -20,15 +20,25 @@ export const IPXE_QUERY_SCHEMA = {
   required: ['mac'],
   properties: {
     // Validation happens here so a malformed query is a 400 before anything is recorded.
-    mac: { type: 'string', pattern: '^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$|^[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}$' },
-    uuid: { type: 'string', pattern: '^$|^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$' },
+    mac: {
+      type: 'string',
+      pattern:
+        '^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$|^[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}$',
+    },
+    uuid: {
+      type: 'string',
+      pattern: '^$|^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$',
+    },
     serial: { type: 'string', maxLength: 128 },
     arch: { type: 'string', enum: ['', 'i386', 'x86_64', 'arm64', 'arm32', 'riscv64'] },
     platform: { type: 'string', enum: ['', 'pcbios', 'efi'] },
   },
 } as const;
 export const CONFIG_PARAMS_SCHEMA = { type: 'object', properties: { mac: { type: 'string', maxLength: 64 } } } as const;
-export const CONFIG_QUERY_SCHEMA = { type: 'object', properties: { token: { type: 'string', maxLength: 256 } } } as const;
+export const CONFIG_QUERY_SCHEMA = {
+  type: 'object',
+  properties: { token: { type: 'string', maxLength: 256 } },
+} as const;
 
 export interface IpxeQuery {
   mac: string;
@@ -49,13 +59,35 @@ const IPXE = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export async function answerScript(core: Core, q: IpxeQuery, ip: string): Promise<BootAnswer & { kind: ScriptKind }> {
-  const { kind, script } = await core.boot.machineScript({ mac: q.mac, uuid: q.uuid, serial: q.serial, arch: q.arch, platform: q.platform, sourceIp: ip });
-  return { kind, status: 200, headers: { 'content-type': IPXE, 'cache-control': 'no-store', 'x-metalboot-script': kind }, body: script };
+  const { kind, script } = await core.boot.machineScript({
+    mac: q.mac,
+    uuid: q.uuid,
+    serial: q.serial,
+    arch: q.arch,
+    platform: q.platform,
+    sourceIp: ip,
+  });
+  return {
+    kind,
+    status: 200,
+    headers: { 'content-type': IPXE, 'cache-control': 'no-store', 'x-metalboot-script': kind },
+    body: script,
+  };
 }
 
-export async function answerConfig(core: Core, mac: string, token: string | undefined, ip: string): Promise<BootAnswer> {
+export async function answerConfig(
+  core: Core,
+  mac: string,
+  token: string | undefined,
+  ip: string,
+): Promise<BootAnswer> {
   const result: ConfigResult = await core.boot.fetchConfig(mac, token, ip);
-  if (result.status === 200) return { status: 200, headers: { 'content-type': 'application/yaml', 'cache-control': 'no-store' }, body: result.body };
+  if (result.status === 200)
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/yaml', 'cache-control': 'no-store' },
+      body: result.body,
+    };
   const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-store' };
   // Talos retries any non-200 with backoff; a 503 tells it (and the operator) to try again later.
   if (result.status === 503) headers['retry-after'] = '30';

@@ -6,17 +6,29 @@ import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from
 import { clusterCreateBody, clusterSchema, clusterUpdateBody, nameParams } from '../schemas.js';
 
 export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
-  const withWarnings = { type: 'object', properties: { cluster: clusterSchema, warnings: { type: 'array', items: { type: 'string' } } } };
+  const withWarnings = {
+    type: 'object',
+    properties: { cluster: clusterSchema, warnings: { type: 'array', items: { type: 'string' } } },
+  };
   const actor = (req: { ip: string }) => ({ actor: 'api', sourceIp: sourceIp(req as never) });
 
-  app.post<{ Body: ClusterInput }>('/clusters', { schema: { body: clusterCreateBody, response: { 201: withWarnings } } }, async (req, reply) => {
-    const result = await core.clusters.create(req.body, actor(req));
-    return reply.code(201).send(result);
-  });
+  app.post<{ Body: ClusterInput }>(
+    '/clusters',
+    { schema: { body: clusterCreateBody, response: { 201: withWarnings } } },
+    async (req, reply) => {
+      const result = await core.clusters.create(req.body, actor(req));
+      return reply.code(201).send(result);
+    },
+  );
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
     '/clusters',
-    { schema: { querystring: { type: 'object', additionalProperties: false, properties: pageQueryProperties }, response: { 200: pageSchema(clusterSchema, 'Clusters in name order') } } },
+    {
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: pageQueryProperties },
+        response: { 200: pageSchema(clusterSchema, 'Clusters in name order') },
+      },
+    },
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const after = decodeCursor('clusters', req.query.cursor, 'string');
@@ -24,8 +36,10 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
     },
   );
 
-  app.get<{ Params: { name: string } }>('/clusters/:name', { schema: { params: nameParams, response: { 200: clusterSchema } } }, (req) =>
-    core.clusters.get(req.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/clusters/:name',
+    { schema: { params: nameParams, response: { 200: clusterSchema } } },
+    (req) => core.clusters.get(req.params.name),
   );
 
   app.put<{ Params: { name: string }; Body: ClusterInput }>(
@@ -33,14 +47,22 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
     { schema: { params: nameParams, body: clusterUpdateBody, response: { 200: withWarnings } } },
     async (req, reply) => {
       if (req.body.name !== undefined && req.body.name !== req.params.name) {
-        return reply.code(400).send({ error: 'validation', message: 'name in the body differs from the URL; clusters cannot be renamed', field: 'name' });
+        return reply.code(400).send({
+          error: 'validation',
+          message: 'name in the body differs from the URL; clusters cannot be renamed',
+          field: 'name',
+        });
       }
       return core.clusters.update(req.params.name, req.body, actor(req));
     },
   );
 
-  app.delete<{ Params: { name: string } }>('/clusters/:name', { schema: { params: nameParams } }, async (req, reply) => {
-    await core.clusters.delete(req.params.name, actor(req));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { name: string } }>(
+    '/clusters/:name',
+    { schema: { params: nameParams } },
+    async (req, reply) => {
+      await core.clusters.delete(req.params.name, actor(req));
+      return reply.code(204).send();
+    },
+  );
 }

@@ -27,7 +27,8 @@ const SUMMARIES: Record<string, string> = {
     'Dry run of a machine’s network boot (`metalboot doctor --mac`): what each hop would get, recording nothing; also for unknown MACs',
   'POST /api/v1/machines/{mac}/reimage': 'Reinstall on the next network boot (wipes first)',
   'DELETE /api/v1/machines/{mac}/reimage': 'Cancel a pending reimage',
-  'GET /api/v1/machines/{mac}/progress': 'Where a machine is and why: state, unmet conditions, failure, stall deadline, last events, kernel-log tail',
+  'GET /api/v1/machines/{mac}/progress':
+    'Where a machine is and why: state, unmet conditions, failure, stall deadline, last events, kernel-log tail',
   'GET /api/v1/machines/{mac}/logs': 'A machine’s kernel-log tail as Talos streamed it',
   'POST /api/v1/machines/{mac}/power': 'Power action (Wake-on-LAN: `{"action": "on"}`)',
   'GET /api/v1/events/stream':
@@ -59,7 +60,8 @@ export function tagFor(url: string): string {
 const unauthorized = { ...errorSchema, description: 'Missing or wrong API token' };
 const SSE_RESPONSE = {
   200: {
-    description: 'A Server-Sent Events stream: `id:` event id, `event: machine-event`, `data:` {id, mac, at, kind, detail, sourceIp, state}; `:` heartbeats',
+    description:
+      'A Server-Sent Events stream: `id:` event id, `event: machine-event`, `data:` {id, mac, at, kind, detail, sourceIp, state}; `:` heartbeats',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   },
 };
@@ -81,7 +83,13 @@ export async function registerDocs(app: FastifyInstance, opts: { version: string
       },
       tags: TAGS,
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token from data/api-token (or METALBOOT_API_TOKEN)' } },
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'The API token from data/api-token (or METALBOOT_API_TOKEN)',
+          },
+        },
       },
     },
     // Tags, summaries and security are decided by path, here, so route files need not repeat them.
@@ -95,7 +103,10 @@ export async function registerDocs(app: FastifyInstance, opts: { version: string
       if (summary && !s.summary) out.summary = summary;
       if (url.startsWith('/api/v1/')) {
         out.security = [{ bearerAuth: [] }];
-        const fallback = path === '/api/v1/events/stream' ? SSE_RESPONSE : { 200: { description: 'Success', type: 'object', additionalProperties: true } };
+        const fallback =
+          path === '/api/v1/events/stream'
+            ? SSE_RESPONSE
+            : { 200: { description: 'Success', type: 'object', additionalProperties: true } };
         out.response = { ...((s.response as Record<string, unknown> | undefined) ?? fallback), 401: unauthorized };
       }
       return { schema: out as FastifySchema, url };

@@ -42,7 +42,15 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
 
   app.get<{ Querystring: { mac?: string } }>(
     '/events/stream',
-    { schema: { querystring: { type: 'object', additionalProperties: false, properties: { mac: { type: 'string', maxLength: 32 } } } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { mac: { type: 'string', maxLength: 32 } },
+        },
+      },
+    },
     async (req, reply) => {
       // A malformed MAC is a 400 (parseMac's ValidationError) before the stream starts.
       const filter = req.query.mac !== undefined ? parseMac(req.query.mac) : undefined;
@@ -106,7 +114,8 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
             send(format(e));
             lastSent = e.id;
           }
-          if (missed.length > maxReplay) send(`event: replay-truncated\ndata: ${JSON.stringify({ after, replayedUpTo: lastSent })}\n\n`);
+          if (missed.length > maxReplay)
+            send(`event: replay-truncated\ndata: ${JSON.stringify({ after, replayedUpTo: lastSent })}\n\n`);
         } catch (err) {
           req.log.error({ err }, 'replaying missed events failed');
         }

@@ -28,16 +28,35 @@ export interface MachineRouteOptions {
   bootNetwork: () => BootNetwork;
 }
 
-export async function machineRoutes(app: FastifyInstance, { core, assetsDir, bootNetwork }: MachineRouteOptions): Promise<void> {
+export async function machineRoutes(
+  app: FastifyInstance,
+  { core, assetsDir, bootNetwork }: MachineRouteOptions,
+): Promise<void> {
   const actor = (req: FastifyRequest) => ({ actor: 'api', sourceIp: sourceIp(req) });
 
-  app.post<{ Body: MachineInput }>('/machines', { schema: { body: machineCreateBody, response: { 201: machineSchema } } }, async (req, reply) =>
-    reply.code(201).send(await core.machines.register(req.body, actor(req))),
+  app.post<{ Body: MachineInput }>(
+    '/machines',
+    { schema: { body: machineCreateBody, response: { 201: machineSchema } } },
+    async (req, reply) => reply.code(201).send(await core.machines.register(req.body, actor(req))),
   );
 
-  app.get<{ Querystring: { state?: MachineState; cluster?: string; label?: string; registered?: 'true' | 'false'; limit?: string; cursor?: string } }>(
+  app.get<{
+    Querystring: {
+      state?: MachineState;
+      cluster?: string;
+      label?: string;
+      registered?: 'true' | 'false';
+      limit?: string;
+      cursor?: string;
+    };
+  }>(
     '/machines',
-    { schema: { querystring: machineListQuery, response: { 200: pageSchema(machineListItemSchema, 'Machines in MAC order') } } },
+    {
+      schema: {
+        querystring: machineListQuery,
+        response: { 200: pageSchema(machineListItemSchema, 'Machines in MAC order') },
+      },
+    },
     async (req) => {
       const { state, cluster, label } = req.query;
       const [key, value] = label ? label.split('=') : [];
@@ -45,16 +64,25 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
       const after = decodeCursor('machines', req.query.cursor, 'string');
       const registered = req.query.registered === undefined ? undefined : req.query.registered === 'true';
       const filter = { state, cluster, registered, label: key !== undefined ? { key, value: value ?? '' } : undefined };
-      const page = pageOf(await core.machines.page(filter, { after, limit: limit + 1 }), limit, 'machines', (m) => m.mac);
+      const page = pageOf(
+        await core.machines.page(filter, { after, limit: limit + 1 }),
+        limit,
+        'machines',
+        (m) => m.mac,
+      );
       return { items: await core.machines.withLatestEvents(page.items), next: page.next };
     },
   );
 
   // A failed machine carries its failure's first reason (later consequences are on its timeline).
-  app.get<MacParams>('/machines/:mac', { schema: { params: machineParams, response: { 200: machineSchema } } }, async (req) => {
-    const m = await core.machines.get(req.params.mac);
-    return { ...m, failure: m.state === 'failed' ? (await core.progress.progressOf(m.mac)).failure : null };
-  });
+  app.get<MacParams>(
+    '/machines/:mac',
+    { schema: { params: machineParams, response: { 200: machineSchema } } },
+    async (req) => {
+      const m = await core.machines.get(req.params.mac);
+      return { ...m, failure: m.state === 'failed' ? (await core.progress.progressOf(m.mac)).failure : null };
+    },
+  );
 
   // The dry run of this machine's boot (metalboot doctor --mac): records nothing, also for MACs
   // never seen (those get the discovery answer, and are not discovered by asking) — except that
@@ -64,11 +92,22 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     { schema: { params: machineParams, querystring: previewQuery, response: { 200: bootPreviewSchema } } },
     async (req) => {
       const { arch, ipxe, config } = req.query;
-      const request = { mac: parseMac(req.params.mac), archCode: arch === undefined ? 7 : Number(arch), ipxe: ipxe === '1', includeConfig: config === '1' };
+      const request = {
+        mac: parseMac(req.params.mac),
+        archCode: arch === undefined ? 7 : Number(arch),
+        ipxe: ipxe === '1',
+        includeConfig: config === '1',
+      };
       const preview = await core.boot.preview(request, bootNetwork(), assetsDir);
       const shown = preview.hops.find((h) => h.step === 'config')?.data?.yaml;
       if (typeof shown === 'string') {
-        await core.timeline.audit({ actor: 'api', action: 'config.previewed', target: request.mac, detail: { bytes: Buffer.byteLength(shown) }, sourceIp: sourceIp(req) });
+        await core.timeline.audit({
+          actor: 'api',
+          action: 'config.previewed',
+          target: request.mac,
+          detail: { bytes: Buffer.byteLength(shown) },
+          sourceIp: sourceIp(req),
+        });
       }
       return preview;
     },
@@ -94,7 +133,11 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
           type: 'object',
           additionalProperties: false,
           properties: {
-            after: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'Only events with a larger id (what a live client already has)' },
+            after: {
+              type: 'string',
+              pattern: '^[0-9]{1,15}$',
+              description: 'Only events with a larger id (what a live client already has)',
+            },
             ...pageQueryProperties,
           },
         },
@@ -104,8 +147,14 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     async (req) => {
       await core.machines.get(req.params.mac); // 404 for a MAC we never saw
       const limit = pageLimit(req.query.limit);
-      const afterId = decodeCursor('events', req.query.cursor, 'number') ?? (req.query.after ? Number(req.query.after) : undefined);
-      return pageOf(await core.machines.events(req.params.mac, { afterId, limit: limit + 1 }), limit, 'events', (e) => e.id);
+      const afterId =
+        decodeCursor('events', req.query.cursor, 'number') ?? (req.query.after ? Number(req.query.after) : undefined);
+      return pageOf(
+        await core.machines.events(req.params.mac, { afterId, limit: limit + 1 }),
+        limit,
+        'events',
+        (e) => e.id,
+      );
     },
   );
 
@@ -114,10 +163,15 @@ export async function machineRoutes(app: FastifyInstance, { core, assetsDir, boo
     {
       schema: {
         params: machineParams,
-        body: { type: ['object', 'null'], additionalProperties: false, properties: { wipe: { type: 'string', enum: ['system', 'disk'] } } },
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { wipe: { type: 'string', enum: ['system', 'disk'] } },
+        },
         response: { 202: machineSchema },
       },
     },
-    async (req, reply) => reply.code(202).send(await core.machines.requestReimage(req.params.mac, req.body?.wipe ?? 'system', actor(req))),
+    async (req, reply) =>
+      reply.code(202).send(await core.machines.requestReimage(req.params.mac, req.body?.wipe ?? 'system', actor(req))),
   );
 }

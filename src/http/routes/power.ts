@@ -14,9 +14,17 @@ export async function powerRoutes(app: FastifyInstance, { core }: { core: Core }
     {
       schema: {
         params: machineParams,
-        body: { type: 'object', additionalProperties: false, required: ['action'], properties: { action: { type: 'string', enum: ['on'] } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['action'],
+          properties: { action: { type: 'string', enum: ['on'] } },
+        },
       },
     },
-    async (req, reply) => reply.code(202).send(await core.power.act(req.params.mac, req.body.action, { actor: 'api', sourceIp: sourceIp(req) })),
+    async (req, reply) =>
+      reply
+        .code(202)
+        .send(await core.power.act(req.params.mac, req.body.action, { actor: 'api', sourceIp: sourceIp(req) })),
   );
 }

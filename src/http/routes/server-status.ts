@@ -15,8 +15,15 @@ export async function serverStatusRoutes(app: FastifyInstance, { core }: { core:
           200: {
             type: 'object',
             properties: {
-              configBinding: { type: 'string', description: '--config-binding: first-request, or the signals that tie a request to a MAC' },
-              warnings: { type: 'array', items: { type: 'string' }, description: 'settings that weaken config secrecy' },
+              configBinding: {
+                type: 'string',
+                description: '--config-binding: first-request, or the signals that tie a request to a MAC',
+              },
+              warnings: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'settings that weaken config secrecy',
+              },
             },
           },
         },

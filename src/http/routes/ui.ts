@@ -43,7 +43,9 @@ export async function uiRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/', hide, (_req, reply) => reply.redirect('/ui', 302));
   app.get('/ui/', hide, (_req, reply) => reply.redirect('/ui', 301));
-  app.get('/ui', hide, (_req, reply) => hardened(reply).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page));
+  app.get('/ui', hide, (_req, reply) =>
+    hardened(reply).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page),
+  );
   app.get('/ui/app.js', hide, asset('text/javascript; charset=utf-8', APP_JS));
   app.get('/ui/app.css', hide, asset('text/css; charset=utf-8', APP_CSS));
 }

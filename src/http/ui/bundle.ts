@@ -56,6 +56,8 @@ export function loadClientScript(moduleUrl: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`the dashboard script ${file} is missing: \`npm run build\` writes it (scripts/build-ui.mjs)`, { cause: err });
+    throw new Error(`the dashboard script ${file} is missing: \`npm run build\` writes it (scripts/build-ui.mjs)`, {
+      cause: err,
+    });
   }
 }

@@ -5,7 +5,15 @@ import { retentionPruner } from './retention.js';
 
 /** The audit log (append-only table from migration 1; a coalesced refusal's detail may grow, migration 6). */
 export function sqliteAuditRepo(db: SqlDb): AuditRepo {
-  type Row = { id: number; at: string; actor: string; action: string; target: string | null; detail: string; source_ip: string | null };
+  type Row = {
+    id: number;
+    at: string;
+    actor: string;
+    action: string;
+    target: string | null;
+    detail: string;
+    source_ip: string | null;
+  };
   const insert = db.prepare(
     'INSERT INTO audit_log (at, actor, action, target, detail, source_ip) VALUES (?, ?, ?, ?, ?, ?)',
   );

@@ -44,7 +44,10 @@ export class BackgroundCheckpointer {
     if (this.stopped) return;
     try {
       const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sqlitePath, file: this.file, intervalMs: this.intervalMs } });
+      this.worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { sqlitePath, file: this.file, intervalMs: this.intervalMs },
+      });
     } catch {
       this.fallBack();
       return;

@@ -8,7 +8,9 @@ import type { SqlDb } from './group-commit.js';
 export function sqliteClusterRepo(db: SqlDb, onRollback: (fn: () => void) => void): ClusterRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM clusters WHERE name = ?');
   const list = db.prepare<[], { doc: string }>('SELECT doc FROM clusters ORDER BY name');
-  const page = db.prepare<[string, number], { doc: string }>('SELECT doc FROM clusters WHERE name > ? ORDER BY name LIMIT ?');
+  const page = db.prepare<[string, number], { doc: string }>(
+    'SELECT doc FROM clusters WHERE name > ? ORDER BY name LIMIT ?',
+  );
   const insert = db.prepare('INSERT INTO clusters (name, doc) VALUES (?, ?)');
   const update = db.prepare('UPDATE clusters SET doc = ? WHERE name = ?');
   const del = db.prepare('DELETE FROM clusters WHERE name = ?');

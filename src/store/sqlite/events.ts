@@ -5,8 +5,20 @@ import { retentionPruner } from './retention.js';
 
 /** The machines' timeline (append-only table from migration 1); an event with a state moves the machine's. */
 export function sqliteEventRepo(db: SqlDb): EventRepo {
-  type Row = { id: number; mac: string; at: string; kind: string; detail: string; source_ip: string | null; state: string | null; repeats: number; last_at: string | null };
-  const repeat = db.prepare<[string, number]>('UPDATE machine_events SET repeats = repeats + 1, last_at = ? WHERE id = ?');
+  type Row = {
+    id: number;
+    mac: string;
+    at: string;
+    kind: string;
+    detail: string;
+    source_ip: string | null;
+    state: string | null;
+    repeats: number;
+    last_at: string | null;
+  };
+  const repeat = db.prepare<[string, number]>(
+    'UPDATE machine_events SET repeats = repeats + 1, last_at = ? WHERE id = ?',
+  );
   const insert = db.prepare(
     'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -20,7 +32,9 @@ export function sqliteEventRepo(db: SqlDb): EventRepo {
     'SELECT * FROM machine_events WHERE mac = ? AND id > ? ORDER BY id LIMIT ?',
   );
   const since = db.prepare<[number, number], Row>('SELECT * FROM machine_events WHERE id > ? ORDER BY id LIMIT ?');
-  const tail = db.prepare<[string, number], Row>('SELECT * FROM (SELECT * FROM machine_events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+  const tail = db.prepare<[string, number], Row>(
+    'SELECT * FROM (SELECT * FROM machine_events WHERE mac = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
+  );
   // One index seek per asked MAC (machine_events_mac): the whole-table GROUP BY mac would scan
   // every event ever recorded, and the timeline outlives deleted machines.
   const latest = db.prepare<[string], { mac: string; id: number; kind: string; at: string }>(
@@ -38,9 +52,7 @@ export function sqliteEventRepo(db: SqlDb): EventRepo {
     ...(r.repeats > 1 ? { repeats: r.repeats, lastAt: r.last_at ?? r.at } : {}),
   });
   const append = db.transaction((e: NewMachineEvent): MachineEvent => {
-    const id = Number(
-      insert.run(e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state).lastInsertRowid,
-    );
+    const id = Number(insert.run(e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state).lastInsertRowid);
     if (e.state) setState.run({ state: e.state, at: e.at, mac: e.mac });
     return { id, ...e };
   });

@@ -111,10 +111,13 @@ export class GroupCommit {
       }) as Database.Database['prepare'],
       transaction: ((fn: (...args: never[]) => unknown) => {
         const tx = db.transaction(fn);
-        return Object.assign((...args: never[]) => {
-          this.begin();
-          return tx(...args);
-        }, { default: tx.default, deferred: tx.deferred, immediate: tx.immediate, exclusive: tx.exclusive });
+        return Object.assign(
+          (...args: never[]) => {
+            this.begin();
+            return tx(...args);
+          },
+          { default: tx.default, deferred: tx.deferred, immediate: tx.immediate, exclusive: tx.exclusive },
+        );
       }) as Database.Database['transaction'],
     };
   }

@@ -1,5 +1,13 @@
 import type { SqlDb } from './group-commit.js';
-import type { AllocatedLease, AllocateRequest, CommitRequest, Lease, LeaseRange, LeaseRepo, LeaseState } from '../../core/store/leases.js';
+import type {
+  AllocatedLease,
+  AllocateRequest,
+  CommitRequest,
+  Lease,
+  LeaseRange,
+  LeaseRepo,
+  LeaseState,
+} from '../../core/store/leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
@@ -81,7 +89,10 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
      ORDER BY updated_at, ip_num LIMIT ?`,
   );
   // Unconfirmed offers to other clients, oldest first: taken over only when nothing is free.
-  const oldestOffers = db.prepare<{ first: number; last: number; now: number; madeBefore: number; mac: string; limit: number }, Row>(
+  const oldestOffers = db.prepare<
+    { first: number; last: number; now: number; madeBefore: number; mac: string; limit: number },
+    Row
+  >(
     `SELECT * FROM leases WHERE ip_num BETWEEN :first AND :last AND state = 'offered' AND expires_at > :now
        AND updated_at <= :madeBefore AND mac != :mac
      ORDER BY updated_at, ip_num LIMIT :limit`,
@@ -166,7 +177,13 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
     const key = cursorKey(range);
     const hint = cursors.get(key);
     const from = hint !== undefined && hint > range.first && hint <= range.last ? hint : range.first;
-    const segments: Array<[number, number]> = from > range.first ? [[from, range.last], [range.first, from - 1]] : [[range.first, range.last]];
+    const segments: Array<[number, number]> =
+      from > range.first
+        ? [
+            [from, range.last],
+            [range.first, from - 1],
+          ]
+        : [[range.first, range.last]];
     for (const [lo, hi] of segments) {
       for (let start = lo; start <= hi; ) {
         const gap = firstGap.get({ start, last: hi })?.n;
@@ -185,7 +202,14 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       if (!blocked(row.ip_num, row.ip)) return { ipNum: row.ip_num, row, stage: 'other' };
     }
     if (req.reclaimOffersMadeBefore === undefined) return undefined;
-    const offers = oldestOffers.all({ first: range.first, last: range.last, now, madeBefore: req.reclaimOffersMadeBefore, mac, limit });
+    const offers = oldestOffers.all({
+      first: range.first,
+      last: range.last,
+      now,
+      madeBefore: req.reclaimOffersMadeBefore,
+      mac,
+      limit,
+    });
     for (const row of offers) {
       if (!blocked(row.ip_num, row.ip)) return { ipNum: row.ip_num, row, stage: 'other' };
     }
@@ -212,9 +236,17 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       hostname: null,
     });
     // The row as the upsert left it (hostname: COALESCE keeps the old one), without reading it back.
-    const lease: AllocatedLease = { ip: intToIp(pick.ipNum), mac: req.mac, state: 'offered', expiresAt: req.offerExpiresAt, updatedAt: req.now, hostname: row?.hostname ?? null };
+    const lease: AllocatedLease = {
+      ip: intToIp(pick.ipNum),
+      mac: req.mac,
+      state: 'offered',
+      expiresAt: req.offerExpiresAt,
+      updatedAt: req.now,
+      hostname: row?.hostname ?? null,
+    };
     // Taken over from another client's offer that had not expired (the reclaim step above).
-    if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now) lease.reclaimedFrom = row.mac;
+    if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now)
+      lease.reclaimedFrom = row.mac;
     return { lease, ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
   });
 
@@ -264,7 +296,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       now: req.now,
       hostname: req.hostname ?? null,
     });
-    if (req.range) releaseOthers.run({ mac: req.mac, first: req.range.first, last: req.range.last, ipNum, now: req.now });
+    if (req.range)
+      releaseOthers.run({ mac: req.mac, first: req.range.first, last: req.range.last, ipNum, now: req.now });
     const hostname = req.hostname ?? before?.hostname ?? null; // as the upsert's COALESCE left it
     return { ip: req.ip, mac: req.mac, state: 'bound', expiresAt: req.expiresAt, updatedAt: req.now, hostname };
   });

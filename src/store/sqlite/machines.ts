@@ -18,10 +18,25 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
      ORDER BY (ip IS NOT NULL AND ip = @ip) DESC, json_extract(doc, '$.lastSeen.at') DESC LIMIT 1`,
   );
   const all = db.prepare<[], Row>('SELECT doc FROM machines ORDER BY mac');
-  const inStates = db.prepare<[string], Row>('SELECT doc FROM machines WHERE state IN (SELECT value FROM json_each(?)) ORDER BY mac');
+  const inStates = db.prepare<[string], Row>(
+    'SELECT doc FROM machines WHERE state IN (SELECT value FROM json_each(?)) ORDER BY mac',
+  );
   // Filters in SQL, so a page is `limit` matching rows whatever the registry holds. A label key may
   // hold dots and slashes (topology.kubernetes.io/zone): matched as a key of json_each, not a path.
-  const page = db.prepare<[{ after: string; states: string | null; registered: number | null; cluster: string | null; lk: string | null; lv: string | null; limit: number }], Row>(
+  const page = db.prepare<
+    [
+      {
+        after: string;
+        states: string | null;
+        registered: number | null;
+        cluster: string | null;
+        lk: string | null;
+        lv: string | null;
+        limit: number;
+      },
+    ],
+    Row
+  >(
     `SELECT doc FROM machines WHERE mac > @after
        AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
        AND (@registered IS NULL OR (state != 'discovered') = @registered)
@@ -29,7 +44,9 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
        AND (@lk IS NULL OR EXISTS (SELECT 1 FROM json_each(doc, '$.labels') WHERE key = @lk AND value = @lv))
      ORDER BY mac LIMIT @limit`,
   );
-  const byState = db.prepare<[], { state: Machine['state']; n: number }>('SELECT state, count(*) AS n FROM machines GROUP BY state');
+  const byState = db.prepare<[], { state: Machine['state']; n: number }>(
+    'SELECT state, count(*) AS n FROM machines GROUP BY state',
+  );
   const countDiscovered = db.prepare<[], number>('SELECT n FROM discovered_count').pluck(); // kept by triggers
   // machines_discovered_seen (a partial index) orders them; the mac breaks ties the same way every time.
   const trimDiscovered = db.prepare<[number]>(
@@ -135,7 +152,14 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
       return update.run(m.uuid, m.cluster, m.ip, seenIp(m), seenAt(m), JSON.stringify(m), m.mac).changes > 0;
     },
     async noteSeen(m) {
-      const args = { mac: m.mac, ip: seenIp(m), at: seenAt(m), uuid: m.uuid, serial: m.serial, lastSeen: JSON.stringify(m.lastSeen) };
+      const args = {
+        mac: m.mac,
+        ip: seenIp(m),
+        at: seenAt(m),
+        uuid: m.uuid,
+        serial: m.serial,
+        lastSeen: JSON.stringify(m.lastSeen),
+      };
       if (noteSeen.run(args).changes === 0) return false;
       noteSeenColumns.run({ mac: args.mac, ip: args.ip, uuid: args.uuid });
       return true;

@@ -71,7 +71,10 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.walBound = file === ':memory:' ? null : new WalBound(this.db, file, walMaxBytes);
     // The worker starts early enough to do most of the copying before the bound's restart has to.
-    this.checkpointer = file === ':memory:' ? null : new BackgroundCheckpointer(this.db, file, 1000, Math.min(4 * 1024 * 1024, walMaxBytes / 4));
+    this.checkpointer =
+      file === ':memory:'
+        ? null
+        : new BackgroundCheckpointer(this.db, file, 1000, Math.min(4 * 1024 * 1024, walMaxBytes / 4));
     this.groupCommit = new GroupCommit(this.db);
     if (this.walBound) this.groupCommit.onCommit(() => this.walBound!.afterCommit());
     const db: SqlDb = opts.groupCommit === false ? this.db : this.groupCommit.view();

@@ -22,8 +22,18 @@ export function sqliteTalosEventRepo(db: SqlDb): TalosEventRepo {
   );
   const claim = db.prepare('UPDATE talos_unattributed_events SET claimed_by = ? WHERE id = ?');
   const countAll = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM talos_unattributed_events');
-  const countUnclaimed = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM talos_unattributed_events WHERE claimed_by IS NULL');
-  type Row = { id: number; at: string; peer_ip: string; event_id: string; type: string; payload: string; claimed_by: string | null };
+  const countUnclaimed = db.prepare<[], { n: number }>(
+    'SELECT count(*) AS n FROM talos_unattributed_events WHERE claimed_by IS NULL',
+  );
+  type Row = {
+    id: number;
+    at: string;
+    peer_ip: string;
+    event_id: string;
+    type: string;
+    payload: string;
+    claimed_by: string | null;
+  };
   const toEvent = (r: Row): UnattributedEvent => ({
     id: r.id,
     at: r.at,
@@ -78,7 +88,9 @@ export function sqliteTalosEventRepo(db: SqlDb): TalosEventRepo {
 
 export function sqliteProgressRepo(db: SqlDb): ProgressRepo {
   const get = db.prepare<[string], { doc: string }>('SELECT doc FROM machine_progress WHERE mac = ?');
-  const put = db.prepare('INSERT INTO machine_progress (mac, doc) VALUES (?, ?) ON CONFLICT(mac) DO UPDATE SET doc = excluded.doc');
+  const put = db.prepare(
+    'INSERT INTO machine_progress (mac, doc) VALUES (?, ?) ON CONFLICT(mac) DO UPDATE SET doc = excluded.doc',
+  );
   return {
     async get(mac) {
       const row = get.get(mac);

@@ -87,7 +87,12 @@ export class WalBound {
 
   stats(): WalStats {
     this.readFrames();
-    return { maxBytes: this.maxBytes, bytesWritten: this.framesWritten * this.frameBytes, restarts: this.restarts, busy: this.busy };
+    return {
+      maxBytes: this.maxBytes,
+      bytesWritten: this.framesWritten * this.frameBytes,
+      restarts: this.restarts,
+      busy: this.busy,
+    };
   }
 
   close(): void {

@@ -72,28 +72,58 @@ t.test('each rule fires when its v1alpha1 setting is set, and names the document
 t.test('unset, null, empty or false settings do not conflict', async (t) => {
   for (const r of CONFLICT_RULES) {
     const unset = r.when === 'set' ? null : r.when === 'true' ? false : '';
-    t.strictSame(conflictErrors([createDocument(withValue(r.path, unset)), createDocument(typedDoc(r))]), [], `${r.kind}: .${r.path.join('.')} = ${JSON.stringify(unset)}`);
+    t.strictSame(
+      conflictErrors([createDocument(withValue(r.path, unset)), createDocument(typedDoc(r))]),
+      [],
+      `${r.kind}: .${r.path.join('.')} = ${JSON.stringify(unset)}`,
+    );
   }
-  t.strictSame(conflictErrors([createDocument({ apiVersion: 'v1alpha1', kind: 'KubeletConfig' })]), [], 'no v1alpha1 document: nothing to conflict with');
+  t.strictSame(
+    conflictErrors([createDocument({ apiVersion: 'v1alpha1', kind: 'KubeletConfig' })]),
+    [],
+    'no v1alpha1 document: nothing to conflict with',
+  );
 });
 
 t.test('rules that look at the document too', async (t) => {
   const encrypted = withValue(['machine', 'systemDiskEncryption', 'state'], { provider: 'luks2' });
   const volume = (data: ConfigMap) => createDocument({ apiVersion: 'v1alpha1', kind: 'VolumeConfig', ...data });
-  t.strictSame(conflictErrors([createDocument(encrypted), volume({ name: 'STATE' })]), [], 'a STATE volume without encryption');
-  t.strictSame(conflictErrors([createDocument(encrypted), volume({ name: 'EPHEMERAL', encryption: { provider: 'luks2' } })]), [], 'another volume');
-  t.equal(conflictErrors([createDocument(encrypted), volume({ name: 'STATE', encryption: { provider: 'luks2' } })]).length, 1);
+  t.strictSame(
+    conflictErrors([createDocument(encrypted), volume({ name: 'STATE' })]),
+    [],
+    'a STATE volume without encryption',
+  );
+  t.strictSame(
+    conflictErrors([createDocument(encrypted), volume({ name: 'EPHEMERAL', encryption: { provider: 'luks2' } })]),
+    [],
+    'another volume',
+  );
+  t.equal(
+    conflictErrors([createDocument(encrypted), volume({ name: 'STATE', encryption: { provider: 'luks2' } })]).length,
+    1,
+  );
 
   const hostDNS = withValue(['machine', 'features', 'hostDNS'], { enabled: true });
   const resolver = (data: ConfigMap) => createDocument({ apiVersion: 'v1alpha1', kind: 'ResolverConfig', ...data });
-  t.strictSame(conflictErrors([createDocument(hostDNS), resolver({ nameservers: [{ address: '1.1.1.1' }] })]), [], 'hostDNS only conflicts with a ResolverConfig that sets it');
-  t.strictSame(conflictErrors([createDocument(hostDNS), resolver({ hostDNS: { enabled: false } })]), [], 'a zero hostDNS is not set');
+  t.strictSame(
+    conflictErrors([createDocument(hostDNS), resolver({ nameservers: [{ address: '1.1.1.1' }] })]),
+    [],
+    'hostDNS only conflicts with a ResolverConfig that sets it',
+  );
+  t.strictSame(
+    conflictErrors([createDocument(hostDNS), resolver({ hostDNS: { enabled: false } })]),
+    [],
+    'a zero hostDNS is not set',
+  );
   t.equal(conflictErrors([createDocument(hostDNS), resolver({ hostDNS: { enabled: true } })]).length, 1);
 
   // Like Talos, one error per document: the first of its checks that fails.
   const node = withValue(['machine', 'nodeLabels'], { a: 'b' });
   if (node.cluster === undefined) node.cluster = { allowSchedulingOnControlPlanes: true };
-  t.strictSame(conflictErrors([createDocument(node), createDocument({ apiVersion: 'v1alpha1', kind: 'KubeNodeConfig' })]), [
-    'KubeNodeConfig: .cluster.allowSchedulingOnControlPlanes is already set in v1alpha1 config; use a KubeNodeConfig document instead of .cluster.allowSchedulingOnControlPlanes',
-  ]);
+  t.strictSame(
+    conflictErrors([createDocument(node), createDocument({ apiVersion: 'v1alpha1', kind: 'KubeNodeConfig' })]),
+    [
+      'KubeNodeConfig: .cluster.allowSchedulingOnControlPlanes is already set in v1alpha1 config; use a KubeNodeConfig document instead of .cluster.allowSchedulingOnControlPlanes',
+    ],
+  );
 });

@@ -17,7 +17,8 @@ import {
 import { ValidationError } from '../../../src/core/errors.js';
 import { formatPath } from '../../../src/core/config/values.js';
 
-const example = (name: string): string => readFileSync(new URL(`../../fixtures/talos/examples/${name}`, import.meta.url), 'utf8');
+const example = (name: string): string =>
+  readFileSync(new URL(`../../fixtures/talos/examples/${name}`, import.meta.url), 'utf8');
 
 t.test('talosctl output: documents and their identities', async (t) => {
   const docs = parseConfig(example('v1.13/controlplane-overrides.yaml'));
@@ -30,8 +31,14 @@ t.test('talosctl output: documents and their identities', async (t) => {
     ],
   );
   t.equal(findMainDocument(docs)?.data.version, 'v1alpha1');
-  t.strictSame(docs.map((d) => documentKey(d.identity)), ['v1alpha1', 'v1alpha1/RegistryMirrorConfig/ghcr.io', 'v1alpha1/HostnameConfig']);
-  t.strictSame(docs.map((d) => describeDocument(d.identity)), ['v1alpha1', 'RegistryMirrorConfig "ghcr.io"', 'HostnameConfig']);
+  t.strictSame(
+    docs.map((d) => documentKey(d.identity)),
+    ['v1alpha1', 'v1alpha1/RegistryMirrorConfig/ghcr.io', 'v1alpha1/HostnameConfig'],
+  );
+  t.strictSame(
+    docs.map((d) => describeDocument(d.identity)),
+    ['v1alpha1', 'RegistryMirrorConfig "ghcr.io"', 'HostnameConfig'],
+  );
   t.ok(sameDocument(docs[2]!.identity, { type: 'typed', apiVersion: 'v1alpha1', kind: 'HostnameConfig' }));
   t.equal(findMainDocument(docs.slice(1)), undefined);
 });
@@ -42,18 +49,29 @@ t.test('serialise then parse gives the same documents', async (t) => {
     const text = serializeConfig(docs);
     t.strictSame(parseConfig(text), docs, name);
   }
-  const text = serializeConfig([createDocument({ version: 'v1alpha1', machine: { nodeLabels: { a: 'yes', b: 'off', c: '012' } } })]);
+  const text = serializeConfig([
+    createDocument({ version: 'v1alpha1', machine: { nodeLabels: { a: 'yes', b: 'off', c: '012' } } }),
+  ]);
   t.match(text, /a: "yes"\n/, 'YAML 1.1 booleans are quoted so no YAML 1.1 reader turns them into booleans');
   t.match(text, /b: "off"\n/);
   t.match(text, /machine:\n {4}nodeLabels:\n {8}a:/, 'four-space indentation as talosctl writes');
   const long = 'QUJD'.repeat(100);
-  t.notMatch(serializeConfig([createDocument({ version: 'v1alpha1', cluster: { secret: long } })]), /\n\s+QUJD/, 'long strings are not folded');
+  t.notMatch(
+    serializeConfig([createDocument({ version: 'v1alpha1', cluster: { secret: long } })]),
+    /\n\s+QUJD/,
+    'long strings are not folded',
+  );
 });
 
 t.test('multi-document streams: empty documents skipped, separators kept', async (t) => {
-  const docs = parseConfig('---\nversion: v1alpha1\nmachine: {}\n---\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n');
+  const docs = parseConfig(
+    '---\nversion: v1alpha1\nmachine: {}\n---\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n',
+  );
   t.equal(docs.length, 2);
-  t.equal(serializeConfig(docs), 'version: v1alpha1\nmachine: {}\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n');
+  t.equal(
+    serializeConfig(docs),
+    'version: v1alpha1\nmachine: {}\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n',
+  );
 });
 
 t.test('main document recognised by version or its top-level keys (as in patches)', async (t) => {
@@ -70,7 +88,10 @@ t.test('main document recognised by version or its top-level keys (as in patches
 t.test('identity problems are ConfigErrors naming the document', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['foo: bar\n', /document 1 \(line 1\): document has no kind/],
-    ['version: v1alpha1\n---\nkind: HostnameConfig\n', /document 2 \(line 3\): document of kind HostnameConfig has no apiVersion/],
+    [
+      'version: v1alpha1\n---\nkind: HostnameConfig\n',
+      /document 2 \(line 3\): document of kind HostnameConfig has no apiVersion/,
+    ],
     ['apiVersion: v1alpha1\n', /document with apiVersion v1alpha1 has no kind/],
     ['apiVersion: v1alpha1\nkind: ""\n', /kind must be a non-empty string/],
     ['- a\n- b\n', /document 1 \(line 1\): expected a map of config keys, got a list/],
@@ -98,7 +119,9 @@ t.test('bad YAML: message names the document and the line', async (t) => {
     documentIndex: 1,
     message: /^document 2 \(line \d\): invalid YAML: .*line \d/,
   });
-  t.throws(() => parseConfig('machine:\n  type: a\n  type: b\n'), { message: /line 3\): invalid YAML: Map keys must be unique/ });
+  t.throws(() => parseConfig('machine:\n  type: a\n  type: b\n'), {
+    message: /line 3\): invalid YAML: Map keys must be unique/,
+  });
   t.throws(() => parseConfig('machine: *nowhere\n'), { constructor: ConfigError, message: /invalid YAML|alias/i });
 });
 
@@ -111,10 +134,16 @@ t.test('YAML bomb (billion laughs) is refused quickly', async (t) => {
   }
   const bomb = `version: v1alpha1\n${levels.join('\n')}\n`;
   const started = Date.now();
-  t.throws(() => parseConfig(bomb), { constructor: ConfigLimitError, documentIndex: 0, message: /Excessive alias count/ });
+  t.throws(() => parseConfig(bomb), {
+    constructor: ConfigLimitError,
+    documentIndex: 0,
+    message: /Excessive alias count/,
+  });
   t.ok(Date.now() - started < 1000, 'fails in well under a second');
   t.doesNotThrow(() => parseConfig('version: v1alpha1\nx: &x {a: 1}\ny: *x\n'), 'a few aliases are fine');
-  t.throws(() => parseYamlStream('x: &x [1]\ny: [*x, *x, *x]\n', { maxAliasCount: 1 }), { message: /Excessive alias count/ });
+  t.throws(() => parseYamlStream('x: &x [1]\ny: [*x, *x, *x]\n', { maxAliasCount: 1 }), {
+    message: /Excessive alias count/,
+  });
 });
 
 t.test('oversized input is refused before parsing', async (t) => {
@@ -144,14 +173,29 @@ t.test('deep nesting is refused before the yaml library recurses into it', async
   };
   for (const [name, text] of Object.entries(inputs)) {
     const started = Date.now();
-    t.throws(() => parseConfig(text), { constructor: ConfigLimitError, message: /^line \d+: nesting deeper than 100 levels$/ }, name);
+    t.throws(
+      () => parseConfig(text),
+      { constructor: ConfigLimitError, message: /^line \d+: nesting deeper than 100 levels$/ },
+      name,
+    );
     t.ok(Date.now() - started < 500, `${name}: refused quickly`);
   }
-  const nested = (depth: number): string => `version: v1alpha1\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(2 * i)}k${i}:`).join('\n')} v\n`;
+  const nested = (depth: number): string =>
+    `version: v1alpha1\n${Array.from({ length: depth }, (_, i) => `${' '.repeat(2 * i)}k${i}:`).join('\n')} v\n`;
   t.doesNotThrow(() => parseConfig(nested(60)), 'ordinary nesting passes');
   const afterScalars = 'version: v1alpha1\nm: |\n  one\n\n  two\nq: "a\n  b"\nr: plain\n  continued\n';
-  t.throws(() => parseConfig(`${afterScalars}x: ${'['.repeat(101)}`), { message: /^line 10: / }, 'lines inside scalars are counted');
-  t.doesNotThrow(() => parseConfig('version: v1alpha1\nm: |\n  [[[[[[[[[[ - - - - : : : {{{{{{{{\n'.replace('[[[[[[[[[[', '['.repeat(200))), 'brackets inside block scalars are text');
+  t.throws(
+    () => parseConfig(`${afterScalars}x: ${'['.repeat(101)}`),
+    { message: /^line 10: / },
+    'lines inside scalars are counted',
+  );
+  t.doesNotThrow(
+    () =>
+      parseConfig(
+        'version: v1alpha1\nm: |\n  [[[[[[[[[[ - - - - : : : {{{{{{{{\n'.replace('[[[[[[[[[[', '['.repeat(200)),
+      ),
+    'brackets inside block scalars are text',
+  );
 });
 
 t.test('merge keys (<<) are supported as by Talos', async (t) => {
@@ -161,6 +205,9 @@ t.test('merge keys (<<) are supported as by Talos', async (t) => {
 
 t.test('paths are rendered for operators', async (t) => {
   t.equal(formatPath(['machine', 'network', 'interfaces', 0, 'dhcp']), 'machine.network.interfaces[0].dhcp');
-  t.equal(formatPath(['machine', 'nodeLabels', 'node.kubernetes.io/role']), 'machine.nodeLabels["node.kubernetes.io/role"]');
+  t.equal(
+    formatPath(['machine', 'nodeLabels', 'node.kubernetes.io/role']),
+    'machine.nodeLabels["node.kubernetes.io/role"]',
+  );
   t.equal(formatPath([]), '(document root)');
 });

@@ -53,7 +53,11 @@ function check(
   );
   const view = (docs: ConfigDocument[]): (ConfigValue | undefined)[] =>
     docs.map((d) => (leniency ? withoutZeroValues(d.data) : d.data));
-  t.strictSame(view(actual), view(expected), `${name}: same content${leniency ? ` (ignoring zero values: ${leniency})` : ''}`);
+  t.strictSame(
+    view(actual),
+    view(expected),
+    `${name}: same content${leniency ? ` (ignoring zero values: ${leniency})` : ''}`,
+  );
 }
 
 t.test('apply: strategic and JSON patches interleaved (TestApply)', async (t) => {
@@ -61,7 +65,13 @@ t.test('apply: strategic and JSON patches interleaved (TestApply)', async (t) =>
     t,
     'apply',
     'apply/config.yaml',
-    ['apply/strategic1.yaml', 'apply/jsonpatch1.yaml', 'apply/jsonpatch2.yaml', 'apply/strategic2.yaml', 'apply/strategic3.yaml'],
+    [
+      'apply/strategic1.yaml',
+      'apply/jsonpatch1.yaml',
+      'apply/jsonpatch2.yaml',
+      'apply/strategic2.yaml',
+      'apply/strategic3.yaml',
+    ],
     'apply/expected.yaml',
     `${GO_ZERO_VALUES}, and VLAN routes: []`,
   );
@@ -69,7 +79,14 @@ t.test('apply: strategic and JSON patches interleaved (TestApply)', async (t) =>
 
 t.test('apply: inline manifest with a leading blank line (TestApplyWithManifestNewline)', async (t) => {
   // Not a leniency: Talos trims the leading newline of inline manifests, and so do we.
-  check(t, 'manifests', 'apply/config.yaml', ['apply/strategic4.yaml'], 'apply/expected_manifests.yaml', GO_ZERO_VALUES);
+  check(
+    t,
+    'manifests',
+    'apply/config.yaml',
+    ['apply/strategic4.yaml'],
+    'apply/expected_manifests.yaml',
+    GO_ZERO_VALUES,
+  );
   const [doc] = applyPatches(parseConfig(fixture('apply/config.yaml')), [parsePatch(fixture('apply/strategic4.yaml'))]);
   const manifests = (doc!.data.cluster as { inlineManifests: Array<{ contents: string }> }).inlineManifests;
   t.match(manifests[0]?.contents, /^---\napiVersion: v1\n/);
@@ -96,11 +113,25 @@ t.test('multidoc: a JSON patch on a multi-document config fails (TestApplyMultiD
 });
 
 t.test('auditpolicy: auditPolicy is replaced, not merged (TestApplyAuditPolicy)', async (t) => {
-  check(t, 'auditpolicy', 'auditpolicy/config.yaml', ['auditpolicy/patch1.yaml'], 'auditpolicy/expected.yaml', GO_ZERO_VALUES);
+  check(
+    t,
+    'auditpolicy',
+    'auditpolicy/config.yaml',
+    ['auditpolicy/patch1.yaml'],
+    'auditpolicy/expected.yaml',
+    GO_ZERO_VALUES,
+  );
 });
 
 t.test('patchdelete: $patch: delete of documents, list elements and keys (TestApplyMultiDocDelete)', async (t) => {
-  check(t, 'patchdelete', 'patchdelete/config.yaml', ['patchdelete/strategic1.yaml'], 'patchdelete/expected.yaml', GO_ZERO_VALUES);
+  check(
+    t,
+    'patchdelete',
+    'patchdelete/config.yaml',
+    ['patchdelete/strategic1.yaml'],
+    'patchdelete/expected.yaml',
+    GO_ZERO_VALUES,
+  );
 });
 
 t.test('patchdelete: deletes on a controlplane config (TestApplyMultiDocCPDelete)', async (t) => {
@@ -135,7 +166,8 @@ t.test('patch files of TestLoad*: format detection', async (t) => {
   t.strictSame(yaml, { format: 'json', operations: [{ op: 'add', path: '/some/path', value: ['a', 'b', 'c'] }] });
   const strategic = parsePatch(fixture('strategic.yaml'));
   t.equal(strategic.format, 'strategic');
-  t.strictSame(strategic.format === 'strategic' && strategic.patch.steps.map((s) => s.type === 'merge' && s.document.identity), [
-    { type: 'main' },
-  ]);
+  t.strictSame(
+    strategic.format === 'strategic' && strategic.patch.steps.map((s) => s.type === 'merge' && s.document.identity),
+    [{ type: 'main' }],
+  );
 });

@@ -1,18 +1,39 @@
 import t from 'tap';
 
 import { ConfigError, createDocument, parseConfig } from '../../../src/core/config/documents.js';
-import { applyJsonPatch, applyOperations, toJsonPatchOperations, type JsonPatchOperation } from '../../../src/core/config/jsonpatch.js';
+import {
+  applyJsonPatch,
+  applyOperations,
+  toJsonPatchOperations,
+  type JsonPatchOperation,
+} from '../../../src/core/config/jsonpatch.js';
 import type { ConfigValue } from '../../../src/core/config/values.js';
 
-const apply = (target: ConfigValue, ops: ConfigValue[]): ConfigValue => applyOperations(target, toJsonPatchOperations(ops));
+const apply = (target: ConfigValue, ops: ConfigValue[]): ConfigValue =>
+  applyOperations(target, toJsonPatchOperations(ops));
 
 t.test('RFC 6902 operations', async (t) => {
   const doc = { a: { b: [1, 2, 3] }, c: 'x' };
-  t.strictSame(apply(doc, [{ op: 'add', path: '/a/d', value: { e: 1 } }]), { a: { b: [1, 2, 3], d: { e: 1 } }, c: 'x' });
-  t.strictSame(apply(doc, [{ op: 'add', path: '/a/b/1', value: 9 }]), { a: { b: [1, 9, 2, 3] }, c: 'x' }, 'add inserts');
+  t.strictSame(apply(doc, [{ op: 'add', path: '/a/d', value: { e: 1 } }]), {
+    a: { b: [1, 2, 3], d: { e: 1 } },
+    c: 'x',
+  });
+  t.strictSame(
+    apply(doc, [{ op: 'add', path: '/a/b/1', value: 9 }]),
+    { a: { b: [1, 9, 2, 3] }, c: 'x' },
+    'add inserts',
+  );
   t.strictSame(apply(doc, [{ op: 'add', path: '/a/b/-', value: 4 }]), { a: { b: [1, 2, 3, 4] }, c: 'x' }, '- appends');
-  t.strictSame(apply(doc, [{ op: 'add', path: '/a/b/3', value: 4 }]), { a: { b: [1, 2, 3, 4] }, c: 'x' }, 'index = length appends');
-  t.strictSame(apply(doc, [{ op: 'add', path: '/c', value: 'y' }]), { a: { b: [1, 2, 3] }, c: 'y' }, 'add replaces a key');
+  t.strictSame(
+    apply(doc, [{ op: 'add', path: '/a/b/3', value: 4 }]),
+    { a: { b: [1, 2, 3, 4] }, c: 'x' },
+    'index = length appends',
+  );
+  t.strictSame(
+    apply(doc, [{ op: 'add', path: '/c', value: 'y' }]),
+    { a: { b: [1, 2, 3] }, c: 'y' },
+    'add replaces a key',
+  );
   t.strictSame(apply(doc, [{ op: 'remove', path: '/a/b/0' }]), { a: { b: [2, 3] }, c: 'x' });
   t.strictSame(apply(doc, [{ op: 'remove', path: '/c' }]), { a: { b: [1, 2, 3] } });
   t.strictSame(apply(doc, [{ op: 'replace', path: '/a/b/1', value: 'two' }]), { a: { b: [1, 'two', 3] }, c: 'x' });
@@ -47,9 +68,16 @@ t.test('operation errors', async (t) => {
     [[{ op: 'remove', path: '' }], /cannot remove the whole document/],
     [[{ op: 'test', path: '/s', value: 'y' }], /test failed/],
     [[{ op: 'move', from: '/a', path: '/a/b/c' }], /cannot move a value into itself/],
-    [[{ op: 'add', path: '/ok', value: 1 }, { op: 'remove', path: '/nope' }], /^JSON patch operation 2 /],
+    [
+      [
+        { op: 'add', path: '/ok', value: 1 },
+        { op: 'remove', path: '/nope' },
+      ],
+      /^JSON patch operation 2 /,
+    ],
   ];
-  for (const [ops, message] of cases) t.throws(() => apply(doc, ops), { constructor: ConfigError, message }, JSON.stringify(ops));
+  for (const [ops, message] of cases)
+    t.throws(() => apply(doc, ops), { constructor: ConfigError, message }, JSON.stringify(ops));
   t.throws(() => apply(doc, [{ op: 'add', path: '/__proto__/polluted', value: true }]), /__proto__ does not exist/);
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution through paths');
 });
@@ -65,7 +93,8 @@ t.test('malformed operations are refused when parsed', async (t) => {
     [{ op: 'merge', path: '/a' }, /unknown op "merge"/],
     [{ op: 'add', path: 'a', value: 1 }, /must start with \//],
   ];
-  for (const [op, message] of cases) t.throws(() => toJsonPatchOperations([op]), { constructor: ConfigError, message }, JSON.stringify(op));
+  for (const [op, message] of cases)
+    t.throws(() => toJsonPatchOperations([op]), { constructor: ConfigError, message }, JSON.stringify(op));
   const ops: JsonPatchOperation[] = toJsonPatchOperations([{ op: 'add', path: '/a', value: null }]);
   t.strictSame(ops, [{ op: 'add', path: '/a', value: null }], 'null is a value');
 });
@@ -77,14 +106,30 @@ t.test('config documents: exactly one document, still a valid document after', a
   t.strictSame(doc!.identity, { type: 'main' });
 
   const typedOnly = [createDocument({ apiVersion: 'v1alpha1', kind: 'HostnameConfig', auto: 'stable' })];
-  t.equal(applyJsonPatch(typedOnly, toJsonPatchOperations([{ op: 'replace', path: '/auto', value: 'off' }]))[0]!.data.auto, 'off', 'as Talos: any single document');
+  t.equal(
+    applyJsonPatch(typedOnly, toJsonPatchOperations([{ op: 'replace', path: '/auto', value: 'off' }]))[0]!.data.auto,
+    'off',
+    'as Talos: any single document',
+  );
 
   const two = parseConfig('version: v1alpha1\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n');
-  t.throws(() => applyJsonPatch(two, []), { message: /not supported for multi-document machine configuration \(the config has 2 documents/ });
+  t.throws(() => applyJsonPatch(two, []), {
+    message: /not supported for multi-document machine configuration \(the config has 2 documents/,
+  });
   t.throws(() => applyJsonPatch(single, toJsonPatchOperations([{ op: 'replace', path: '', value: [1] }])), {
     message: /something other than a map/,
   });
-  t.throws(() => applyJsonPatch(single, toJsonPatchOperations([{ op: 'remove', path: '/version' }, { op: 'remove', path: '/machine' }])), {
-    message: /after the JSON patch, document has no kind/,
-  });
+  t.throws(
+    () =>
+      applyJsonPatch(
+        single,
+        toJsonPatchOperations([
+          { op: 'remove', path: '/version' },
+          { op: 'remove', path: '/machine' },
+        ]),
+      ),
+    {
+      message: /after the JSON patch, document has no kind/,
+    },
+  );
 });

@@ -40,7 +40,8 @@ kind: HostnameConfig
 auto: stable
 `;
 
-const patch = (docs: ConfigDocument[], text: string): ConfigDocument[] => applyStrategicPatch(docs, parseStrategicPatch(text));
+const patch = (docs: ConfigDocument[], text: string): ConfigDocument[] =>
+  applyStrategicPatch(docs, parseStrategicPatch(text));
 const main = (docs: ConfigDocument[]): Record<string, any> => docs[0]!.data as Record<string, any>;
 
 t.test('maps merge, plain lists append, merge:"replace" lists are replaced', async (t) => {
@@ -64,7 +65,10 @@ cluster:
 
 t.test('scalars: a patch value wins, except Go zero values "" and 0; false always wins; null is no-op', async (t) => {
   const m = main(
-    patch(parseConfig(BASE), `machine:\n  type: controlplane\n  token: ""\n  install: {wipe: false, disk: null}\n  network: {interfaces: [{deviceSelector: {hardwareAddr: "aa:*"}, mtu: 0}]}\n`),
+    patch(
+      parseConfig(BASE),
+      `machine:\n  type: controlplane\n  token: ""\n  install: {wipe: false, disk: null}\n  network: {interfaces: [{deviceSelector: {hardwareAddr: "aa:*"}, mtu: 0}]}\n`,
+    ),
   );
   t.equal(m.machine.type, 'controlplane');
   t.equal(m.machine.token, 'abc', '"" does not clear a string');
@@ -101,7 +105,10 @@ cluster:
     { dhcp: true },
   ]);
   t.strictSame(m.cluster.apiServer.admissionControl, [
-    { name: 'PodSecurity', configuration: { defaults: { enforce: 'restricted' }, exemptions: { namespaces: ['kube-system', 'ci'] } } },
+    {
+      name: 'PodSecurity',
+      configuration: { defaults: { enforce: 'restricted' }, exemptions: { namespaces: ['kube-system', 'ci'] } },
+    },
     { name: 'EventRateLimit', configuration: {} },
   ]);
 });
@@ -140,7 +147,10 @@ hostname: node-1
 });
 
 t.test('a main-document patch on a config without one is appended', async (t) => {
-  const docs = patch(parseConfig('apiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n'), 'machine: {type: worker}\n');
+  const docs = patch(
+    parseConfig('apiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n'),
+    'machine: {type: worker}\n',
+  );
   t.strictSame(
     docs.map((d) => d.identity.type),
     ['typed', 'main'],
@@ -173,7 +183,10 @@ machine:
   t.equal(docs.length, 2, 'whole typed document removed');
   t.strictSame(main(docs).machine.install, { wipe: true }, 'key removed; an absent key is a no-op');
 
-  const emptied = patch(base, 'cluster:\n  apiServer:\n    admissionControl:\n      - name: PodSecurity\n        $patch: delete\n');
+  const emptied = patch(
+    base,
+    'cluster:\n  apiServer:\n    admissionControl:\n      - name: PodSecurity\n        $patch: delete\n',
+  );
   t.strictSame(main(emptied).cluster.apiServer.admissionControl, [], 'the list stays, empty, as in Talos');
 
   const onlyDeletes = parseStrategicPatch('version: v1alpha1\nmachine:\n  nodeLabels:\n    rack: {$patch: delete}\n');
@@ -187,8 +200,14 @@ machine:
 t.test('$patch: delete errors', async (t) => {
   const base = parseConfig(BASE);
   const cases: Array<[string, RegExp]> = [
-    ['machine:\n  nodeLabels: {$patch: replace}\n', /document 1 \(line 1\): machine\.nodeLabels\.\$patch: unsupported directive "replace"/],
-    ['machine:\n  network:\n    interfaces:\n      - interface: eth0\n        vip: {$patch: delete}\n', /cannot delete a key inside a list element/],
+    [
+      'machine:\n  nodeLabels: {$patch: replace}\n',
+      /document 1 \(line 1\): machine\.nodeLabels\.\$patch: unsupported directive "replace"/,
+    ],
+    [
+      'machine:\n  network:\n    interfaces:\n      - interface: eth0\n        vip: {$patch: delete}\n',
+      /cannot delete a key inside a list element/,
+    ],
     [
       'machine:\n  network:\n    interfaces:\n      - interface: eth0\n        vlans:\n          - vlanId: 1\n            $patch: delete\n',
       /nested in another list is not supported/,
@@ -198,16 +217,24 @@ t.test('$patch: delete errors', async (t) => {
     ['version: v1alpha1\n$patch: delete\n', /main v1alpha1 document cannot be deleted/],
     ['kind: HostnameConfig\nauto: {$patch: delete}\n', /has no apiVersion/],
   ];
-  for (const [text, message] of cases) t.throws(() => parseStrategicPatch(text), { constructor: ConfigError, message }, text);
+  for (const [text, message] of cases)
+    t.throws(() => parseStrategicPatch(text), { constructor: ConfigError, message }, text);
 
   const applyCases: Array<[string, RegExp]> = [
-    ['apiVersion: v1alpha1\nkind: KmsgLogConfig\nname: x\n$patch: delete\n', /document KmsgLogConfig "x": no such document/],
+    [
+      'apiVersion: v1alpha1\nkind: KmsgLogConfig\nname: x\n$patch: delete\n',
+      /document KmsgLogConfig "x": no such document/,
+    ],
     ['machine:\n  kubelet:\n    extraArgs:\n      foo: {$patch: delete}\n', /machine\.kubelet is missing/],
     ['machine:\n  type:\n    x: {$patch: delete}\n', /lookup failed: machine\.type is not a map/],
     ['machine:\n  nodeLabels:\n    - name: x\n      $patch: delete\n', /machine\.nodeLabels is not a list/],
-    ['machine:\n  certSANs:\n    - name: x\n      $patch: delete\n', /path 'machine\.certSANs\[name=x\]'.*no element with name: x/],
+    [
+      'machine:\n  certSANs:\n    - name: x\n      $patch: delete\n',
+      /path 'machine\.certSANs\[name=x\]'.*no element with name: x/,
+    ],
   ];
-  for (const [text, message] of applyCases) t.throws(() => patch(base, text), { constructor: ConfigError, message }, text);
+  for (const [text, message] of applyCases)
+    t.throws(() => patch(base, text), { constructor: ConfigError, message }, text);
 });
 
 t.test('merge errors name the path', async (t) => {
@@ -215,12 +242,18 @@ t.test('merge errors name the path', async (t) => {
     constructor: ConfigError,
     message: 'cannot merge a map into a list at machine.certSANs',
   });
-  t.throws(() => patch(parseConfig(BASE), 'machine:\n  install: yes-please\n'), { message: /a string into a map at machine\.install/ });
+  t.throws(() => patch(parseConfig(BASE), 'machine:\n  install: yes-please\n'), {
+    message: /a string into a map at machine\.install/,
+  });
 });
 
 t.test('patch parsing', async (t) => {
   t.throws(() => parseStrategicPatch(''), { message: 'patch has no documents' });
-  t.throws(() => parseStrategicPatch('version: v1alpha1\n'), { message: 'patch has no documents' }, 'identity-only documents are dropped');
+  t.throws(
+    () => parseStrategicPatch('version: v1alpha1\n'),
+    { message: 'patch has no documents' },
+    'identity-only documents are dropped',
+  );
   t.throws(() => parseStrategicPatch('machine: {}\n---\n- a\n'), { message: /document 2 .*expected a map/ });
   t.throws(() => parseStrategicPatch('machine: {}\n---\nmachine: {}\n'), { message: /duplicate document v1alpha1/ });
   t.equal(parseStrategicPatch('---\nmachine: {type: worker}\n').steps.length, 1);

@@ -7,7 +7,8 @@ import { applyPatches, parsePatches } from '../../../src/core/config/patch.js';
 import { loadSchema, validateConfig } from '../../../src/core/config/validate.js';
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../fixtures/talos/config.schema.v1.13.json', import.meta.url));
-const example = (name: string): string => readFileSync(new URL(`../../fixtures/talos/examples/${name}`, import.meta.url), 'utf8');
+const example = (name: string): string =>
+  readFileSync(new URL(`../../fixtures/talos/examples/${name}`, import.meta.url), 'utf8');
 const schema = loadSchema(SCHEMA_PATH);
 
 /** The v1.13 worker config with patches applied, validated. */
@@ -21,7 +22,10 @@ t.test('talosctl v1.13 and v1.11 output is valid for the v1.13 schema', async (t
     for (const version of ['v1.13', 'v1.11']) {
       const result = validateConfig(parseConfig(example(`${version}/${name}.yaml`)), schema);
       t.strictSame(result.errors, [], `${version}/${name}.yaml: no errors`);
-      t.ok(result.warnings.some((w) => w.startsWith('persist: deprecated')), `${version}/${name}.yaml: persist warned about`);
+      t.ok(
+        result.warnings.some((w) => w.startsWith('persist: deprecated')),
+        `${version}/${name}.yaml: persist warned about`,
+      );
     }
   }
   const v111 = validateConfig(parseConfig(example('v1.11/controlplane-overrides.yaml')), schema);
@@ -38,12 +42,17 @@ t.test('talosctl v1.13 and v1.11 output is valid for the v1.13 schema', async (t
       'cluster.apiServer.disablePodSecurityPolicy',
     ],
   );
-  t.match(v111.warnings[1], /machine\.network: deprecated, accepted by Talos but absent from its schema \(use HostnameConfig/);
+  t.match(
+    v111.warnings[1],
+    /machine\.network: deprecated, accepted by Talos but absent from its schema \(use HostnameConfig/,
+  );
 });
 
 t.test('unknown keys are errors naming the path', async (t) => {
   t.strictSame(validateWorker('machine:\n  instal:\n    disk: /dev/sda\n').errors, ['machine.instal: unknown key']);
-  t.strictSame(validateWorker('machine:\n  install:\n    dsk: /dev/sda\n').errors, ['machine.install.dsk: unknown key']);
+  t.strictSame(validateWorker('machine:\n  install:\n    dsk: /dev/sda\n').errors, [
+    'machine.install.dsk: unknown key',
+  ]);
   t.strictSame(validateWorker('version: v1alpha1\nfoo: 1\n').errors, ['foo: unknown key']);
   t.strictSame(
     validateWorker('apiVersion: v1alpha1\nkind: HostnameConfig\nhostnam: x\n').errors,
@@ -53,10 +62,14 @@ t.test('unknown keys are errors naming the path', async (t) => {
 });
 
 t.test('deprecated sections are accepted with a warning but still checked inside', async (t) => {
-  const ok = validateWorker('machine:\n  network:\n    interfaces:\n      - interface: eth0\n        cidr: 10.0.0.2/24\n        vlans: [{vlanId: 5, cidr: 10.5.0.2/24}]\n');
+  const ok = validateWorker(
+    'machine:\n  network:\n    interfaces:\n      - interface: eth0\n        cidr: 10.0.0.2/24\n        vlans: [{vlanId: 5, cidr: 10.5.0.2/24}]\n',
+  );
   t.strictSame(ok.errors, []);
   t.ok(ok.warnings.some((w) => w.startsWith('machine.network: deprecated')));
-  t.strictSame(validateWorker('machine:\n  network:\n    hostnam: x\n').errors, ['machine.network.hostnam: unknown key']);
+  t.strictSame(validateWorker('machine:\n  network:\n    hostnam: x\n').errors, [
+    'machine.network.hostnam: unknown key',
+  ]);
   t.strictSame(validateWorker('machine:\n  network:\n    interfaces: [{interface: eth0, dhcp: "yes"}]\n').errors, [
     'machine.network.interfaces[0].dhcp: must be a boolean (true or false), not string "yes"',
   ]);
@@ -120,7 +133,9 @@ t.test('loadSchema caches by path and refuses files that are not Talos schemas',
   t.throws(() => loadSchema(`${dir}/other.json`), /is not a Talos config schema/);
   t.throws(() => loadSchema(`${dir}/invalid.json`), /invalid\.json: invalid JSON schema: .*oneOf/);
   const empty = loadSchema(`${dir}/nomain.json`);
-  t.strictSame(validateConfig(parseConfig('version: v1alpha1\n'), empty).errors, ['document 1: the schema has no v1alpha1 document']);
+  t.strictSame(validateConfig(parseConfig('version: v1alpha1\n'), empty).errors, [
+    'document 1: the schema has no v1alpha1 document',
+  ]);
   t.throws(() => validateConfig([], { path: SCHEMA_PATH }), /needs a schema returned by loadSchema/);
 });
 

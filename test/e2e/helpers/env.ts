@@ -67,7 +67,10 @@ export function missingPrerequisites(): string[] {
 }
 
 /** Skip (locally) or fail (CI) when a prerequisite is missing; true when the e2e can run. */
-export function requirePrerequisites(t: { pass(m: string, e: { skip: string }): unknown; fail(m: string): unknown }): boolean {
+export function requirePrerequisites(t: {
+  pass(m: string, e: { skip: string }): unknown;
+  fail(m: string): unknown;
+}): boolean {
   const missing = missingPrerequisites();
   if (missing.length === 0) return true;
   const reason = `real-VM e2e needs: ${missing.join('; ')}`;
@@ -109,7 +112,10 @@ export async function ensureStandin(): Promise<Standin> {
   const hash = createHash('sha256').update(readFileSync(BUILD_STANDIN)).digest('hex').slice(0, 12);
   const dir = join(cache, `standin-${hash}`);
   const out = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('bash', [BUILD_STANDIN, dir], { env: { ...process.env, METALBOOT_E2E_CACHE: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [BUILD_STANDIN, dir], {
+      env: { ...process.env, METALBOOT_E2E_CACHE: cache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

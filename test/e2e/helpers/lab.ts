@@ -13,7 +13,16 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createNetns, waitForLine, type Netns, type TestLike } from '../../helpers/netns.js';
 import { CLI, IPXE_DIR, PROJECT_ROOT, RA_SENDER, TALOS_V14_VERSION, TALOS_VERSION, type Standin } from './env.js';
@@ -62,7 +71,14 @@ export class Lab {
   readonly serverIp: string;
   readonly dhcpServerIp: string;
   readonly baseUrl: string;
-  readonly files: { metalbootLog: string; dnsmasqLog: string; pcap: string; templates: string; assets: string; data: string };
+  readonly files: {
+    metalbootLog: string;
+    dnsmasqLog: string;
+    pcap: string;
+    templates: string;
+    assets: string;
+    data: string;
+  };
   private tapCount = 0;
   private metalboot?: ChildProcess;
   private readonly closers: Array<() => void> = [];
@@ -123,7 +139,18 @@ export class Lab {
 
   /** Admin API call from inside the server namespace (curl), bounded to 15 s. */
   async api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    const args = ['curl', '-sS', '--max-time', '15', '-X', method, '-H', `Authorization: Bearer ${API_TOKEN}`, '-w', '\n%{http_code}'];
+    const args = [
+      'curl',
+      '-sS',
+      '--max-time',
+      '15',
+      '-X',
+      method,
+      '-H',
+      `Authorization: Bearer ${API_TOKEN}`,
+      '-w',
+      '\n%{http_code}',
+    ];
     if (body !== undefined) {
       const file = join(this.opts.artifacts, `request-${process.hrtime.bigint()}.json`);
       writeFileSync(file, JSON.stringify(body));
@@ -149,7 +176,10 @@ export class Lab {
     const events: MachineEvent[] = [];
     let cursor: string | null = null;
     do {
-      const r: { status: number; json?: { items: MachineEvent[]; next: string | null } } = await this.api('GET', `/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      const r: { status: number; json?: { items: MachineEvent[]; next: string | null } } = await this.api(
+        'GET',
+        `/machines/${mac}/events?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       if (r.status !== 200 || !r.json) return events;
       events.push(...r.json.items);
       cursor = r.json.next;
@@ -175,7 +205,21 @@ export class Lab {
   private async startCapture(): Promise<void> {
     // -U + --immediate-mode: every packet reaches the file at once (else the last ones are lost);
     // -Z root: tcpdump would otherwise drop to the tcpdump user and fail to write the file.
-    const dump = this.net.spawn(this.switchNs, ['tcpdump', '-i', 'br0', '-U', '--immediate-mode', '-Z', 'root', '-n', '-s', '0', '-w', this.files.pcap, CAPTURE_FILTER]);
+    const dump = this.net.spawn(this.switchNs, [
+      'tcpdump',
+      '-i',
+      'br0',
+      '-U',
+      '--immediate-mode',
+      '-Z',
+      'root',
+      '-n',
+      '-s',
+      '0',
+      '-w',
+      this.files.pcap,
+      CAPTURE_FILTER,
+    ]);
     drain(dump, join(this.opts.artifacts, 'tcpdump.log'));
     await waitForStderr(dump, /listening on/, 10_000);
   }
@@ -210,7 +254,10 @@ export class Lab {
     drain(dnsmasq, join(dir, 'dnsmasq.stdio.log'));
     const deadline = Date.now() + 10_000;
     while (!/DHCP, IP range/.test(readOr(this.files.dnsmasqLog))) {
-      if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited ${dnsmasq.exitCode}: ${readOr(join(dir, 'dnsmasq.stdio.log'))}${readOr(this.files.dnsmasqLog)}`);
+      if (dnsmasq.exitCode !== null)
+        throw new Error(
+          `dnsmasq exited ${dnsmasq.exitCode}: ${readOr(join(dir, 'dnsmasq.stdio.log'))}${readOr(this.files.dnsmasqLog)}`,
+        );
       if (Date.now() > deadline) throw new Error(`dnsmasq not ready within 10 s: ${readOr(this.files.dnsmasqLog)}`);
       await sleep(100);
     }
@@ -240,7 +287,7 @@ export class Lab {
       const boot = readFileSync(join(src, 'boot.ipxe.hbs'), 'utf8').replace(/^#!ipxe\n/, '');
       const chain = [
         '#!ipxe',
-        '# e2e test only: BIOS machines listed here leave QEMU\'s ROM iPXE for undionly.kpxe over TFTP, as a',
+        "# e2e test only: BIOS machines listed here leave QEMU's ROM iPXE for undionly.kpxe over TFTP, as a",
         '# vendor PXE ROM would have done, so the legacy TFTP path is exercised with real firmware.',
         'iseq ${platform} pcbios || goto metalboot_main',
         'iseq ${netX/chip} undionly && goto metalboot_main ||',
@@ -262,15 +309,23 @@ export class Lab {
       process.execPath,
       CLI,
       'serve',
-      '--listen', `${this.serverIp}:${HTTP_PORT}`,
-      '--dhcp', this.opts.mode,
-      '--interface', 'eth0',
+      '--listen',
+      `${this.serverIp}:${HTTP_PORT}`,
+      '--dhcp',
+      this.opts.mode,
+      '--interface',
+      'eth0',
       ...(this.opts.mode === 'authoritative' ? ['--dhcp-range', `${s}.100-${s}.150`] : []),
-      '--tftp-listen', `${this.serverIp}:69`,
-      '--data-dir', this.files.data,
-      '--assets-dir', this.files.assets,
-      '--templates-dir', this.files.templates,
-      '--log-level', 'debug',
+      '--tftp-listen',
+      `${this.serverIp}:69`,
+      '--data-dir',
+      this.files.data,
+      '--assets-dir',
+      this.files.assets,
+      '--templates-dir',
+      this.files.templates,
+      '--log-level',
+      'debug',
     ];
     writeFileSync(join(this.opts.artifacts, 'metalboot.cmd'), `${args.join(' ')}\n`);
     const env: NodeJS.ProcessEnv = { ...process.env, METALBOOT_API_TOKEN: API_TOKEN };
@@ -282,7 +337,13 @@ export class Lab {
   }
 
   /** Registers an e2e cluster from talosctl's example configs, with the serial console for the stand-in. */
-  async createCluster(c: { name: string; talosVersion: string; controlplane: string; worker: string; patches?: string[] }): Promise<void> {
+  async createCluster(c: {
+    name: string;
+    talosVersion: string;
+    controlplane: string;
+    worker: string;
+    patches?: string[];
+  }): Promise<void> {
     const r = await this.api('POST', '/clusters', {
       ...c,
       // The VMs' only console is the serial port; Talos images for VMs add the same argument.
@@ -341,7 +402,10 @@ export function readOr(file: string, fallback = ''): string {
 
 export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return `(no ${file})`;
-  return readOr(file).split('\n').slice(-lines - 1).join('\n');
+  return readOr(file)
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

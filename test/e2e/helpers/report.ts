@@ -16,15 +16,27 @@ export interface Step {
 
 /** The network boot, in the order the timeline must show it (a subsequence: repeats are fine). */
 export const STEPS: Step[] = [
-  { key: 'dhcp', label: 'DHCP', match: (e) => /^dhcp-/.test(e.kind) && (e.detail.reply === 'OFFER' || e.detail.reply === 'ACK') },
+  {
+    key: 'dhcp',
+    label: 'DHCP',
+    match: (e) => /^dhcp-/.test(e.kind) && (e.detail.reply === 'OFFER' || e.detail.reply === 'ACK'),
+  },
   { key: 'tftp', label: 'TFTP', match: (e) => e.kind === 'tftp-completed' },
   { key: 'boot-script', label: 'boot script', match: (e) => e.kind === 'boot-script' },
-  { key: 'machine-script', label: 'machine script', match: (e, script) => e.kind === 'machine-script' && e.detail.script === script },
+  {
+    key: 'machine-script',
+    label: 'machine script',
+    match: (e, script) => e.kind === 'machine-script' && e.detail.script === script,
+  },
   { key: 'kernel', label: 'kernel', match: (e) => e.kind === 'kernel-download-completed' },
   { key: 'initramfs', label: 'initramfs', match: (e) => e.kind === 'initramfs-download-completed' },
   { key: 'config', label: 'config', match: (e) => e.kind === 'config-delivered' },
   // Talos's "[talos] install successful" kernel-log line, ingested by metalboot's kmsg receiver.
-  { key: 'kmsg', label: 'kernel log: install successful', match: (e) => e.kind === 'install-succeeded' && e.detail.source === 'kernel-log' && e.state === 'installed' },
+  {
+    key: 'kmsg',
+    label: 'kernel log: install successful',
+    match: (e) => e.kind === 'install-succeeded' && e.detail.source === 'kernel-log' && e.state === 'installed',
+  },
 ];
 
 export interface StepHit {
@@ -37,7 +49,12 @@ export interface StepHit {
  * Walks the timeline in order and finds each wanted step after the previous one. Returns the hits
  * and the first wanted step that is missing (undefined when the whole path is there).
  */
-export function followSteps(events: MachineEvent[], wanted: StepKey[], script: string, t0: number): { hits: StepHit[]; missing?: StepKey } {
+export function followSteps(
+  events: MachineEvent[],
+  wanted: StepKey[],
+  script: string,
+  t0: number,
+): { hits: StepHit[]; missing?: StepKey } {
   const hits: StepHit[] = [];
   let from = 0;
   for (const key of wanted) {
@@ -51,7 +68,12 @@ export function followSteps(events: MachineEvent[], wanted: StepKey[], script: s
 }
 
 /** For the timing table: when each step first shows on the timeline, whatever the order. */
-export function firstSeen(events: MachineEvent[], keys: StepKey[], script: string, t0: number): Partial<Record<StepKey, number>> {
+export function firstSeen(
+  events: MachineEvent[],
+  keys: StepKey[],
+  script: string,
+  t0: number,
+): Partial<Record<StepKey, number>> {
   const cells: Partial<Record<StepKey, number>> = {};
   for (const key of keys) {
     const step = STEPS.find((s) => s.key === key)!;
@@ -78,7 +100,11 @@ export function formatTimeline(events: MachineEvent[], t0: number): string {
  * then the TFTP read requests the VM sent. Times are seconds since `t0`.
  */
 export function packetSummary(pcap: string, mac: string, t0: number, t1: number): string {
-  const r = spawnSync('tcpdump', ['-r', pcap, '-n', '-vv', '-tt', 'udp port 67 or udp port 68 or udp port 4011'], { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 });
+  const r = spawnSync('tcpdump', ['-r', pcap, '-n', '-vv', '-tt', 'udp port 67 or udp port 68 or udp port 4011'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    maxBuffer: 64 << 20,
+  });
   const lines: Array<{ at: number; text: string }> = [];
   let cur: { ts: number; head: string; body: string[] } | undefined;
   const flush = () => {
@@ -94,7 +120,9 @@ export function packetSummary(pcap: string, mac: string, t0: number, t1: number)
       pick(/DHCP-Message \(53\), length 1: (\w+)/) ?? 'BOOTP',
       pick(/Your-IP (\S+)/) ? `yiaddr=${pick(/Your-IP (\S+)/)}` : '',
       pick(/Server-ID \(54\), length 4: (\S+)/) ? `server-id=${pick(/Server-ID \(54\), length 4: (\S+)/)}` : '',
-      pick(/Vendor-Class \(60\), length \d+: "([^"]*)"/) ? `vc=${pick(/Vendor-Class \(60\), length \d+: "([^"]*)"/)}` : '',
+      pick(/Vendor-Class \(60\), length \d+: "([^"]*)"/)
+        ? `vc=${pick(/Vendor-Class \(60\), length \d+: "([^"]*)"/)}`
+        : '',
       pick(/ARCH \(93\), length \d+: (\d+)/) !== undefined ? `arch=${pick(/ARCH \(93\), length \d+: (\d+)/)}` : '',
       /User-Class \(77\)/.test(body) ? 'opt77' : '', // iPXE sends a bare "iPXE", which tcpdump calls invalid
       /\((175)\)/.test(body) ? 'opt175' : '',
@@ -111,18 +139,31 @@ export function packetSummary(pcap: string, mac: string, t0: number, t1: number)
     } else cur?.body.push(line);
   }
   flush();
-  for (const r of tftpRequests(pcap, mac, t0, t1)) lines.push({ at: t0 / 1000 + r.seconds, text: `  +${r.seconds.toFixed(2)}s TFTP RRQ "${r.file}" to ${r.to}` });
+  for (const r of tftpRequests(pcap, mac, t0, t1))
+    lines.push({ at: t0 / 1000 + r.seconds, text: `  +${r.seconds.toFixed(2)}s TFTP RRQ "${r.file}" to ${r.to}` });
   lines.sort((a, b) => a.at - b.at);
-  return lines.length > 0 ? lines.map((l) => l.text).join('\n') : `  (no DHCP/TFTP packets for ${mac} in ${pcap}${r.error ? `: ${r.error.message}` : ''})`;
+  return lines.length > 0
+    ? lines.map((l) => l.text).join('\n')
+    : `  (no DHCP/TFTP packets for ${mac} in ${pcap}${r.error ? `: ${r.error.message}` : ''})`;
 }
 
 /** TFTP read requests the VM sent (from the capture, so independent of metalboot's timeline). */
-export function tftpRequests(pcap: string, mac: string, t0: number, t1: number): Array<{ file: string; to: string; seconds: number }> {
-  const r = spawnSync('tcpdump', ['-r', pcap, '-n', '-tt', '-e', 'udp dst port 69'], { encoding: 'utf8', timeout: 20_000, maxBuffer: 16 << 20 });
+export function tftpRequests(
+  pcap: string,
+  mac: string,
+  t0: number,
+  t1: number,
+): Array<{ file: string; to: string; seconds: number }> {
+  const r = spawnSync('tcpdump', ['-r', pcap, '-n', '-tt', '-e', 'udp dst port 69'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    maxBuffer: 16 << 20,
+  });
   const out: Array<{ file: string; to: string; seconds: number }> = [];
   for (const line of (r.stdout ?? '').split('\n')) {
     const ts = Number(/^(\d+\.\d+)/.exec(line)?.[1]);
-    if (!ts || ts * 1000 < t0 - 1000 || ts * 1000 > t1 + 1000 || !line.toLowerCase().includes(`${mac.toLowerCase()} >`)) continue;
+    if (!ts || ts * 1000 < t0 - 1000 || ts * 1000 > t1 + 1000 || !line.toLowerCase().includes(`${mac.toLowerCase()} >`))
+      continue;
     const m = /> (\d+\.\d+\.\d+\.\d+)\.69: TFTP[^"]*RRQ "([^"]*)"/.exec(line);
     if (m) out.push({ to: m[1]!, file: m[2]!, seconds: (ts * 1000 - t0) / 1000 });
   }
@@ -130,7 +171,13 @@ export function tftpRequests(pcap: string, mac: string, t0: number, t1: number):
 }
 
 /** Everything needed to understand a failed boot without rerunning it. */
-export async function failureReport(lab: Lab, mac: string, run: VmRun | undefined, t0: number, serial: string): Promise<string> {
+export async function failureReport(
+  lab: Lab,
+  mac: string,
+  run: VmRun | undefined,
+  t0: number,
+  serial: string,
+): Promise<string> {
   const t1 = run?.endedAt ?? Date.now();
   const events = await lab.events(mac).catch(() => []);
   const out = [

@@ -70,7 +70,11 @@ export const KNOWN_GAPS: Record<string, Partial<Record<StepKey, string>>> = { au
  */
 const PATH_EVIDENCE: Record<string, RegExp[]> = {
   'bios-ipxe-rom': [/iPXE \(PCI [0-9a-f:.]+\) starting execution/, /net0: \S+ using virtio-net on/],
-  'bios-undionly': [/iPXE \(PCI [0-9a-f:.]+\) starting execution/, /chainloads undionly\.kpxe/, /net0: \S+ using undionly on/],
+  'bios-undionly': [
+    /iPXE \(PCI [0-9a-f:.]+\) starting execution/,
+    /chainloads undionly\.kpxe/,
+    /net0: \S+ using undionly on/,
+  ],
   'uefi-pxe': [/Start PXE over IPv4/, /NBP filename is ipxe\.efi/, /net0: \S+ using SNP on/],
   'uefi-ipxe-rom': [/Features: .*\bEFI\b/, /net0: \S+ using virtio-net on/],
 };
@@ -137,8 +141,15 @@ export class Suite {
       t.fail(`scenario threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     } finally {
       if (threw || !t.passing()) {
-        const report = await failureReport(this.lab, ctx.mac, ctx.run, ctx.run?.startedAt ?? ctx.t0, ctx.vm?.serial() ?? '').catch(
-          (err: unknown) => `==== failure report for ${ctx.mac} could not be built: ${err instanceof Error ? err.message : String(err)}`,
+        const report = await failureReport(
+          this.lab,
+          ctx.mac,
+          ctx.run,
+          ctx.run?.startedAt ?? ctx.t0,
+          ctx.vm?.serial() ?? '',
+        ).catch(
+          (err: unknown) =>
+            `==== failure report for ${ctx.mac} could not be built: ${err instanceof Error ? err.message : String(err)}`,
         );
         t.comment(report);
       }
@@ -158,7 +169,13 @@ export class Suite {
     const { lab } = this;
     const mac = c.mac;
     const v14 = c.cluster === V14_CLUSTER.name;
-    const reg = await lab.api('POST', '/machines', { mac, hostname: hostnameFor(mac), role: 'worker', cluster: c.cluster ?? 'e2e', installDisk: '/dev/vda' });
+    const reg = await lab.api('POST', '/machines', {
+      mac,
+      hostname: hostnameFor(mac),
+      role: 'worker',
+      cluster: c.cluster ?? 'e2e',
+      installDisk: '/dev/vda',
+    });
     t.equal(reg.status, 201, `registered ${mac} through the API (${reg.text.slice(0, 200)})`);
 
     const vm = this.vmFor(c);
@@ -170,40 +187,81 @@ export class Suite {
     const wroteDisk = /MBE2E: installed boot sector (and EFI system partition )?on \/dev\/vda/.test(serial);
     this.installed.set(c.name, { vm, wroteDisk });
 
-    t.ok(!run.timedOut, `VM stopped within ${INSTALL_TIMEOUT_MS / 1000} s (took ${((run.endedAt - t0) / 1000).toFixed(1)} s)`);
+    t.ok(
+      !run.timedOut,
+      `VM stopped within ${INSTALL_TIMEOUT_MS / 1000} s (took ${((run.endedAt - t0) / 1000).toFixed(1)} s)`,
+    );
     t.ok(!run.deadEnd, `no dead end on the console${run.deadEnd ? `: ${run.deadEnd}` : ''}`);
     t.equal(run.exitCode, 0, 'QEMU exited cleanly (the stand-in powered the VM off)');
-    t.ok(/MBE2E: stand-in init started/.test(serial), 'the kernel and initramfs from metalboot booted (stand-in /init ran)');
+    t.ok(
+      /MBE2E: stand-in init started/.test(serial),
+      'the kernel and initramfs from metalboot booted (stand-in /init ran)',
+    );
     const pass = /MBE2E: PASS config http=200 bytes=(\d+) hostname=(\S+)/.exec(serial);
     t.ok(pass, 'the VM fetched its config: HTTP 200, non-empty, v1alpha1 YAML, its own hostname');
     t.equal(pass?.[2], hostnameFor(mac), 'config hostname is the registered one');
-    t.ok(/MBE2E: RESULT PASS/.test(serial) && /reboot: Power down/.test(serial), 'stand-in finished with PASS and powered off');
+    t.ok(
+      /MBE2E: RESULT PASS/.test(serial) && /reboot: Power down/.test(serial),
+      'stand-in finished with PASS and powered off',
+    );
 
     // Talos's kernel log: metalboot advertises its receiver (talos.logging.kernel= on the cmdline,
     // a KmsgLogConfig document in the config); the stand-in streams to it as Talos would.
     const cmdlineKlog = /MBE2E: cmdline talos\.config=\S+ talos\.logging\.kernel=(\S+)/.exec(serial)?.[1];
-    t.match(cmdlineKlog, new RegExp(`^tcp://${lab.serverIp.replace(/\./g, '\\.')}:\\d+/$`), `the kernel cmdline points talos.logging.kernel= at metalboot's kernel-log receiver (${cmdlineKlog ?? 'none'})`);
+    t.match(
+      cmdlineKlog,
+      new RegExp(`^tcp://${lab.serverIp.replace(/\./g, '\\.')}:\\d+/$`),
+      `the kernel cmdline points talos.logging.kernel= at metalboot's kernel-log receiver (${cmdlineKlog ?? 'none'})`,
+    );
     const docKlog = /MBE2E: config KmsgLogConfig url=(\S+)/.exec(serial)?.[1];
     t.equal(docKlog, cmdlineKlog, 'the machine config carries a KmsgLogConfig document with the same receiver');
     const streamed = /MBE2E: kmsg streamed (\d+) lines to (\S+)/.exec(serial);
-    t.ok(streamed, `the stand-in streamed its kernel log (${streamed?.[0] ?? /MBE2E: (kmsg [^\n]*|FAIL kmsg[^\n]*)/.exec(serial)?.[0] ?? 'no kmsg marker on the console'})`);
+    t.ok(
+      streamed,
+      `the stand-in streamed its kernel log (${streamed?.[0] ?? /MBE2E: (kmsg [^\n]*|FAIL kmsg[^\n]*)/.exec(serial)?.[0] ?? 'no kmsg marker on the console'})`,
+    );
     t.equal(streamed?.[2], cmdlineKlog, 'to the advertised receiver');
     // Lines are applied asynchronously after the TCP stream: give the receiver a moment.
-    const ingested = await waitFor(10_000, async () => (await lab.events(mac)).find((e) => e.kind === 'install-succeeded'));
+    const ingested = await waitFor(10_000, async () =>
+      (await lab.events(mac)).find((e) => e.kind === 'install-succeeded'),
+    );
     const logs = (await lab.api<{ lines?: Array<{ msg: string }> }>('GET', `/machines/${mac}/logs`)).json?.lines ?? [];
-    t.equal(logs.length, Number(streamed?.[1] ?? -1), `metalboot holds every kernel-log line the stand-in sent (GET /machines/${mac}/logs: ${logs.length})`);
+    t.equal(
+      logs.length,
+      Number(streamed?.[1] ?? -1),
+      `metalboot holds every kernel-log line the stand-in sent (GET /machines/${mac}/logs: ${logs.length})`,
+    );
     // v1.14's install controller adds its zap fields to the line: `install successful {"component": …}`.
-    t.ok(logs.some((l) => (v14 ? l.msg.startsWith('[talos] install successful {') : l.msg === '[talos] install successful')), 'the kernel log on metalboot has "[talos] install successful"');
+    t.ok(
+      logs.some((l) =>
+        v14 ? l.msg.startsWith('[talos] install successful {') : l.msg === '[talos] install successful',
+      ),
+      'the kernel log on metalboot has "[talos] install successful"',
+    );
     t.equal(ingested?.detail.source, 'kernel-log', 'the timeline has install-succeeded, from the kernel log');
     t.equal(ingested?.state, 'installed', 'install-succeeded moved the machine to installed');
     const events = await lab.events(mac);
     if (v14) this.checkV14(t, serial, events);
 
-    const wanted: StepKey[] = ['dhcp', ...(c.tftpFile ? (['tftp'] as const) : []), 'boot-script', 'machine-script', 'kernel', 'initramfs', 'config', 'kmsg'];
+    const wanted: StepKey[] = [
+      'dhcp',
+      ...(c.tftpFile ? (['tftp'] as const) : []),
+      'boot-script',
+      'machine-script',
+      'kernel',
+      'initramfs',
+      'config',
+      'kmsg',
+    ];
     this.checkSteps(t, events, wanted, 'install', t0);
-    for (const evidence of PATH_EVIDENCE[c.name] ?? []) t.ok(evidence.test(serial), `console shows the ${c.name} path: ${evidence}`);
+    for (const evidence of PATH_EVIDENCE[c.name] ?? [])
+      t.ok(evidence.test(serial), `console shows the ${c.name} path: ${evidence}`);
     const rrq = tftpRequests(lab.files.pcap, mac, t0, run.endedAt);
-    if (c.tftpFile) t.ok(rrq.some((r) => r.file === c.tftpFile && r.to === lab.serverIp), `the VM asked metalboot (${lab.serverIp}) for ${c.tftpFile} over TFTP (capture: ${JSON.stringify(rrq)})`);
+    if (c.tftpFile)
+      t.ok(
+        rrq.some((r) => r.file === c.tftpFile && r.to === lab.serverIp),
+        `the VM asked metalboot (${lab.serverIp}) for ${c.tftpFile} over TFTP (capture: ${JSON.stringify(rrq)})`,
+      );
     else t.same(rrq, [], 'no TFTP on this path');
     if (c.tftpFile) {
       const tftp = events.find((e) => e.kind === 'tftp-completed');
@@ -218,7 +276,11 @@ export class Suite {
     // Talos's "install successful" line (kernel log) is what makes the machine installed.
     t.equal(machine?.state, 'installed', 'machine state is installed');
     t.equal(machine?.installed, true, 'machine is marked installed (its next boot is from disk)');
-    t.equal(machine?.lastSeen?.serial, vm.spec.serial, `SMBIOS serial "${vm.spec.serial}" arrived intact through iPXE's query string`);
+    t.equal(
+      machine?.lastSeen?.serial,
+      vm.spec.serial,
+      `SMBIOS serial "${vm.spec.serial}" arrived intact through iPXE's query string`,
+    );
     t.equal(String(machine?.lastSeen?.uuid ?? '').toLowerCase(), vm.spec.uuid, 'SMBIOS UUID recorded');
 
     const cells: TimingRow['cells'] = firstSeen(events, wanted, 'install', t0);
@@ -233,14 +295,24 @@ export class Suite {
    */
   private checkV14(t: T, serial: string, events: MachineEvent[]): void {
     const doc = /MBE2E: v1\.14 UnattendedInstallConfig match=(.*) disk=(\S+) image=(\S+) reboot=(\S+)/.exec(serial);
-    t.equal(doc?.[1], 'disk.dev_path == "/dev/vda"', 'the config selects the registered install disk in its UnattendedInstallConfig');
-    t.equal(doc?.[4], 'yes', 'Talos would reboot after the install (the cluster patch\'s reboot: true)');
-    t.ok(/MBE2E: installed boot sector and EFI system partition on \/dev\/vda/.test(serial), 'the stand-in installed to the disk the selector matched');
+    t.equal(
+      doc?.[1],
+      'disk.dev_path == "/dev/vda"',
+      'the config selects the registered install disk in its UnattendedInstallConfig',
+    );
+    t.equal(doc?.[4], 'yes', "Talos would reboot after the install (the cluster patch's reboot: true)");
+    t.ok(
+      /MBE2E: installed boot sector and EFI system partition on \/dev\/vda/.test(serial),
+      'the stand-in installed to the disk the selector matched',
+    );
     const started = events.find((e) => e.kind === 'install-started');
     t.equal(started?.state, 'installing', 'the kernel log\'s "installing Talos" moved the machine to installing');
     t.equal(started?.detail.disk, '/dev/vda', 'with the disk the install controller names');
     t.ok(!events.some((e) => e.kind.startsWith('talos-sequence')), 'no install sequence: v1.14 installs without one');
-    t.ok(events.some((e) => e.kind === 'install-reboot-requested'), 'the reboot request is on the timeline');
+    t.ok(
+      events.some((e) => e.kind === 'install-reboot-requested'),
+      'the reboot request is on the timeline',
+    );
   }
 
   /**
@@ -251,7 +323,10 @@ export class Suite {
     const gaps = KNOWN_GAPS[this.lab.mode] ?? {};
     const strict = wanted.filter((k) => !gaps[k]);
     const { hits, missing } = followSteps(events, strict, script, t0);
-    t.ok(!missing, `timeline shows ${strict.join(' → ')}${missing ? ` — missing "${missing}" after ${hits.map((h) => h.key).join(' → ') || 'power-on'}` : ''}`);
+    t.ok(
+      !missing,
+      `timeline shows ${strict.join(' → ')}${missing ? ` — missing "${missing}" after ${hits.map((h) => h.key).join(' → ') || 'power-on'}` : ''}`,
+    );
     for (const key of wanted.filter((k) => gaps[k])) {
       t.ok(!followSteps(events, [key], script, t0).missing, `timeline shows ${key}`, { todo: gaps[key] });
     }
@@ -278,7 +353,11 @@ export class Suite {
     const before = await lab.events(c.mac);
     const lastId = before.reduce((m, e) => Math.max(m, e.id), 0);
     const installedBy = before.find((e) => e.kind === 'install-succeeded');
-    t.equal(installedBy?.detail.source, 'kernel-log', 'before the second boot: installed by the first boot\'s kernel log ("install successful"), no operator action');
+    t.equal(
+      installedBy?.detail.source,
+      'kernel-log',
+      'before the second boot: installed by the first boot\'s kernel log ("install successful"), no operator action',
+    );
     const machine = (await lab.api('GET', `/machines/${c.mac}`)).json;
     t.equal(machine?.installed, true, 'before the second boot: the machine is installed');
 
@@ -286,7 +365,12 @@ export class Suite {
       // UEFI: after iPXE's `exit 1` OVMF tries the NIC's other boot options (HTTP boot over IPv4
       // waits for its DHCP offer) before the disk.
       timeoutMs: c.firmware === 'uefi' ? UEFI_DISK_BOOT_TIMEOUT_MS : SHORT_TIMEOUT_MS,
-      deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
+      deadEnds: [
+        /MBE2E: stand-in init started/,
+        /Kernel panic/,
+        /No bootable device/,
+        /could not fetch the machine script/,
+      ],
     });
     ctx.run = run;
     const t0 = run.startedAt;
@@ -297,8 +381,19 @@ export class Suite {
     const events = (await lab.events(c.mac)).filter((e) => e.id > lastId);
     const wanted: StepKey[] = ['dhcp', 'boot-script', 'machine-script'];
     this.checkSteps(t, events, wanted, 'localboot', t0);
-    t.ok(!events.some((e) => /^(kernel|initramfs)-download|^config-delivered$/.test(e.kind) || (e.kind === 'machine-script' && e.detail.script === 'install')), 'no installer, kernel or config on the second boot');
-    t.equal((await lab.api('GET', `/machines/${c.mac}`)).json?.state, 'booting-from-disk', 'machine state is booting-from-disk');
+    t.ok(
+      !events.some(
+        (e) =>
+          /^(kernel|initramfs)-download|^config-delivered$/.test(e.kind) ||
+          (e.kind === 'machine-script' && e.detail.script === 'install'),
+      ),
+      'no installer, kernel or config on the second boot',
+    );
+    t.equal(
+      (await lab.api('GET', `/machines/${c.mac}`)).json?.state,
+      'booting-from-disk',
+      'machine state is booting-from-disk',
+    );
     const cells: TimingRow['cells'] = firstSeen(events, wanted, 'localboot', t0);
     if (run.exitCode === 0) cells.off = (run.endedAt - t0) / 1000;
     this.rows.push({ scenario: `${c.name} second boot`, mode: lab.mode, cells, note: 'installed: boot from disk' });
@@ -317,7 +412,12 @@ export class Suite {
     const run: VmRun = await vm.boot({
       timeoutMs: SHORT_TIMEOUT_MS,
       stopOn: /unknown machine [0-9a-f:]+, waiting/,
-      deadEnds: [/MBE2E: stand-in init started/, /Kernel panic/, /No bootable device/, /could not fetch the machine script/],
+      deadEnds: [
+        /MBE2E: stand-in init started/,
+        /Kernel panic/,
+        /No bootable device/,
+        /could not fetch the machine script/,
+      ],
     });
     ctx.run = run;
     const t0 = run.startedAt;
@@ -328,11 +428,24 @@ export class Suite {
     t.equal(machine.json?.state, 'discovered', 'state is discovered');
     t.equal(machine.json?.lastSeen?.firmware, c.firmware === 'bios' ? 'pcbios' : 'efi', 'firmware recorded');
     const listed = await lab.api<{ items: Array<{ mac: string }> }>('GET', '/machines?state=discovered&limit=1000');
-    t.ok(listed.json?.items.some((m) => m.mac === c.mac), 'listed by GET /machines?state=discovered');
+    t.ok(
+      listed.json?.items.some((m) => m.mac === c.mac),
+      'listed by GET /machines?state=discovered',
+    );
     const events = await lab.events(c.mac);
     const cells = firstSeen(events, ['dhcp', 'boot-script', 'machine-script'], 'discovery', t0);
-    t.ok(events.some((e) => e.kind === 'discovered'), 'timeline has the discovery');
-    t.ok(!events.some((e) => /^(kernel|initramfs)-download|^config-/.test(e.kind) || (e.kind === 'machine-script' && e.detail.script === 'install')), 'nothing installed: no installer, kernel or config');
+    t.ok(
+      events.some((e) => e.kind === 'discovered'),
+      'timeline has the discovery',
+    );
+    t.ok(
+      !events.some(
+        (e) =>
+          /^(kernel|initramfs)-download|^config-/.test(e.kind) ||
+          (e.kind === 'machine-script' && e.detail.script === 'install'),
+      ),
+      'nothing installed: no installer, kernel or config',
+    );
     this.rows.push({ scenario: c.name, mode: lab.mode, cells, note: 'unknown MAC: discovery script' });
   }
 }

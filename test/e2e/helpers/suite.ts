@@ -22,16 +22,33 @@ export async function runE2e(t: Test, name: string, mode: DhcpMode, subnet: stri
 
   const standin = await ensureStandin();
   t.comment(`stand-in Talos: ${standin.kernelPackage} + busybox initramfs (${standin.dir}); artifacts in ${artifacts}`);
-  const chainUndionlyMacs = steps.filter((s) => s.kind === 'install' && s.case.name === 'bios-undionly').map((s) => s.case.mac);
+  const chainUndionlyMacs = steps
+    .filter((s) => s.kind === 'install' && s.case.name === 'bios-undionly')
+    .map((s) => s.case.mac);
   const lab = await Lab.create(t, { name, mode, subnet, artifacts, standin, chainUndionlyMacs });
-  await lab.createCluster({ name: 'e2e', talosVersion: TALOS_VERSION, controlplane: talosExample('v1.13', 'controlplane.yaml'), worker: talosExample('v1.13', 'worker.yaml') });
+  await lab.createCluster({
+    name: 'e2e',
+    talosVersion: TALOS_VERSION,
+    controlplane: talosExample('v1.13', 'controlplane.yaml'),
+    worker: talosExample('v1.13', 'worker.yaml'),
+  });
   if (steps.some((s) => s.case.cluster === V14_CLUSTER.name)) {
-    await lab.createCluster({ ...V14_CLUSTER, talosVersion: TALOS_V14_VERSION, controlplane: talosExample('v1.14', 'controlplane.yaml'), worker: talosExample('v1.14', 'worker.yaml') });
+    await lab.createCluster({
+      ...V14_CLUSTER,
+      talosVersion: TALOS_V14_VERSION,
+      controlplane: talosExample('v1.14', 'controlplane.yaml'),
+      worker: talosExample('v1.14', 'worker.yaml'),
+    });
   }
   const suite = new Suite(lab);
 
   for (const step of steps) {
-    const title = step.kind === 'install' ? `${step.case.name} (${mode})` : step.kind === 'second-boot' ? `${step.case.name} second boot (${mode})` : `unknown MAC (${mode})`;
+    const title =
+      step.kind === 'install'
+        ? `${step.case.name} (${mode})`
+        : step.kind === 'second-boot'
+          ? `${step.case.name} second boot (${mode})`
+          : `unknown MAC (${mode})`;
     await t.test(title, async (st) => {
       if (step.kind === 'install') await suite.install(st, step.case);
       else if (step.kind === 'second-boot') await suite.secondBoot(st, step.case);

@@ -106,7 +106,16 @@ export class Vm {
       }
       await exited(qemu, 5_000);
     }
-    return { startedAt, endedAt: Date.now(), exitCode: qemu.exitCode, signal: qemu.signalCode, timedOut, deadEnd, stoppedOn, serialFile: this.serialFile };
+    return {
+      startedAt,
+      endedAt: Date.now(),
+      exitCode: qemu.exitCode,
+      signal: qemu.signalCode,
+      timedOut,
+      deadEnd,
+      stoppedOn,
+      serialFile: this.serialFile,
+    };
   }
 
   serial(): string {
@@ -121,19 +130,31 @@ export class Vm {
     const { spec } = this;
     const args = [
       'qemu-system-x86_64',
-      '-name', `mbe2e-${spec.name}`,
-      '-accel', 'tcg',
-      '-m', '512',
-      '-smp', '1',
-      '-display', 'none',
-      '-monitor', 'none',
+      '-name',
+      `mbe2e-${spec.name}`,
+      '-accel',
+      'tcg',
+      '-m',
+      '512',
+      '-smp',
+      '1',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
       '-no-reboot',
-      '-serial', `file:${this.serialFile}`,
-      '-smbios', `type=1,serial=${spec.serial.replace(/,/g, ',,')},uuid=${spec.uuid}`,
-      '-netdev', `tap,id=n0,ifname=${this.tap},script=no,downscript=no`,
-      '-device', `virtio-net-pci,netdev=n0,mac=${spec.mac},bootindex=1${spec.nicRom ? '' : ',romfile='}`,
-      '-drive', `file=${this.disk},format=raw,if=none,id=d0`,
-      '-device', 'virtio-blk-pci,drive=d0,bootindex=2',
+      '-serial',
+      `file:${this.serialFile}`,
+      '-smbios',
+      `type=1,serial=${spec.serial.replace(/,/g, ',,')},uuid=${spec.uuid}`,
+      '-netdev',
+      `tap,id=n0,ifname=${this.tap},script=no,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=n0,mac=${spec.mac},bootindex=1${spec.nicRom ? '' : ',romfile='}`,
+      '-drive',
+      `file=${this.disk},format=raw,if=none,id=d0`,
+      '-device',
+      'virtio-blk-pci,drive=d0,bootindex=2',
     ];
     if (spec.firmware === 'bios') {
       const sercon = join(spec.dir, 'sercon-port');
@@ -141,12 +162,16 @@ export class Vm {
       args.push('-machine', 'pc', '-fw_cfg', `name=etc/sercon-port,file=${sercon}`);
     } else {
       args.push(
-        '-machine', 'q35',
-        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-        '-drive', `if=pflash,format=raw,unit=1,file=${this.vars}`,
+        '-machine',
+        'q35',
+        '-drive',
+        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${this.vars}`,
         // No IPv6 boot service in the lab: OVMF's PXEv6/HTTPv6 options would only add their
         // timeouts between iPXE's exit and the disk on a boot from disk (HTTPv4's remains, ~60 s).
-        '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=no',
+        '-fw_cfg',
+        'name=opt/org.tianocore/IPv6Support,string=no',
       );
     }
     return args;

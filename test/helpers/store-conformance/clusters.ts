@@ -19,7 +19,7 @@ export function clusterConformance(t: Test, factory: StoreFactory): void {
     t.equal((await store.clusters.list()).length, 1);
   });
 
-  t.test('what was written is stored, not the caller\'s object', async (t) => {
+  t.test("what was written is stored, not the caller's object", async (t) => {
     const { store } = await open(t, factory);
     const c = cluster('prod');
     await store.clusters.insert(c);
@@ -34,7 +34,11 @@ export function clusterConformance(t: Test, factory: StoreFactory): void {
     const { store } = await open(t, factory);
     await store.clusters.insert(cluster('prod'));
     t.equal((await store.clusters.get('prod'))?.talosVersion, 'v1.13.9', 'read once (a store may keep it)');
-    const changed = cluster('prod', { talosVersion: 'v1.14.0', worker: 'changed', updatedAt: '2026-06-02T00:00:00.000Z' });
+    const changed = cluster('prod', {
+      talosVersion: 'v1.14.0',
+      worker: 'changed',
+      updatedAt: '2026-06-02T00:00:00.000Z',
+    });
     t.equal(await store.clusters.update(changed), true);
     t.same(await store.clusters.get('prod'), changed, 'the next get sees the update');
     t.same(await store.clusters.list(), [changed]);
@@ -51,8 +55,14 @@ export function clusterConformance(t: Test, factory: StoreFactory): void {
     t.equal(await store.clusters.delete('a'), false);
     t.equal(await store.clusters.delete('never'), false);
     t.equal(await store.clusters.get('a'), undefined);
-    t.same((await store.clusters.list()).map((c) => c.name), ['b']);
-    t.same((await store.clusters.page({ limit: 10 })).map((c) => c.name), ['b']);
+    t.same(
+      (await store.clusters.list()).map((c) => c.name),
+      ['b'],
+    );
+    t.same(
+      (await store.clusters.page({ limit: 10 })).map((c) => c.name),
+      ['b'],
+    );
     await store.clusters.insert(cluster('a', { talosVersion: 'v1.12.1' }));
     t.equal((await store.clusters.get('a'))?.talosVersion, 'v1.12.1', 'the name can be used again');
   });
@@ -61,7 +71,10 @@ export function clusterConformance(t: Test, factory: StoreFactory): void {
     const { store } = await open(t, factory);
     t.same(await store.clusters.list(), []);
     for (const name of ['staging', 'edge-2', 'prod', 'edge-10']) await store.clusters.insert(cluster(name));
-    t.same((await store.clusters.list()).map((c) => c.name), ['edge-10', 'edge-2', 'prod', 'staging']);
+    t.same(
+      (await store.clusters.list()).map((c) => c.name),
+      ['edge-10', 'edge-2', 'prod', 'staging'],
+    );
   });
 
   t.test('machineCount: the machines that reference the cluster, following inserts, updates and deletes', async (t) => {

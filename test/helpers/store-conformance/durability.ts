@@ -22,7 +22,13 @@ export function durabilityConformance(t: Test, factory: StoreFactory): void {
       store.audit.append(audit('machine.create', 1, { target: mac(1) })),
       store.progress.put(progress(mac(1))),
       store.talosEvents.markSeen(mac(1), 'ev-1'),
-      store.talosEvents.recordUnattributed({ at: at(1), peerIp: '10.0.0.7', eventId: 'u1', type: 'machine.TaskEvent', payload: {} }),
+      store.talosEvents.recordUnattributed({
+        at: at(1),
+        peerIp: '10.0.0.7',
+        eventId: 'u1',
+        type: 'machine.TaskEvent',
+        payload: {},
+      }),
       store.leases.allocate({ mac: mac(1), range, now: 1000, offerExpiresAt: 61_000 }),
     ]);
     const [, , ev] = await writes;

@@ -4,7 +4,10 @@ import { at, event, mac, machine, open, type StoreFactory } from './fixtures.js'
 export function eventConformance(t: Test, factory: StoreFactory): void {
   t.test('append: returns the event with its id; ids grow across all machines', async (t) => {
     const { store } = await open(t, factory);
-    const first = event(mac(1), 'dhcp', 1, { detail: { xid: 7, nested: { list: [1, 'a', null] } }, sourceIp: '10.0.0.1' });
+    const first = event(mac(1), 'dhcp', 1, {
+      detail: { xid: 7, nested: { list: [1, 'a', null] } },
+      sourceIp: '10.0.0.1',
+    });
     const e1 = await store.events.append(first);
     t.same(e1, { id: e1.id, ...first });
     t.ok(Number.isInteger(e1.id) && e1.id > 0, 'a positive integer id');
@@ -14,7 +17,7 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
     t.same(await store.events.list(mac(1)), [e1, e3], 'stored as returned');
   });
 
-  t.test('append with a state moves the machine\'s state and stateChangedAt with it', async (t) => {
+  t.test("append with a state moves the machine's state and stateChangedAt with it", async (t) => {
     const { store } = await open(t, factory);
     await store.machines.insert(machine(mac(1)));
     await store.events.append(event(mac(1), 'note', 1));
@@ -25,13 +28,24 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
     t.equal(m.stateChangedAt, at(2));
     await store.events.append(event(mac(1), 'dhcp', 3, { state: 'dhcp' }));
     m = (await store.machines.get(mac(1)))!;
-    t.equal(m.stateChangedAt, at(2), 'the same state again: the time it was entered stays (stall deadlines count from it)');
+    t.equal(
+      m.stateChangedAt,
+      at(2),
+      'the same state again: the time it was entered stays (stall deadlines count from it)',
+    );
     await store.events.append(event(mac(1), 'pxe', 4, { state: 'pxe' }));
     m = (await store.machines.get(mac(1)))!;
     t.equal(m.state, 'pxe');
     t.equal(m.stateChangedAt, at(4));
-    t.same(Object.fromEntries(await store.machines.countByState()), { pxe: 1 }, 'the state the queries filter on moved too');
-    t.same((await store.machines.list({ state: 'pxe' })).map((x) => x.mac), [mac(1)]);
+    t.same(
+      Object.fromEntries(await store.machines.countByState()),
+      { pxe: 1 },
+      'the state the queries filter on moved too',
+    );
+    t.same(
+      (await store.machines.list({ state: 'pxe' })).map((x) => x.mac),
+      [mac(1)],
+    );
   });
 
   t.test('the timeline outlives its machine: events of unknown or deleted machines are kept', async (t) => {
@@ -43,10 +57,12 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
     const e = await store.events.append(event(mac(6), 'dhcp', 2));
     await store.machines.delete(mac(6));
     t.same(await store.events.list(mac(6)), [e], 'kept after the machine was deleted');
-    t.same(Object.fromEntries(await store.events.latest([mac(6)])), { [mac(6)]: { id: e.id, kind: 'dhcp', at: at(2) } });
+    t.same(Object.fromEntries(await store.events.latest([mac(6)])), {
+      [mac(6)]: { id: e.id, kind: 'dhcp', at: at(2) },
+    });
   });
 
-  t.test('list: one machine\'s events oldest first; afterId and limit', async (t) => {
+  t.test("list: one machine's events oldest first; afterId and limit", async (t) => {
     const { store } = await open(t, factory);
     t.same(await store.events.list(mac(1)), [], 'none yet');
     const mine = [];
@@ -58,12 +74,16 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
     t.same(await store.events.list(mac(1), { limit: 2 }), mine.slice(0, 2), 'the oldest first');
     t.same(await store.events.list(mac(1), { afterId: mine[1]!.id }), mine.slice(2));
     t.same(await store.events.list(mac(1), { afterId: mine[1]!.id, limit: 3 }), mine.slice(2, 5));
-    t.same(await store.events.list(mac(1), { afterId: mine[1]!.id + 1 }), mine.slice(2), 'after an id of another machine');
+    t.same(
+      await store.events.list(mac(1), { afterId: mine[1]!.id + 1 }),
+      mine.slice(2),
+      'after an id of another machine',
+    );
     t.same(await store.events.list(mac(1), { afterId: mine[5]!.id }), [], 'after the newest: empty');
     t.same(await store.events.list(mac(9)), [], 'an unknown machine: empty');
   });
 
-  t.test('since: every machine\'s events after an id, oldest first, at most limit', async (t) => {
+  t.test("since: every machine's events after an id, oldest first, at most limit", async (t) => {
     const { store } = await open(t, factory);
     t.same(await store.events.since(0, 10), []);
     const all = [];
@@ -89,7 +109,7 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
     t.same(await store.events.tail(mac(1), 1), [mine[4]]);
   });
 
-  t.test('latest: each asked machine\'s newest event; machines without events absent', async (t) => {
+  t.test("latest: each asked machine's newest event; machines without events absent", async (t) => {
     const { store } = await open(t, factory);
     t.equal((await store.events.latest([])).size, 0);
     t.equal((await store.events.latest([mac(1)])).size, 0);
@@ -102,20 +122,39 @@ export function eventConformance(t: Test, factory: StoreFactory): void {
       [mac(1), { id: newest.id, kind: 'tftp', at: at(3) }],
       [mac(2), { id: two.id, kind: 'registered', at: at(2) }],
     ]);
-    t.same(Object.fromEntries(await store.events.latest([mac(2), mac(2)])), { [mac(2)]: { id: two.id, kind: 'registered', at: at(2) } }, 'a MAC asked twice');
+    t.same(
+      Object.fromEntries(await store.events.latest([mac(2), mac(2)])),
+      { [mac(2)]: { id: two.id, kind: 'registered', at: at(2) } },
+      'a MAC asked twice',
+    );
   });
 
-  t.test('repeat: a counted repeat grows repeats and lastAt, nothing else; an event that is gone says false', async (t) => {
-    const { store } = await open(t, factory);
-    const e = await store.events.append(event(mac(1), 'machine-script', 1));
-    const other = await store.events.append(event(mac(2), 'machine-script', 2));
-    t.equal(await store.events.repeat(e.id, at(3)), true);
-    t.equal(await store.events.repeat(e.id, at(4)), true);
-    const [got] = await store.events.list(mac(1));
-    t.same(got, { ...e, repeats: 3, lastAt: at(4) }, 'counted three times, last at the last repeat');
-    t.same(await store.events.list(mac(2)), [other], 'another event untouched, and an event that happened once has no count');
-    t.same(Object.fromEntries(await store.events.latest([mac(1)])), { [mac(1)]: { id: e.id, kind: 'machine-script', at: at(4) } }, 'latest: when it last happened');
-    t.same((await store.events.since(0, 10)).map((x) => x.id), [e.id, other.id], 'no new id for a repeat');
-    t.equal(await store.events.repeat(other.id + 1000, at(5)), false);
-  });
+  t.test(
+    'repeat: a counted repeat grows repeats and lastAt, nothing else; an event that is gone says false',
+    async (t) => {
+      const { store } = await open(t, factory);
+      const e = await store.events.append(event(mac(1), 'machine-script', 1));
+      const other = await store.events.append(event(mac(2), 'machine-script', 2));
+      t.equal(await store.events.repeat(e.id, at(3)), true);
+      t.equal(await store.events.repeat(e.id, at(4)), true);
+      const [got] = await store.events.list(mac(1));
+      t.same(got, { ...e, repeats: 3, lastAt: at(4) }, 'counted three times, last at the last repeat');
+      t.same(
+        await store.events.list(mac(2)),
+        [other],
+        'another event untouched, and an event that happened once has no count',
+      );
+      t.same(
+        Object.fromEntries(await store.events.latest([mac(1)])),
+        { [mac(1)]: { id: e.id, kind: 'machine-script', at: at(4) } },
+        'latest: when it last happened',
+      );
+      t.same(
+        (await store.events.since(0, 10)).map((x) => x.id),
+        [e.id, other.id],
+        'no new id for a repeat',
+      );
+      t.equal(await store.events.repeat(other.id + 1000, at(5)), false);
+    },
+  );
 }

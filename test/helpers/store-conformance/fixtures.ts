@@ -139,7 +139,11 @@ export const progress = (macAddr: string, extra: Partial<MachineProgress> = {}):
 });
 
 /** Every page of a keyset pager, walked with `limit` rows per page. */
-export async function walk<T>(limit: number, page: (after: string | undefined) => Promise<T[]>, key: (row: T) => string): Promise<T[][]> {
+export async function walk<T>(
+  limit: number,
+  page: (after: string | undefined) => Promise<T[]>,
+  key: (row: T) => string,
+): Promise<T[][]> {
   const pages: T[][] = [];
   let after: string | undefined;
   for (let guard = 0; guard < 1000; guard++) {

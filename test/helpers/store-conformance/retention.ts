@@ -15,7 +15,8 @@ interface Log {
 const LOGS: Log[] = [
   {
     name: 'events',
-    add: async (s, seconds) => (await s.events.append(event(mac(seconds % 3), 'k', seconds, { detail: { seconds } }))).id,
+    add: async (s, seconds) =>
+      (await s.events.append(event(mac(seconds % 3), 'k', seconds, { detail: { seconds } }))).id,
     prune: (s, o) => s.events.prune(o),
     ids: async (s) => (await s.events.since(0, 100_000)).map((e) => e.id),
   },
@@ -64,7 +65,11 @@ export function retentionConformance(t: Test, factory: StoreFactory): void {
       t.equal(await log.prune(store, { max: 100 }), 0, 'neither before nor keepRows: nothing');
       t.equal(await log.prune(store, { before: at(1000), keepRows: 0, max: 0 }), 0, 'max 0: nothing');
       t.same(await log.ids(store), ids);
-      t.equal(await log.prune(store, { before: at(25), keepRows: 8, max: 100 }), 3, 'older than 25 s (3 rows) or beyond 8 (2 rows): 3 in all');
+      t.equal(
+        await log.prune(store, { before: at(25), keepRows: 8, max: 100 }),
+        3,
+        'older than 25 s (3 rows) or beyond 8 (2 rows): 3 in all',
+      );
       t.same(await log.ids(store), ids.slice(3));
       t.equal(await log.prune(store, { before: at(0), keepRows: 5, max: 100 }), 2, 'the count alone');
       t.same(await log.ids(store), ids.slice(5));
@@ -76,7 +81,10 @@ export function retentionConformance(t: Test, factory: StoreFactory): void {
       t.equal(await log.prune(store, { keepRows: 0, max: 100 }), 3, 'keepRows 0: every row');
       t.same(await log.ids(store), []);
       const next = await log.add(store, 100);
-      t.ok(next > ids[2]!, `the next id (${next}) is above every earlier one (${ids[2]}): readers paging by id miss nothing`);
+      t.ok(
+        next > ids[2]!,
+        `the next id (${next}) is above every earlier one (${ids[2]}): readers paging by id miss nothing`,
+      );
     });
   }
 }

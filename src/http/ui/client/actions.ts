@@ -21,7 +21,9 @@ async function submitReimage(ev: Event): Promise<void> {
   ev.preventDefault();
   const mac = state.selected ?? '';
   try {
-    const m = await api<Machine>('POST', `/machines/${enc(mac)}/reimage`, { wipe: byId<HTMLSelectElement>('reimage-wipe').value });
+    const m = await api<Machine>('POST', `/machines/${enc(mac)}/reimage`, {
+      wipe: byId<HTMLSelectElement>('reimage-wipe').value,
+    });
     state.machines.set(m.mac, m);
     byId('reimage-form').hidden = true;
     renderLists();

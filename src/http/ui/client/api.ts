@@ -72,7 +72,11 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!res.ok) {
     const message = json && typeof json === 'object' ? (json as { message?: unknown }).message : undefined;
-    throw new ApiError(res.status, typeof message === 'string' && message ? message : `${res.status} ${res.statusText}`, json);
+    throw new ApiError(
+      res.status,
+      typeof message === 'string' && message ? message : `${res.status} ${res.statusText}`,
+      json,
+    );
   }
   return json as T;
 }

@@ -66,7 +66,10 @@ async function loadList(l: ListState): Promise<Machine[]> {
   let cursor: string | null = null;
   do {
     const limit = Math.min(1000, l.shown - items.length);
-    const page: Page<Machine> = await api('GET', `/machines?${l.query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page: Page<Machine> = await api(
+      'GET',
+      `/machines?${l.query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     items = items.concat(page.items);
     cursor = page.next;
   } while (cursor && items.length < l.shown);
@@ -78,7 +81,10 @@ async function loadAll<T>(path: string): Promise<T[]> {
   let items: T[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page<T> = await api('GET', `${path}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page: Page<T> = await api(
+      'GET',
+      `${path}?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     items = items.concat(page.items);
     cursor = page.next;
   } while (cursor && items.length < 100000);

@@ -81,7 +81,7 @@ export function renderDetailHead(): void {
   st.className = `badge ${(m && stateGroup(m.state)) || ''}`;
   const discovered = !m || m.state === 'discovered';
   byId('action-reimage').hidden = discovered;
-  byId('action-cancel-reimage').hidden = !(m?.reimage);
+  byId('action-cancel-reimage').hidden = !m?.reimage;
   if (discovered) byId('reimage-form').hidden = true;
 }
 
@@ -131,7 +131,7 @@ function renderDetailContent(): void {
     body.append(h('p', { class: 'muted' }, 'Loading…'));
     return;
   }
-  const ip = m ? m.ip || (m.lastSeen?.ip) : null;
+  const ip = m ? m.ip || m.lastSeen?.ip : null;
   const dueIn = p?.stall ? Date.parse(p.stall.dueAt) - serverNow() : 0;
   const talos = p?.talos;
   body.append(
@@ -145,18 +145,28 @@ function renderDetailContent(): void {
       m && row('Installed', m.installed ? 'yes' : 'no'),
       m?.reimage && row('Reimage', `requested ${m.reimage.requestedAt}, wipe ${m.reimage.wipe}`),
       m && row('In state', since(m.stateChangedAt)),
-      talos?.stage && row('Talos', talos.stage + (talos.ready === true ? ', ready' : talos.ready === false ? ', not ready' : '')),
+      talos?.stage &&
+        row('Talos', talos.stage + (talos.ready === true ? ', ready' : talos.ready === false ? ', not ready' : '')),
       p?.stalledIn && row('Stalled in', badge(p.stalledIn)),
-      p?.stall && row('Stall deadline', `${duration(p.stall.deadlineMs)} of silence; ${dueIn > 0 ? `due in ${duration(dueIn)}` : 'overdue'}`),
+      p?.stall &&
+        row(
+          'Stall deadline',
+          `${duration(p.stall.deadlineMs)} of silence; ${dueIn > 0 ? `due in ${duration(dueIn)}` : 'overdue'}`,
+        ),
       p?.waitingFor && row('Waiting for', h('code', null, p.waitingFor)),
-      p?.failure && row('Failure', h('span', { class: 'error' }, `${p.failure.reason} (${p.failure.source}, ${p.failure.at})`)),
+      p?.failure &&
+        row('Failure', h('span', { class: 'error' }, `${p.failure.reason} (${p.failure.source}, ${p.failure.at})`)),
     ),
   );
 
   if (p?.unmetConditions?.length) {
     body.append(
       h('h3', null, 'Unmet conditions'),
-      h('ul', { class: 'unmet' }, p.unmetConditions.map((c) => h('li', null, h('strong', null, c.name), ': ', c.reason))),
+      h(
+        'ul',
+        { class: 'unmet' },
+        p.unmetConditions.map((c) => h('li', null, h('strong', null, c.name), ': ', c.reason)),
+      ),
     );
   }
 
@@ -171,7 +181,11 @@ function renderDetailContent(): void {
             // Security events (a config conflict) carry severity "critical": shown red.
             h(
               'li',
-              { 'data-kind': e.kind, 'data-id': e.id, class: e.detail && e.detail.severity === 'critical' ? 'critical' : null },
+              {
+                'data-kind': e.kind,
+                'data-id': e.id,
+                class: e.detail && e.detail.severity === 'critical' ? 'critical' : null,
+              },
               h('span', { class: 'muted mono', title: e.at }, clock(e.at)),
               h(
                 'span',
@@ -180,7 +194,11 @@ function renderDetailContent(): void {
                 e.state ? [' → ', badge(e.state)] : null,
                 e.sourceIp ? h('span', { class: 'muted mono' }, ` from ${e.sourceIp}`) : null,
                 e.repeats && e.repeats > 1
-                  ? h('span', { class: 'muted mono repeats', title: `last at ${e.lastAt ?? e.at}` }, ` ×${e.repeats} until ${clock(e.lastAt ?? e.at)}`)
+                  ? h(
+                      'span',
+                      { class: 'muted mono repeats', title: `last at ${e.lastAt ?? e.at}` },
+                      ` ×${e.repeats} until ${clock(e.lastAt ?? e.at)}`,
+                    )
                   : null,
               ),
               h('span', { class: 'detail mono' }, detailText(e.detail)),
@@ -194,6 +212,10 @@ function renderDetailContent(): void {
   body.append(
     detailLog.length
       ? h('pre', { class: 'kmsg', id: 'kmsg' }, detailLog.map((l) => `${clock(l.receivedAt)}  ${l.msg}`).join('\n'))
-      : h('p', { class: 'muted' }, 'No kernel log lines: Talos sends them once it runs with talos.logging.kernel pointed at metalboot.'),
+      : h(
+          'p',
+          { class: 'muted' },
+          'No kernel log lines: Talos sends them once it runs with talos.logging.kernel pointed at metalboot.',
+        ),
   );
 }

@@ -45,7 +45,15 @@ export function renderLists(): void {
         h('td', { class: 'mono' }, m.uuid || '—'),
         h('td', null, m.serial || '—'),
         h('td', null, seen.at ? since(seen.at, ' ago') : '—'),
-        h('td', null, h('button', { type: 'button', class: 'primary', 'data-action': 'accept', onclick: () => openAccept(m.mac) }, 'Accept')),
+        h(
+          'td',
+          null,
+          h(
+            'button',
+            { type: 'button', class: 'primary', 'data-action': 'accept', onclick: () => openAccept(m.mac) },
+            'Accept',
+          ),
+        ),
       ),
     );
   }
@@ -54,13 +62,14 @@ export function renderLists(): void {
   const rows = byId('machine-rows');
   clear(rows);
   if (managed.length === 0) {
-    const empty = q ? 'No machine matches the filter.' : 'No machines yet: accept a discovered one, or add one with the CLI (metalboot machine add).';
+    const empty = q
+      ? 'No machine matches the filter.'
+      : 'No machines yet: accept a discovered one, or add one with the CLI (metalboot machine add).';
     rows.append(h('tr', null, h('td', { colspan: 8, class: 'empty' }, empty)));
   }
   for (const m of managed) {
     const e = state.lastEvents.get(m.mac);
-    const cls =
-      `machine${m.state === 'stalled' ? ' stalled' : ''}${m.state === 'failed' ? ' failed' : ''}${m.mac === state.selected ? ' selected' : ''}`;
+    const cls = `machine${m.state === 'stalled' ? ' stalled' : ''}${m.state === 'failed' ? ' failed' : ''}${m.mac === state.selected ? ' selected' : ''}`;
     const open = () => {
       location.hash = `#machine=${encodeURIComponent(m.mac)}`;
     };
@@ -70,11 +79,20 @@ export function renderLists(): void {
         { class: cls, 'data-mac': m.mac, onclick: open },
         h('td', null, m.hostname || '—'),
         h('td', { class: 'mono' }, m.mac),
-        h('td', null, badge(m.state), m.reimage && m.state !== 'reimage-requested' ? h('span', { class: 'muted' }, ' reimage pending') : null),
+        h(
+          'td',
+          null,
+          badge(m.state),
+          m.reimage && m.state !== 'reimage-requested' ? h('span', { class: 'muted' }, ' reimage pending') : null,
+        ),
         h('td', null, m.role || '—'),
         h('td', null, m.cluster || '—'),
-        h('td', { class: 'mono' }, m.ip || (m.lastSeen?.ip) || '—'),
-        h('td', { class: 'wrap' }, e ? [h('span', { class: 'mono' }, e.kind), ' ', h('span', { class: 'muted' }, since(e.at, ' ago'))] : '—'),
+        h('td', { class: 'mono' }, m.ip || m.lastSeen?.ip || '—'),
+        h(
+          'td',
+          { class: 'wrap' },
+          e ? [h('span', { class: 'mono' }, e.kind), ' ', h('span', { class: 'muted' }, since(e.at, ' ago'))] : '—',
+        ),
         h('td', null, since(m.stateChangedAt)),
       ),
     );
@@ -92,7 +110,9 @@ function openAccept(mac: string): void {
   const select = byId<HTMLSelectElement>('accept-cluster');
   clear(select);
   for (const c of state.clusters) select.append(h('option', { value: c.name }, `${c.name} (${c.talosVersion})`));
-  byId('accept-error').textContent = state.clusters.length ? '' : 'No clusters yet: create one first (metalboot cluster create).';
+  byId('accept-error').textContent = state.clusters.length
+    ? ''
+    : 'No clusters yet: create one first (metalboot cluster create).';
   byId<HTMLInputElement>('accept-hostname').value = '';
   byId('accept-panel').hidden = false;
   byId('accept-hostname').focus();
