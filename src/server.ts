@@ -93,7 +93,7 @@ export async function startServer(
     closers.push(() => http.close());
     tftp = await startTftp(settings, core, metrics, logger, limits.tftpMaxTransfersPerSource);
     if (tftp) closers.push(() => tftp!.close());
-    dhcp = await startDhcp(settings, core, metrics, store, !!tftp, logger);
+    dhcp = await startDhcp(settings, core, metrics, !!tftp, logger);
     if (dhcp) closers.push(() => dhcp!.close());
     talos = await startTalos(settings, core, talosEndpoints, logger);
     if (talos) closers.push(() => talos!.close());
@@ -228,7 +228,6 @@ async function startDhcp(
   settings: Settings,
   core: Core,
   metrics: Metrics,
-  store: SqliteStore,
   tftp: boolean,
   logger: Logger,
 ): Promise<DhcpServer | undefined> {
@@ -250,7 +249,7 @@ async function startDhcp(
     tftp,
     // Wrapped so every packet is counted, not only those of machines metalboot knows.
     core: metrics.dhcpCore(core.network),
-    leases: store.leases,
+    leases: core.leases,
     logger: logger.child({ adapter: 'dhcp' }),
   });
 }

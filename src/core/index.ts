@@ -18,6 +18,7 @@ import type { PowerDriver } from './power/power-driver.js';
 import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
 import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
+import { LeaseService } from './network/leases.js';
 import { ConfigRenderer, type DocumentProvider } from './config/render.js';
 import type { TemplateSet } from './boot/templates.js';
 import { StallDetector } from './progress/stall.js';
@@ -66,6 +67,8 @@ export interface Core {
   machines: MachineService;
   boot: BootService;
   network: DhcpTftpObserver;
+  /** DHCP's leases (allocate, commit, release, decline…): the DHCP adapter's one way to them. */
+  leases: LeaseService;
   /** Talos's own reports (event sink, kernel log) applied to machines. */
   progress: ProgressTracker;
   kernelLogs: KernelLogBuffer;
@@ -123,6 +126,7 @@ export function createCore(opts: CoreOptions): Core {
     machines,
     boot,
     network,
+    leases: new LeaseService(store.leases),
     progress,
     kernelLogs,
     stall,
