@@ -1,88 +1,51 @@
-import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
+/**
+ * BootService, the HTTP half of a network boot: which script a machine gets (the Talos scripts
+ * in talos-script.ts), its config (config-delivery.ts), the preview, asset downloads on the
+ * timeline. The shared types are in boot-types.ts and re-exported here for the adapters.
+ */
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Store } from '../store/types.js';
-import { buildCmdline } from '../config/cmdline.js';
-import { inInstallWindow } from '../timeline/lifecycle.js';
 import { tryParseMac } from '../registry/mac.js';
 import { bindingRefusedScript } from './binding-script.js';
 import type { ConfigGuard } from '../binding/config-guard.js';
 import type { MachineService } from '../registry/machines.js';
 import { buildBootPreview, type BootPreview, type BootPreviewRequest } from './preview.js';
 import type { ConfigRenderer } from '../config/render.js';
-import { decideScript, needsCluster, type ScriptKind } from './script-decision.js';
+import { decideScript, needsCluster } from './script-decision.js';
 import type { TemplateSet } from './templates.js';
 import type { Timeline } from '../timeline/timeline.js';
-import type { Arch, Cluster, Machine, SeenFacts } from '../types.js';
+import type { Arch, SeenFacts } from '../types.js';
 import { normaliseUuid } from '../registry/uuid.js';
+import type {
+  AssetPhase,
+  BootDeps,
+  BootNetwork,
+  BootSettings,
+  ConfigResult,
+  KernelArgProvider,
+  MachineScriptRequest,
+  ScriptKind,
+} from './boot-types.js';
+import { deliverConfig } from './config-delivery.js';
+import { talosScript } from './talos-script.js';
 
-export interface BootSettings {
-  /** Base URL machines are told to use, no trailing slash (`http://10.0.0.1:8080`). */
-  advertiseUrl: string;
-  /** How long a per-boot config token stays valid (Talos retries a non-200 for ~3 h). */
-  configTokenTtlMs: number;
-  /** How long an unknown machine waits before asking again. */
-  discoveryRetrySeconds: number;
-}
-
-/** What iPXE told us about itself (query of /ipxe), already URL-decoded. */
-export interface MachineScriptRequest {
-  mac: string;
-  uuid?: string;
-  serial?: string;
-  arch?: string; // iPXE ${buildarch}: i386, x86_64, arm64
-  platform?: string; // iPXE ${platform}: pcbios, efi
-  sourceIp: string;
-}
-
-export type { ScriptKind } from './script-decision.js';
-
-export type ConfigRefused = { status: 400 | 403 | 404 | 503; error: string; message: string };
-export type ConfigResult = { status: 200; body: string; warnings: string[] } | ConfigRefused;
-
-/** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
-export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
-
-/**
- * Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log).
- * Must be pure: BootService.preview calls them too, and a preview records nothing.
- */
-export type KernelArgProvider = (m: Machine, c: Cluster) => string[];
-
-/** What the network side of a boot looks like: whether TFTP runs, how DHCP is answered. */
-export interface BootNetwork {
-  tftp: boolean;
-  dhcpMode: 'off' | 'proxy' | 'authoritative';
-}
+export type {
+  AssetPhase,
+  BootNetwork,
+  BootSettings,
+  ConfigRefused,
+  ConfigResult,
+  KernelArgProvider,
+  MachineScriptRequest,
+  ScriptKind,
+} from './boot-types.js';
+export { hashToken, newToken } from './config-token.js';
 
 export function ipxeArch(buildarch: string | undefined): Arch | undefined {
   if (buildarch === 'x86_64' || buildarch === 'i386') return 'amd64';
   if (buildarch === 'arm64') return 'arm64';
   return undefined;
-}
-
-export const hashToken = (token: string) => hash('sha256', token, 'hex');
-
-/**
- * 256-bit config tokens from the system CSPRNG, drawn 4 KiB at a time: one `randomBytes(32)` per
- * install script was the largest crypto cost of the boot path (~2 µs against ~0.1). Each byte is
- * handed out once.
- */
-const tokenPool = Buffer.alloc(4096);
-let tokenPoolUsed = tokenPool.length;
-export function newToken(): string {
-  if (tokenPoolUsed + 32 > tokenPool.length) {
-    randomFillSync(tokenPool);
-    tokenPoolUsed = 0;
-  }
-  const token = tokenPool.toString('base64url', tokenPoolUsed, tokenPoolUsed + 32);
-  tokenPoolUsed += 32;
-  return token;
-}
-
-/** Compares two token hashes without an early exit (hex strings of the same length). */
-function sameHash(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
 /**
@@ -91,6 +54,9 @@ function sameHash(a: string, b: string): boolean {
  * query) and write out what comes back.
  */
 export class BootService {
+  /** The constructor's arguments as one object, for talos-script.ts and config-delivery.ts. */
+  private readonly deps: BootDeps;
+
   /**
    * `kernelArgProviders`: fixed at construction, from createCore's options; the composition root
    * (server.ts) passes the Talos listeners' (event sink, kernel log).
@@ -104,7 +70,9 @@ export class BootService {
     private readonly settings: BootSettings,
     readonly guard: ConfigGuard,
     private readonly kernelArgProviders: readonly KernelArgProvider[] = [],
-  ) {}
+  ) {
+    this.deps = { store, timeline, machines, renderer, templates, settings, guard, kernelArgProviders };
+  }
 
   /** The URL machines reach metalboot at; the Talos listeners advertise its host. */
   get advertiseUrl(): string {
@@ -178,77 +146,7 @@ export class BootService {
       );
       return { kind: 'unavailable', script: this.templates.unavailable({ ...base, reason }) };
     }
-    return this.talosScript(decision.kind, req, seen, base, machine, decision.cluster);
-  }
-
-  /** The scripts that boot Talos: the wipe boot of a reimage (no config, no token) or the install. */
-  private async talosScript(
-    kind: 'wipe' | 'install',
-    req: MachineScriptRequest,
-    seen: SeenFacts,
-    base: { baseUrl: string; mac: string; retrySeconds: number },
-    machine: Machine,
-    cluster: Cluster,
-  ): Promise<{ kind: ScriptKind; script: string }> {
-    const { mac } = base;
-    const arch = seen.arch ?? cluster.arch;
-    const assets = `${this.settings.advertiseUrl}/assets/talos/${cluster.talosVersion}`;
-    const kernel = {
-      kernelUrl: `${assets}/vmlinuz-${arch}`,
-      initrdUrl: `${assets}/initramfs-${arch}.xz`,
-      initrdName: `initramfs-${arch}.xz`,
-    };
-    const providedArgs = this.kernelArgProviders.flatMap((p) => p(machine, cluster));
-    if (kind === 'wipe') {
-      // Reimage, first boot: Talos wipes STATE/EPHEMERAL and reboots. Without this, a PXE-booted
-      // Talos finds the old STATE and skips the install. No config (and no token) for this boot.
-      await this.store.tokens.revokeForMachine(mac);
-      await this.machines.noteWipe(mac, 'served');
-      const script = this.templates.install({
-        ...base,
-        machine,
-        cluster,
-        ...kernel,
-        wipe: true,
-        cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, [
-          ...providedArgs,
-          'talos.experimental.wipe=system',
-        ]),
-      });
-      await this.timeline.record(
-        machine,
-        'machine-script',
-        { script: 'wipe', wipe: machine.reimage?.wipe, talosVersion: cluster.talosVersion, arch },
-        { sourceIp: req.sourceIp, state: 'wiping' },
-      );
-      return { kind: 'wipe', script };
-    }
-    const token = newToken();
-    const now = this.timeline.now();
-    await this.store.tokens.issue({
-      tokenHash: hashToken(token),
-      mac,
-      sourceIp: req.sourceIp,
-      createdAt: now,
-      expiresAt: new Date(Date.parse(now) + this.settings.configTokenTtlMs).toISOString(),
-    });
-    const configUrl = `${this.settings.advertiseUrl}/config/${mac}?token=${token}`;
-    const ownArgs = [...providedArgs, `talos.config=${configUrl}`];
-    const script = this.templates.install({
-      ...base,
-      machine,
-      cluster,
-      ...kernel,
-      wipe: false,
-      cmdline: buildCmdline(cluster.talosVersion, arch, cluster.kernelArgs, ownArgs),
-    });
-    await this.timeline.record(
-      machine,
-      'machine-script',
-      { script: 'install', talosVersion: cluster.talosVersion, arch, firmware: seen.firmware ?? null },
-      { sourceIp: req.sourceIp, signal: 'install-script' },
-    );
-    return { kind: 'install', script };
+    return talosScript(this.deps, decision.kind, req, seen, base, machine, decision.cluster);
   }
 
   /**
@@ -313,72 +211,9 @@ export class BootService {
 
   /**
    * The config URL. Every refusal is audited (coalesced per source and reason per minute) and on
-   * the timeline once per audit entry: configs carry the cluster's keys.
+   * the timeline once per audit entry: configs carry the cluster's keys (config-delivery.ts).
    */
-  async fetchConfig(macInput: string, token: string | undefined, sourceIp: string): Promise<ConfigResult> {
-    const mac = tryParseMac(macInput);
-    const refuse = async (status: 400 | 403 | 404, reason: string, onTimeline: boolean): Promise<ConfigRefused> => {
-      await this.guard.refuseConfig(mac ?? null, sourceIp, reason, onTimeline);
-      return {
-        status,
-        error: status === 404 ? 'not_found' : status === 400 ? 'validation' : 'forbidden',
-        message: `config refused: ${reason}`,
-      };
-    };
-    if (!mac) return refuse(400, 'malformed MAC address in the config URL', false);
-    const machine = await this.store.machines.get(mac);
-    if (!machine || machine.state === 'discovered') return refuse(404, 'unknown machine', true);
-    await this.guard.checkConfigRequest(mac, sourceIp);
-    const t = token ? await this.store.tokens.forMachine(mac) : undefined;
-    if (!t || !sameHash(t.tokenHash, hashToken(token!)))
-      return token ? refuse(403, 'wrong token', true) : refuse(403, 'no token', true);
-    if (Date.parse(t.expiresAt) <= this.timeline.clockMs()) return refuse(403, 'token expired', true);
-    // The address stays out of the reason (coalesced by it); the message names it for the client.
-    if (t.sourceIp !== sourceIp) {
-      const refused = await refuse(
-        403,
-        'request from another address than the one the boot script was fetched from',
-        true,
-      );
-      return {
-        ...refused,
-        message: `config refused: request from ${sourceIp}, but the boot script was fetched from ${t.sourceIp}`,
-      };
-    }
-    if (!inInstallWindow(machine)) return refuse(403, 'machine is installed and not being reimaged', true);
-    const cluster = machine.cluster ? await this.store.clusters.get(machine.cluster) : undefined;
-    if (!cluster) return refuse(404, 'machine has no cluster', true);
-    const result = await this.renderer.render(cluster, machine);
-    if (!result.ok) {
-      await this.timeline.record(machine, 'config-invalid', { errors: result.errors }, { sourceIp });
-      await this.timeline.audit({
-        actor: 'machine',
-        action: 'config.invalid',
-        target: mac,
-        detail: { errors: result.errors },
-        sourceIp,
-      });
-      return {
-        status: 503,
-        error: 'config_invalid',
-        message: `rendered config is invalid, not served: ${result.errors.join('; ')}`,
-      };
-    }
-    const bytes = Buffer.byteLength(result.yaml);
-    this.guard.delivered(mac, t.tokenHash, sourceIp);
-    await this.timeline.record(
-      machine,
-      'config-delivered',
-      { bytes, warnings: result.warnings },
-      { sourceIp, signal: 'config' },
-    );
-    await this.timeline.audit({
-      actor: 'machine',
-      action: 'config.delivered',
-      target: mac,
-      detail: { bytes },
-      sourceIp,
-    });
-    return { status: 200, body: result.yaml, warnings: result.warnings };
+  fetchConfig(macInput: string, token: string | undefined, sourceIp: string): Promise<ConfigResult> {
+    return deliverConfig(this.deps, macInput, token, sourceIp);
   }
 }

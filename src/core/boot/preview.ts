@@ -8,88 +8,28 @@
  * very same function client-side against an older server. Which script a machine gets is
  * decideScript's answer, as for BootService.machineScript.
  */
-import { parseAllDocuments } from 'yaml';
-import { createHash } from 'node:crypto';
 import { BOOT_SCRIPT_PATH, decideBoot, type BootDecision } from './boot-file.js';
 import { buildCmdline } from '../config/cmdline.js';
-import type { RenderResult } from '../config/render.js';
 import { decideScript } from './script-decision.js';
-import type { TemplateSet } from './templates.js';
 import type { Cluster, Machine } from '../types.js';
+import { configHop } from './preview-config-hop.js';
+import {
+  ARCH_NAMES,
+  type BootPreview,
+  type BootPreviewEnv,
+  type BootPreviewRequest,
+  type PreviewHop,
+} from './preview-types.js';
 
-export interface BootPreviewRequest {
-  /** Normalised aa:bb:cc:dd:ee:ff. */
-  mac: string;
-  /** DHCP option 93 client architecture (0 BIOS, 7 x86-64 UEFI, 11 arm64 UEFI, 16 x86-64 UEFI HTTP…). */
-  archCode: number;
-  /** The client is iPXE already (NIC ROM or chained): start at its DHCP request. */
-  ipxe: boolean;
-  /** Include the rendered config YAML (it holds the cluster's secrets). */
-  includeConfig: boolean;
-}
+export {
+  ARCH_NAMES,
+  type BootPreview,
+  type BootPreviewEnv,
+  type BootPreviewRequest,
+  type PreviewHop,
+  type PreviewStep,
+} from './preview-types.js';
 
-export interface BootPreviewEnv {
-  advertiseUrl: string;
-  tftp: boolean;
-  dhcpMode: 'off' | 'proxy' | 'authoritative';
-  discoveryRetrySeconds: number;
-  templates: TemplateSet;
-  /** Arguments other parts of metalboot add (event sink, kernel log, wipe): the kernel-argument providers createCore was given (BootService). */
-  extraKernelArgs(m: Machine, c: Cluster): string[];
-  render(c: Cluster, m: Machine): Promise<RenderResult>;
-  /** Size of a file under the assets directory (`talos/v1.13.9/vmlinuz-amd64`, `ipxe/ipxe.efi`), undefined if absent. */
-  assetSize(path: string): Promise<number | undefined>;
-  /** Who computed it: `server` when served by the API, `cli` when doctor computed it from records. */
-  computedBy: 'server' | 'cli';
-}
-
-export type PreviewStep =
-  | 'dhcp'
-  | 'tftp'
-  | 'http-boot'
-  | 'dhcp-ipxe'
-  | 'boot-script'
-  | 'machine-script'
-  | 'kernel'
-  | 'initramfs'
-  | 'config';
-
-export interface PreviewHop {
-  step: PreviewStep;
-  /** What the machine sends, in words. */
-  request: string;
-  /** What metalboot answers, in words. */
-  answer: string;
-  /** false: the boot breaks here (`problem` says why). */
-  ok: boolean;
-  problem?: string;
-  /** The exact payload: boot file, script text, command line, config summary. */
-  data?: Record<string, unknown>;
-}
-
-export interface BootPreview {
-  mac: string;
-  archCode: number;
-  archName: string;
-  ipxe: boolean;
-  computedBy: 'server' | 'cli';
-  machine: Pick<Machine, 'state' | 'installed' | 'reimage' | 'cluster' | 'role' | 'hostname'> | null;
-  /** Where the chain ends: Talos installs, wipes for a reimage, the disk boots, the machine waits, or nothing boots. */
-  outcome: 'install' | 'wipe' | 'localboot' | 'discovery' | 'unavailable' | 'no-boot';
-  hops: PreviewHop[];
-}
-
-export const ARCH_NAMES: Record<number, string> = {
-  0: 'x86 BIOS',
-  6: 'x86 UEFI',
-  7: 'x86-64 UEFI',
-  9: 'x86-64 UEFI',
-  10: 'ARM32 UEFI',
-  11: 'ARM64 UEFI',
-  15: 'x86 UEFI HTTP',
-  16: 'x86-64 UEFI HTTP',
-  19: 'ARM64 UEFI HTTP',
-};
 const HTTP_BOOT = new Set([15, 16, 19]);
 
 /** Stands in for the per-boot config token in previewed scripts and command lines. */
@@ -268,55 +208,6 @@ export async function buildBootPreview(
   }
   if (!wipe) hops.push(await configHop(req, m, cluster, env, configUrl));
   return preview;
-}
-
-async function configHop(
-  req: BootPreviewRequest,
-  m: Machine,
-  c: Cluster,
-  env: BootPreviewEnv,
-  url: string,
-): Promise<PreviewHop> {
-  const request = `GET ${url} (Talos; only from the address that fetched the script, within the token's lifetime)`;
-  const result = await env.render(c, m);
-  const recipe = {
-    base: `${m.role} config of ${c.name}`,
-    clusterPatches: c.patches.length,
-    machinePatches: m.patches.length,
-  };
-  if (!result.ok) {
-    return {
-      step: 'config',
-      request,
-      answer: '503 (Talos keeps retrying): the rendered config is invalid',
-      ok: false,
-      problem: result.errors.join('; '),
-      data: { ...recipe, errors: result.errors },
-    };
-  }
-  const documents = parseAllDocuments(result.yaml).map((d) => {
-    const j = d.toJS() as Record<string, unknown> | null;
-    return j?.kind
-      ? String(j.kind)
-      : j?.version
-        ? `${String(j.version)} (machine.type ${String((j.machine as { type?: unknown } | undefined)?.type)})`
-        : '?';
-  });
-  const bytes = Buffer.byteLength(result.yaml);
-  return {
-    step: 'config',
-    request,
-    answer: `${m.hostname ?? m.mac}'s machine config: ${bytes} bytes, ${documents.length} document(s), valid${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`,
-    ok: true,
-    data: {
-      ...recipe,
-      documents,
-      bytes,
-      sha256: createHash('sha256').update(result.yaml).digest('hex'),
-      warnings: result.warnings,
-      ...(req.includeConfig ? { yaml: result.yaml } : {}),
-    },
-  };
 }
 
 /** Debian's ipxe package (the default source of `assets pull ipxe`) has no arm64 build. */

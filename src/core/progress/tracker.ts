@@ -1,3 +1,8 @@
+/**
+ * ProgressTracker: applies what Talos reports (event sink, kernel log) to the machines, once
+ * attributed (peer-attribution.ts) and one address at a time (keyed-queue.ts); counts what the
+ * listeners received (talos-counters.ts).
+ */
 import type { Store } from '../store/types.js';
 import type { UnattributedEvent } from '../store/talos.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
@@ -13,37 +18,11 @@ import { interpretInstallLine } from './interpret-install-lines.js';
 import { installProgressFor, type InstallProgressSignal } from '../config/talos-contract.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { KernelLogLine, Machine, MachineProgress, MachineState } from '../types.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { PeerAttribution } from './peer-attribution.js';
+import { blankProgress, blankTalosCounters, type IngestResult, type TalosCounters } from './talos-counters.js';
 
-/** Counted, never thrown: what the listeners received and what became of it. */
-export interface TalosCounters {
-  eventsReceived: number;
-  eventsRecorded: number; // attributed and applied (whether or not worth a timeline entry)
-  eventsDuplicate: number; // replays of ids already applied
-  eventsUnattributed: number; // from an address no machine is known by (kept in the store)
-  eventsUnknownType: number; // a type_url metalboot does not decode
-  eventsMalformed: number; // not an EventRequest, or its payload does not decode
-  eventsOversized: number;
-  eventsFailed: number; // could not be applied (store error); Talos sends them again
-  kmsgConnections: number;
-  kmsgLines: number;
-  kmsgUnattributed: number;
-  kmsgGarbage: number; // not a JSON kernel-log object
-  kmsgOversized: number; // longer than the line limit
-}
-
-export type IngestResult = 'recorded' | 'duplicate' | 'unattributed' | 'ignored';
-
-const blankProgress = (mac: string, now: string): MachineProgress => ({
-  mac,
-  stage: null,
-  ready: null,
-  unmetConditions: [],
-  failure: null,
-  stalled: null,
-  bootstrapWaitAt: null,
-  lastTalosEventAt: null,
-  updatedAt: now,
-});
+export type { IngestResult, TalosCounters } from './talos-counters.js';
 
 /**
  * Everything Talos reports after its config was delivered, applied to the machines: attribution
@@ -52,33 +31,21 @@ const blankProgress = (mac: string, now: string): MachineProgress => ({
  * Reports from one address are applied one at a time, in the order they arrived.
  */
 export class ProgressTracker {
-  readonly counters: TalosCounters = {
-    eventsReceived: 0,
-    eventsRecorded: 0,
-    eventsDuplicate: 0,
-    eventsUnattributed: 0,
-    eventsUnknownType: 0,
-    eventsMalformed: 0,
-    eventsOversized: 0,
-    eventsFailed: 0,
-    kmsgConnections: 0,
-    kmsgLines: 0,
-    kmsgUnattributed: 0,
-    kmsgGarbage: 0,
-    kmsgOversized: 0,
-  };
+  readonly counters: TalosCounters = blankTalosCounters();
   private readonly sessions = new Map<string, TalosSession>();
   private readonly activity = new Map<string, number>();
   private readonly lastError = new Map<string, string>();
-  private readonly learned = new Map<string, string>(); // peer address → MAC, from AddressEvents
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyedQueue();
+  private readonly attribution: PeerAttribution;
 
   constructor(
     private readonly store: Store,
     private readonly timeline: Timeline,
     private readonly machines: MachineService,
     readonly kernelLogs: KernelLogBuffer,
-  ) {}
+  ) {
+    this.attribution = new PeerAttribution(store);
+  }
 
   /** When the machine last gave a sign of life (any event or kernel-log line), ms since the epoch. */
   lastActivity(mac: string): number | undefined {
@@ -99,15 +66,15 @@ export class ProgressTracker {
   }
 
   ingestEvent(peerIp: string, env: TalosEventEnvelope): Promise<IngestResult> {
-    return this.serialised(peerIp, async () => {
+    return this.queues.run(peerIp, async () => {
       this.counters.eventsReceived++;
       if (!env.event) {
         this.counters.eventsUnknownType++;
         return 'ignored';
       }
-      let m = await this.machineAt(peerIp);
+      let m = await this.attribution.machineAt(peerIp);
       if (!m && env.event.type === 'address') {
-        m = await this.identifyByAddresses(env.event.hostname, env.event.addresses);
+        m = await this.attribution.identifyByAddresses(env.event.hostname, env.event.addresses);
         if (m) await this.learn(peerIp, m);
       }
       if (!m) {
@@ -127,9 +94,9 @@ export class ProgressTracker {
   }
 
   kernelLine(peerIp: string, line: KernelLogLine): Promise<void> {
-    return this.serialised(peerIp, async () => {
+    return this.queues.run(peerIp, async () => {
       this.counters.kmsgLines++;
-      const m = await this.machineAt(peerIp);
+      const m = await this.attribution.machineAt(peerIp);
       this.kernelLogs.append(m ? m.mac : `ip:${peerIp}`, line);
       if (!m) {
         this.counters.kmsgUnattributed++;
@@ -282,34 +249,9 @@ export class ProgressTracker {
     return installProgressFor(m.cluster ? (await this.store.clusters.get(m.cluster))?.talosVersion : undefined);
   }
 
-  /** The machine an address belongs to: learned from AddressEvents, else reservation / last boot. */
-  private async machineAt(peerIp: string): Promise<Machine | undefined> {
-    const mac = this.learned.get(peerIp);
-    if (mac) {
-      const m = await this.store.machines.get(mac);
-      if (m) return m;
-      this.learned.delete(peerIp);
-    }
-    return this.store.machines.findByIp(peerIp);
-  }
-
-  /** An AddressEvent names the node's addresses and hostname: one of them may be known. */
-  private async identifyByAddresses(hostname: string, addresses: string[]): Promise<Machine | undefined> {
-    for (const a of addresses) {
-      const m = await this.store.machines.findByIp(a.replace(/\/\d+$/, ''));
-      if (m) return m;
-    }
-    if (!hostname) return undefined;
-    const short = hostname.split('.')[0];
-    const matches = (await this.store.machines.list()).filter(
-      (m) => m.state !== 'discovered' && m.hostname !== null && (m.hostname === hostname || m.hostname === short),
-    );
-    return matches.length === 1 ? matches[0] : undefined; // an ambiguous name attributes nothing
-  }
-
   /** Remember the address, then apply what it sent before anyone knew whose it was. */
   private async learn(peerIp: string, m: Machine): Promise<void> {
-    this.learned.set(peerIp, m.mac);
+    this.attribution.remember(peerIp, m.mac);
     await this.machines.noteSeen(m, { ip: peerIp });
     this.kernelLogs.adopt(`ip:${peerIp}`, m.mac);
     const pending = await this.store.talosEvents.listUnattributed({ peerIp, unclaimedOnly: true, limit: 5000 });
@@ -323,18 +265,6 @@ export class ProgressTracker {
   private async putProgress(p: MachineProgress): Promise<void> {
     p.updatedAt = this.timeline.now();
     await this.store.progress.put(p);
-  }
-
-  /** Run `fn` after everything queued for `key`; failures stay with their caller. */
-  private serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const settled = next.catch(() => undefined);
-    this.queues.set(key, settled);
-    void settled.then(() => {
-      if (this.queues.get(key) === settled) this.queues.delete(key);
-    });
-    return next;
   }
 
   /** Record that the stall detector stalled a machine (so its reports are judged by `from`). */

@@ -1,24 +1,18 @@
-import { isIP } from 'node:net';
+/**
+ * MachineService: the registry's operations on machines (register, update, reimage, discover,
+ * what the network saw, list pages); applying an operator's patch is in machine-patch.ts.
+ */
 import type { LatestEvent, MachineFilter, Store } from '../store/types.js';
 import type { Actor } from './clusters.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';
 import { isStationMac, parseMac, parseStationMac } from './mac.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { Machine, MachineEvent, MachineState, SeenFacts } from '../types.js';
-import {
-  BOOT_FILE_RE,
-  blankMachine,
-  checkHostname,
-  checkLabels,
-  DISK_PATH_RE,
-  dropUndefined,
-  invalid,
-  type MachineInput,
-  type MachinePatch,
-} from './machine-input.js';
-import { isPlaceholderUuid, normaliseUuid } from './uuid.js';
+import { blankMachine, dropUndefined, type MachineInput, type MachinePatch } from './machine-input.js';
+import { applyMachinePatch } from './machine-patch.js';
+import { isPlaceholderUuid } from './uuid.js';
 
 export { blankMachine, type MachineInput, type MachinePatch } from './machine-input.js';
 
@@ -81,7 +75,7 @@ export class MachineService {
     if (existing && existing.state !== 'discovered') throw new ConflictError(`machine ${mac} is already registered`);
     const now = this.timeline.now();
     const base: Machine = existing ?? blankMachine(mac, now);
-    const machine = await this.apply(base, input, now);
+    const machine = await applyMachinePatch(this.store, this.renderer, base, input, now);
     machine.state = existing ? existing.state : machine.installed ? 'installed' : 'registered';
     if (existing) await this.store.machines.update(machine);
     else await this.store.machines.insert(machine);
@@ -105,7 +99,7 @@ export class MachineService {
 
   async update(macInput: string, patch: MachinePatch, actor: Actor): Promise<Machine> {
     const current = await this.get(macInput);
-    const machine = await this.apply(current, patch, this.timeline.now());
+    const machine = await applyMachinePatch(this.store, this.renderer, current, patch, this.timeline.now());
     await this.store.machines.update(machine);
     if (patch.installed !== undefined && patch.installed !== current.installed) {
       await this.timeline.record(
@@ -249,59 +243,5 @@ export class MachineService {
     if (!m.uuid && seen.uuid) m.uuid = seen.uuid;
     if (!m.serial && seen.serial) m.serial = seen.serial;
     await this.store.machines.noteSeen(m);
-  }
-
-  private async apply(m: Machine, p: MachinePatch, now: string): Promise<Machine> {
-    const next: Machine = { ...m, labels: { ...m.labels }, updatedAt: now };
-    if (p.hostname !== undefined) next.hostname = checkHostname(p.hostname);
-    if (p.role !== undefined) next.role = p.role;
-    if (p.cluster !== undefined) {
-      if (p.cluster !== null && !(await this.store.clusters.get(p.cluster))) {
-        throw new ValidationError(`cluster "${p.cluster}" does not exist`, 'cluster');
-      }
-      next.cluster = p.cluster;
-    }
-    if (p.installDisk !== undefined) {
-      next.installDisk = null;
-      next.installDiskSelector = null;
-      if (typeof p.installDisk === 'string') {
-        if (!DISK_PATH_RE.test(p.installDisk))
-          throw new ValidationError('installDisk must be a /dev/… path or a Talos diskSelector object', 'installDisk');
-        next.installDisk = p.installDisk;
-      } else if (p.installDisk !== null) {
-        next.installDiskSelector = p.installDisk;
-      }
-    }
-    if (p.uuid !== undefined) {
-      next.uuid =
-        p.uuid === null
-          ? null
-          : (normaliseUuid(p.uuid) ?? invalid('uuid must be an SMBIOS UUID (8-4-4-4-12 hex)', 'uuid'));
-    }
-    if (p.serial !== undefined) next.serial = p.serial;
-    if (p.labels !== undefined) next.labels = checkLabels(p.labels);
-    if (p.patches !== undefined) next.patches = p.patches;
-    if (p.ip !== undefined) {
-      if (p.ip !== null && isIP(p.ip) !== 4) throw new ValidationError('ip must be an IPv4 address', 'ip');
-      const owner = p.ip === null ? undefined : await this.store.machines.reservationOwner(p.ip);
-      if (owner && owner !== m.mac) throw new ConflictError(`ip ${p.ip} is already reserved for ${owner}`);
-      next.ip = p.ip;
-    }
-    if (p.bootFile !== undefined) {
-      if (p.bootFile !== null && !BOOT_FILE_RE.test(p.bootFile))
-        throw new ValidationError('bootFile must be a plain file name such as snponly.efi', 'bootFile');
-      next.bootFile = p.bootFile;
-    }
-    if (p.localBoot !== undefined) next.localBoot = p.localBoot;
-    if (p.installed !== undefined) {
-      next.installed = p.installed;
-      if (p.installed) next.reimage = null;
-    }
-    if (next.cluster && next.role) {
-      // Render once now so a broken patch is a 400 at registration, not a 503 at boot time.
-      const cluster = await this.store.clusters.get(next.cluster);
-      if (cluster) await this.renderer.check(cluster, next);
-    }
-    return next;
   }
 }
