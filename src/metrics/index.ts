@@ -1,11 +1,12 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+/** metalboot's Prometheus registry: the counters fed by the timeline bus and the DHCP/TFTP port wrappers. */
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/binding/config-guard.js';
 import type { Core } from '../core/index.js';
 import { EVENT_REPEATED } from '../core/timeline/timeline.js';
-import { MACHINE_STATES, type MachineEvent } from '../core/types.js';
-import type { WalStats } from '../core/store/types.js';
+import type { MachineEvent } from '../core/types.js';
 import type { DhcpCore, DhcpObservation } from '../dhcp/types.js';
 import type { TftpObserver } from '../tftp/types.js';
+import { scrapeGauges } from './scrape-gauges.js';
 import { talosCounterSamples } from './talos.js';
 import { configRefusalReason, fromTimelineEvent } from './timeline.js';
 
@@ -116,7 +117,7 @@ export class Metrics {
       labelNames: ['state'],
       registers,
     });
-    this.scrapeGauges(registers);
+    scrapeGauges(core, registers);
     talosCounterSamples(core, registers);
     this.withProcess = opts.processMetrics ?? true;
     core.timeline.bus.on('event', this.onEvent);
@@ -132,43 +133,6 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  /** Values read at scrape time: the store is the truth, so these cannot drift from it. */
-  private scrapeGauges(registers: Registry[]): void {
-    const machines = this.core.machines;
-    new Gauge({
-      name: 'metalboot_machines',
-      help: 'Machines by state (every state is reported, zeros included, so alerts see a 0 not an absent series)',
-      labelNames: ['state'],
-      registers,
-      async collect() {
-        // Counted by SQLite: reading every machine per scrape grew with the registry (40,000 machines).
-        const counts = await machines.countByState();
-        for (const state of MACHINE_STATES) this.set({ state }, counts.get(state) ?? 0);
-      },
-    });
-    walSamples(() => this.core.walStats(), registers);
-    new Gauge({
-      name: 'metalboot_machines_stalled',
-      help: 'Machines marked stalled: silent in a state for longer than its deadline',
-      registers,
-      async collect() {
-        this.set((await machines.countByState()).get('stalled') ?? 0);
-      },
-    });
-    const refused = this.core.machines.discoveryRefused;
-    new Counter({
-      name: 'metalboot_discovery_refused_total',
-      help: 'Boots of unknown MACs not recorded as discovered: not a NIC address (zero, broadcast, multicast), or over the per-source rate',
-      labelNames: ['reason'],
-      registers,
-      collect() {
-        this.reset();
-        this.inc({ reason: 'not-station' }, refused.notStation);
-        this.inc({ reason: 'rate-limited' }, refused.rateLimited);
-      },
-    });
   }
 
   private countEvent(e: MachineEvent): void {
@@ -253,42 +217,6 @@ export class Metrics {
  * collected once, into one registry, however many apps a process builds (tests build many, and
  * each collector installs observers that are never removed).
  */
-/** The store's write-ahead log, read at scrape time (a store without one reports nothing). */
-function walSamples(wal: () => WalStats | undefined, registers: Registry[]): void {
-  new Gauge({
-    name: 'metalboot_store_wal_max_bytes',
-    help: 'The bound the database write-ahead log is kept under (--wal-max-mb)',
-    registers,
-    collect() {
-      const s = wal();
-      if (s) this.set(s.maxBytes);
-    },
-  });
-  // Counters the store keeps itself: read at scrape time (reset, then the store's running total).
-  const walCounter = (name: string, help: string, read: (s: NonNullable<ReturnType<typeof wal>>) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = wal();
-        if (!s) return;
-        this.reset();
-        this.inc(read(s));
-      },
-    });
-  walCounter(
-    'metalboot_store_wal_written_bytes_total',
-    'Bytes written to the database write-ahead log since start (what requests cost in WAL)',
-    (s) => s.bytesWritten,
-  );
-  walCounter(
-    'metalboot_store_wal_restarts_total',
-    'Checkpoints that copied the whole WAL into the database so it starts again from its beginning',
-    (s) => s.restarts,
-  );
-}
-
 let processReg: Registry | undefined;
 function processRegistry(): Registry {
   if (!processReg) {

@@ -1,7 +1,7 @@
 /** `machine add/edit`: the three ways to name the install disk become the API's `installDisk`. */
 import t from 'tap';
 
-import { fieldsBody } from '../../src/cli/commands/machine.js';
+import { fieldsBody } from '../../src/cli/commands/machine-fields.js';
 
 t.test('--install-disk, --disk-selector and --disk-match, one at a time', async (t) => {
   t.strictSame(fieldsBody({ installDisk: '/dev/sda' }), { installDisk: '/dev/sda' });

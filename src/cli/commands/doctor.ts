@@ -21,7 +21,7 @@ import {
 import { fillFromSettingsFile, loadSettingsFile } from '../config-file.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { printJson } from '../output.js';
-import { SERVE_SETTING_KEYS, serveOptions } from './serve.js';
+import { SERVE_SETTING_KEYS, serveOptions } from './serve-options.js';
 
 const ARCH_ALIASES: Record<string, number> = { bios: 0, efi: 7, uefi: 7, 'efi-http': 16, arm64: 11, 'arm64-http': 19 };
 

@@ -3,7 +3,7 @@ import type { ClusterInput } from '../../core/registry/clusters.js';
 import type { Core } from '../../core/index.js';
 import { sourceIp } from '../auth.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
-import { clusterCreateBody, clusterSchema, clusterUpdateBody, nameParams } from '../schemas.js';
+import { clusterCreateBody, clusterSchema, clusterUpdateBody, nameParams } from '../schemas/clusters.js';
 
 export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
   const withWarnings = {

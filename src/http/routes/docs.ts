@@ -1,7 +1,7 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { errorSchema } from '../schemas.js';
+import { errorSchema } from '../schemas/common.js';
 
 /**
  * One line per operation. Kept here rather than in each route file so the routes stay about

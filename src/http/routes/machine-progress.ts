@@ -3,7 +3,7 @@ import type { Core } from '../../core/index.js';
 import { machineProgressView } from '../../core/progress/machine-view.js';
 import { sourceIp } from '../auth.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
-import { machineParams, machineSchema } from '../schemas.js';
+import { machineParams, machineSchema } from '../schemas/machines.js';
 
 type MacParams = { Params: { mac: string } };
 const count = (max: number) => ({ type: 'string', pattern: `^[0-9]{1,${String(max).length}}$` }) as const;

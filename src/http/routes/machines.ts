@@ -5,17 +5,16 @@ import { parseMac } from '../../core/registry/mac.js';
 import type { MachineInput, MachinePatch } from '../../core/registry/machines.js';
 import type { MachineState } from '../../core/types.js';
 import { sourceIp } from '../auth.js';
+import { bootPreviewSchema, previewQuery } from '../schemas/boot-preview.js';
+import { eventSchema } from '../schemas/events.js';
 import {
-  bootPreviewSchema,
-  eventSchema,
   machineCreateBody,
   machineListItemSchema,
   machineListQuery,
   machineParams,
   machinePatchBody,
   machineSchema,
-  previewQuery,
-} from '../schemas.js';
+} from '../schemas/machines.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 
 type MacParams = { Params: { mac: string } };

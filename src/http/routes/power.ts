@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
 import type { PowerAction } from '../../power/index.js';
 import { sourceIp } from '../auth.js';
-import { machineParams } from '../schemas.js';
+import { machineParams } from '../schemas/machines.js';
 
 /**
  * `POST /machines/:mac/power {action: "on"}` (under /api/v1): Wake-on-LAN for now. 202: the packet

@@ -1,4 +1,4 @@
-import type { SqlDb } from './group-commit.js';
+/** The SQLite lease repository: allocation order, next-free cursor, claim-then-ask `reservedForOther`. */
 import type {
   AllocatedLease,
   AllocateRequest,
@@ -6,12 +6,20 @@ import type {
   Lease,
   LeaseRange,
   LeaseRepo,
-  LeaseState,
 } from '../../core/store/leases.js';
-
-// Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
-const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
-const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+import type { SqlDb } from './group-commit.js';
+import {
+  type Claim,
+  intToIp,
+  ipToInt,
+  isActive,
+  isFreeFor,
+  NONE,
+  type Pick,
+  type Stage,
+  toLease,
+} from './lease-rows.js';
+import { leaseStatements } from './lease-statements.js';
 
 /**
  * Leases in SQLite (table from migration 2). One row per address ever used, keyed by the address
@@ -20,117 +28,23 @@ const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n &
  * concurrent DISCOVERs in this process and, through SQLite's write lock, against other processes
  * on the same file. (Allocation may then give its claim back, see `allocate`.)
  */
-interface Row {
-  ip_num: number;
-  ip: string;
-  mac: string;
-  state: LeaseState;
-  expires_at: number;
-  updated_at: number;
-  hostname: string | null;
-}
-
-const toLease = (r: Row): Lease => ({
-  ip: r.ip,
-  mac: r.mac,
-  state: r.state,
-  expiresAt: r.expires_at,
-  updatedAt: r.updated_at,
-  hostname: r.hostname,
-});
-
-const NONE: ReadonlySet<string> = new Set();
-
-/** Which step of the allocation order chose an address: the client's own reservation, or any other. */
-type Stage = 'reserved' | 'other';
-
-interface Pick {
-  ipNum: number;
-  /** The address's row before the allocation; undefined when it was never used. */
-  row: Row | undefined;
-  stage: Stage;
-}
-
-/** An address picked and held for the client in the database. */
-interface Claim {
-  lease: AllocatedLease;
-  ipNum: number;
-  stage: Stage;
-  /** What the claim did to the address's row, so it can be undone. */
-  wrote: 'created' | 'updated' | 'nothing';
-}
-
-/** Holds the address right now: an unexpired offer, lease or quarantine. */
-const isActive = (r: Row, now: number) => r.state !== 'released' && r.expires_at > now;
-
-/** May `mac` be given this address now? */
-const isFreeFor = (r: Row | undefined, mac: string, now: number) =>
-  !r || !isActive(r, now) || (r.mac === mac && r.state !== 'declined');
-
 export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
-  const get = db.prepare<[number], Row>('SELECT * FROM leases WHERE ip_num = ?');
-  const byMac = db.prepare<[string], Row>('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC, ip_num');
-  const all = db.prepare<[], Row>('SELECT * FROM leases ORDER BY ip_num');
-  const mineInRange = db.prepare<[string, number, number], Row>(
-    `SELECT * FROM leases WHERE mac = ? AND ip_num BETWEEN ? AND ?
-     ORDER BY (state = 'bound') DESC, updated_at DESC`,
-  );
-  // Lowest address >= :start (and <= :last) that has never had a row.
-  const firstGap = db.prepare<{ start: number; last: number }, { n: number }>(
-    `SELECT :start AS n WHERE NOT EXISTS (SELECT 1 FROM leases WHERE ip_num = :start)
-     UNION ALL
-     SELECT l.ip_num + 1 FROM leases l
-       WHERE l.ip_num >= :start AND l.ip_num < :last
-         AND NOT EXISTS (SELECT 1 FROM leases m WHERE m.ip_num = l.ip_num + 1)
-     ORDER BY n LIMIT 1`,
-  );
-  const oldestFree = db.prepare<[number, number, number, number], Row>(
-    `SELECT * FROM leases WHERE ip_num BETWEEN ? AND ? AND (state = 'released' OR expires_at <= ?)
-     ORDER BY updated_at, ip_num LIMIT ?`,
-  );
-  // Unconfirmed offers to other clients, oldest first: taken over only when nothing is free.
-  const oldestOffers = db.prepare<
-    { first: number; last: number; now: number; madeBefore: number; mac: string; limit: number },
-    Row
-  >(
-    `SELECT * FROM leases WHERE ip_num BETWEEN :first AND :last AND state = 'offered' AND expires_at > :now
-       AND updated_at <= :madeBefore AND mac != :mac
-     ORDER BY updated_at, ip_num LIMIT :limit`,
-  );
-  const upsert = db.prepare(
-    `INSERT INTO leases (ip_num, ip, mac, state, expires_at, updated_at, hostname)
-     VALUES (@ipNum, @ip, @mac, @state, @expiresAt, @now, @hostname)
-     ON CONFLICT(ip_num) DO UPDATE SET mac = excluded.mac, state = excluded.state,
-       expires_at = excluded.expires_at, updated_at = excluded.updated_at,
-       hostname = COALESCE(excluded.hostname, leases.hostname)`,
-  );
-  const releaseOthers = db.prepare(
-    `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
-     WHERE mac = @mac AND ip_num BETWEEN @first AND @last AND ip_num != @ipNum
-       AND state IN ('offered', 'bound') AND expires_at > @now`,
-  );
-  const cancelOffers = db.prepare(
-    `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
-     WHERE mac = @mac AND state = 'offered' AND expires_at > @now`,
-  );
-  const release = db.prepare(
-    `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
-     WHERE ip_num = @ipNum AND mac = @mac AND state IN ('offered', 'bound') AND expires_at > @now`,
-  );
-  const decline = db.prepare(
-    `UPDATE leases SET state = 'declined', expires_at = @until, updated_at = @now
-     WHERE ip_num = @ipNum AND mac = @mac AND state IN ('offered', 'bound') AND expires_at > @now`,
-  );
-
-  // Undo of a claim that turned out to be reserved for another machine (see `allocate` below).
-  // Both only ever free the address, so no interleaving of undos can leave a stale hold behind.
-  // A row that existed is left released under the claiming MAC rather than restored: whoever had
-  // it before may not get it anyway, as it is reserved for another machine.
-  const dropClaim = db.prepare(`DELETE FROM leases WHERE ip_num = @ipNum AND mac = @mac AND state = 'offered'`);
-  const freeClaim = db.prepare(
-    `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
-     WHERE ip_num = @ipNum AND mac = @mac AND state = 'offered'`,
-  );
+  const {
+    get,
+    byMac,
+    all,
+    mineInRange,
+    firstGap,
+    oldestFree,
+    oldestOffers,
+    upsert,
+    releaseOthers,
+    cancelOffers,
+    release,
+    decline,
+    dropClaim,
+    freeClaim,
+  } = leaseStatements(db);
 
   /**
    * Next-free cursor per range: where the never-used search starts, just past the last address
