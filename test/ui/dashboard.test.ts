@@ -252,6 +252,16 @@ async function dashboard(t: Test) {
   await page.waitForFunction(() => /waiting for addresses/.test(document.querySelector('ul.unmet')?.textContent ?? ''));
   t.match(await page.textContent('#timeline'), 'talos-sequence', 'timeline lists the events');
   t.match(await page.textContent('#timeline'), 'config-delivered');
+  // The same event twice while the pane is open: one new entry (newest first) showing its count.
+  const entries = await page.locator('#timeline li').count();
+  for (let i = 0; i < 2; i++)
+    await core.timeline.record(W1.mac, 'talos-event', { message: 'live repeat' }, { sourceIp: W1.ip });
+  await page.waitForFunction(() =>
+    /live repeat[\s\S]*×2 until|×2 until[\s\S]*live repeat/.test(
+      document.querySelector('#timeline li:first-child')?.textContent ?? '',
+    ),
+  );
+  t.equal(await page.locator('#timeline li').count(), entries + 1, 'one entry, counted twice');
 
   // Accept the discovered machine.
   await page.waitForFunction((mac) => !!document.querySelector(`#discovered-rows tr[data-mac="${mac}"]`), NEW.mac);

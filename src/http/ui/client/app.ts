@@ -53,6 +53,8 @@ async function signIn(candidate: string): Promise<void> {
     open: () => void refreshAll(),
     event: (type, e) => {
       if (type === 'machine-event' || type === 'message') onMachineEvent(e);
+      // The same event again: only its count and last time change, on the open timeline.
+      else if (type === 'machine-event-repeated') onRepeatedEvent(e);
     },
   });
   stream.start();
@@ -136,6 +138,11 @@ function onMachineEvent(data: unknown): void {
   // Other fields (address, installed, reimage) change with events too: re-read soon, once.
   scheduleListRefresh(m ? 800 : 100);
   if (state.selected === e.mac) onDetailEvent(e);
+}
+
+function onRepeatedEvent(data: unknown): void {
+  const e = data as MachineEvent | null;
+  if (e && typeof e.mac === 'string' && state.selected === e.mac) onDetailEvent(e);
 }
 
 function openDetail(mac: string): void {

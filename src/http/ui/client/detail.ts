@@ -66,7 +66,10 @@ async function loadDetail(): Promise<void> {
 
 /** A live event for the selected machine: on the timeline now, the rest with the next /progress. */
 export function onDetailEvent(e: MachineEvent): void {
-  if (!detailEvents.some((x) => x.id === e.id)) detailEvents.push(e);
+  // A repeat of an event already shown (its count grew) replaces it; a new one is appended.
+  const shown = detailEvents.findIndex((x) => x.id === e.id);
+  if (shown >= 0) detailEvents[shown] = e;
+  else detailEvents.push(e);
   renderDetailBody();
   clearTimeout(detailTimer);
   detailTimer = setTimeout(loadDetail, 400); // unmet conditions and failure come with /progress
