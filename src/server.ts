@@ -17,6 +17,7 @@ import { ProcNeighbourTable } from './net/neighbours.js';
 import { interfaceAddress, localPool } from './settings/network-settings.js';
 import type { Settings } from './settings/settings.js';
 import { SqliteStore } from './store/sqlite/store.js';
+import { loadSecretBox } from './support/secret-box.js';
 import { startTalosListeners, TalosEndpointProviders, type TalosListeners } from './talos/index.js';
 import { startTftpServer, type TftpServer } from './tftp/server.js';
 
@@ -56,6 +57,7 @@ export async function startServer(
     configTokenTtlMs: settings.configTokenTtlSeconds * 1000,
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
     powerDriver: powerDriverFrom({ wol: settings.wol }),
+    secrets: loadSecretBox(settings.dataDir),
     stallDeadlines: settings.stallDeadlines,
     discovery: settings.discovery,
     retention: settings.retention,

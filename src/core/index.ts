@@ -17,6 +17,7 @@ import { PowerService } from './power/power-service.js';
 import type { PowerDriver } from './power/power-driver.js';
 import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
+import { BmcService, type SecretSealer } from './power/bmc.js';
 import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
 import { LeaseService } from './network/leases.js';
 import { ConfigRenderer, type DocumentProvider } from './config/render.js';
@@ -50,6 +51,8 @@ export interface CoreOptions extends BootSettings {
    * here; a provider whose answer is known only later (a listener's port) reads it when called.
    */
   kernelArgProviders?: readonly KernelArgProvider[];
+  /** Seals BMC passwords at rest (a key in the data dir: server.ts); without it none can be stored. */
+  secrets?: SecretSealer | null;
   documentProviders?: readonly DocumentProvider[];
 }
 
@@ -74,6 +77,8 @@ export interface Core {
   kernelLogs: KernelLogBuffer;
   stall: StallDetector;
   power: PowerService;
+  /** Each machine's BMC: shown without its password, which is stored sealed. */
+  bmc: BmcService;
   /** The background job that keeps the store bounded (discovered expiry, retention). */
   housekeeping: Housekeeping;
   /** Config binding, refusal audit and conflicts (binding/config-guard.ts). */
@@ -131,6 +136,7 @@ export function createCore(opts: CoreOptions): Core {
     kernelLogs,
     stall,
     power,
+    bmc: new BmcService(store, timeline, opts.secrets ?? null),
     housekeeping,
     guard,
     flushed: () => store.flushed(),

@@ -26,6 +26,7 @@ import { machineProgressRoutes } from './routes/machine-progress.js';
 import { machineRoutes } from './routes/machines.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { powerRoutes } from './routes/power.js';
+import { bmcRoutes } from './routes/bmc.js';
 import { serverStatusRoutes } from './routes/server-status.js';
 import { uiRoutes } from './routes/ui.js';
 import { VERSION } from './ui/index.js';
@@ -117,6 +118,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       await api.register(serverStatusRoutes, { core: opts.core });
       await api.register(machineProgressRoutes, { core: opts.core });
       await api.register(powerRoutes, { core: opts.core });
+      await api.register(bmcRoutes, { core: opts.core });
       await api.register(eventsStreamRoutes, { core: opts.core });
     },
     { prefix: '/api/v1' },

@@ -13,6 +13,7 @@ import type { MachineState } from '../../src/core/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import type { HttpLimits } from '../../src/http/connection-limits.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { loadSecretBox } from '../../src/support/secret-box.js';
 import { TalosEndpointProviders } from '../../src/talos/endpoints.js';
 import type { DocumentProvider } from '../../src/core/config/render.js';
 
@@ -97,6 +98,7 @@ export async function makeApp(
     neighbours: opts.neighbours,
     kernelArgProviders: [talosEndpoints.kernelArgs],
     documentProviders: [talosEndpoints.documents, ...(opts.documentProviders ?? [])],
+    secrets: loadSecretBox(join(dir, 'data')),
   });
   const app = await buildHttpApp({
     core,

@@ -23,6 +23,8 @@ import type {
   RetentionBatch,
   Store,
   TokenRepo,
+  BmcRepo,
+  StoredBmc,
 } from '../../src/core/store/types.js';
 import { memoryLeaseRepo, type LeaseRow } from './memory-leases.js';
 
@@ -53,6 +55,7 @@ export class MemoryData {
   unattributed: UnattributedEvent[] = [];
   nextUnattributedId = 1;
   readonly progress = new Map<string, MachineProgress>();
+  readonly bmc = new Map<string, StoredBmc>();
 }
 
 export class MemoryStore implements Store {
@@ -61,6 +64,7 @@ export class MemoryStore implements Store {
   readonly events: EventRepo;
   readonly audit: AuditRepo;
   readonly tokens: TokenRepo;
+  readonly bmc: BmcRepo;
   readonly leases: LeaseRepo;
   readonly talosEvents: TalosEventRepo;
   readonly progress: ProgressRepo;
@@ -71,6 +75,7 @@ export class MemoryStore implements Store {
     this.events = eventRepo(data);
     this.audit = auditRepo(data);
     this.tokens = tokenRepo(data);
+    this.bmc = bmcRepo(data);
     this.leases = memoryLeaseRepo(data.leases);
     this.talosEvents = talosEventRepo(data);
     this.progress = progressRepo(data);
@@ -218,6 +223,7 @@ function machineRepo(data: MemoryData): MachineRepo {
       return true;
     },
     async delete(mac) {
+      data.bmc.delete(mac); // goes with its machine
       return data.machines.delete(mac);
     },
   };
@@ -375,6 +381,23 @@ function progressRepo(data: MemoryData): ProgressRepo {
     },
     async put(p) {
       data.progress.set(p.mac, copy(p));
+    },
+  };
+}
+
+function bmcRepo(data: MemoryData): BmcRepo {
+  return {
+    async get(mac) {
+      const b = data.bmc.get(mac);
+      return b ? copy(b) : undefined;
+    },
+    async put(mac, bmc) {
+      if (!data.machines.has(mac)) return false;
+      data.bmc.set(mac, copy(bmc));
+      return true;
+    },
+    async delete(mac) {
+      return data.bmc.delete(mac);
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Store {
   leases: LeaseRepo;
   talosEvents: TalosEventRepo;
   progress: ProgressRepo;
+  /** Each machine's BMC (out-of-band power), its password sealed. */
+  bmc: BmcRepo;
   /**
    * Resolves once every write made so far is durable. A store may batch writes (SQLite commits a
    * turn of the event loop at once), so whoever tells a client that something happened awaits this
@@ -152,4 +154,27 @@ export interface TokenRepo {
   /** The machine's current token, if it has one (expired ones included: the caller says why it refuses). */
   forMachine(mac: string): Promise<ConfigToken | undefined>;
   revokeForMachine(mac: string): Promise<void>;
+}
+
+/** A machine's BMC as stored: the password only sealed (`SecretSealer`), never in the clear. */
+export interface StoredBmc {
+  driver: 'ipmi' | 'redfish';
+  /** `host` or `host:port` (IPv6 in brackets). */
+  address: string;
+  username: string;
+  /** Redfish: the ComputerSystem id when the service has several. */
+  systemId: string | null;
+  /** Redfish: accept a self-signed certificate (the operator asked for it). */
+  insecureTls: boolean;
+  passwordSealed: string;
+  updatedAt: string;
+}
+
+/** At most one BMC per machine; it goes when the machine is deleted. */
+export interface BmcRepo {
+  get(mac: string): Promise<StoredBmc | undefined>;
+  /** Set or replace it. False (nothing written) when the machine is not registered. */
+  put(mac: string, bmc: StoredBmc): Promise<boolean>;
+  /** False when there was none. */
+  delete(mac: string): Promise<boolean>;
 }

@@ -79,7 +79,8 @@ export async function machineRoutes(
     { schema: { params: machineParams, response: { 200: machineSchema } } },
     async (req) => {
       const m = await core.machines.get(req.params.mac);
-      return { ...m, failure: m.state === 'failed' ? (await core.progress.progressOf(m.mac)).failure : null };
+      const failure = m.state === 'failed' ? (await core.progress.progressOf(m.mac)).failure : null;
+      return { ...m, failure, bmc: await core.bmc.view(m.mac) };
     },
   );
 

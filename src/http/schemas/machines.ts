@@ -1,3 +1,4 @@
+import { bmcView } from './bmc.js';
 /** JSON schemas of the machine resource: create and patch bodies, the machine, list query and item, MAC parameter. */
 import { MACHINE_STATES } from '../../core/types.js';
 import { pageQueryProperties } from '../pagination.js';
@@ -76,6 +77,7 @@ export const machineSchema = {
     },
     stateChangedAt: { type: 'string', description: 'When it entered that state (ISO 8601)' },
     installed: { type: 'boolean', description: 'Talos is on the disk: network boots are sent to the disk' },
+    bmc: bmcView,
     failure: {
       type: ['object', 'null'],
       description:

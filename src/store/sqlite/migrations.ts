@@ -209,6 +209,19 @@ export const MIGRATIONS: Migration[] = [
           BEGIN SELECT RAISE(ABORT, 'machine_events is append-only (only a repeat count grows)'); END;
       `),
   },
+  {
+    version: 8,
+    // Out-of-band power (issue 14): a machine's BMC, its password sealed by the core's SecretSealer
+    // (AES-256-GCM, key in the data dir), so a copy of the database alone does not reveal it.
+    description: "machines' BMCs (driver, address, user, sealed password)",
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE machine_bmc (
+          mac TEXT PRIMARY KEY REFERENCES machines(mac) ON DELETE CASCADE,
+          doc TEXT NOT NULL                       -- StoredBmc as JSON (passwordSealed, never the password)
+        );
+      `),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

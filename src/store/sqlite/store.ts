@@ -8,6 +8,7 @@ import type {
   MachineRepo,
   Store,
   TokenRepo,
+  BmcRepo,
   WalStats,
 } from '../../core/store/types.js';
 import type { LeaseRepo } from '../../core/store/leases.js';
@@ -22,6 +23,7 @@ import { sqliteMachineRepo } from './machines.js';
 import { migrate } from './migrations.js';
 import { sqliteProgressRepo, sqliteTalosEventRepo } from './talos.js';
 import { sqliteTokenRepo } from './tokens.js';
+import { sqliteBmcRepo } from './bmc.js';
 import { checkWalMaxBytes, DEFAULT_WAL_MAX_BYTES, WalBound } from './wal-bound.js';
 
 export interface SqliteStoreOptions {
@@ -43,6 +45,7 @@ export class SqliteStore implements Store {
   readonly events: EventRepo;
   readonly audit: AuditRepo;
   readonly tokens: TokenRepo;
+  readonly bmc: BmcRepo;
   readonly leases: LeaseRepo;
   readonly talosEvents: TalosEventRepo;
   readonly progress: ProgressRepo;
@@ -83,6 +86,7 @@ export class SqliteStore implements Store {
     this.events = sqliteEventRepo(db);
     this.audit = sqliteAuditRepo(db);
     this.tokens = sqliteTokenRepo(db);
+    this.bmc = sqliteBmcRepo(db);
     this.leases = sqliteLeaseRepo(db);
     this.talosEvents = sqliteTalosEventRepo(db);
     this.progress = sqliteProgressRepo(db);

@@ -10,6 +10,7 @@
  */
 import type { Test } from 'tap';
 import { auditConformance } from './audit.js';
+import { bmcConformance } from './bmc.js';
 import { clusterConformance } from './clusters.js';
 import { durabilityConformance } from './durability.js';
 import { eventConformance } from './events.js';
@@ -31,6 +32,7 @@ const SECTIONS: Array<[string, (t: Test, factory: StoreFactory) => void]> = [
   ['retention', retentionConformance],
   ['pagination', paginationConformance],
   ['tokens', tokenConformance],
+  ['bmc', bmcConformance],
   ['leases', leaseConformance],
   ['talos events and progress', talosConformance],
   ['flushed and durability', durabilityConformance],
