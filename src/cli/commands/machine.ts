@@ -6,6 +6,7 @@ import { ApiClient, clientFlags, withClientOptions } from '../client.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { parseKeyValue } from '../inputs.js';
 import { age, formatFields, note, printJson, printTable } from '../output.js';
+import { bmcCommand } from './machine-bmc.js';
 import { eventsCommand, formatEvent } from './machine-events.js';
 import { listAll } from '../pages.js';
 import { type FieldFlags, fieldOptions, fieldsBody } from './machine-fields.js';
@@ -240,6 +241,7 @@ export function machineCommand(): Command {
   });
 
   machine.addCommand(eventsCommand());
+  machine.addCommand(bmcCommand());
   return machine;
 }
 
