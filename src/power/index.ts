@@ -3,6 +3,18 @@ import { WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
 export type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-driver.js';
 export { PowerError, PowerService } from '../core/power/power-service.js';
+export { KeyedPacer } from './bmc-queue.js';
+export {
+  type BmcCredentials,
+  BmcError,
+  type BmcErrorKind,
+  type BootDevice,
+  IpmiClient,
+  type IpmiClientOptions,
+  type IpmiPowerAction,
+  type PowerState,
+  parseBmcAddress,
+} from './ipmi.js';
 export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
 /** How `serve` configures power control: `--wol-broadcast` / `--wol-interface` give Wake-on-LAN. */
