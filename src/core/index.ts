@@ -1,4 +1,4 @@
-import type { Store, WalStats } from './store/types.js';
+import type { Store, WalStats } from './ports/types.js';
 import { BootService, type BootSettings, type KernelArgProvider } from './boot/boot-service.js';
 import { ClusterService } from './registry/clusters.js';
 import type { DiscoveryLimits } from './registry/discovery.js';

@@ -1,6 +1,6 @@
 /** What the per-mode handlers share: resolved configuration, and the shape of their outcome. */
 import { type BootDecision, decideBoot } from '../core/boot/boot-file.js';
-import type { LeaseRepo } from '../core/store/leases.js';
+import type { LeaseRepo } from '../core/ports/leases.js';
 import type { ClientFacts } from './client-facts.js';
 import type { CoalescedLog } from './coalesced-log.js';
 import type { DhcpPacket } from './codec.js';

@@ -1,5 +1,5 @@
 /** Address pools of the authoritative server: validated once at startup, chosen per request. */
-import type { LeaseRange } from '../core/store/leases.js';
+import type { LeaseRange } from '../core/ports/leases.js';
 import { inSubnet, intToIp, ipToInt, isIpv4, parseCidr, parseRange, subnetFromMask, type Subnet } from './ipv4.js';
 import type { PoolConfig, RelaySubnetConfig } from './types.js';
 

@@ -1,6 +1,6 @@
 /** The DHCP adapter's boundary: how it is configured (what it needs from the core: core/network/dhcp-port.ts). */
 import type { DhcpCore, DhcpMode } from '../core/network/dhcp-port.js';
-import type { LeaseRepo } from '../core/store/leases.js';
+import type { LeaseRepo } from '../core/ports/leases.js';
 
 export type { DhcpCore, DhcpMachineInfo, DhcpMode, DhcpObservation } from '../core/network/dhcp-port.js';
 

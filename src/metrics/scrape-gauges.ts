@@ -1,7 +1,7 @@
 /** Metrics read at scrape time from the core's services: machines by state, stalled machines, refused discoveries, the WAL. */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Core } from '../core/index.js';
-import type { WalStats } from '../core/store/types.js';
+import type { WalStats } from '../core/ports/types.js';
 import { MACHINE_STATES } from '../core/types.js';
 
 /** Values read at scrape time: the store is the truth, so these cannot drift from it. */

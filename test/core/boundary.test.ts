@@ -1,6 +1,6 @@
 // The core is the ground floor: nothing under src/core imports a module outside src/core (no
 // adapter, no store implementation, no node: socket modules). Adapters implement the core's ports
-// (core/store/types.ts, core/network/dhcp-port.ts, core/power/power-driver.ts) and call its services.
+// (core/ports/types.ts, core/network/dhcp-port.ts, core/power/power-driver.ts) and call its services.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import t from 'tap';
@@ -45,6 +45,17 @@ t.test('nothing under src/core imports outside src/core', async (t) => {
     }
   }
   t.same(outside, [], 'no core file reaches outside the core');
+});
+
+// The store ports live in core/ports/, never a folder named store/: an import of `…/store/…` from
+// the core reads like the adapter (src/store/) to anyone checking the boundary by path.
+t.test('no core file imports a path through a folder named store/', async (t) => {
+  const confusing = sources(CORE).flatMap((file) =>
+    specifiers(readFileSync(file, 'utf8'))
+      .filter((spec) => /(^|\/)store\//.test(spec))
+      .map((spec) => `${relative(CORE, file)} → ${spec}`),
+  );
+  t.same(confusing, []);
 });
 
 // Adapters go through the core's services: none reads or writes the store through the core
@@ -133,7 +144,7 @@ t.test('the core createCore returns has no store on it', async (t) => {
 
 // Inside the core, the rooms form layers: each imports only the rooms before it (and the root's
 // types.ts and errors.ts); index.ts (createCore) wires them all and nothing imports it.
-const ROOMS = ['store', 'timeline', 'config', 'registry', 'binding', 'boot', 'network', 'power', 'progress'];
+const ROOMS = ['ports', 'timeline', 'config', 'registry', 'binding', 'boot', 'network', 'power', 'progress'];
 
 t.test('core rooms import only the rooms below them', async (t) => {
   const wrong: string[] = [];

@@ -11,7 +11,7 @@ import type {
   Lease,
   LeaseRange,
   LeaseRepo,
-} from '../../src/core/store/leases.js';
+} from '../../src/core/ports/leases.js';
 
 const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);
 const intToIp = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');

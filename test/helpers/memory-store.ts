@@ -12,8 +12,8 @@
  * second metalboot on a shared database would be.
  */
 import { ConflictError } from '../../src/core/errors.js';
-import type { LeaseRepo } from '../../src/core/store/leases.js';
-import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../../src/core/store/talos.js';
+import type { LeaseRepo } from '../../src/core/ports/leases.js';
+import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../../src/core/ports/talos.js';
 import type {
   AuditRepo,
   ClusterRepo,
@@ -25,7 +25,7 @@ import type {
   TokenRepo,
   BmcRepo,
   StoredBmc,
-} from '../../src/core/store/types.js';
+} from '../../src/core/ports/types.js';
 import { memoryLeaseRepo, type LeaseRow } from './memory-leases.js';
 
 type Machine = NonNullable<Awaited<ReturnType<MachineRepo['get']>>>;

@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { Timeline } from '../timeline/timeline.js';
 
 export interface RefusalNote {

@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { CoalescedAudit, type RefusalNote } from './coalesced-audit.js';
 import type { ConfigBinder, BindingVerdict } from './config-binding.js';
 import type { Timeline } from '../timeline/timeline.js';

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { tryParseMac } from '../registry/mac.js';
 import { bindingRefusedScript } from './binding-script.js';
 import type { ConfigGuard } from '../binding/config-guard.js';

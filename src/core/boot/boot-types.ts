@@ -6,7 +6,7 @@
 import type { ConfigGuard } from '../binding/config-guard.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { MachineService } from '../registry/machines.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { Cluster, Machine } from '../types.js';
 import type { TemplateSet } from './templates.js';

@@ -1,5 +1,5 @@
 import type { DhcpCore, DhcpMachineInfo, DhcpObservation } from './dhcp-port.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { DhcpSightings } from '../binding/config-binding.js';
 import type { MachineService } from '../registry/machines.js';
 import type { Timeline } from '../timeline/timeline.js';

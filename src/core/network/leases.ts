@@ -1,4 +1,4 @@
-import type { AllocateRequest, AllocatedLease, CommitRequest, Lease, LeaseRepo } from '../store/leases.js';
+import type { AllocateRequest, AllocatedLease, CommitRequest, Lease, LeaseRepo } from '../ports/leases.js';
 
 /**
  * DHCP's leases, through the core: the DHCP adapter reaches them here (`core.leases`), never in

@@ -1,7 +1,7 @@
 import type { Actor } from '../registry/clusters.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { parseMac } from '../registry/mac.js';
-import type { StoredBmc, Store } from '../store/types.js';
+import type { StoredBmc, Store } from '../ports/types.js';
 import type { Timeline } from '../timeline/timeline.js';
 
 /**

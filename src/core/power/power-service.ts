@@ -2,7 +2,7 @@ import type { Actor } from '../registry/clusters.js';
 import { ConflictError, MetalbootError, NotFoundError } from '../errors.js';
 import { parseMac } from '../registry/mac.js';
 import type { Timeline } from '../timeline/timeline.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { PowerAction, PowerDriver, PowerResult } from './power-driver.js';
 
 /** The driver failed (network error, BMC refused): HTTP 500 with this message, not "internal". */

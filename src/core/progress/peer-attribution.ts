@@ -3,7 +3,7 @@
  * does — learned from an AddressEvent, else the machine's reservation or last boot. Split from
  * tracker.ts, which applies the reports once this has attributed them.
  */
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { Machine } from '../types.js';
 
 export class PeerAttribution {

@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { installSelectorHint } from '../config/install-selector.js';
 import { waitingForBootstrap } from './interpret-events.js';
 import type { ProgressTracker } from './tracker.js';

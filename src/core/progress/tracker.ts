@@ -3,8 +3,8 @@
  * attributed (peer-attribution.ts) and one address at a time (keyed-queue.ts); counts what the
  * listeners received (talos-counters.ts).
  */
-import type { Store } from '../store/types.js';
-import type { UnattributedEvent } from '../store/talos.js';
+import type { Store } from '../ports/types.js';
+import type { UnattributedEvent } from '../ports/talos.js';
 import { classifyKernelLine, type KernelLogBuffer } from './kernel-log.js';
 import type { MachineService } from '../registry/machines.js';
 import {

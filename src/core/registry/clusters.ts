@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { parseTalosVersion } from '../config/cmdline.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { ConfigRenderer } from '../config/render.js';

@@ -1,4 +1,4 @@
-import type { RetentionBatch, Store } from '../store/types.js';
+import type { RetentionBatch, Store } from '../ports/types.js';
 import type { DiscoveryLimits } from './discovery.js';
 import type { Timeline } from '../timeline/timeline.js';
 

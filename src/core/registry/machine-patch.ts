@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { ConfigRenderer } from '../config/render.js';
 import { ConflictError, ValidationError } from '../errors.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { Machine } from '../types.js';
 import { BOOT_FILE_RE, checkHostname, checkLabels, DISK_PATH_RE, invalid, type MachinePatch } from './machine-input.js';
 import { normaliseUuid } from './uuid.js';

@@ -2,7 +2,7 @@
  * MachineService: the registry's operations on machines (register, update, reimage, discover,
  * what the network saw, list pages); applying an operator's patch is in machine-patch.ts.
  */
-import type { LatestEvent, MachineFilter, Store } from '../store/types.js';
+import type { LatestEvent, MachineFilter, Store } from '../ports/types.js';
 import type { Actor } from './clusters.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } from './discovery.js';

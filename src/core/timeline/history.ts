@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import type { AuditEntry, MachineEvent } from '../types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
-import type { Store } from '../store/types.js';
+import type { Store } from '../ports/types.js';
 import { nextState, type BootSignal } from './lifecycle.js';
 import type { AuditEntry, Machine, MachineEvent, MachineState } from '../types.js';
 

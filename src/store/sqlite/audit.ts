@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../core/types.js';
-import type { AuditRepo } from '../../core/store/types.js';
+import type { AuditRepo } from '../../core/ports/types.js';
 import type { SqlDb } from './group-commit.js';
 import { retentionPruner } from './retention.js';
 

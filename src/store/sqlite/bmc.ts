@@ -1,4 +1,4 @@
-import type { BmcRepo, StoredBmc } from '../../core/store/types.js';
+import type { BmcRepo, StoredBmc } from '../../core/ports/types.js';
 import type { SqlDb } from './group-commit.js';
 
 /** Machines' BMCs (migration 8): one row per machine, removed with it (ON DELETE CASCADE). */

@@ -1,5 +1,5 @@
 import type { MachineEvent } from '../../core/types.js';
-import type { EventRepo, NewMachineEvent } from '../../core/store/types.js';
+import type { EventRepo, NewMachineEvent } from '../../core/ports/types.js';
 import type { SqlDb } from './group-commit.js';
 import { retentionPruner } from './retention.js';
 

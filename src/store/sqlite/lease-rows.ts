@@ -1,5 +1,5 @@
 /** A lease row of SQLite as the repository sees it: the row type, address ↔ integer, and whether an address is free. */
-import type { AllocatedLease, Lease, LeaseState } from '../../core/store/leases.js';
+import type { AllocatedLease, Lease, LeaseState } from '../../core/ports/leases.js';
 
 // Addresses as unsigned 32-bit integers (the DHCP adapter validates them before they get here).
 export const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);

@@ -6,7 +6,7 @@ import type {
   Lease,
   LeaseRange,
   LeaseRepo,
-} from '../../core/store/leases.js';
+} from '../../core/ports/leases.js';
 import type { SqlDb } from './group-commit.js';
 import {
   type Claim,

@@ -1,6 +1,6 @@
 import { ConflictError } from '../../core/errors.js';
 import type { Machine } from '../../core/types.js';
-import type { MachineFilter, MachineRepo } from '../../core/store/types.js';
+import type { MachineFilter, MachineRepo } from '../../core/ports/types.js';
 import { isUniqueViolation } from './constraint.js';
 import type { SqlDb } from './group-commit.js';
 

@@ -1,4 +1,4 @@
-import type { RetentionBatch } from '../../core/store/types.js';
+import type { RetentionBatch } from '../../core/ports/types.js';
 import type { SqlDb } from './group-commit.js';
 
 /**

@@ -10,9 +10,9 @@ import type {
   TokenRepo,
   BmcRepo,
   WalStats,
-} from '../../core/store/types.js';
-import type { LeaseRepo } from '../../core/store/leases.js';
-import type { ProgressRepo, TalosEventRepo } from '../../core/store/talos.js';
+} from '../../core/ports/types.js';
+import type { LeaseRepo } from '../../core/ports/leases.js';
+import type { ProgressRepo, TalosEventRepo } from '../../core/ports/talos.js';
 import { sqliteAuditRepo } from './audit.js';
 import { BackgroundCheckpointer } from './checkpointer.js';
 import { sqliteClusterRepo } from './clusters.js';

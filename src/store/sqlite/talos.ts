@@ -1,6 +1,6 @@
 import type { SqlDb } from './group-commit.js';
 import type { MachineProgress } from '../../core/types.js';
-import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../../core/store/talos.js';
+import type { ProgressRepo, TalosEventRepo, UnattributedEvent } from '../../core/ports/talos.js';
 
 /** The unattributed-event table is a diagnostic, not evidence: keep the newest this many rows. */
 const MAX_UNATTRIBUTED = 10_000;

@@ -1,4 +1,4 @@
-import type { TokenRepo } from '../../core/store/types.js';
+import type { TokenRepo } from '../../core/ports/types.js';
 import type { SqlDb } from './group-commit.js';
 
 /** Config tokens, one per machine, in the machine's row (migration 4). */

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
-import type { WalStats } from '../../core/store/types.js';
+import type { WalStats } from '../../core/ports/types.js';
 
 /** Default bound on the WAL file (`--wal-max-mb`). */
 export const DEFAULT_WAL_MAX_BYTES = 64 * 1024 * 1024;

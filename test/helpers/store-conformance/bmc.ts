@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import type { StoredBmc } from '../../../src/core/store/types.js';
+import type { StoredBmc } from '../../../src/core/ports/types.js';
 import { at, mac, machine, open, type StoreFactory } from './fixtures.js';
 
 const bmc = (address: string, extra: Partial<StoredBmc> = {}): StoredBmc => ({

@@ -1,9 +1,9 @@
 /**
  * Builders and shared helpers of the store conformance suite. The entity types are taken from the
- * Store interface itself (src/core/store/), so the suite depends on nothing but the port.
+ * Store interface itself (src/core/ports/), so the suite depends on nothing but the port.
  */
 import type { Test } from 'tap';
-import type { Store } from '../../../src/core/store/types.js';
+import type { Store } from '../../../src/core/ports/types.js';
 
 export type Machine = NonNullable<Awaited<ReturnType<Store['machines']['get']>>>;
 export type MachineState = Machine['state'];

@@ -1,5 +1,5 @@
 /**
- * The store conformance suite: what every `Store` implementation (src/core/store/) must do, written
+ * The store conformance suite: what every `Store` implementation (src/core/ports/) must do, written
  * once against the interface. A store runs it from a test file of its own:
  *
  *   runStoreConformance(t, 'sqlite', async () => ({ store, another, cleanup }));

@@ -5,7 +5,7 @@
  * instances over one store.
  */
 import type { Test } from 'tap';
-import type { AllocateRequest, LeaseRange, LeaseRepo } from '../../../src/core/store/leases.js';
+import type { AllocateRequest, LeaseRange, LeaseRepo } from '../../../src/core/ports/leases.js';
 import { open, type StoreFactory } from './fixtures.js';
 
 export const ipToInt = (ip: string) => ip.split('.').reduce((n, p) => ((n << 8) | Number(p)) >>> 0, 0);

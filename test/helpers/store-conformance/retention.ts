@@ -1,5 +1,5 @@
 import type { Test } from 'tap';
-import type { RetentionBatch, Store } from '../../../src/core/store/types.js';
+import type { RetentionBatch, Store } from '../../../src/core/ports/types.js';
 import { at, audit, event, mac, open, type StoreFactory } from './fixtures.js';
 
 /** The timeline and the audit log share the retention contract (RetentionBatch): one suite for both. */
