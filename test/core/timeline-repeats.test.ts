@@ -148,3 +148,45 @@ t.test('a counted event whose row retention took starts a new row; nothing else 
   t.equal(rows[0]!.repeats, undefined, 'counting only itself');
   t.not(rows[0]!.id, first!.id);
 });
+
+t.test(
+  "a host flooding /ipxe with another machine's MAC: one counted row, the machine's own events kept",
+  async (t) => {
+    // The default binding: the attacker's address is not the victim's in the neighbour table.
+    const victimIp = '10.9.0.50';
+    const a = await makeApp(t, {
+      configBinding: ['neighbour', 'dhcp'],
+      neighbours: { macsFor: async (ip) => (ip === victimIp ? [MAC] : []) },
+    });
+    t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
+    t.equal(
+      (
+        await a.api('POST', '/api/v1/machines', {
+          mac: MAC,
+          hostname: 'w-1',
+          role: 'worker',
+          cluster: 'prod',
+          installDisk: '/dev/sda',
+        })
+      ).status,
+      201,
+    );
+    await scripts(a, 1, victimIp);
+    const before = await timeline(a);
+    for (let i = 0; i < 200; i++) await a.get(SCRIPT, '10.6.6.6');
+    await a.get(`/ipxe?mac=${encodeURIComponent(MAC)}&arch=x86_64&platform=efi&serial=%00%ff`, '10.6.6.6'); // garbage
+    const after = await timeline(a);
+    const added = after.filter((e) => !before.some((b) => b.id === e.id));
+    t.ok(added.length <= 2, `200 requests added ${added.length} row(s), not 200`);
+    t.ok(
+      added.every((e) => e.sourceIp === '10.6.6.6'),
+      "every added row names the flooding address, not the machine's",
+    );
+    t.same(
+      after.filter((e) => before.some((b) => b.id === e.id)).map((e) => [e.id, e.kind, e.repeats ?? 1]),
+      before.map((e) => [e.id, e.kind, e.repeats ?? 1]),
+      "the machine's own events are untouched (no count of its rows grew)",
+    );
+    t.equal(installScripts(after).length, 1, 'the only install script is the one its own address got');
+  },
+);
