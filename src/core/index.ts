@@ -1,4 +1,5 @@
 import type { Store, WalStats } from './ports/types.js';
+import type { LeaseRepo } from './ports/leases.js';
 import { BootService, type BootSettings, type KernelArgProvider } from './boot/boot-service.js';
 import { ClusterService } from './registry/clusters.js';
 import type { DiscoveryLimits } from './registry/discovery.js';
@@ -19,7 +20,6 @@ import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
 import { BmcService, type SecretSealer } from './power/bmc.js';
 import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
-import { LeaseService } from './network/leases.js';
 import { ConfigRenderer, type DocumentProvider } from './config/render.js';
 import type { TemplateSet } from './boot/templates.js';
 import { StallDetector } from './progress/stall.js';
@@ -70,8 +70,12 @@ export interface Core {
   machines: MachineService;
   boot: BootService;
   network: DhcpTftpObserver;
-  /** DHCP's leases (allocate, commit, release, decline…): the DHCP adapter's one way to them. */
-  leases: LeaseService;
+  /**
+   * DHCP's leases (allocate, commit, release, decline…): the DHCP adapter's one way to them. Each
+   * is one atomic store operation with its rules in the port (ports/leases.ts), so the core hands
+   * the port through rather than wrapping each method.
+   */
+  leases: LeaseRepo;
   /** Talos's own reports (event sink, kernel log) applied to machines. */
   progress: ProgressTracker;
   kernelLogs: KernelLogBuffer;
@@ -131,7 +135,7 @@ export function createCore(opts: CoreOptions): Core {
     machines,
     boot,
     network,
-    leases: new LeaseService(store.leases),
+    leases: store.leases,
     progress,
     kernelLogs,
     stall,

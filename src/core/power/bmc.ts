@@ -26,6 +26,10 @@ export interface BmcInput {
 /** What the API shows: never the password, sealed or not. */
 export type BmcView = Omit<StoredBmc, 'passwordSealed'>;
 
+function viewOf({ passwordSealed: _sealed, ...view }: StoredBmc): BmcView {
+  return view;
+}
+
 /** What a power driver needs: the view plus the password, opened only for the call. */
 export interface BmcCredentials extends BmcView {
   password: string;
@@ -78,7 +82,7 @@ export class BmcService {
       updatedAt: this.timeline.now(),
     };
     if (!(await this.store.bmc.put(mac, stored))) throw new NotFoundError(`machine ${mac} is not registered`);
-    const { passwordSealed: _sealed, ...view } = stored;
+    const view = viewOf(stored);
     // The password goes nowhere but the sealed column: not the audit log, not the timeline.
     const shown = { driver: view.driver, address: view.address, username: view.username };
     await this.timeline.audit({
@@ -107,9 +111,7 @@ export class BmcService {
 
   async view(macInput: string): Promise<BmcView | null> {
     const stored = await this.store.bmc.get(parseMac(macInput));
-    if (!stored) return null;
-    const { passwordSealed: _sealed, ...view } = stored;
-    return view;
+    return stored ? viewOf(stored) : null;
   }
 
   /** For a power driver only: the password opened for this one call. */
@@ -117,7 +119,6 @@ export class BmcService {
     const mac = parseMac(macInput);
     const stored = await this.store.bmc.get(mac);
     if (!stored || !this.sealer) return undefined;
-    const { passwordSealed, ...view } = stored;
-    return { ...view, password: this.sealer.open(passwordSealed, mac) };
+    return { ...viewOf(stored), password: this.sealer.open(stored.passwordSealed, mac) };
   }
 }
