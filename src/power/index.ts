@@ -5,14 +5,18 @@ export type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-
 export { PowerError, PowerService } from '../core/power/power-service.js';
 export { KeyedPacer } from './bmc-queue.js';
 export {
+  type BmcClient,
   type BmcCredentials,
   BmcError,
   type BmcErrorKind,
+  type BmcPowerAction,
   type BootDevice,
+  type PowerState,
+} from './bmc-client.js';
+export {
   IpmiClient,
   type IpmiClientOptions,
   type IpmiPowerAction,
-  type PowerState,
   parseBmcAddress,
 } from './ipmi.js';
 export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';

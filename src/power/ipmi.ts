@@ -1,32 +1,18 @@
 import { KeyedPacer } from './bmc-queue.js';
 import { type RunResult, runProcess, type SpawnFn } from './ipmitool.js';
 
-export type IpmiPowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
-export type BootDevice = 'pxe' | 'disk';
-export type PowerState = 'on' | 'off';
+import {
+  type BmcClient,
+  type BmcCredentials,
+  BmcError,
+  type BmcPowerAction,
+  type BootDevice,
+  type PowerState,
+} from './bmc-client.js';
 
-/** Why a BMC command failed: `auth` (wrong user or password), `unreachable`, `timeout`, `tool`, `command`. */
-export type BmcErrorKind = 'auth' | 'unreachable' | 'timeout' | 'tool' | 'command' | 'output';
-
-/** A BMC command that failed, with ipmitool's own words in `detail`. Never carries the password. */
-export class BmcError extends Error {
-  override readonly name = 'BmcError';
-  constructor(
-    readonly kind: BmcErrorKind,
-    readonly address: string,
-    message: string,
-    readonly detail = '',
-  ) {
-    super(detail ? `${message}: ${detail}` : message);
-  }
-}
-
-export interface BmcCredentials {
-  /** `host` or `host:port` (`[v6]:port`); the port defaults to 623. */
-  address: string;
-  username: string;
-  password: string;
-}
+export type IpmiPowerAction = BmcPowerAction;
+export { BmcError };
+export type { BmcCredentials, BootDevice, PowerState };
 
 export interface IpmiClientOptions {
   /** The ipmitool program (default `ipmitool` on PATH). */
@@ -67,7 +53,7 @@ function ipmitoolWords(stderr: string): string {
  * asks for the cipher suites, which some BMCs and ipmi_sim do not answer). The password goes to the
  * child as `IPMI_PASSWORD` with `-E`: never argv, never a log line, never an error message.
  */
-export class IpmiClient {
+export class IpmiClient implements BmcClient {
   readonly address: string;
   private readonly host: string;
   private readonly port: number;
