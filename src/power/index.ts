@@ -4,6 +4,7 @@ import { WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 export type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-driver.js';
 export { PowerError, PowerService } from '../core/power/power-service.js';
 export { KeyedPacer } from './bmc-queue.js';
+export { BmcPowerDriver, type BmcDriverOptions, bmcDriverFactory } from './bmc-driver.js';
 export {
   type BmcClient,
   type BmcCredentials,
