@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { clusterBody, makeApp } from '../helpers/core-app.js';
-import { ADMIN, ipmitoolCli, missingIpmiTools, startIpmiSim, waitFor } from '../helpers/ipmi-sim.js';
+import { ipmitoolCli, missingIpmiTools, OPERATOR, startIpmiSim, waitFor } from '../helpers/ipmi-sim.js';
 
 const MAC = '52:54:00:aa:00:01';
 const SECOND = '52:54:00:aa:00:02';
@@ -45,7 +45,7 @@ async function lab(t: Test) {
     });
     t.equal(r.status, 201, r.body);
   }
-  const bmc = { driver: 'ipmi', address: sim.address, ...ADMIN };
+  const bmc = { driver: 'ipmi', address: sim.address, ...OPERATOR };
   for (const mac of [MAC, SECOND]) t.equal((await a.api('PUT', `/api/v1/machines/${mac}/bmc`, bmc)).status, 200);
   const ipmitool = (...args: string[]) => ipmitoolCli(sim.port, args).stdout;
   const events = async (mac: string) =>
@@ -103,7 +103,7 @@ t.test('on, status, cycle, off, boot device: what ipmitool reads back', async (t
     (await a.api('GET', `/api/v1/machines/${MAC}`)).body,
     a.logs(),
   ].join('\n');
-  t.notOk(everything.includes(ADMIN.password), 'no password in timeline, audit, machine or logs');
+  t.notOk(everything.includes(OPERATOR.password), 'no password in timeline, audit, machine or logs');
 });
 
 t.test('a wrong password is a 502 with the BMC words, on the timeline, and changes nothing', async (t) => {
