@@ -138,7 +138,8 @@ export function route(state: EmulatorState, req: IncomingMessage, text: string):
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
   const auth = authenticate(state, req);
-  state.requests.push(`${method} ${path} ${auth.kind}`);
+  const ifMatch = req.headers['if-match'] ? ` if-match=${req.headers['if-match']}` : '';
+  state.requests.push(`${method} ${path} ${auth.kind}${ifMatch}`);
   const body = parseJson(text);
   // Public: the version document, the service root, and the session login (DSP0266 §13.3).
   if (method === 'GET' && path === '/redfish') return { status: 200, body: { v1: '/redfish/v1/' } };

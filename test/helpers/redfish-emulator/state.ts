@@ -63,7 +63,7 @@ export interface EmulatorState {
   sessions: Map<string, Session>;
   /** Sessions ever created and deleted, by id, for tests. */
   sessionLog: { created: string[]; deleted: string[] };
-  /** `METHOD path auth` of every request, auth being `basic`, `session`, `none` or `bad`. */
+  /** `METHOD path auth [if-match=…]` of every request, auth being `basic`, `session`, `none` or `bad`. */
   requests: string[];
   knobs: Knobs;
   nextSession: number;
