@@ -24,14 +24,19 @@ interface Reply {
   status: number;
   body?: object | string;
   headers?: Record<string, string>;
+  /** Stream the body in pieces with no Content-Length (as a BMC that never stops talking would). */
+  chunked?: boolean;
 }
 
 function send(res: ServerResponse, r: Reply): void {
   const text = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
   const headers: Record<string, string> = { 'OData-Version': '4.0', ...r.headers };
   if (text) headers['Content-Type'] = 'application/json; charset=utf-8';
+  if (!r.chunked) headers['Content-Length'] = String(Buffer.byteLength(text));
   res.writeHead(r.status, headers);
-  res.end(text);
+  if (!r.chunked) return void res.end(text);
+  for (let i = 0; i < text.length; i += 65536) res.write(text.slice(i, i + 65536));
+  res.end();
 }
 
 function err(status: number, messageId: string, message: string, headers?: Record<string, string>): Reply {
@@ -151,7 +156,7 @@ export function route(state: EmulatorState, req: IncomingMessage, text: string):
     return err(500, 'InternalError', `The request failed due to an internal service error.${extra}`);
   }
   if (state.knobs.oversizeBytes > 0 && method === 'GET')
-    return { status: 200, body: `{"pad":"${'x'.repeat(state.knobs.oversizeBytes)}"}` };
+    return { status: 200, body: `{"pad":"${'x'.repeat(state.knobs.oversizeBytes)}"}`, chunked: true };
 
   const getOnly = (b: () => object): Reply =>
     method === 'GET' ? { status: 200, body: b() } : err(405, 'OperationNotAllowed', `${method} is not allowed here.`);
@@ -191,7 +196,10 @@ export function handle(state: EmulatorState, req: IncomingMessage, res: ServerRe
     if (size <= MAX_BODY) chunks.push(c);
   });
   req.on('end', () => {
-    if (state.knobs.hang) return; // the socket stays open until the client gives up or the server closes
+    if (state.knobs.hang === true || state.knobs.hang === req.method) {
+      state.hung.push(`${req.method} ${req.url}`);
+      return; // the socket stays open until the client gives up or the server closes
+    }
     if (size > MAX_BODY) return send(res, err(413, 'GeneralError', 'The request body is too large.'));
     send(res, route(state, req, Buffer.concat(chunks).toString('utf8')));
   });

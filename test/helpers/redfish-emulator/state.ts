@@ -46,8 +46,8 @@ export interface Session {
 }
 
 export interface Knobs {
-  /** Accept the connection and the request, then never answer. */
-  hang: boolean;
+  /** Accept the connection and the request, then never answer (`'POST'`: only POSTs). */
+  hang: boolean | 'POST';
   /** Answer every authenticated request with 500 and a Redfish error. */
   fail500: boolean;
   /** Answer GETs with a body of this many bytes (0: normal). */
@@ -65,6 +65,8 @@ export interface EmulatorState {
   sessionLog: { created: string[]; deleted: string[] };
   /** `METHOD path auth [if-match=…]` of every request, auth being `basic`, `session`, `none` or `bad`. */
   requests: string[];
+  /** `METHOD path` of every request left unanswered by the `hang` knob. */
+  hung: string[];
   knobs: Knobs;
   nextSession: number;
 }
@@ -89,6 +91,7 @@ export function newState(opts: { username?: string; password?: string; systems?:
     sessions: new Map(),
     sessionLog: { created: [], deleted: [] },
     requests: [],
+    hung: [],
     knobs: { hang: false, fail500: false, oversizeBytes: 0, echoCredentials: false },
     nextSession: 1,
   };
