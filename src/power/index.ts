@@ -20,6 +20,7 @@ export {
   type IpmiPowerAction,
   parseBmcAddress,
 } from './ipmi.js';
+export { RedfishClient, type RedfishClientOptions, type RedfishCredentials } from './redfish.js';
 export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
 /** How `serve` configures power control: `--wol-broadcast` / `--wol-interface` give Wake-on-LAN. */
