@@ -1,6 +1,5 @@
 import type {
   BmcDriverFactory,
-  BmcTarget,
   BootDeviceRequest,
   PowerAction,
   PowerDriver,
@@ -8,6 +7,7 @@ import type {
 } from '../core/power/power-driver.js';
 import type { BmcClient } from './bmc-client.js';
 import { IpmiClient, type IpmiClientOptions } from './ipmi.js';
+import { RedfishClient, type RedfishClientOptions } from './redfish.js';
 
 /** A machine's BMC as the core's power port: every action, the state, the boot device. */
 export class BmcPowerDriver implements PowerDriver {
@@ -37,20 +37,13 @@ export class BmcPowerDriver implements PowerDriver {
 
 export interface BmcDriverOptions {
   ipmi?: IpmiClientOptions;
-  /** Builds a Redfish client for a BMC; without it, a Redfish BMC's every call fails with a clear error. */
-  redfish?: (bmc: BmcTarget) => BmcClient;
+  redfish?: RedfishClientOptions;
 }
 
 /** The composition root's factory: a machine's BMC (opened for one call) → the driver for it. */
 export function bmcDriverFactory(opts: BmcDriverOptions = {}): BmcDriverFactory {
   return (bmc) => {
     if (bmc.driver === 'ipmi') return new BmcPowerDriver('ipmi', new IpmiClient(bmc, opts.ipmi));
-    if (opts.redfish) return new BmcPowerDriver('redfish', opts.redfish(bmc));
-    return new BmcPowerDriver('redfish', unavailable(bmc.address, 'this metalboot has no Redfish driver'));
+    return new BmcPowerDriver('redfish', new RedfishClient({ ...bmc, ca: bmc.caCert ?? undefined }, opts.redfish));
   };
-}
-
-function unavailable(address: string, why: string): BmcClient {
-  const fail = () => Promise.reject(new Error(why));
-  return { address, powerStatus: fail, power: fail, setBootDevice: fail };
 }

@@ -9,6 +9,7 @@ interface BmcFlags {
   passwordFile?: string;
   systemId?: string;
   insecureTls?: boolean;
+  caFile?: string;
   remove?: boolean;
 }
 
@@ -18,6 +19,7 @@ interface BmcView {
   username: string;
   systemId: string | null;
   insecureTls: boolean;
+  caCert?: string | null;
 }
 
 /** `ipmi://admin@10.0.0.21:623` → driver, username, address. A password in it is refused: shell history. */
@@ -46,6 +48,10 @@ export function bmcCommand(): Command {
       .option('--password-file <file>', "a file whose first line is the BMC's password (or METALBOOT_BMC_PASSWORD)")
       .option('--system-id <id>', 'Redfish: the ComputerSystem id, when the BMC has several')
       .option('--insecure-tls', "Redfish: accept the BMC's self-signed certificate")
+      .option(
+        '--ca-file <pem>',
+        "Redfish: trust this CA (or the BMC's own certificate) for it, instead of --insecure-tls",
+      )
       .option('--remove', "forget the machine's BMC"),
   ).action(async (mac: string, url: string | undefined, o: BmcFlags, cmd: Command) => {
     const flags = clientFlags(cmd);
@@ -64,6 +70,7 @@ export function bmcCommand(): Command {
         password: readPassword(o),
         ...(o.systemId !== undefined ? { systemId: o.systemId } : {}),
         ...(o.insecureTls ? { insecureTls: true } : {}),
+        ...(o.caFile ? { caCert: readFileSync(o.caFile, 'utf8') } : {}),
       });
     } else {
       bmc = (await api.get<{ bmc?: BmcView | null }>(`/machines/${encodeURIComponent(mac)}`)).bmc ?? null;
@@ -82,6 +89,7 @@ export function bmcCommand(): Command {
         ['username', bmc.username],
         ['system id', bmc.systemId],
         ['insecure TLS', bmc.insecureTls ? 'yes' : null],
+        ['pinned CA', bmc.caCert ? 'yes' : null],
       ])}\n`,
     );
   });

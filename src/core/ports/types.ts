@@ -166,6 +166,8 @@ export interface StoredBmc {
   systemId: string | null;
   /** Redfish: accept a self-signed certificate (the operator asked for it). */
   insecureTls: boolean;
+  /** Redfish: the PEM CA (or the BMC's own certificate) to trust for it; null: the system's CAs. */
+  caCert?: string | null;
   passwordSealed: string;
   updatedAt: string;
 }

@@ -21,6 +21,7 @@ export interface BmcInput {
   password: string;
   systemId?: string | null;
   insecureTls?: boolean;
+  caCert?: string | null;
 }
 
 /** What the API shows: never the password, sealed or not. */
@@ -39,6 +40,7 @@ export interface BmcCredentials extends BmcView {
 const ADDRESS =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?$/;
 const PRINTABLE = /^[\x20-\x7e]+$/;
+const PEM_CERTS = /^(?:-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/;
 
 function checked(input: BmcInput): BmcInput {
   if (input.driver !== 'ipmi' && input.driver !== 'redfish')
@@ -52,11 +54,18 @@ function checked(input: BmcInput): BmcInput {
     throw new ValidationError('password must be 1–128 printable ASCII characters', 'password');
   if (input.systemId != null && (!PRINTABLE.test(input.systemId) || input.systemId.length > 128))
     throw new ValidationError('systemId must be 1–128 printable ASCII characters', 'systemId');
-  if (input.driver === 'ipmi' && (input.systemId != null || input.insecureTls))
+  if (input.driver === 'ipmi' && (input.systemId != null || input.insecureTls || input.caCert != null))
     throw new ValidationError(
-      'systemId and insecureTls are Redfish settings',
-      input.systemId != null ? 'systemId' : 'insecureTls',
+      'systemId, insecureTls and caCert are Redfish settings',
+      input.systemId != null ? 'systemId' : input.insecureTls ? 'insecureTls' : 'caCert',
     );
+  if (input.caCert != null && (input.caCert.length > 16_384 || !PEM_CERTS.test(input.caCert.trim())))
+    throw new ValidationError(
+      'caCert must be PEM certificates (-----BEGIN CERTIFICATE-----…), at most 16 KiB',
+      'caCert',
+    );
+  if (input.caCert != null && input.insecureTls)
+    throw new ValidationError('a pinned caCert and insecureTls contradict each other: choose one', 'caCert');
   return input;
 }
 
@@ -78,6 +87,7 @@ export class BmcService {
       username: bmc.username,
       systemId: bmc.systemId ?? null,
       insecureTls: bmc.insecureTls ?? false,
+      caCert: bmc.caCert ?? null,
       passwordSealed: this.sealer.seal(bmc.password, mac),
       updatedAt: this.timeline.now(),
     };

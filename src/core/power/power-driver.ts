@@ -40,6 +40,7 @@ export interface BmcTarget {
   password: string;
   systemId: string | null;
   insecureTls: boolean;
+  caCert?: string | null;
 }
 
 /** Builds the driver for one BMC (the composition root's: ipmitool, the Redfish client). */

@@ -8,6 +8,7 @@ export const bmcView = {
     username: { type: 'string' },
     systemId: { type: ['string', 'null'] },
     insecureTls: { type: 'boolean' },
+    caCert: { type: ['string', 'null'], description: 'Redfish: the pinned CA (PEM), public' },
     updatedAt: { type: 'string' },
   },
 } as const;
@@ -23,5 +24,10 @@ export const bmcBody = {
     password: { type: 'string', minLength: 1, maxLength: 128, description: 'stored sealed; never returned or logged' },
     systemId: { type: ['string', 'null'], maxLength: 128, description: 'Redfish: the ComputerSystem id' },
     insecureTls: { type: 'boolean', description: "Redfish: accept the BMC's self-signed certificate" },
+    caCert: {
+      type: ['string', 'null'],
+      maxLength: 16384,
+      description: "Redfish: PEM CA (or the BMC's own certificate) to trust for this BMC, instead of insecureTls",
+    },
   },
 } as const;
