@@ -50,6 +50,7 @@ export class Metrics {
   readonly configConflicts: Counter;
   readonly timelineEvents: Counter<'kind'>;
   readonly stateChanges: Counter<'state'>;
+  readonly powerActions: Counter<'driver' | 'action' | 'result'>;
 
   constructor(
     private readonly core: Core,
@@ -117,6 +118,12 @@ export class Metrics {
       labelNames: ['state'],
       registers,
     });
+    this.powerActions = new Counter({
+      name: 'metalboot_power_actions_total',
+      help: 'Power actions and boot-device changes through a driver (ipmi, redfish, wol), by result (ok, or the failure: auth, unreachable, timeout, tls, …)',
+      labelNames: ['driver', 'action', 'result'],
+      registers,
+    });
     scrapeGauges(core, registers);
     talosCounterSamples(core, registers);
     this.withProcess = opts.processMetrics ?? true;
@@ -161,6 +168,9 @@ export class Metrics {
         break;
       case 'config-invalid':
         this.configRefusals.inc({ reason: 'invalid-config' });
+        break;
+      case 'power':
+        this.powerActions.inc(c.labels);
         break;
     }
   }

@@ -27,6 +27,17 @@ export function scrapeGauges(core: Core, registers: Registry[]): void {
       this.set((await machines.countByState()).get('stalled') ?? 0);
     },
   });
+  new Gauge({
+    name: 'metalboot_bmcs',
+    help: 'BMCs by whether the last call to them since start succeeded (reachable="false": wrong password, unreachable, timeout, …)',
+    labelNames: ['reachable'],
+    registers,
+    collect() {
+      const r = core.power.bmcReachability();
+      this.set({ reachable: 'true' }, r.reachable);
+      this.set({ reachable: 'false' }, r.failing);
+    },
+  });
   const refused = core.machines.discoveryRefused;
   new Counter({
     name: 'metalboot_discovery_refused_total',

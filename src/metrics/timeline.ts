@@ -7,7 +7,8 @@ export type EventCount =
   | { metric: 'tftp-completed'; bytes: number }
   | { metric: 'tftp-failed' }
   | { metric: 'config-delivered' }
-  | { metric: 'config-invalid' };
+  | { metric: 'config-invalid' }
+  | { metric: 'power'; labels: { driver: string; action: string; result: string } };
 
 /**
  * Refusal reasons are free text that may carry addresses ("request from 10.0.0.9, but …"); a
@@ -42,8 +43,28 @@ const known = (set: Set<string>, v: unknown) => {
   return set.has(s) ? s : 'other';
 };
 
+const POWER_DRIVERS = new Set(['ipmi', 'redfish', 'wol']);
+const POWER_RESULTS = new Set(['auth', 'unreachable', 'timeout', 'tls', 'command', 'output', 'tool']);
+const POWER_EVENT = /^(?:power-(on|off|cycle|reset|soft)|(boot-device))-(requested|set|failed)$/;
+
+/** A power action or boot-device change through a driver, and how it went (the BMC's error kind). */
+function powerCount(e: MachineEvent): EventCount | null {
+  const m = POWER_EVENT.exec(e.kind);
+  if (!m) return null;
+  const failed = m[3] === 'failed';
+  return {
+    metric: 'power',
+    labels: {
+      driver: known(POWER_DRIVERS, e.detail.driver),
+      action: m[1] ?? m[2]!,
+      result: failed ? (POWER_RESULTS.has(String(e.detail.reason)) ? String(e.detail.reason) : 'error') : 'ok',
+    },
+  };
+}
+
 export function fromTimelineEvent(e: MachineEvent): EventCount | null {
   const d = e.detail;
+  if (e.kind.startsWith('power-') || e.kind.startsWith('boot-device-')) return powerCount(e);
   if (e.kind.startsWith('dhcp-')) {
     return {
       metric: 'dhcp',

@@ -17,6 +17,14 @@ const missing = missingIpmiTools();
 if (missing && process.env.CI) t.fail(`${missing} — CI must provide these (.ci/run installs them), refusing to skip`);
 if (missing) t.plan(0, missing);
 
+/** One sample of the Prometheus text, 0 when absent. */
+function sample(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+const metrics = async (a: { app: { inject(o: { url: string }): Promise<{ body: string }> } }) =>
+  (await a.app.inject({ url: '/metrics' })).body;
+
 async function lab(t: Test) {
   const lines: string[] = [];
   const logger = pino(
@@ -96,6 +104,13 @@ t.test('on, status, cycle, off, boot device: what ipmitool reads back', async (t
   for (const k of ['machine.power-on', 'machine.power-cycle', 'machine.power-off', 'machine.boot-device'])
     t.ok(audit.includes(k), `${k} audited`);
 
+  const m = await metrics(a);
+  for (const action of ['on', 'cycle', 'off'])
+    t.equal(sample(m, 'metalboot_power_actions_total', `driver="ipmi",action="${action}",result="ok"`), 1, action);
+  t.equal(sample(m, 'metalboot_power_actions_total', 'driver="ipmi",action="boot-device",result="ok"'), 1);
+  t.equal(sample(m, 'metalboot_bmcs', 'reachable="true"'), 1, 'one BMC answered');
+  t.equal(sample(m, 'metalboot_bmcs', 'reachable="false"'), 0);
+
   // The password is nowhere metalboot writes or answers.
   const everything = [
     JSON.stringify(await a.events(MAC)),
@@ -146,6 +161,10 @@ t.test('a wrong password is a 502 with the BMC words, on the timeline, and chang
   t.equal(gone.status, 502);
   t.match(gone.json.message, /does not answer/);
   t.match((await a.events(SECOND)).at(-1), { kind: 'power-off-failed', detail: { reason: 'unreachable' } });
+  const m = await metrics(a);
+  t.equal(sample(m, 'metalboot_power_actions_total', 'driver="ipmi",action="on",result="auth"'), 1);
+  t.equal(sample(m, 'metalboot_power_actions_total', 'driver="ipmi",action="off",result="unreachable"'), 1);
+  t.equal(sample(m, 'metalboot_bmcs', 'reachable="false"'), 2, 'both BMCs failing');
 });
 
 t.test('reimage with power: PXE once, then a cycle (or on when off), every step on the timeline', async (t) => {

@@ -266,3 +266,21 @@ t.test('boots of unknown MACs that were not recorded are counted, by reason', as
   t.equal(sample(m, 'metalboot_discovery_refused_total', { reason: 'rate-limited' }), 3);
   t.equal(sample(m, 'metalboot_machines', { state: 'discovered' }), 2, 'the two within the rate');
 });
+
+t.test('power events: label values from a small fixed set', async (t) => {
+  const ev = (kind: string, detail: Record<string, unknown>) =>
+    fromTimelineEvent({ id: 1, mac: MAC, at: '', kind, detail, sourceIp: null, state: null });
+  t.same(ev('power-cycle-requested', { driver: 'redfish' }), {
+    metric: 'power',
+    labels: { driver: 'redfish', action: 'cycle', result: 'ok' },
+  });
+  t.same(ev('boot-device-failed', { driver: 'ipmi', reason: 'timeout' }), {
+    metric: 'power',
+    labels: { driver: 'ipmi', action: 'boot-device', result: 'timeout' },
+  });
+  t.same(ev('power-on-failed', { driver: 'evil"driver', reason: 'anything at all' }), {
+    metric: 'power',
+    labels: { driver: 'other', action: 'on', result: 'error' },
+  });
+  t.equal(ev('power-status-failed', { driver: 'ipmi' }), null, 'a read is not an action');
+});
