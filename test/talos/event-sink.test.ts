@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
+import { progressFields } from '../../src/cli/commands/machine-format.js';
 import { makeTalosApp } from '../helpers/talos-app.js';
 import { bootFromDisk, ev, failedInstall, freshInstall, installToReboot } from '../helpers/talos-standin.js';
 
@@ -229,5 +230,30 @@ t.test(
     t.equal((await app.machine(MAC)).state, 'installing', 'still serving');
     const stats = (await app.api('GET', '/api/v1/talos/stats')).json;
     t.match(stats, { eventsMalformed: 2, eventsUnknownType: 1, eventsOversized: 1, eventsRecorded: 1 });
+  },
+);
+
+t.test(
+  "v1.13's wording: `no disk found …` is the reason in the machine, its progress and `machine show`",
+  async (t) => {
+    const app = await makeTalosApp(t);
+    await app.register({ mac: MAC, hostname: 'worker-1' });
+    await app.netboot(MAC);
+    await app.talos.publishAll(failedInstall('failed to install: no disk found matching selector'));
+    await app.talos.publishAll([ev.service('machined', 'FAILED', 'install failed')]);
+    const m = await app.machine(MAC);
+    t.equal(m.state, 'failed');
+    t.match(
+      m.failure?.reason,
+      /failed to install: no disk found matching selector$/,
+      'the first cause, not "install failed"',
+    );
+    const progress = (await app.api('GET', `/api/v1/machines/${MAC}/progress`)).json;
+    const shown = progressFields(progress).find(([k]) => k === 'failure');
+    t.match(
+      shown?.[1],
+      /^install sequence failed: .*no disk found matching selector \(talos sequence, /,
+      'machine show',
+    );
   },
 );
