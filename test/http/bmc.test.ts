@@ -3,10 +3,9 @@
  * an answer, the audit log, the timeline, a log line, or the database file in the clear.
  */
 import t, { type Test } from 'tap';
-import pino from 'pino';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { captureLog } from '../helpers/log-capture.js';
 import { clusterBody, makeApp, TOKEN } from '../helpers/core-app.js';
 
 const MAC = 'aa:bb:cc:00:11:22';
@@ -15,16 +14,7 @@ const PASSWORD = 'Sup3r-S3cret-BMC-pw';
 const BMC = { driver: 'ipmi', address: '10.0.0.21:623', username: 'admin', password: PASSWORD };
 
 async function app(t: Test) {
-  const lines: string[] = [];
-  const logger = pino(
-    { level: 'trace' },
-    new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  const { logger, text: logs } = captureLog();
   const a = await makeApp(t, { logger });
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
   for (const mac of [MAC, OTHER])
@@ -39,7 +29,7 @@ async function app(t: Test) {
       ).status,
       201,
     );
-  return { ...a, logs: () => lines.join('') };
+  return { ...a, logs };
 }
 
 t.test('set, shown without the password, opened only for a driver; delete', async (t) => {

@@ -3,12 +3,12 @@
  * answered before fastify, and must be indistinguishable from fastify's answers (inject) — status,
  * headers, body, audit, metrics, access log — while anything it is unsure of goes to fastify.
  */
+import { captureLog } from '../helpers/log-capture.js';
 import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
-import pino from 'pino';
+import type pino from 'pino';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { clusterBody, configUrlOf, makeApp, type TestApp } from '../helpers/core-app.js';
 
@@ -168,14 +168,8 @@ t.test('what the fast path is not sure of is answered by fastify', async (t) => 
 });
 
 t.test('committed before the answer; request id, metrics and the access-log line as fastify writes them', async (t) => {
-  const lines: Array<Record<string, any>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  const { a, port } = await listening(t, pino({ level: 'info' }, sink));
+  const log = captureLog('info');
+  const { a, port } = await listening(t, log.logger);
   const script = await raw(port, SCRIPT, { headers: { 'x-request-id': 'boot-42' } });
   t.equal(script.headers['x-request-id'], 'boot-42', "a sane caller's id is kept");
   const config = await raw(port, configUrlOf(script.body));
@@ -190,7 +184,7 @@ t.test('committed before the answer; request id, metrics and the access-log line
   );
 
   await raw(port, '/boot.ipxe'); // answered by fastify, over the socket too: the log line's shape
-  const done = lines.filter((l) => l.msg === 'request completed');
+  const done = log.lines().filter((l) => l.msg === 'request completed');
   const fast = done.find((l) => l.req.url.startsWith('/config/'))!;
   const slow = done.find((l) => l.req.url === '/boot.ipxe')!;
   t.same(Object.keys(fast).sort(), Object.keys(slow).sort(), 'same fields');
@@ -208,14 +202,8 @@ t.test('committed before the answer; request id, metrics and the access-log line
 });
 
 t.test('a failure inside the core: a 500 in the usual shape, logged, and the server goes on', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  const { a, port } = await listening(t, pino({ level: 'info' }, sink));
+  const log = captureLog('info');
+  const { a, port } = await listening(t, log.logger);
   const original = a.core.boot.machineScript.bind(a.core.boot);
   a.core.boot.machineScript = async () => {
     throw new Error('disk on fire');
@@ -223,8 +211,8 @@ t.test('a failure inside the core: a 500 in the usual shape, logged, and the ser
   const failed = await raw(port, SCRIPT);
   t.equal(failed.status, 500);
   t.same(JSON.parse(failed.body), { error: 'internal', message: 'internal error; see the server log' });
-  t.match(lines.join(''), /"msg":"request failed"/);
-  t.match(lines.join(''), /disk on fire/);
+  t.match(log.text(), /"msg":"request failed"/);
+  t.match(log.text(), /disk on fire/);
   a.core.boot.machineScript = original;
   t.equal((await raw(port, SCRIPT)).status, 200, 'next request served');
 });

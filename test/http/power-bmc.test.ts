@@ -4,8 +4,7 @@
  * simulator's chassis-control log), never from metalboot's own answer alone.
  */
 import t, { type Test } from 'tap';
-import pino from 'pino';
-import { Writable } from 'node:stream';
+import { captureLog } from '../helpers/log-capture.js';
 import { clusterBody, makeApp } from '../helpers/core-app.js';
 import { ipmitoolCli, missingIpmiTools, OPERATOR, startIpmiSim, waitFor } from '../helpers/ipmi-sim.js';
 
@@ -26,16 +25,7 @@ const metrics = async (a: { app: { inject(o: { url: string }): Promise<{ body: s
   (await a.app.inject({ url: '/metrics' })).body;
 
 async function lab(t: Test) {
-  const lines: string[] = [];
-  const logger = pino(
-    { level: 'trace' },
-    new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
+  const { logger, text: logs } = captureLog();
   const sim = await startIpmiSim(t);
   const a = await makeApp(t, { logger });
   t.equal((await a.api('POST', '/api/v1/clusters', clusterBody())).status, 201);
@@ -61,7 +51,7 @@ async function lab(t: Test) {
       kind: string;
       detail: Record<string, unknown>;
     }>;
-  return { ...a, sim, ipmitool, events, logs: () => lines.join('') };
+  return { ...a, sim, ipmitool, events, logs };
 }
 
 t.test('on, status, cycle, off, boot device: what ipmitool reads back', async (t) => {
