@@ -1,5 +1,5 @@
 import { timelineObserver } from './tftp/timeline-observer.js';
-import { powerDriverFrom } from './power/index.js';
+import { bmcDriverFactory, powerDriverFrom } from './power/index.js';
 import type { FastifyInstance } from 'fastify';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,6 +57,7 @@ export async function startServer(
     configTokenTtlMs: settings.configTokenTtlSeconds * 1000,
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
     powerDriver: powerDriverFrom({ wol: settings.wol }),
+    bmcDrivers: bmcDriverFactory(),
     secrets: loadSecretBox(settings.dataDir),
     stallDeadlines: settings.stallDeadlines,
     discovery: settings.discovery,
@@ -113,6 +114,7 @@ export async function startServer(
       },
     );
     closers.push(() => core.housekeeping.stop());
+    closers.push(async () => core.powerBatches.close());
   } catch (err) {
     await closeAll();
     throw err;

@@ -33,3 +33,9 @@ export class ConflictError extends MetalbootError {
     super('conflict', message);
   }
 }
+
+/**
+ * Something metalboot depends on failed (a BMC refused or did not answer): HTTP 502 with its words.
+ * Not "internal": the operator can act on it (wrong password, BMC unplugged).
+ */
+export class UpstreamError extends MetalbootError {}

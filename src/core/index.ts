@@ -15,7 +15,10 @@ import {
 import { ConfigGuard } from './binding/config-guard.js';
 import { KernelLogBuffer } from './progress/kernel-log.js';
 import { PowerService } from './power/power-service.js';
-import type { PowerDriver } from './power/power-driver.js';
+import type { BmcDriverFactory, PowerDriver } from './power/power-driver.js';
+import { PowerBatches } from './power/power-batch.js';
+import { type PoweredReimage, reimageWithPower } from './power/reimage-with-power.js';
+import type { Actor } from './registry/clusters.js';
 import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
 import { BmcService, type SecretSealer } from './power/bmc.js';
@@ -35,6 +38,8 @@ export interface CoreOptions extends BootSettings {
   clock?: Clock;
   /** The power driver (Wake-on-LAN, built by the composition root); without it, power requests are refused. */
   powerDriver?: PowerDriver | null;
+  /** Builds a driver for a machine's BMC (ipmitool, Redfish: server.ts); without it BMCs are stored but unused. */
+  bmcDrivers?: BmcDriverFactory | null;
   /** Per-state stall deadlines in ms (default DEFAULT_STALL_DEADLINES). */
   stallDeadlines?: Partial<Record<MachineState, number>>;
   /** Discovered machines: cap, expiry, rate per source (default DEFAULT_DISCOVERY_LIMITS). */
@@ -81,6 +86,10 @@ export interface Core {
   kernelLogs: KernelLogBuffer;
   stall: StallDetector;
   power: PowerService;
+  /** Power a selection on (or off) one machine after another. */
+  powerBatches: PowerBatches;
+  /** Reimage with no hand on the machine: PXE once through its BMC, then power cycle (or on). */
+  reimageWithPower(mac: string, wipe: 'system' | 'disk', actor: Actor): Promise<PoweredReimage>;
   /** Each machine's BMC: shown without its password, which is stored sealed. */
   bmc: BmcService;
   /** The background job that keeps the store bounded (discovered expiry, retention). */
@@ -119,7 +128,8 @@ export function createCore(opts: CoreOptions): Core {
   const kernelLogs = new KernelLogBuffer();
   const progress = new ProgressTracker(opts.store, timeline, machines, kernelLogs);
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
-  const power = new PowerService(opts.store, timeline, opts.powerDriver ?? null);
+  const bmc = new BmcService(opts.store, timeline, opts.secrets ?? null);
+  const power = new PowerService(opts.store, timeline, bmc, opts.powerDriver ?? null, opts.bmcDrivers ?? null);
   const housekeeping = new Housekeeping(
     opts.store,
     timeline,
@@ -140,7 +150,9 @@ export function createCore(opts: CoreOptions): Core {
     kernelLogs,
     stall,
     power,
-    bmc: new BmcService(store, timeline, opts.secrets ?? null),
+    powerBatches: new PowerBatches(store, timeline, power),
+    reimageWithPower: (mac, wipe, actor) => reimageWithPower(machines, power, mac, wipe, actor),
+    bmc,
     housekeeping,
     guard,
     flushed: () => store.flushed(),

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ConflictError, MetalbootError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, MetalbootError, NotFoundError, UpstreamError, ValidationError } from '../core/errors.js';
 
 /** Every error leaves as JSON `{error, message}`: scripts and the CLI can rely on the shape. */
 export function installErrorHandler(app: FastifyInstance): void {
@@ -12,7 +12,9 @@ export function installErrorHandler(app: FastifyInstance): void {
             ? 404
             : err instanceof ConflictError
               ? 409
-              : 500;
+              : err instanceof UpstreamError
+                ? 502
+                : 500;
       const body: Record<string, unknown> = { error: err.code, message: err.message };
       if (err instanceof ValidationError && err.field) body.field = err.field;
       return reply.code(status).send(body);

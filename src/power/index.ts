@@ -4,6 +4,7 @@ import { WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 export type { PowerAction, PowerDriver, PowerResult } from '../core/power/power-driver.js';
 export { PowerError, PowerService } from '../core/power/power-service.js';
 export { KeyedPacer } from './bmc-queue.js';
+export { BmcPowerDriver, type BmcDriverOptions, bmcDriverFactory } from './bmc-driver.js';
 export {
   type BmcClient,
   type BmcCredentials,
@@ -19,6 +20,7 @@ export {
   type IpmiPowerAction,
   parseBmcAddress,
 } from './ipmi.js';
+export { RedfishClient, type RedfishClientOptions, type RedfishCredentials } from './redfish.js';
 export { interfaceBroadcast, magicPacket, parseWolBroadcast, WakeOnLanDriver, type WakeOnLanOptions } from './wol.js';
 
 /** How `serve` configures power control: `--wol-broadcast` / `--wol-interface` give Wake-on-LAN. */

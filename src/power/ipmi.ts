@@ -26,10 +26,10 @@ export interface IpmiClientOptions {
   spawn?: SpawnFn;
 }
 
-/** `host[:port]` → host and port (623 by default). Throws on anything else. */
-export function parseBmcAddress(address: string): { host: string; port: number } {
+/** `host[:port]` → host and port (623 by default, or `defaultPort`). Throws on anything else. */
+export function parseBmcAddress(address: string, defaultPort = 623): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(address.trim());
-  const port = m?.[3] ? Number(m[3]) : 623;
+  const port = m?.[3] ? Number(m[3]) : defaultPort;
   if (!m || port < 1 || port > 65535) throw new Error(`BMC address "${address}" must be host or host:port`);
   return { host: (m[1] ?? m[2])!, port };
 }

@@ -1,3 +1,4 @@
+import { bmcDriverFactory } from '../../src/power/index.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
 import type { Response as LightResponse } from 'light-my-request';
@@ -99,6 +100,7 @@ export async function makeApp(
     kernelArgProviders: [talosEndpoints.kernelArgs],
     documentProviders: [talosEndpoints.documents, ...(opts.documentProviders ?? [])],
     secrets: loadSecretBox(join(dir, 'data')),
+    bmcDrivers: bmcDriverFactory(),
   });
   const app = await buildHttpApp({
     core,
@@ -109,6 +111,7 @@ export async function makeApp(
     limits: opts.limits,
   });
   t.teardown(async () => {
+    core.powerBatches.close();
     await app.close();
     await store.close();
   });

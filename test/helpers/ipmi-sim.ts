@@ -12,6 +12,8 @@ import type { Test } from 'tap';
 
 const FIXTURES = new URL('../fixtures/ipmi/', import.meta.url).pathname;
 export const ADMIN = { username: 'admin', password: 'metalboot' };
+/** A second admin whose password is distinctive enough to search outputs and logs for. */
+export const OPERATOR = { username: 'operator', password: 'Op3r-BMC-pw-7c1e' };
 
 /** What is missing to run these tests, or undefined. */
 export function missingIpmiTools(): string | undefined {

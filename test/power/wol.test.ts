@@ -90,7 +90,10 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
   t.equal(audit[0]!.action, 'machine.power-on');
 
   t.equal((await api('POST', '/api/v1/machines/52:54:00:99:99:99/power', { action: 'on' })).status, 404);
-  t.equal((await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'cycle' })).status, 400);
+  const cycle = await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'cycle' });
+  t.equal(cycle.status, 409, 'Wake-on-LAN cannot cycle');
+  t.match(cycle.json.message, /only switches on/);
+  t.equal((await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'dance' })).status, 400);
   t.equal((await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', {})).status, 400);
 
   core.power.setDriver({
@@ -99,7 +102,7 @@ t.test('POST /api/v1/machines/:mac/power {action:"on"}', async (t) => {
     perform: async () => Promise.reject(new Error('EHOSTUNREACH')),
   });
   const failed = await api('POST', '/api/v1/machines/52:54:00:12:34:56/power', { action: 'on' });
-  t.equal(failed.status, 500);
+  t.equal(failed.status, 502);
   t.same(failed.json, { error: 'power_failed', message: 'power on via broken failed: EHOSTUNREACH' });
   t.equal((await api('GET', '/api/v1/machines/52:54:00:12:34:56/events')).json.items.at(-1).kind, 'power-on-failed');
 });

@@ -7,6 +7,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { parseKeyValue } from '../inputs.js';
 import { age, formatFields, note, printJson, printTable } from '../output.js';
 import { bmcCommand } from './machine-bmc.js';
+import { bootDeviceCommand, powerCommand } from './machine-power.js';
 import { eventsCommand, formatEvent } from './machine-events.js';
 import { listAll } from '../pages.js';
 import { type FieldFlags, fieldOptions, fieldsBody } from './machine-fields.js';
@@ -193,14 +194,22 @@ export function machineCommand(): Command {
         .default('system'),
     )
     .option('--cancel', 'withdraw a reimage request that has not started')
-    .action(async (mac: string, o: { wipe: string; cancel?: boolean }, cmd: Command) => {
+    .option('--power-cycle', "through the machine's BMC: boot from the network once, then power-cycle it (or on)")
+    .action(async (mac: string, o: { wipe: string; cancel?: boolean; powerCycle?: boolean }, cmd: Command) => {
       const flags = clientFlags(cmd);
       const api = ApiClient.fromFlags(flags);
-      const m = o.cancel
+      if (o.cancel && o.powerCycle) throw usageError('--cancel and --power-cycle do not go together');
+      const body = { wipe: o.wipe, ...(o.powerCycle ? { power: 'cycle' } : {}) };
+      const m: Machine & { power?: { action: string; driver: string } } = o.cancel
         ? await api.request<Machine>('DELETE', `${path(mac)}/reimage`).catch(hintUnknown)
-        : await api.request<Machine>('POST', `${path(mac)}/reimage`, { wipe: o.wipe }).catch(hintUnknown);
+        : await api.request<Machine>('POST', `${path(mac)}/reimage`, body).catch(hintUnknown);
       if (flags.output === 'json') return printJson(m);
       if (o.cancel) return void process.stdout.write(`reimage of ${m.mac} canceled: state ${m.state}\n`);
+      if (m.power)
+        return void process.stdout.write(
+          `reimage requested for ${m.mac} (wipe ${o.wipe}): PXE once and power ${m.power.action} via ${m.power.driver}; ` +
+            `follow it: metalboot machine events ${m.mac} --follow\n`,
+        );
       process.stdout.write(
         `reimage requested for ${m.mac} (wipe ${o.wipe}): reboot it from the network (\`metalboot machine wake ${m.mac}\` if it is off)\n`,
       );
@@ -242,6 +251,8 @@ export function machineCommand(): Command {
 
   machine.addCommand(eventsCommand());
   machine.addCommand(bmcCommand());
+  machine.addCommand(powerCommand());
+  machine.addCommand(bootDeviceCommand());
   return machine;
 }
 

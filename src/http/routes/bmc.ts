@@ -17,6 +17,7 @@ export async function bmcRoutes(app: FastifyInstance, { core }: { core: Core }):
     { schema: { params: machineParams } },
     async (req, reply) => {
       await core.bmc.clear(req.params.mac, { actor: 'api', sourceIp: sourceIp(req) });
+      core.power.forget(req.params.mac);
       return reply.code(204).send();
     },
   );

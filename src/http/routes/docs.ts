@@ -25,12 +25,22 @@ const SUMMARIES: Record<string, string> = {
   'GET /api/v1/machines/{mac}/events': 'A machine’s timeline, oldest first (page with `after`)',
   'GET /api/v1/machines/{mac}/preview':
     'Dry run of a machine’s network boot (`metalboot doctor --mac`): what each hop would get, recording nothing; also for unknown MACs',
-  'POST /api/v1/machines/{mac}/reimage': 'Reinstall on the next network boot (wipes first)',
+  'POST /api/v1/machines/{mac}/reimage':
+    'Reinstall on the next network boot (wipes first); with `"power": "cycle"`, PXE once and a power cycle through the BMC',
   'DELETE /api/v1/machines/{mac}/reimage': 'Cancel a pending reimage',
   'GET /api/v1/machines/{mac}/progress':
     'Where a machine is and why: state, unmet conditions, failure, stall deadline, last events, kernel-log tail',
   'GET /api/v1/machines/{mac}/logs': 'A machine’s kernel-log tail as Talos streamed it',
-  'POST /api/v1/machines/{mac}/power': 'Power action (Wake-on-LAN: `{"action": "on"}`)',
+  'POST /api/v1/machines/{mac}/power':
+    'Power action through the machine’s BMC (on, off, cycle, reset, soft), or Wake-on-LAN without one (on only)',
+  'GET /api/v1/machines/{mac}/power': 'Power state from the BMC (`unknown` for Wake-on-LAN) and what its driver can do',
+  'POST /api/v1/machines/{mac}/boot-device': 'Boot from PXE or disk next time (or every time) through the BMC',
+  'PUT /api/v1/machines/{mac}/bmc':
+    'Set the machine’s BMC (IPMI or Redfish); the password is stored sealed, never shown',
+  'DELETE /api/v1/machines/{mac}/bmc': 'Forget the machine’s BMC',
+  'POST /api/v1/power/batches':
+    'Power a selection (cluster or label) one machine after another, `staggerMs` apart; answers with the plan at once',
+  'GET /api/v1/power/batches/{id}': 'How far a power batch got, machine by machine',
   'GET /api/v1/events/stream':
     'Live timeline events of all machines (or `?mac=`) as Server-Sent Events: `event: machine-event`, `data:` the event JSON',
   'GET /api/v1/audit': 'Audit log, newest first: API changes, config deliveries and refusals',

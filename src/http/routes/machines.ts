@@ -14,6 +14,7 @@ import {
   machineParams,
   machinePatchBody,
   machineSchema,
+  reimageAnswerSchema,
 } from '../schemas/machines.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 
@@ -158,7 +159,7 @@ export async function machineRoutes(
     },
   );
 
-  app.post<MacParams & { Body: { wipe?: 'system' | 'disk' } | null }>(
+  app.post<MacParams & { Body: { wipe?: 'system' | 'disk'; power?: 'cycle' } | null }>(
     '/machines/:mac/reimage',
     {
       schema: {
@@ -166,12 +167,25 @@ export async function machineRoutes(
         body: {
           type: ['object', 'null'],
           additionalProperties: false,
-          properties: { wipe: { type: 'string', enum: ['system', 'disk'] } },
+          properties: {
+            wipe: { type: 'string', enum: ['system', 'disk'] },
+            power: {
+              type: 'string',
+              enum: ['cycle'],
+              description: 'through the BMC: PXE once, then power cycle (or on when it is off)',
+            },
+          },
         },
-        response: { 202: machineSchema },
+        response: { 202: reimageAnswerSchema },
       },
     },
-    async (req, reply) =>
-      reply.code(202).send(await core.machines.requestReimage(req.params.mac, req.body?.wipe ?? 'system', actor(req))),
+    async (req, reply) => {
+      const wipe = req.body?.wipe ?? 'system';
+      if (req.body?.power === 'cycle') {
+        const { machine, power } = await core.reimageWithPower(req.params.mac, wipe, actor(req));
+        return reply.code(202).send({ ...machine, power });
+      }
+      return reply.code(202).send(await core.machines.requestReimage(req.params.mac, wipe, actor(req)));
+    },
   );
 }

@@ -1,30 +1,69 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/index.js';
-import type { PowerAction } from '../../power/index.js';
+import type { BootDevice, PowerAction } from '../../core/power/power-driver.js';
 import { sourceIp } from '../auth.js';
 import { machineParams } from '../schemas/machines.js';
+import { bootDeviceBody, powerBatchBody, powerBatchView, powerBody, powerStateView } from '../schemas/power.js';
+
+type MacParams = { Params: { mac: string } };
 
 /**
- * `POST /machines/:mac/power {action: "on"}` (under /api/v1): Wake-on-LAN for now. 202: the packet
- * went out; whether the machine wakes shows on its timeline (DHCP, script, …).
+ * Power under /api/v1: a machine's BMC when it has one (IPMI, Redfish), else the server's
+ * Wake-on-LAN (`on` only). A BMC that refuses or does not answer is a 502 with its words, and on the
+ * machine's timeline. 202 for actions: the BMC took the command; what the machine does next shows on
+ * its timeline.
  */
 export async function powerRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
-  app.post<{ Params: { mac: string }; Body: { action: PowerAction } }>(
+  const actor = (req: FastifyRequest) => ({ actor: 'api', sourceIp: sourceIp(req) });
+
+  app.post<MacParams & { Body: { action: PowerAction } }>(
     '/machines/:mac/power',
+    { schema: { params: machineParams, body: powerBody } },
+    async (req, reply) => reply.code(202).send(await core.power.act(req.params.mac, req.body.action, actor(req))),
+  );
+
+  app.get<MacParams>(
+    '/machines/:mac/power',
+    { schema: { params: machineParams, response: { 200: powerStateView } } },
+    async (req) => {
+      const can = await core.power.capabilities(req.params.mac);
+      const { state } = await core.power.status(req.params.mac, actor(req));
+      return { mac: req.params.mac, state, driver: can.driver, actions: can.actions, bootDevice: can.bootDevice };
+    },
+  );
+
+  app.post<MacParams & { Body: { device: BootDevice; persistent?: boolean } }>(
+    '/machines/:mac/boot-device',
+    { schema: { params: machineParams, body: bootDeviceBody } },
+    async (req) => core.power.setBootDevice(req.params.mac, req.body, actor(req)),
+  );
+
+  app.post<{ Body: { action: PowerAction; cluster?: string; label?: string; staggerMs?: number } }>(
+    '/power/batches',
+    { schema: { body: powerBatchBody, response: { 202: powerBatchView } } },
+    async (req, reply) => {
+      const { action, cluster, label, staggerMs = 0 } = req.body;
+      const eq = label?.indexOf('=') ?? -1;
+      const selector = {
+        ...(cluster ? { cluster } : {}),
+        ...(label ? { label: { key: label.slice(0, eq), value: label.slice(eq + 1) } } : {}),
+      };
+      return reply.code(202).send(await core.powerBatches.start(selector, action, staggerMs, actor(req)));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/power/batches/:id',
     {
       schema: {
-        params: machineParams,
-        body: {
+        params: {
           type: 'object',
-          additionalProperties: false,
-          required: ['action'],
-          properties: { action: { type: 'string', enum: ['on'] } },
+          properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+          required: ['id'],
         },
+        response: { 200: powerBatchView },
       },
     },
-    async (req, reply) =>
-      reply
-        .code(202)
-        .send(await core.power.act(req.params.mac, req.body.action, { actor: 'api', sourceIp: sourceIp(req) })),
+    async (req) => core.powerBatches.get(Number(req.params.id)),
   );
 }

@@ -146,3 +146,15 @@ export const machineParams = {
   required: ['mac'],
   properties: { mac: str(32) },
 } as const;
+
+/** `POST /machines/:mac/reimage`: the machine, plus what was done to its power when asked to. */
+export const reimageAnswerSchema = {
+  ...machineSchema,
+  properties: {
+    ...machineSchema.properties,
+    power: {
+      type: 'object',
+      properties: { bootDevice: { type: 'string' }, action: { type: 'string' }, driver: { type: 'string' } },
+    },
+  },
+} as const;

@@ -1,0 +1,54 @@
+import type { Actor } from '../registry/clusters.js';
+import { ConflictError } from '../errors.js';
+import type { MachineService } from '../registry/machines.js';
+import type { Machine } from '../types.js';
+import { PowerError, type PowerService } from './power-service.js';
+
+export interface PoweredReimage {
+  machine: Machine;
+  /** What was done to the power, in order (`boot-device pxe`, then `cycle` or `on`). */
+  power: { bootDevice: 'pxe'; action: 'cycle' | 'on'; driver: string };
+}
+
+/**
+ * Reimage a machine with no hand on it: mark the reimage, tell its BMC to boot from the network
+ * once, then power-cycle it (or switch it on when it is off). Every step lands on the timeline
+ * (reimage-requested, boot-device-set, power-…-requested). A machine whose driver cannot do all of
+ * that is refused before anything changes; a BMC that fails half-way leaves the reimage requested
+ * (the next network boot still reinstalls) and says which step failed.
+ */
+export async function reimageWithPower(
+  machines: MachineService,
+  power: PowerService,
+  macInput: string,
+  wipe: 'system' | 'disk',
+  actor: Actor,
+): Promise<PoweredReimage> {
+  const before = await machines.get(macInput);
+  const can = await power.capabilities(before.mac);
+  if (!can.driver || !can.bootDevice || !can.status || !can.actions.includes('cycle') || !can.actions.includes('on'))
+    throw new ConflictError(
+      `reimage with power needs a BMC that can set the boot device and cycle power; ${before.mac} has ` +
+        (can.driver ? `only ${can.driver}` : 'no power control') +
+        ` (metalboot machine bmc ${before.mac} ipmi://user@host, or reimage without power and reboot it by hand)`,
+    );
+  const machine = await machines.requestReimage(before.mac, wipe, actor);
+  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof PowerError)) throw err;
+      throw new PowerError(
+        `reimage of ${machine.mac} is requested (its next network boot reinstalls), but ${what} failed: ${err.message}`,
+        err.kind,
+      );
+    }
+  };
+  await step('setting the boot device to PXE', () =>
+    power.setBootDevice(machine.mac, { device: 'pxe', persistent: false }, actor),
+  );
+  const { state } = await step('reading the power state', () => power.status(machine.mac, actor));
+  const action = state === 'off' ? 'on' : 'cycle';
+  const done = await step(`power ${action}`, () => power.act(machine.mac, action, actor));
+  return { machine: await machines.get(machine.mac), power: { bootDevice: 'pxe', action, driver: done.driver } };
+}
