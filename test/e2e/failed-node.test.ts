@@ -127,6 +127,8 @@ async function failedNode(t: Test, lab: Lab, vm: BmcVm): Promise<void> {
   await sleep(3_000); // the hang: it must still be on a while after its loader ran
   t.ok(vm.qemuPid(), 'and hangs there: the VM is still running');
   t.equal(await vm.powerStatus(), 'on', 'ipmitool: the chassis is on');
+  const link = await vm.externConnected();
+  t.match(link, /\S/, `the VM's ipmi-bmc-extern is connected to the simulator (${link || 'no connection'})`);
   await op.checkPower(t, 'on');
   serial = cleanSerial(vm.serial(from));
   t.notMatch(serial, NETWORK_BOOT, 'no network boot: the disk came first');

@@ -71,6 +71,9 @@ export class BmcVm {
     writeFileSync(this.serialFile, '');
     writeFileSync(join(spec.dir, 'qemu.args'), `${this.qemuArgs(lab.newTap()).join('\n')}\n`);
     ipIn(lab.switchNs, ['addr', 'add', `${spec.bmcIp}/24`, 'dev', 'br0']);
+    // QEMU reaches the simulator's VM port on the namespace's own address: that goes through lo,
+    // which the switch namespace is created without (a connect would stay in SYN-SENT).
+    ipIn(lab.switchNs, ['link', 'set', 'lo', 'up']);
     const conf = readFileSync(join(BMC_DIR, 'lan.conf'), 'utf8')
       .replaceAll('@BMC_IP@', spec.bmcIp)
       .replaceAll('@CHASSIS_VM@', join(BMC_DIR, 'chassis-vm'))
@@ -138,6 +141,18 @@ export class BmcVm {
   async powerStatus(): Promise<string> {
     const r = await this.ipmitool(['chassis', 'power', 'status']);
     return /Chassis Power is (on|off)/.exec(r.stdout)?.[1] ?? `unknown (${r.stdout.trim()} ${r.stderr.trim()})`;
+  }
+
+  /** The VM's ipmi-bmc-extern link: an established TCP connection to the simulator's VM port. */
+  async externConnected(): Promise<string> {
+    const r = await this.lab.net.run(this.lab.switchNs, [
+      'ss',
+      '-Htn',
+      'state',
+      'established',
+      `( sport = :9002 and src ${this.spec.bmcIp} )`,
+    ]);
+    return r.stdout.trim();
   }
 
   /** The pid of the VM's running QEMU, from the chassis program's pid file, if it lives. */
