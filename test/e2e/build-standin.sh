@@ -22,6 +22,8 @@
 #   - booted by UEFI, the "install" writes an EFI system partition instead (MBR type 0xEF, FAT16,
 #     built here) with \EFI\BOOT\BOOTX64.EFI, a 1 KiB EFI application that prints the same marker
 #     and shuts the VM down through the firmware (ResetSystem): a UEFI VM's second boot boots its disk.
+#   - a reimage's wipe boot (talos.experimental.wipe= on the cmdline, no config) zeroes the first
+#     8 MiB of /dev/vda, so the disk no longer boots, and reboots, as Talos resets its disk and reboots.
 #
 # Writes OUT_DIR/vmlinuz-amd64, OUT_DIR/initramfs-amd64.xz, OUT_DIR/kernel-package (atomically,
 # via a temporary directory next to OUT_DIR). The downloaded kernel is cached in
@@ -217,11 +219,13 @@ fail() { say "FAIL $*"; RESULT=FAIL; }
 say "stand-in init started uptime=$(uptime_s)s"
 CONFIG_URL=
 KLOG_URL=
+WIPE=
 set -f   # the cmdline holds URLs with '?': do not glob while splitting it
 for a in $(cat /proc/cmdline); do
   case "$a" in
     talos.config=*) CONFIG_URL=${a#talos.config=} ;;
     talos.logging.kernel=*) KLOG_URL=${a#talos.logging.kernel=} ;;
+    talos.experimental.wipe=*) WIPE=${a#talos.experimental.wipe=} ;;
   esac
 done
 set +f
@@ -234,6 +238,25 @@ for m in $(cat /lib/modules/load-order); do
 done
 say "modules $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 grep -q '^virtio_net ' /proc/modules || fail "virtio_net did not load: $(tail -3 /tmp/insmod.err | tr '\n' ' ')"
+
+# A reimage's wipe boot (talos.experimental.wipe=system, no config): Talos resets the system disk
+# and reboots. The stand-in zeroes the start of /dev/vda (its boot sector and EFI system partition:
+# the disk no longer boots) and reboots, so the firmware's next boot falls through to the network.
+if [ -n "$WIPE" ]; then
+  i=0
+  while [ ! -b /dev/vda ] && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
+  if dd if=/dev/zero of=/dev/vda bs=1M count=8 conv=fsync 2>/tmp/dd.err; then
+    say "wiped /dev/vda (talos.experimental.wipe=$WIPE)"
+  else
+    say "FAIL wipe of /dev/vda: $(tail -1 /tmp/dd.err)"
+  fi
+  say "rebooting after the wipe"
+  sync
+  reboot -f
+  sleep 5
+  echo b > /proc/sysrq-trigger
+  while :; do sleep 60; done
+fi
 
 ip link set lo up
 IF=

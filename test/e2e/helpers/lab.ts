@@ -187,6 +187,12 @@ export class Lab {
     return events;
   }
 
+  /** The operator's `metalboot` CLI (the built one), run in the server namespace against this lab's server. */
+  cli(args: string[], timeoutMs = 60_000) {
+    const env = ['env', '-u', 'NODE_OPTIONS', `METALBOOT_SERVER=${this.baseUrl}`, `METALBOOT_API_TOKEN=${API_TOKEN}`];
+    return this.net.run(this.serverNs, [...env, process.execPath, CLI, ...args], timeoutMs);
+  }
+
   /** Starts a process inside the switch namespace (QEMU), tracked and killed with the lab. */
   spawnOnSwitch(argv: string[]): ChildProcess {
     return this.net.spawn(this.switchNs, argv);
