@@ -58,6 +58,7 @@ export async function startServer(
     discoveryRetrySeconds: settings.discoveryRetrySeconds,
     powerDriver: powerDriverFrom({ wol: settings.wol }),
     bmcDrivers: bmcDriverFactory(),
+    onBackgroundError: (err) => logger.error({ err }, 'background step failed'),
     secrets: loadSecretBox(settings.dataDir),
     stallDeadlines: settings.stallDeadlines,
     discovery: settings.discovery,

@@ -17,7 +17,7 @@ import { KernelLogBuffer } from './progress/kernel-log.js';
 import { PowerService } from './power/power-service.js';
 import type { BmcDriverFactory, PowerDriver } from './power/power-driver.js';
 import { PowerBatches } from './power/power-batch.js';
-import { type PoweredReimage, reimageWithPower } from './power/reimage-with-power.js';
+import { followWipeWithPxe, type PoweredReimage, reimageWithPower } from './power/reimage-with-power.js';
 import type { Actor } from './registry/clusters.js';
 import { MachineService } from './registry/machines.js';
 import { ProgressTracker } from './progress/tracker.js';
@@ -59,6 +59,8 @@ export interface CoreOptions extends BootSettings {
   /** Seals BMC passwords at rest (a key in the data dir: server.ts); without it none can be stored. */
   secrets?: SecretSealer | null;
   documentProviders?: readonly DocumentProvider[];
+  /** Errors of work the core does on its own (e.g. the BMC step after a wipe boot): the server logs them. */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 /**
@@ -130,6 +132,7 @@ export function createCore(opts: CoreOptions): Core {
   const stall = new StallDetector(opts.store, timeline, progress, opts.stallDeadlines);
   const bmc = new BmcService(opts.store, timeline, opts.secrets ?? null);
   const power = new PowerService(opts.store, timeline, bmc, opts.powerDriver ?? null, opts.bmcDrivers ?? null);
+  followWipeWithPxe(timeline, power, opts.onBackgroundError ?? (() => undefined));
   const housekeeping = new Housekeeping(
     opts.store,
     timeline,

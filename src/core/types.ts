@@ -78,6 +78,12 @@ export interface ReimageRequest {
   wipeServedAt?: string | null;
   /** When that boot downloaded its initramfs in full: the next network boot installs. */
   wipeBootedAt?: string | null;
+  /**
+   * The reimage drives the machine's power through its BMC (`reimage --power-cycle`): the boot
+   * after the wipe must come from the network too, so the BMC is told "PXE once" again when the
+   * wipe boot is served.
+   */
+  power?: boolean;
 }
 
 /** What the network told us about a machine the last time it booted. */

@@ -22,8 +22,9 @@
 #   - booted by UEFI, the "install" writes an EFI system partition instead (MBR type 0xEF, FAT16,
 #     built here) with \EFI\BOOT\BOOTX64.EFI, a 1 KiB EFI application that prints the same marker
 #     and shuts the VM down through the firmware (ResetSystem): a UEFI VM's second boot boots its disk.
-#   - a reimage's wipe boot (talos.experimental.wipe= on the cmdline, no config) zeroes the first
-#     8 MiB of /dev/vda, so the disk no longer boots, and reboots, as Talos resets its disk and reboots.
+#   - a reimage's wipe boot (talos.experimental.wipe= on the cmdline, no config) zeroes 8–16 MiB of
+#     /dev/vda (where Talos's STATE and EPHEMERAL would be) and reboots, as Talos's wipe=system does:
+#     the boot loader stays, so the disk still boots afterwards (metalboot must send it to the network).
 #
 # Writes OUT_DIR/vmlinuz-amd64, OUT_DIR/initramfs-amd64.xz, OUT_DIR/kernel-package (atomically,
 # via a temporary directory next to OUT_DIR). The downloaded kernel is cached in
@@ -239,13 +240,14 @@ done
 say "modules $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 grep -q '^virtio_net ' /proc/modules || fail "virtio_net did not load: $(tail -3 /tmp/insmod.err | tr '\n' ' ')"
 
-# A reimage's wipe boot (talos.experimental.wipe=system, no config): Talos resets the system disk
-# and reboots. The stand-in zeroes the start of /dev/vda (its boot sector and EFI system partition:
-# the disk no longer boots) and reboots, so the firmware's next boot falls through to the network.
+# A reimage's wipe boot (talos.experimental.wipe=system, no config): Talos wipes STATE and EPHEMERAL
+# and reboots, leaving the boot loader. The stand-in zeroes 8–16 MiB of /dev/vda (past its boot
+# sector and EFI system partition, which end at 5 MiB) and reboots: the disk still boots, so the
+# install that must follow happens only if the machine boots the network once more.
 if [ -n "$WIPE" ]; then
   i=0
   while [ ! -b /dev/vda ] && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
-  if dd if=/dev/zero of=/dev/vda bs=1M count=8 conv=fsync 2>/tmp/dd.err; then
+  if dd if=/dev/zero of=/dev/vda bs=1M seek=8 count=8 conv=fsync 2>/tmp/dd.err; then
     say "wiped /dev/vda (talos.experimental.wipe=$WIPE)"
   else
     say "FAIL wipe of /dev/vda: $(tail -1 /tmp/dd.err)"

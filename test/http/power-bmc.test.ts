@@ -180,6 +180,38 @@ t.test('reimage with power: PXE once, then a cycle (or on when off), every step 
   await waitFor('the cycle', () => a.sim.log().slice(before).join(' ').endsWith('power=0 power=1'));
 });
 
+t.test(
+  'once the wipe boot is served, the BMC boots the network once more (the wipe leaves the disk bootable)',
+  async (t) => {
+    const a = await lab(t);
+    t.equal((await a.api('POST', `/api/v1/machines/${MAC}/reimage`, { power: 'cycle' })).status, 202);
+    // The BMC used its flag for the wipe boot (a real one clears it); what follows must set it again.
+    t.equal(ipmitoolCli(a.sim.port, ['chassis', 'bootdev', 'none']).status, 0);
+    t.notMatch(a.ipmitool('chassis', 'bootparam', 'get', '5'), /Force PXE/);
+    const ip = '192.0.2.77';
+    const script = await a.get(`/ipxe?mac=${MAC}&arch=x86_64&platform=efi`, ip);
+    t.equal(script.headers['x-metalboot-script'], 'wipe');
+    const sets = async () => (await a.events(MAC)).filter((e) => e.kind === 'boot-device-set');
+    for (let i = 0; i < 200 && (await sets()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    t.equal((await sets()).length, 2, 'boot-device-set again, once the wipe boot was served');
+    t.match(a.ipmitool('chassis', 'bootparam', 'get', '5'), /Force PXE/, 'ipmitool: PXE again');
+    t.match((await sets()).at(-1), { detail: { device: 'pxe', persistent: false, driver: 'ipmi' } });
+
+    // A reimage without power leaves the BMC alone after its wipe boot.
+    const other = await a.api('POST', `/api/v1/machines/${SECOND}/reimage`, {});
+    t.equal(other.status, 202);
+    t.equal(
+      (await a.get(`/ipxe?mac=${SECOND}&arch=x86_64&platform=efi`, '192.0.2.78')).headers['x-metalboot-script'],
+      'wipe',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    t.notOk(
+      (await a.events(SECOND)).some((e) => e.kind.startsWith('boot-device')),
+      'no BMC call for it',
+    );
+  },
+);
+
 t.test('without a BMC: Wake-on-LAN or nothing, refused before anything changes', async (t) => {
   const a = await lab(t);
   t.same((await a.api('GET', `/api/v1/machines/${NO_BMC}/power`)).json, {

@@ -1,8 +1,10 @@
 import type { Actor } from '../registry/clusters.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, MetalbootError } from '../errors.js';
 import type { MachineService } from '../registry/machines.js';
 import type { Machine } from '../types.js';
 import { PowerError, type PowerService } from './power-service.js';
+import { WIPE_SERVED } from '../registry/machines.js';
+import type { Timeline } from '../timeline/timeline.js';
 
 export interface PoweredReimage {
   machine: Machine;
@@ -32,7 +34,7 @@ export async function reimageWithPower(
         (can.driver ? `only ${can.driver}` : 'no power control') +
         ` (metalboot machine bmc ${before.mac} ipmi://user@host, or reimage without power and reboot it by hand)`,
     );
-  const machine = await machines.requestReimage(before.mac, wipe, actor);
+  const machine = await machines.requestReimage(before.mac, wipe, actor, { power: true });
   const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
@@ -51,4 +53,21 @@ export async function reimageWithPower(
   const action = state === 'off' ? 'on' : 'cycle';
   const done = await step(`power ${action}`, () => power.act(machine.mac, action, actor));
   return { machine: await machines.get(machine.mac), power: { bootDevice: 'pxe', action, driver: done.driver } };
+}
+
+/**
+ * Once the wipe boot of a powered reimage is served, the BMC boots the network once more: Talos's
+ * `wipe=system` leaves the disk's boot loader, so a machine that boots its disk first would come
+ * back up from its disk (Talos without a config) instead of installing. A BMC that fails here is on
+ * the timeline (`boot-device-failed`); the operator can still `machine boot-device <mac> pxe`.
+ */
+export function followWipeWithPxe(timeline: Timeline, power: PowerService, onError: (err: unknown) => void): void {
+  timeline.bus.on(WIPE_SERVED, (mac: string) => {
+    power
+      .setBootDevice(mac, { device: 'pxe', persistent: false }, { actor: 'metalboot', sourceIp: null })
+      .catch((err: unknown) => {
+        // A BMC's failure is on the timeline already; a machine or BMC removed meanwhile is no error.
+        if (!(err instanceof MetalbootError)) onError(err);
+      });
+  });
 }

@@ -16,6 +16,14 @@ import { isPlaceholderUuid } from './uuid.js';
 
 export { blankMachine, type MachineInput, type MachinePatch } from './machine-input.js';
 
+/**
+ * Bus signal (the MAC): the wipe boot of a reimage that drives the machine's power was served (its
+ * firmware is past choosing a boot device); the power room then has the BMC boot the network once
+ * more, for the install that follows the wipe's reboot. As early as that, not after the downloads:
+ * the wipe reboots within seconds of its kernel starting.
+ */
+export const WIPE_SERVED = 'wipe-served';
+
 /** The machine registry: what operators register, and what the network discovers. */
 export class MachineService {
   private readonly discoveryRate: SourceRateLimiter;
@@ -132,12 +140,24 @@ export class MachineService {
    * The next network boot wipes the system disk (`talos.experimental.wipe=system`), the one after
    * installs afresh with a new config token (see BootService.machineScript).
    */
-  async requestReimage(macInput: string, wipe: 'system' | 'disk', actor: Actor): Promise<Machine> {
+  async requestReimage(
+    macInput: string,
+    wipe: 'system' | 'disk',
+    actor: Actor,
+    opts: { power?: boolean } = {},
+  ): Promise<Machine> {
     const m = await this.get(macInput);
     if (m.state === 'discovered')
       throw new ConflictError(`machine ${m.mac} is not registered; register it before reimaging`);
     const previousState = m.reimage?.previousState ?? (m.state === 'reimage-requested' ? undefined : m.state);
-    m.reimage = { wipe, requestedAt: this.timeline.now(), previousState, wipeServedAt: null, wipeBootedAt: null };
+    m.reimage = {
+      wipe,
+      requestedAt: this.timeline.now(),
+      previousState,
+      wipeServedAt: null,
+      wipeBootedAt: null,
+      ...(opts.power ? { power: true } : {}),
+    };
     m.updatedAt = m.reimage.requestedAt;
     await this.store.machines.update(m);
     await this.timeline.record(
@@ -174,6 +194,7 @@ export class MachineService {
     if (step === 'served') m.reimage = { ...m.reimage, wipeServedAt: this.timeline.now(), wipeBootedAt: null };
     else m.reimage = { ...m.reimage, wipeBootedAt: this.timeline.now() };
     await this.store.machines.update(m);
+    if (step === 'served' && m.reimage.power) this.timeline.bus.emit(WIPE_SERVED, m.mac);
   }
 
   /**

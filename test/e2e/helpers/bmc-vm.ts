@@ -198,13 +198,21 @@ export class BmcVm {
   }
 
   /** Waits (bounded) until QEMU is gone (the VM powered itself off, or the BMC killed it). */
+  /**
+   * Off and staying off: the BMC restarts QEMU for a reset (stop, then start), and that gap must not
+   * count as the machine powering itself off, so "off" must hold for 3 s in a row.
+   */
   async waitPoweredOff(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    while (this.qemuPid()) {
-      if (Date.now() > deadline) return false;
+    let offSince: number | null = null;
+    for (;;) {
+      const now = Date.now();
+      if (this.qemuPid()) offSince = null;
+      else if (offSince === null) offSince = now;
+      else if (now - offSince >= 3_000) return true;
+      if (now > deadline) return false;
       await sleep(250);
     }
-    return true;
   }
 
   /** The failure: the installed system hangs after its boot loader (see HANG_PATCH). Returns the hits. */

@@ -71,6 +71,13 @@ export class Operator {
       `the boot device set: PXE once${efi ? ', EFI (the machine booted UEFI)' : ', legacy (the machine booted BIOS)'}`,
     );
     t.equal(events[cycle]?.detail.driver, 'ipmi', 'the power cycle went through IPMI');
+    const again = events.findIndex((e, i) => i > cycle && e.kind === 'boot-device-set');
+    const install = at((e) => e.kind === 'machine-script' && e.detail.script === 'install');
+    t.ok(
+      cycle < again && again < install && wipe >= 0,
+      `timeline: with the wipe boot, boot-device-set again (by metalboot), then the install (${kinds.join(', ')})`,
+    );
+    t.same(pick(events[again]?.detail, ['device', 'persistent', 'efi']), { device: 'pxe', persistent: false, efi });
   }
 }
 
