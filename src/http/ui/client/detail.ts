@@ -1,8 +1,7 @@
 /**
  * One machine's pane: where it is and why (progress: unmet conditions, failure, stall deadline),
  * its timeline and the kernel-log tail. Its buttons are in actions.ts, its power in power.ts (loaded
- * on its own: it asks the BMC); app.ts opens and closes it
- * from the URL hash.
+ * on its own: it asks the BMC); app.ts opens and closes it from the URL hash.
  */
 import { api, messageOf, statusOf } from './api.js';
 import { badge, byId, clear, h, stateGroup, type Child } from './dom.js';

@@ -42,6 +42,7 @@ export function followPower(selected: string): void {
     bmc = undefined;
     hideConfirm();
     renderPowerMenu();
+    rerender();
   }
   void loadPower(true);
 }
