@@ -290,17 +290,22 @@ async function dashboard(t: Test) {
     'accepted through the API',
   );
 
-  // Wake: with no power driver the API refuses, and the page says why; with one, it is sent.
-  await page.click('#action-wake');
-  await page.waitForFunction(() =>
-    /power control is not configured/.test(document.getElementById('toast')?.textContent ?? ''),
-  );
-  t.pass('wake refusal shown');
+  // Wake: with no power driver there is no Wake button; with Wake-on-LAN (on only), it is sent.
+  await page.waitForFunction(() => /no power control/.test(document.getElementById('power-state')?.textContent ?? ''));
+  t.ok(await page.locator('#action-wake').isHidden(), 'no Wake button without power control');
   core.power.setDriver({
-    name: 'test',
-    supports: () => true,
-    perform: async () => ({ driver: 'test', detail: { sentTo: '10.9.0.255:9' } }),
+    name: 'wol',
+    supports: (c) => c === 'on',
+    perform: async () => ({ driver: 'wol', detail: { sentTo: '10.9.0.255:9' } }),
   });
+  // The pane reads what the driver can do when it opens.
+  await page.evaluate(() => {
+    location.hash = '';
+  });
+  await page.locator('#detail').waitFor({ state: 'hidden' });
+  await page.click(`#machine-rows tr[data-mac="${W1.mac}"]`);
+  await page.locator('#action-wake').waitFor({ state: 'visible' });
+  t.equal(await page.locator('#power-menu button').count(), 0, 'Wake-on-LAN: nothing but Wake');
   await page.click('#action-wake');
   await page.waitForFunction(() => /Wake-on-LAN sent/.test(document.getElementById('toast')?.textContent ?? ''));
   await page.waitForFunction(() => /power-on-requested/.test(document.getElementById('timeline')?.textContent ?? ''));

@@ -86,10 +86,16 @@ export function renderPage(opts: { version: string; assetVersion: string }): str
     <h2><span id="detail-title"></span> <span id="detail-state" class="badge"></span>
       <button id="detail-close" type="button" class="push" aria-label="close">Close</button></h2>
     <div class="actions">
-      <button id="action-wake" type="button">Wake</button>
+      <button id="action-wake" type="button" data-power-action="on" hidden>Wake</button>
+      <span id="power-menu"></span>
       <button id="action-reimage" type="button">Reimage…</button>
       <button id="action-cancel-reimage" type="button" hidden>Cancel reimage</button>
     </div>
+    <form id="power-confirm" class="inline" hidden>
+      <span id="power-confirm-text"></span>
+      <button class="danger" type="submit">Confirm</button>
+      <button id="power-confirm-cancel" type="button">Cancel</button>
+    </form>
     <form id="reimage-form" class="inline" hidden>
       <label>Wipe <select id="reimage-wipe"><option value="system">system (STATE, EPHEMERAL)</option><option value="disk">whole disk</option></select></label>
       <button class="danger" type="submit">Confirm reimage</button>

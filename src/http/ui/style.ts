@@ -63,6 +63,11 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margi
 dt { color: var(--muted); }
 dd { margin: 0; word-break: break-word; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; margin: 8px 0; }
+#power-menu { display: contents; }
+#power-confirm { align-items: center; margin: 8px 0; }
+.power-state { font-weight: 600; }
+.power-state.on { color: var(--green); }
+.power-state.off { color: var(--gray); }
 ol.timeline { list-style: none; margin: 0; padding: 0; max-height: 340px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 ol.timeline li { padding: 5px 8px; border-bottom: 1px solid var(--line); display: grid; grid-template-columns: 74px 1fr; gap: 2px 8px; }
 ol.timeline li:last-child { border-bottom: 0; }

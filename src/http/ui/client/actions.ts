@@ -1,21 +1,16 @@
-/** The detail pane's buttons: Close, Wake, Reimage (with its wipe form) and Cancel reimage. */
+/**
+ * The detail pane's buttons: Close, Reimage (with its wipe form) and Cancel reimage; the power menu
+ * (Wake / Power on and the rest) is power.ts's.
+ */
 import { api, messageOf } from './api.js';
+import { renderDetailBody } from './detail.js';
 import { byId, toast } from './dom.js';
 import { renderLists } from './lists.js';
+import { closePowerConfirm, initPower } from './power.js';
 import { state } from './state.js';
 import type { Machine } from './types.js';
 
 const enc = encodeURIComponent;
-
-async function wake(): Promise<void> {
-  const mac = state.selected ?? '';
-  try {
-    await api('POST', `/machines/${enc(mac)}/power`, { action: 'on' });
-    toast(`Wake-on-LAN sent to ${mac}; watch its timeline for the boot.`);
-  } catch (err) {
-    toast(`Wake failed: ${messageOf(err)}`, true);
-  }
-}
 
 async function submitReimage(ev: Event): Promise<void> {
   ev.preventDefault();
@@ -49,8 +44,9 @@ export function initActions(): void {
   byId('detail-close').addEventListener('click', () => {
     location.hash = '';
   });
-  byId('action-wake').addEventListener('click', wake);
+  initPower(renderDetailBody);
   byId('action-reimage').addEventListener('click', () => {
+    closePowerConfirm();
     byId('reimage-form').hidden = false;
   });
   byId('reimage-cancel').addEventListener('click', () => {

@@ -1,11 +1,12 @@
 /**
  * One machine's pane: where it is and why (progress: unmet conditions, failure, stall deadline),
- * its timeline and the kernel-log tail. Its buttons are in actions.ts; app.ts opens and closes it
- * from the URL hash.
+ * its timeline and the kernel-log tail. Its buttons are in actions.ts, its power in power.ts (loaded
+ * on its own: it asks the BMC); app.ts opens and closes it from the URL hash.
  */
 import { api, messageOf, statusOf } from './api.js';
 import { badge, byId, clear, h, stateGroup, type Child } from './dom.js';
 import { clock, detailText, duration, serverNow, since } from './format.js';
+import { followPower, onPowerEvent, powerRows, refreshPower, renderPowerMenu } from './power.js';
 import { state } from './state.js';
 import type { MachineEvent, Progress } from './types.js';
 
@@ -34,6 +35,7 @@ export function showDetail(mac: string): void {
 /** Load the selected machine now and every 5 s: kernel-log lines do not come over the event stream. */
 export function followDetail(): void {
   void loadDetail();
+  if (state.selected) followPower(state.selected);
   clearInterval(detailPoll);
   detailPoll = setInterval(loadDetail, 5000);
 }
@@ -60,6 +62,7 @@ async function loadDetail(): Promise<void> {
     if (state.selected !== mac || status === 401) return;
     detailError = status === 404 ? `No machine ${mac} (deleted?)` : `Loading failed: ${messageOf(err)}`;
   }
+  refreshPower();
   renderDetailHead();
   renderDetailBody();
 }
@@ -71,6 +74,7 @@ export function onDetailEvent(e: MachineEvent): void {
   if (shown >= 0) detailEvents[shown] = e;
   else detailEvents.push(e);
   renderDetailBody();
+  onPowerEvent(e);
   clearTimeout(detailTimer);
   detailTimer = setTimeout(loadDetail, 400); // unmet conditions and failure come with /progress
 }
@@ -86,6 +90,7 @@ export function renderDetailHead(): void {
   byId('action-reimage').hidden = discovered;
   byId('action-cancel-reimage').hidden = !m?.reimage;
   if (discovered) byId('reimage-form').hidden = true;
+  renderPowerMenu();
 }
 
 function row(label: string, value: Child): Child {
@@ -145,6 +150,7 @@ function renderDetailContent(): void {
       m && row('Cluster', m.cluster),
       m && row('Role', m.role),
       row('Address', ip ? h('span', { class: 'mono' }, ip) : null),
+      powerRows(),
       m && row('Installed', m.installed ? 'yes' : 'no'),
       m?.reimage && row('Reimage', `requested ${m.reimage.requestedAt}, wipe ${m.reimage.wipe}`),
       m && row('In state', since(m.stateChangedAt)),

@@ -36,6 +36,29 @@ export interface Machine {
   lastSeen?: { ip?: string | null; arch?: string | null; firmware?: string | null; at?: string | null } | null;
   /** The newest timeline event, carried by the list. */
   lastEvent?: MachineEvent | null;
+  /** Its BMC (GET /machines/:mac only; never the password). */
+  bmc?: Bmc | null;
+}
+
+export interface Bmc {
+  driver: 'ipmi' | 'redfish';
+  address: string;
+  username: string;
+  systemId?: string | null;
+  insecureTls?: boolean;
+  caCert?: string | null;
+  updatedAt?: string;
+}
+
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
+
+/** GET /machines/:mac/power: the state (asked of the BMC) and what its driver can do. */
+export interface PowerView {
+  mac: string;
+  state: 'on' | 'off' | 'unknown';
+  driver: 'ipmi' | 'redfish' | 'wol' | string | null;
+  actions: PowerAction[];
+  bootDevice: boolean;
 }
 
 export interface Cluster {
