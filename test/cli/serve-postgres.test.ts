@@ -56,6 +56,9 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.match(await config.text(), 'hostname: worker-1');
     const events = await runCli(['machine', 'events', MAC, '-o', 'json'], b.env);
     t.match(events.stdout, /config/, "B's timeline shows what A and B served");
+    a.srv.child.kill('SIGTERM');
+    t.equal(await a.srv.exited, 0, 'A shuts down cleanly (its pool closed)');
+    t.equal((await runCli(['machine', 'show', MAC], b.env)).code, 0, 'B carries on without A');
   });
 
   t.test('an unreachable database fails the start: message, exit code 1; a non-postgres URL is refused', async (t) => {
