@@ -56,6 +56,9 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.match(await config.text(), 'hostname: worker-1');
     const events = await runCli(['machine', 'events', MAC, '-o', 'json'], b.env);
     t.match(events.stdout, /config/, "B's timeline shows what A and B served");
+    const metrics = await fetch(`${b.url}/metrics`);
+    t.equal(metrics.status, 200, '/metrics answers on PostgreSQL');
+    t.match(await metrics.text(), /^metalboot_machines\{.*\} 1$/m, 'and counts the machine');
     a.srv.child.kill('SIGTERM');
     t.equal(await a.srv.exited, 0, 'A shuts down cleanly (its pool closed)');
     t.equal((await runCli(['machine', 'show', MAC], b.env)).code, 0, 'B carries on without A');
