@@ -189,5 +189,19 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.equal(await store.events.prune({ keepRows: 4, max: 100 }), 0, 'and nothing more is due');
   });
 
+  t.test('flushed() and close() wait for writes nobody awaited', async (t) => {
+    const url = await server.createDatabase();
+    const store = await PostgresStore.open(url);
+    const other = await opened(t, url);
+    const fired = Array.from({ length: 20 }, (_, i) => store.events.append(event(mac(i), 'dhcp', i)));
+    await store.flushed();
+    t.equal((await other.events.since(0, 100)).length, 20, 'all twenty committed once flushed() resolved');
+    const last = store.machines.insert(machine(mac(99), { hostname: 'written-last' }));
+    await store.close();
+    t.equal((await other.machines.get(mac(99)))?.hostname, 'written-last', 'close() let it commit first');
+    await Promise.all([...fired, last]);
+    await t.rejects(store.machines.get(mac(99)), /closed/, 'a closed store refuses further calls');
+  });
+
   concurrencyTests(t, server);
 });

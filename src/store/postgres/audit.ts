@@ -48,12 +48,12 @@ export function pgAuditRepo(db: Db): AuditRepo {
       const limit = opts.limit ?? 1000;
       const before = opts.beforeId ?? Number.MAX_SAFE_INTEGER;
       const res = opts.target
-        ? await db.query<Row>('SELECT * FROM audit_log WHERE target = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
+        ? await db.read<Row>('SELECT * FROM audit_log WHERE target = $1 AND id < $2 ORDER BY id DESC LIMIT $3', [
             opts.target,
             before,
             limit,
           ])
-        : await db.query<Row>('SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2', [before, limit]);
+        : await db.read<Row>('SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2', [before, limit]);
       return res.rows.map(toEntry);
     },
     prune,

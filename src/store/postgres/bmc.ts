@@ -5,7 +5,7 @@ import type { Db } from './db.js';
 export function pgBmcRepo(db: Db): BmcRepo {
   return {
     async get(mac) {
-      return (await db.query<{ doc: StoredBmc }>('SELECT doc FROM machine_bmc WHERE mac = $1', [mac])).rows[0]?.doc;
+      return (await db.read<{ doc: StoredBmc }>('SELECT doc FROM machine_bmc WHERE mac = $1', [mac])).rows[0]?.doc;
     },
     async put(mac, bmc) {
       const res = await db.query(

@@ -11,13 +11,13 @@ export function pgClusterRepo(db: Db): ClusterRepo {
   type Row = { doc: Cluster };
   return {
     async get(name) {
-      return (await db.query<Row>('SELECT doc FROM clusters WHERE name = $1', [name])).rows[0]?.doc;
+      return (await db.read<Row>('SELECT doc FROM clusters WHERE name = $1', [name])).rows[0]?.doc;
     },
     async list() {
-      return (await db.query<Row>('SELECT doc FROM clusters ORDER BY name')).rows.map((r) => r.doc);
+      return (await db.read<Row>('SELECT doc FROM clusters ORDER BY name')).rows.map((r) => r.doc);
     },
     async page(p) {
-      const res = await db.query<Row>('SELECT doc FROM clusters WHERE name > $1 ORDER BY name LIMIT $2', [
+      const res = await db.read<Row>('SELECT doc FROM clusters WHERE name > $1 ORDER BY name LIMIT $2', [
         p.after ?? '',
         p.limit,
       ]);
@@ -39,7 +39,7 @@ export function pgClusterRepo(db: Db): ClusterRepo {
       return (await db.query('DELETE FROM clusters WHERE name = $1', [name])).rowCount > 0;
     },
     async machineCount(name) {
-      const res = await db.query<{ n: number }>('SELECT count(*) AS n FROM machines WHERE cluster = $1', [name]);
+      const res = await db.read<{ n: number }>('SELECT count(*) AS n FROM machines WHERE cluster = $1', [name]);
       return res.rows[0]?.n ?? 0;
     },
   };

@@ -42,8 +42,13 @@ export interface DbOptions {
 
 export class Db implements Sql {
   readonly pool: pg.Pool;
+  /** Calls that may write (statements through `query`, every transaction): what `settled()` waits for. */
+  private readonly writes = new Set<Promise<unknown>>();
+  /** Every call in flight, reads included: what `close()` waits for. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  /** `read` as an `Sql`, for helpers that take one. */
+  readonly reader: Sql = { query: (text, params) => this.read(text, params) };
 
   constructor(url: string, opts: DbOptions = {}) {
     this.pool = new pg.Pool({
@@ -59,12 +64,17 @@ export class Db implements Sql {
     this.pool.on('error', () => undefined);
   }
 
-  /** One statement, autocommitted: atomic by itself. */
+  /** One statement, autocommitted: atomic by itself. Counted as a write (`settled()` waits for it). */
   query<R = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<Rows<R>> {
-    return this.track(async () => {
-      const res = await this.pool.query(text, params as unknown[]);
-      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
-    });
+    return this.track(() => this.run<R>(text, params), true);
+  }
+
+  /**
+   * One statement that only reads: `settled()` does not wait for it, so an HTTP response (which
+   * awaits `flushed()`) never waits for another request's reads.
+   */
+  read<R = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<Rows<R>> {
+    return this.track(() => this.run<R>(text, params), false);
   }
 
   /**
@@ -99,7 +109,7 @@ export class Db implements Sql {
       } finally {
         client.release(broken);
       }
-    });
+    }, true);
   }
 
   /**
@@ -107,22 +117,31 @@ export class Db implements Sql {
    * committed (durable) or rolled back (nothing of it left). A call's failure is its caller's to hear.
    */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.writes]);
   }
 
   /** Waits for the calls in flight (no new one starts), then closes every connection. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.settled();
+    await Promise.allSettled([...this.inFlight]);
     await this.pool.end();
   }
 
-  private track<T>(run: () => Promise<T>): Promise<T> {
+  private async run<R>(text: string, params: readonly unknown[]): Promise<Rows<R>> {
+    const res = await this.pool.query(text, params as unknown[]);
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  }
+
+  private track<T>(call: () => Promise<T>, write: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
-    const p = run();
+    const p = call();
     this.inFlight.add(p);
-    const done = () => this.inFlight.delete(p);
+    if (write) this.writes.add(p);
+    const done = () => {
+      this.inFlight.delete(p);
+      this.writes.delete(p);
+    };
     p.then(done, done);
     return p;
   }

@@ -39,7 +39,7 @@ const toEvent = (r: Row): MachineEvent => ({
  */
 export function pgEventRepo(db: Db): EventRepo {
   const prune = retentionPruner(db, 'machine_events');
-  const rows = async (text: string, params: unknown[]) => (await db.query<Row>(text, params)).rows.map(toEvent);
+  const rows = async (text: string, params: unknown[]) => (await db.read<Row>(text, params)).rows.map(toEvent);
   return {
     async append(e) {
       const id = await db.tx(async (sql) => {
@@ -85,7 +85,7 @@ export function pgEventRepo(db: Db): EventRepo {
     async latest(macs) {
       if (macs.length === 0) return new Map();
       // One index seek per asked MAC (machine_events_mac), not a GROUP BY over the whole timeline.
-      const res = await db.query<{ mac: string; id: number; kind: string; at: string }>(
+      const res = await db.read<{ mac: string; id: number; kind: string; at: string }>(
         `SELECT e.mac, e.id, e.kind, COALESCE(e.last_at, e.at) AS at
          FROM (SELECT DISTINCT unnest($1::text[]) AS mac) j
          JOIN machine_events e ON e.id = (SELECT max(id) FROM machine_events WHERE mac = j.mac)`,

@@ -185,14 +185,14 @@ export function pgLeaseRepo(db: Db): LeaseRepo {
       return (await write(Q.decline, [ipToInt(ip), mac, now, until])) > 0;
     },
     async get(ip) {
-      const [row] = await leaseRows(db, Q.get, [ipToInt(ip)]);
+      const [row] = await leaseRows(db.reader, Q.get, [ipToInt(ip)]);
       return row ? toLease(row) : undefined;
     },
     async listByMac(mac) {
-      return (await leaseRows(db, Q.byMac, [mac])).map(toLease);
+      return (await leaseRows(db.reader, Q.byMac, [mac])).map(toLease);
     },
     async list() {
-      return (await leaseRows(db, Q.all, [])).map(toLease);
+      return (await leaseRows(db.reader, Q.all, [])).map(toLease);
     },
   };
 }

@@ -33,7 +33,7 @@ function filterParams(filter: MachineFilter, after?: string): unknown[] {
 export function pgMachineRepo(db: Db): MachineRepo {
   const seenIp = (m: Machine) => m.lastSeen.ip ?? null;
   const seenAt = (m: Machine) => m.lastSeen.at ?? m.createdAt;
-  const one = async (text: string, params: unknown[]) => (await db.query<Row>(text, params)).rows[0]?.doc;
+  const one = async (text: string, params: unknown[]) => (await db.read<Row>(text, params)).rows[0]?.doc;
   return {
     async get(mac) {
       return one('SELECT doc FROM machines WHERE mac = $1', [mac]);
@@ -41,7 +41,7 @@ export function pgMachineRepo(db: Db): MachineRepo {
     async findByUuid(uuid) {
       // Registered machines only (a discovered NIC of the same machine carries its UUID too); two
       // rows are enough to know the UUID is not unique.
-      const res = await db.query<Row>("SELECT doc FROM machines WHERE uuid = $1 AND state <> 'discovered' LIMIT 2", [
+      const res = await db.read<Row>("SELECT doc FROM machines WHERE uuid = $1 AND state <> 'discovered' LIMIT 2", [
         uuid,
       ]);
       return res.rows.length === 1 ? res.rows[0]!.doc : undefined;
@@ -55,20 +55,20 @@ export function pgMachineRepo(db: Db): MachineRepo {
       );
     },
     async list(filter = {}) {
-      return (await db.query<Row>(FILTERED, filterParams(filter))).rows.map((r) => r.doc);
+      return (await db.read<Row>(FILTERED, filterParams(filter))).rows.map((r) => r.doc);
     },
     async page(filter, p) {
-      const res = await db.query<Row>(`${FILTERED} LIMIT $7`, [...filterParams(filter, p.after), p.limit]);
+      const res = await db.read<Row>(`${FILTERED} LIMIT $7`, [...filterParams(filter, p.after), p.limit]);
       return res.rows.map((r) => r.doc);
     },
     async countByState() {
-      const res = await db.query<{ state: Machine['state']; n: number }>(
+      const res = await db.read<{ state: Machine['state']; n: number }>(
         'SELECT state, count(*) AS n FROM machines GROUP BY state',
       );
       return new Map(res.rows.map((r) => [r.state, r.n]));
     },
     async countDiscovered() {
-      const res = await db.query<{ n: number }>("SELECT count(*) AS n FROM machines WHERE state = 'discovered'");
+      const res = await db.read<{ n: number }>("SELECT count(*) AS n FROM machines WHERE state = 'discovered'");
       return res.rows[0]?.n ?? 0;
     },
     async trimDiscovered(keep, max) {
@@ -92,7 +92,7 @@ export function pgMachineRepo(db: Db): MachineRepo {
       return res.rowCount;
     },
     async reservationOwner(ip) {
-      return (await db.query<{ mac: string }>('SELECT mac FROM machines WHERE ip = $1 LIMIT 1', [ip])).rows[0]?.mac;
+      return (await db.read<{ mac: string }>('SELECT mac FROM machines WHERE ip = $1 LIMIT 1', [ip])).rows[0]?.mac;
     },
     async insert(m) {
       try {

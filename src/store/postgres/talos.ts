@@ -64,7 +64,7 @@ export function pgTalosEventRepo(db: Db): TalosEventRepo {
       });
     },
     async listUnattributed(opts = {}) {
-      const res = await db.query<Row>(
+      const res = await db.read<Row>(
         `SELECT * FROM talos_unattributed_events
          WHERE ($1::text IS NULL OR peer_ip = $1::text) AND (NOT $2::boolean OR claimed_by IS NULL)
            AND ($3::bigint IS NULL OR id > $3::bigint)
@@ -78,7 +78,7 @@ export function pgTalosEventRepo(db: Db): TalosEventRepo {
       await db.query('UPDATE talos_unattributed_events SET claimed_by = $1 WHERE id = ANY($2::bigint[])', [mac, ids]);
     },
     async countUnattributed(opts = {}) {
-      const res = await db.query<{ n: number }>(
+      const res = await db.read<{ n: number }>(
         'SELECT count(*) AS n FROM talos_unattributed_events WHERE NOT $1::boolean OR claimed_by IS NULL',
         [opts.unclaimedOnly ?? false],
       );
@@ -91,8 +91,8 @@ export function pgTalosEventRepo(db: Db): TalosEventRepo {
 export function pgProgressRepo(db: Db): ProgressRepo {
   return {
     async get(mac) {
-      return (await db.query<{ doc: MachineProgress }>('SELECT doc FROM machine_progress WHERE mac = $1', [mac]))
-        .rows[0]?.doc;
+      return (await db.read<{ doc: MachineProgress }>('SELECT doc FROM machine_progress WHERE mac = $1', [mac])).rows[0]
+        ?.doc;
     },
     async put(p) {
       await db.query(

@@ -18,7 +18,7 @@ export function pgTokenRepo(db: Db): TokenRepo {
     },
     async forMachine(mac) {
       const r = (
-        await db.query<Row>(
+        await db.read<Row>(
           'SELECT token_hash, token_ip, token_created_at, token_expires_at FROM machines WHERE mac = $1',
           [mac],
         )
