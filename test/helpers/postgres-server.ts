@@ -49,8 +49,8 @@ export interface PostgresServer {
   port: number;
   /** A URL for database `db` (default: the `postgres` maintenance database). */
   url(db?: string): string;
-  /** A fresh, empty database; returns its URL. */
-  createDatabase(): Promise<string>;
+  /** A fresh database, empty or a copy of `template` (which nobody may be connected to); returns its URL. */
+  createDatabase(template?: string): Promise<string>;
   /** Run one statement as the superuser in the maintenance database. */
   admin(text: string, params?: unknown[]): Promise<pg.QueryResult>;
   stop(): void;
@@ -144,9 +144,12 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
   return {
     port,
     url,
-    async createDatabase() {
+    async createDatabase(template) {
       const name = `t_${++n}`;
-      await pool.query(`CREATE DATABASE ${name}${strategy}`); // a name of our own making: identifiers cannot be parameters
+      const from = template ? ` TEMPLATE ${new URL(template).pathname.slice(1)}` : '';
+      if (from && !/^ TEMPLATE t_\d+$/.test(from)) throw new Error(`not a database of this server: ${template}`);
+      // Names of our own making (identifiers cannot be parameters).
+      await pool.query(`CREATE DATABASE ${name}${from}${strategy}`);
       return url(name);
     },
     admin: (text, params) => pool.query(text, params),

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store against the store conformance suite (test/helpers/store-conformance), on a
  * real server this file starts (test/helpers/postgres-server.ts). Each test gets a database of its
- * own; `another()` is a second PostgresStore (its own pool) over the same database, as a second
- * metalboot instance would be. Without PostgreSQL the file skips visibly; under CI it fails.
+ * own (a copy of one migrated once); `another()` is a second PostgresStore (its own pool) over the
+ * same database, as a second metalboot instance would be. Without PostgreSQL the file skips
+ * visibly; under CI it fails.
  */
 import t from 'tap';
 import { PostgresStore } from '../../src/store/postgres/store.js';
@@ -15,8 +16,11 @@ if (missing && process.env.CI)
 
 t.test('postgres', { skip: missing }, async (t) => {
   const server = await startPostgres(t);
+  // Migrated once; every test gets a copy (its own database, the schema already there).
+  const template = await server.createDatabase();
+  await (await PostgresStore.open(template)).close();
   runStoreConformance(t, 'postgres', async () => {
-    const url = await server.createDatabase();
+    const url = await server.createDatabase(template);
     const store = await PostgresStore.open(url);
     const others: PostgresStore[] = [];
     return {
