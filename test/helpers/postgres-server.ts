@@ -65,7 +65,8 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
   if (!bin) throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found');
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? { uid: idOf('-u'), gid: idOf('-g') } : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'metalboot-pg-'));
+  // As root, under /tmp: the postgres user must reach the directory (a root-only TMPDIR would not do).
+  const dir = mkdtempSync(join(asRoot ? '/tmp' : tmpdir(), 'metalboot-pg-'));
   chmodSync(dir, 0o700);
   if (owner) chownSync(dir, owner.uid, owner.gid);
   const data = join(dir, 'data');
