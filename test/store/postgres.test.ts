@@ -203,5 +203,20 @@ t.test('postgres', { skip: missing }, async (t) => {
     await t.rejects(store.machines.get(mac(99)), /closed/, 'a closed store refuses further calls');
   });
 
+  t.test('connections the server ends (a restart, an admin) are replaced, not a crash', async (t) => {
+    const url = await server.createDatabase();
+    const store = await opened(t, url);
+    await Promise.all([store.machines.insert(machine(mac(1))), store.events.append(event(mac(1), 'dhcp', 1))]);
+    const admin = await client(t, url);
+    const ended = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'metalboot'",
+    );
+    t.ok(ended.rowCount! > 0, `ended ${ended.rowCount} pooled connections`);
+    let got: unknown;
+    for (let i = 0; i < 20 && !got; i++) got = await store.machines.get(mac(1)).catch(() => undefined);
+    t.ok(got, 'the store answers again on new connections');
+    t.equal((await store.events.append(event(mac(1), 'tftp', 2))).kind, 'tftp', 'and writes');
+  });
+
   concurrencyTests(t, server);
 });

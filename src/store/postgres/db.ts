@@ -86,6 +86,13 @@ export class Db implements Sql {
     return this.track(async () => {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // The pool stops listening while a connection is checked out: a connection lost between two
+      // statements would otherwise be an unhandled 'error' event (a crash). The statement waiting
+      // on it fails anyway; the connection is not handed out again.
+      const lost = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query(opts.isolation === 'serializable' ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
         if (opts.lock !== undefined)
@@ -107,6 +114,7 @@ export class Db implements Sql {
         }
         throw err;
       } finally {
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }, true);
