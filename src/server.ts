@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { ProcNeighbourTable } from './net/neighbours.js';
 import { interfaceAddress, localPool } from './settings/network-settings.js';
 import type { Settings } from './settings/settings.js';
+import { describePostgresUrl, PostgresStore } from './store/postgres/store.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import { loadSecretBox } from './support/secret-box.js';
 import { startTalosListeners, TalosEndpointProviders, type TalosListeners } from './talos/index.js';
@@ -43,9 +44,16 @@ export async function startServer(
   logger: Logger = createLogger({ level: settings.logLevel }),
 ): Promise<RunningServer> {
   const templates = loadTemplates(settings.templatesDir);
-  const dbFile = prepareDataDir(settings.dataDir);
+  prepareDataDir(settings.dataDir);
   const { token, created, file } = ensureApiToken(settings.dataDir, settings.apiToken);
-  const store = new SqliteStore(dbFile, { walMaxBytes: settings.walMaxBytes });
+  // PostgreSQL when --database names it (unreachable: the start fails here, saying where it tried);
+  // else the embedded SQLite file in the data directory.
+  const store = settings.database
+    ? await PostgresStore.open(settings.database)
+    : new SqliteStore(prepareSqliteFile(settings.dataDir), { walMaxBytes: settings.walMaxBytes });
+  const storeText = settings.database
+    ? `PostgreSQL at ${describePostgresUrl(settings.database)}`
+    : `SQLite in ${settings.dataDir}`;
   // The Talos listeners start after the core (they feed its progress tracker) and advertise their
   // endpoints here once bound: the kernel arguments and config documents that point machines at them.
   const talosEndpoints = new TalosEndpointProviders();
@@ -140,13 +148,14 @@ export async function startServer(
       http: httpAddress,
       advertiseUrl: settings.advertiseUrl,
       dataDir: settings.dataDir,
+      store: storeText,
       dhcp: dhcpText,
       tftp: tftpAddress,
       events,
       kmsg,
       limits: describeConnectionLimits(limits),
     },
-    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}; machines use ${settings.advertiseUrl}`,
+    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}, store ${storeText}; machines use ${settings.advertiseUrl}`,
   );
   return {
     core,
@@ -162,10 +171,14 @@ export async function startServer(
 /**
  * The database holds every cluster's secrets: a data directory metalboot creates is 0700 and a new
  * database file 0600 (SQLite gives its -wal and -shm files the database's mode). Existing ones
- * keep the modes the operator gave them; `metalboot doctor` warns about loose ones.
+ * keep the modes the operator gave them; `metalboot doctor` warns about loose ones. The directory
+ * holds the API token and the secrets key whichever store is used.
  */
-function prepareDataDir(dataDir: string): string {
+function prepareDataDir(dataDir: string): void {
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}
+
+function prepareSqliteFile(dataDir: string): string {
   const dbFile = join(dataDir, 'metalboot.db');
   if (!existsSync(dbFile)) closeSync(openSync(dbFile, 'a', 0o600));
   return dbFile;

@@ -14,6 +14,8 @@ import type { ListenAddress } from '../talos/index.js';
 /** Everything `metalboot serve` can be told. Each has a flag and a METALBOOT_* variable. */
 export interface Settings {
   dataDir: string;
+  /** A postgres:// URL: the store is PostgreSQL there (parseDatabase). Absent: SQLite in <dataDir>/metalboot.db. */
+  database?: string;
   assetsDir: string;
   templatesDir: string;
   listen: { host: string; port: number };
@@ -58,6 +60,26 @@ export const BUNDLED_TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.u
  */
 export function defaultTemplatesDir(cwdHas = existsSync('templates/ipxe')): string {
   return cwdHas ? 'templates' : BUNDLED_TEMPLATES_DIR;
+}
+
+/**
+ * `--database`: a `postgres://` or `postgresql://` URL selects PostgreSQL; unset or empty keeps the
+ * embedded SQLite store. The value is never repeated in an error: it may carry a password.
+ */
+export function parseDatabase(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(v)?.[1]?.toLowerCase();
+  if (scheme !== 'postgres' && scheme !== 'postgresql')
+    throw new Error(
+      `--database must be a postgres:// or postgresql:// URL (got ${scheme ? `a ${scheme}: URL` : 'no URL'}); leave it unset for SQLite in the data directory`,
+    );
+  try {
+    new URL(v);
+  } catch {
+    throw new Error('--database is not a valid URL (postgres://user:password@host:port/database)');
+  }
+  return v;
 }
 
 /** `host:port`, `[v6]:port` or `:port`. */

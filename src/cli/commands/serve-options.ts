@@ -24,6 +24,13 @@ export function serveOptions(): Command {
     .addOption(opt('--data-dir <dir>', 'database, API token', 'METALBOOT_DATA_DIR', 'data'))
     .addOption(
       opt(
+        '--database <url>',
+        'postgres://user:password@host:port/db (or postgresql://…, ?sslmode=…) to use PostgreSQL; default: SQLite in <data-dir>/metalboot.db',
+        'METALBOOT_DATABASE',
+      ),
+    )
+    .addOption(
+      opt(
         '--assets-dir <dir>',
         'Talos kernels/initramfs/schemas (talos/<version>/) and iPXE binaries (ipxe/)',
         'METALBOOT_ASSETS_DIR',

@@ -20,7 +20,13 @@ import {
   parseRelaySubnet,
 } from '../../settings/network-settings.js';
 import { parseConnectionLimits } from '../../settings/limit-settings.js';
-import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen, type Settings } from '../../settings/settings.js';
+import {
+  deriveAdvertiseUrl,
+  normaliseAdvertiseUrl,
+  parseDatabase,
+  parseListen,
+  type Settings,
+} from '../../settings/settings.js';
 import { fillFromSettingsFile, loadSettingsFile } from '../config-file.js';
 import { SERVE_SETTING_KEYS, serveOptions } from './serve-options.js';
 
@@ -63,6 +69,7 @@ export function serveCommand(): Command {
       }
       const settings: Settings = {
         dataDir: o.dataDir!,
+        database: parseDatabase(o.database),
         assetsDir: o.assetsDir!,
         templatesDir: o.templatesDir!,
         listen,

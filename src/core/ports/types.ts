@@ -101,8 +101,11 @@ export type NewMachineEvent = Omit<MachineEvent, 'id' | 'repeats' | 'lastAt'>;
 
 export interface EventRepo {
   /**
-   * Append to the machine's timeline; when `event.state` is set, the machine's state and
-   * stateChangedAt move with it in the same transaction.
+   * Append to the machine's timeline; its id is above every id handed out before (never reused,
+   * not necessarily consecutive), and ids become visible to readers in that order, on every
+   * instance of a shared store: a reader paging with `since` never skips an event.
+   * When `event.state` is set, the machine's state and stateChangedAt move with it in the same
+   * transaction.
    */
   append(event: NewMachineEvent): Promise<MachineEvent>;
   /**
@@ -140,7 +143,11 @@ export interface AuditRepo {
   prune(opts: RetentionBatch): Promise<number>;
 }
 
-/** One batch of a retention run: rows older than `before` (ISO time; undefined: any age) or beyond the newest `keepRows` (undefined: no limit) go, at most `max`. */
+/**
+ * One batch of a retention run: rows older than `before` (ISO time; undefined: any age) or beyond the
+ * newest `keepRows` (undefined: no limit) go, at most `max`. `keepRows` counts rows, not ids: ids may
+ * have gaps (a shared store's sequence skips the ids of rolled-back inserts).
+ */
 export interface RetentionBatch {
   before?: string;
   keepRows?: number;

@@ -1,0 +1,97 @@
+import type { MachineEvent } from '../../core/types.js';
+import type { EventRepo } from '../../core/ports/types.js';
+import { type Db, LOCK_SPACE, LOCKS } from './db.js';
+import { retentionPruner } from './retention.js';
+
+type Row = {
+  id: number;
+  mac: string;
+  at: string;
+  kind: string;
+  detail: Record<string, unknown>;
+  source_ip: string | null;
+  state: string | null;
+  repeats: number;
+  last_at: string | null;
+};
+
+const toEvent = (r: Row): MachineEvent => ({
+  id: r.id,
+  mac: r.mac,
+  at: r.at,
+  kind: r.kind,
+  detail: r.detail,
+  sourceIp: r.source_ip,
+  state: r.state as MachineEvent['state'],
+  // Only a coalesced event carries its count: most events happen once.
+  ...(r.repeats > 1 ? { repeats: r.repeats, lastAt: r.last_at ?? r.at } : {}),
+});
+
+/**
+ * The machines' timeline (append-only by trigger); an event with a state moves the machine's.
+ *
+ * Ids come from one identity sequence, so they are globally ordered; but a sequence hands out ids
+ * when rows are inserted, not when they commit, and a reader paging by id (`since`, an SSE client's
+ * Last-Event-ID) must never see id 8 before id 7 commits, or it would skip 7 for good. So the
+ * insert and its commit run under a transaction-level advisory lock: ids become visible in order,
+ * across every instance on the database. The machine's row is updated before the lock is taken, so
+ * the lock is held for one insert and the commit only.
+ */
+export function pgEventRepo(db: Db): EventRepo {
+  const prune = retentionPruner(db, 'machine_events');
+  const rows = async (text: string, params: unknown[]) => (await db.read<Row>(text, params)).rows.map(toEvent);
+  return {
+    async append(e) {
+      const id = await db.tx(async (sql) => {
+        if (e.state)
+          await sql.query(
+            `UPDATE machines SET state = $1, doc = doc || jsonb_build_object('state', $1::text, 'stateChangedAt', $2::text)
+             WHERE mac = $3 AND state IS DISTINCT FROM $1`,
+            [e.state, e.at, e.mac],
+          );
+        await sql.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, LOCKS.events]);
+        const res = await sql.query<{ id: number }>(
+          'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+          [e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state],
+        );
+        return res.rows[0]!.id;
+      });
+      return { id, ...e };
+    },
+    async repeat(id, at) {
+      const res = await db.query('UPDATE machine_events SET repeats = repeats + 1, last_at = $1 WHERE id = $2', [
+        at,
+        id,
+      ]);
+      return res.rowCount > 0;
+    },
+    prune,
+    async list(mac, opts = {}) {
+      return rows('SELECT * FROM machine_events WHERE mac = $1 AND id > $2 ORDER BY id LIMIT $3', [
+        mac,
+        opts.afterId ?? 0,
+        opts.limit ?? 10_000,
+      ]);
+    },
+    async since(afterId, limit) {
+      return rows('SELECT * FROM machine_events WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+    },
+    async tail(mac, limit) {
+      return rows(
+        'SELECT * FROM (SELECT * FROM machine_events WHERE mac = $1 ORDER BY id DESC LIMIT $2) t ORDER BY id',
+        [mac, limit],
+      );
+    },
+    async latest(macs) {
+      if (macs.length === 0) return new Map();
+      // One index seek per asked MAC (machine_events_mac), not a GROUP BY over the whole timeline.
+      const res = await db.read<{ mac: string; id: number; kind: string; at: string }>(
+        `SELECT e.mac, e.id, e.kind, COALESCE(e.last_at, e.at) AS at
+         FROM (SELECT DISTINCT unnest($1::text[]) AS mac) j
+         JOIN machine_events e ON e.id = (SELECT max(id) FROM machine_events WHERE mac = j.mac)`,
+        [[...macs]],
+      );
+      return new Map(res.rows.map((r) => [r.mac, { id: r.id, kind: r.kind, at: r.at }]));
+    },
+  };
+}
