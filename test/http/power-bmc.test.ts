@@ -134,6 +134,9 @@ t.test('a wrong password is a 502 with the BMC words, on the timeline, and chang
   t.match(last, { kind: 'power-on-failed', detail: { driver: 'ipmi', reason: 'auth' } });
   const status = await a.api('GET', `/api/v1/machines/${MAC}/power`);
   t.equal(status.status, 502, 'the state cannot be read either');
+  t.match(status.json, { error: 'power_failed', state: 'unknown', driver: 'ipmi', bootDevice: true });
+  t.same(status.json.actions, ['on', 'off', 'cycle', 'reset', 'soft'], 'what the driver could do, all the same');
+  t.match(status.json.message, /RAKP 2 HMAC is invalid/);
   t.notOk(`${r.body}${status.body}${JSON.stringify(await a.events(MAC))}${a.logs()}`.includes(wrong));
 
   // Nothing listens there: unreachable, within the driver's bounded retries.

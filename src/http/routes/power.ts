@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Core } from '../../core/index.js';
+import { PowerError } from '../../core/power/power-service.js';
 import type { BootDevice, PowerAction } from '../../core/power/power-driver.js';
 import { sourceIp } from '../auth.js';
 import { machineParams } from '../schemas/machines.js';
@@ -25,10 +26,16 @@ export async function powerRoutes(app: FastifyInstance, { core }: { core: Core }
   app.get<MacParams>(
     '/machines/:mac/power',
     { schema: { params: machineParams, response: { 200: powerStateView } } },
-    async (req) => {
+    async (req, reply) => {
       const can = await core.power.capabilities(req.params.mac);
-      const { state } = await core.power.status(req.params.mac, actor(req));
-      return { mac: req.params.mac, state, driver: can.driver, actions: can.actions, bootDevice: can.bootDevice };
+      const shown = { mac: req.params.mac, driver: can.driver, actions: can.actions, bootDevice: can.bootDevice };
+      try {
+        return { ...shown, state: (await core.power.status(req.params.mac, actor(req))).state };
+      } catch (err) {
+        // The BMC's words, and still what its driver could do (the dashboard keeps its menu).
+        if (!(err instanceof PowerError)) throw err;
+        return reply.code(502).send({ error: err.code, message: err.message, ...shown, state: 'unknown' });
+      }
     },
   );
 

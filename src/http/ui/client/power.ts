@@ -5,7 +5,7 @@
  * after an action, when the BMC is set or removed, and at most every 30 s with the detail refresh,
  * never while a request is already out. Destructive actions wait for the confirm form.
  */
-import { api, messageOf, statusOf } from './api.js';
+import { ApiError, api, messageOf, statusOf } from './api.js';
 import { byId, clear, h, toast, type Child } from './dom.js';
 import { renderLists } from './lists.js';
 import { state } from './state.js';
@@ -76,8 +76,11 @@ async function loadPower(force: boolean): Promise<void> {
       view = p.value;
       error = '';
     } else if (statusOf(p.reason) !== 401) {
-      // The BMC did not answer: its words in the Power row; the menu keeps what it last knew.
+      // The BMC did not answer: its words in the Power row. A 502 still says what the driver can
+      // do (the menu stays); anything else keeps what the page last knew.
       error = messageOf(p.reason);
+      const body = p.reason instanceof ApiError ? (p.reason.body as Partial<PowerView> | null) : null;
+      if (body && Array.isArray(body.actions)) view = body as PowerView;
     }
   } finally {
     inFlight = false;
