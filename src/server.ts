@@ -169,6 +169,7 @@ export async function startServer(
       kmsg,
       limits: describeConnectionLimits(limits),
       httpWorkers: listening.workers?.pids ?? 'this process',
+      httpInternal: listening.internal,
     },
     `metalboot ready: HTTP on ${httpAddress} (${httpWorkers > 1 ? `${httpWorkers} workers` : 'one process'}), DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}, store ${storeText}; machines use ${settings.advertiseUrl}`,
   );

@@ -32,6 +32,8 @@ export interface HttpListening {
   /** host:port of the public listener. */
   address: string;
   workers?: HttpWorkers;
+  /** The internal socket the workers forward to (with workers). */
+  internal?: string;
   /** Stop accepting and let what is in flight finish: the workers first (they forward to the app), then the app. */
   close(): Promise<void>;
   /** Cut the connections still open (a shutdown past its deadline). */
@@ -78,6 +80,7 @@ export async function listenHttp(http: FastifyInstance, o: HttpListenOptions): P
   return {
     address: workers.address,
     workers,
+    internal: socket,
     close: async () => {
       await workers.close();
       await http.close();
