@@ -11,6 +11,7 @@ import { DEFAULT_HTTP_LIMITS } from '../../src/http/connection-limits.js';
 import { divideLimits } from '../../src/http/workers/ipc.js';
 import { endToEnd } from '../../src/http/workers/proxy.js';
 import { parseHttpWorkers } from '../../src/settings/settings.js';
+import { resolveDoctorSettings, workersCheck } from '../../src/doctor/settings.js';
 import { clusterBody, configUrlOf, makeApp } from '../helpers/core-app.js';
 
 const MAC = '52:54:00:aa:17:02';
@@ -80,4 +81,25 @@ t.test('--http-workers: default one per CPU, 1 to 64', async (t) => {
   t.equal(parseHttpWorkers('1', 6), 1);
   t.equal(parseHttpWorkers(' 4 ', 6), 4);
   for (const bad of ['0', '-1', '1.5', 'two', '65']) t.throws(() => parseHttpWorkers(bad, 2), /--http-workers must be/);
+});
+
+t.test('doctor shows the worker count and each worker share of the caps', async (t) => {
+  const inputs = {
+    listen: ':9000',
+    dhcp: 'off',
+    dataDir: 'd',
+    assetsDir: 'a',
+    templatesDir: 't',
+    discoveryRetry: '30',
+  };
+  const two = resolveDoctorSettings({ ...inputs, httpWorkers: '2' }).settings;
+  t.equal(two.httpWorkers, 2);
+  t.match(workersCheck(two), {
+    status: 'info',
+    message: /^HTTP workers: 2 processes .*2048 connections, 32 per source$/,
+  });
+  const one = resolveDoctorSettings({ ...inputs, httpWorkers: '1' }).settings;
+  t.match(workersCheck(one).message, /^HTTP workers: 1 /);
+  const bad = resolveDoctorSettings({ ...inputs, httpWorkers: '0' });
+  t.match(bad.checks, [{ status: 'fail', message: /--http-workers must be/ }], 'what serve refuses, doctor fails');
 });
