@@ -25,6 +25,12 @@ class IpcLedger implements AssetLedger {
   private transfers = 0;
   private readonly waiting = new Map<number, { resolve(): void; reject(err: Error): void }>();
 
+  /** Every event sent was acknowledged (bounded: a primary that stopped answering is not waited for). */
+  async settled(maxMs = 5_000): Promise<void> {
+    for (const deadline = Date.now() + maxMs; this.waiting.size > 0 && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 20));
+  }
+
   answer(id: number, error?: string): void {
     const w = this.waiting.get(id);
     this.waiting.delete(id);
@@ -80,11 +86,14 @@ async function main(): Promise<void> {
     } else if (msg.metalboot === 'drain' && !draining) {
       draining = true;
       // Stop accepting; downloads in flight finish (their end still goes to the primary), then leave.
-      void app.close().finally(() => {
-        agent.destroy();
-        process.disconnect?.();
-        process.exit(0);
-      });
+      void app
+        .close()
+        .then(() => ledger.settled()) // each download's end reached the primary before this process goes
+        .finally(() => {
+          agent.destroy();
+          process.disconnect?.();
+          process.exit(0);
+        });
     } else if (msg.metalboot === 'abort') app.server.closeAllConnections();
   });
   try {
