@@ -4,8 +4,11 @@
  */
 import t from 'tap';
 import { type IncomingMessage, request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { VERSION } from '../helpers/asset-mirror.js';
 import { type Served, serve, waitFor } from '../helpers/cli-run.js';
+import { spawnCollecting, TEST_LISTENERS } from '../helpers/spawn-server.js';
 import { registerMachine, sha, talosAssets } from '../helpers/worker-client.js';
 
 const MAC = '52:54:00:aa:17:03';
@@ -72,4 +75,22 @@ t.test('SIGTERM past the deadline: the workers cut what is still open and the pr
   t.equal(await held.ended, false, 'the stuck download was cut');
   await waitFor('the workers to be gone', () => pids.every((p) => !alive(p)));
   t.pass('no worker outlives the primary');
+});
+
+t.test('a port the workers cannot listen on stops serve with the reason, leaving no worker behind', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as { port: number }).port;
+  const dir = t.testdir({});
+  const srv = spawnCollecting(t, ['serve', '--listen', `127.0.0.1:${port}`, '--tftp-listen', 'off'], {
+    ...process.env,
+    ...TEST_LISTENERS,
+    METALBOOT_HTTP_WORKERS: '2',
+    METALBOOT_DATA_DIR: join(dir, 'data'),
+    METALBOOT_ASSETS_DIR: join(dir, 'assets'),
+    METALBOOT_API_TOKEN: 'workers-test-token-0123456789',
+  });
+  t.equal(await srv.exited, 1, 'serve fails');
+  t.match(srv.stdout() + srv.stderr(), `cannot listen on 127.0.0.1:${port}: bind EADDRINUSE`);
 });

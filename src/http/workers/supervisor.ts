@@ -57,7 +57,7 @@ export class HttpWorkers {
     try {
       await Promise.all(Array.from({ length: n }, () => pool.fork()));
     } catch (err) {
-      await pool.close();
+      await pool.kill(); // some may not listen for a drain yet
       throw err;
     }
     return pool;
@@ -82,6 +82,21 @@ export class HttpWorkers {
             if (w.isDead()) return resolve();
             w.once('exit', () => resolve());
             this.tell(w, { metalboot: 'drain' });
+          }),
+      ),
+    ).then(() => undefined);
+    return this.closing;
+  }
+
+  /** A start that failed: end every worker now and wait for it. */
+  private kill(): Promise<void> {
+    this.closing ??= Promise.all(
+      [...this.live.values()].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGKILL');
           }),
       ),
     ).then(() => undefined);
