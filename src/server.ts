@@ -11,6 +11,8 @@ import { createCore, type Core } from './core/index.js';
 import { loadTemplates } from './core/boot/templates.js';
 import { startDhcpServer, type DhcpServer } from './dhcp/server.js';
 import { buildHttpApp } from './http/app.js';
+import { type HttpListening, listenHttp } from './http/workers/listen.js';
+import type { HttpWorkers } from './http/workers/supervisor.js';
 import { DEFAULT_CONNECTION_LIMITS, describeConnectionLimits } from './settings/limit-settings.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { ProcNeighbourTable } from './net/neighbours.js';
@@ -36,6 +38,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Cut the HTTP connections still open (a shutdown past its deadline), so close() can finish. */
   abortConnections(): void;
+  /** The HTTP worker processes (`--http-workers` above 1). */
+  httpWorkers?: HttpWorkers;
 }
 
 /** Compose metalboot from its settings: store → core → protocol adapters. */
@@ -78,6 +82,8 @@ export async function startServer(
   });
   const metrics = createMetrics(core);
   const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
+  const httpWorkers = settings.httpWorkers ?? 1;
+  let listening: HttpListening | undefined;
   let dhcp: DhcpServer | undefined;
   let tftp: TftpServer | undefined;
   let talos: TalosListeners | undefined;
@@ -91,6 +97,7 @@ export async function startServer(
     // Asked per preview: TFTP starts after HTTP (and may not start at all).
     bootNetwork: () => ({ tftp: !!tftp, dhcpMode: settings.dhcp.mode }),
     limits: limits.http, // the one HTTP listener: boot routes, assets and the admin API
+    behindWorkers: httpWorkers > 1, // then the workers hold the public port and forward to it
   });
   const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
   // Last started, first closed; once, however often it is asked (SIGINT then SIGTERM).
@@ -101,8 +108,19 @@ export async function startServer(
         await close().catch((err) => logger.error({ err }, 'shutdown step failed'));
     })());
   try {
-    await http.listen({ host: settings.listen.host, port: settings.listen.port });
-    closers.push(() => http.close());
+    listening = await listenHttp(http, {
+      listen: settings.listen,
+      workers: httpWorkers,
+      dataDir: settings.dataDir,
+      assetsDir: settings.assetsDir,
+      limits: limits.http,
+      logLevel: settings.logLevel,
+      logFormat: settings.logFormat,
+      core,
+      metrics,
+      logger,
+    });
+    closers.push(listening.close);
     tftp = await startTftp(settings, core, metrics, logger, limits.tftpMaxTransfersPerSource);
     if (tftp) closers.push(() => tftp!.close());
     dhcp = await startDhcp(settings, core, metrics, !!tftp, logger);
@@ -128,11 +146,7 @@ export async function startServer(
     await closeAll();
     throw err;
   }
-  const addr = http.server.address();
-  const httpAddress =
-    typeof addr === 'object' && addr
-      ? `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`
-      : String(addr);
+  const httpAddress = listening.address;
   // At every start, not once: an unsafe binding must not scroll out of sight.
   for (const warning of bindingWarnings(core.guard.binder.binding)) logger.warn(warning);
   if (created) {
@@ -154,8 +168,10 @@ export async function startServer(
       events,
       kmsg,
       limits: describeConnectionLimits(limits),
+      httpWorkers: listening.workers?.pids ?? 'this process',
+      httpInternal: listening.internal,
     },
-    `metalboot ready: HTTP on ${httpAddress}, DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}, store ${storeText}; machines use ${settings.advertiseUrl}`,
+    `metalboot ready: HTTP on ${httpAddress} (${httpWorkers > 1 ? `${httpWorkers} workers` : 'one process'}), DHCP ${dhcpText}, TFTP ${tftpAddress}, Talos events ${events}, kernel logs ${kmsg}, store ${storeText}; machines use ${settings.advertiseUrl}`,
   );
   return {
     core,
@@ -164,7 +180,8 @@ export async function startServer(
     dhcp,
     tftp,
     close: closeAll,
-    abortConnections: () => http.server.closeAllConnections(),
+    abortConnections: () => listening!.abort(),
+    httpWorkers: listening.workers,
   };
 }
 

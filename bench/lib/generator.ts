@@ -3,6 +3,7 @@
 // end. Every loop is bounded in count and time (the job's deadline).
 //
 //   ip netns exec <client ns> node --import=@tapjs/typescript/import bench/lib/generator.ts job.json
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import { tftpGet } from '../../src/tftp/client.js';
@@ -346,6 +347,28 @@ async function tftpLoad(job: TftpJob): Promise<TftpResult> {
   };
 }
 
+/** One download by a curl process: its status and size as curl reports them. */
+function curlGet(url: string, deadlineMs: number): Promise<{ status: number; bytes: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const args = [
+      '-s',
+      '-o',
+      '/dev/null',
+      '--max-time',
+      String(Math.ceil(deadlineMs / 1000)),
+      '-w',
+      '%{http_code} %{size_download}',
+      url,
+    ];
+    execFile('curl', args, { timeout: deadlineMs + 5_000 }, (err, stdout) => {
+      if (err) return reject(new Error(`curl: ${err.message.slice(0, 200)}`));
+      const [status, bytes] = stdout.trim().split(' ').map(Number);
+      resolve({ status: status!, bytes: bytes!, ms: performance.now() - started });
+    });
+  });
+}
+
 async function httpBulk(job: HttpBulkJob): Promise<HttpBulkResult> {
   const times: number[] = [];
   const failures: Failure[] = [];
@@ -356,7 +379,9 @@ async function httpBulk(job: HttpBulkJob): Promise<HttpBulkResult> {
     Array.from({ length: job.concurrency }, async (_, n) => {
       const agent = new http.Agent({ keepAlive: false });
       try {
-        const r = await get(job.url, agent, { keepBody: 0, totalTimeoutMs: job.deadlineMs });
+        const r = job.curl
+          ? await curlGet(job.url, job.deadlineMs)
+          : await get(job.url, agent, { keepBody: 0, totalTimeoutMs: job.deadlineMs });
         if (r.status !== 200 || r.bytes !== job.size) throw new Error(`HTTP ${r.status}, ${r.bytes} bytes`);
         bytes += r.bytes;
         times.push(r.ms);

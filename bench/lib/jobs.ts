@@ -47,6 +47,8 @@ export interface HttpBulkJob {
   concurrency: number;
   size: number;
   deadlineMs: number;
+  /** Download with one curl process each (the unpinned comparison, as an operator would measure), not node's client. */
+  curl?: boolean;
 }
 
 export interface RenderJob {

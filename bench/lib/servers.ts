@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IFNAME, SERVER_IP, type Pair } from './netns.js';
+import { IFNAME, pinning, SERVER_IP, type Pair } from './netns.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(PROJECT_ROOT, 'dist/cli/main.js');
@@ -87,6 +87,12 @@ export interface MetalbootOptions {
   perfMap?: boolean;
   /** Another metalboot checkout/build to run instead of this one (its dist/cli/main.js, its templates). */
   productRoot?: string;
+  /**
+   * `--http-workers`. Absent: 1 when the servers are pinned to one CPU (a second process there only
+   * competes for it: the pinned scenarios measure what they always did), else metalboot's default
+   * (one per CPU).
+   */
+  httpWorkers?: number;
 }
 
 export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<Running & { base: string }> {
@@ -137,6 +143,7 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     // One load generator plays thousands of machines from one address: no request could be tied
     // to its MAC (--config-binding), so the bench measures the install path as first-request.
     METALBOOT_CONFIG_BINDING: 'first-request',
+    ...(o.httpWorkers !== undefined || pinning.server ? { METALBOOT_HTTP_WORKERS: String(o.httpWorkers ?? 1) } : {}),
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };

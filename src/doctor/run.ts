@@ -4,7 +4,13 @@ import { fileChecks } from './file-checks.js';
 import { networkChecks } from './network-checks.js';
 import { portChecks } from './port-checks.js';
 import { machineChecks, serverChecks } from './server-checks.js';
-import { limitsCheck, resolveDoctorSettings, type DoctorInputs, type DoctorSettings } from './settings.js';
+import {
+  limitsCheck,
+  resolveDoctorSettings,
+  workersCheck,
+  type DoctorInputs,
+  type DoctorSettings,
+} from './settings.js';
 import type { Check, CheckStatus, DoctorApi } from './types.js';
 
 export interface DoctorReport {
@@ -19,7 +25,7 @@ export async function runDoctor(
   opts: { tokenFromEnv: boolean },
 ): Promise<DoctorReport> {
   const { settings, checks } = resolveDoctorSettings(inputs);
-  checks.push(limitsCheck(settings));
+  checks.push(limitsCheck(settings), workersCheck(settings));
   const server = await serverChecks(api);
   checks.push(...server.checks);
   checks.push(...(await portChecks(settings)));

@@ -13,7 +13,8 @@ import {
 import { parseGrowthSettings, type GrowthInputs } from '../settings/growth-settings.js';
 import { bindingWarnings, parseConfigBinding } from '../core/binding/config-binding.js';
 import { interfaceAddress, parseDhcpMode, type DhcpModeSetting } from '../settings/network-settings.js';
-import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseListen } from '../settings/settings.js';
+import { deriveAdvertiseUrl, normaliseAdvertiseUrl, parseHttpWorkers, parseListen } from '../settings/settings.js';
+import { divideLimits } from '../http/workers/ipc.js';
 import { parseTalosListen, type ListenAddress } from '../talos/index.js';
 import type { Check } from './types.js';
 
@@ -30,6 +31,7 @@ export interface DoctorInputs extends ConnectionLimitInputs, GrowthInputs {
   templatesDir: string;
   discoveryRetry: string;
   configBinding?: string;
+  httpWorkers?: string;
 }
 
 export interface DoctorSettings {
@@ -52,6 +54,8 @@ export interface DoctorSettings {
   discoveryRetrySeconds: number;
   /** HTTP timeouts and connection caps, TFTP transfers per source, as serve would apply them. */
   limits: ConnectionLimits;
+  /** Processes serving HTTP (`--http-workers`; 1: one process). */
+  httpWorkers: number;
 }
 
 export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSettings; checks: Check[] } {
@@ -111,6 +115,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
       hint: 'see README "Which request gets the config"',
     });
   }
+  const httpWorkers = attempt(() => parseHttpWorkers(inp.httpWorkers), 1);
   const retry = Number(inp.discoveryRetry);
   return {
     settings: {
@@ -129,6 +134,7 @@ export function resolveDoctorSettings(inp: DoctorInputs): { settings: DoctorSett
       templatesDir: inp.templatesDir,
       discoveryRetrySeconds: Number.isInteger(retry) && retry > 0 ? retry : 30,
       limits,
+      httpWorkers,
     },
     checks,
   };
@@ -140,5 +146,18 @@ export function limitsCheck(settings: DoctorSettings): Check {
     area: 'settings',
     status: 'info',
     message: `connection limits: ${describeConnectionLimits(settings.limits)}`,
+  };
+}
+
+/** How many processes serve HTTP, and what each may hold of the connection caps. */
+export function workersCheck(settings: DoctorSettings): Check {
+  const n = settings.httpWorkers;
+  if (n <= 1)
+    return { area: 'settings', status: 'info', message: 'HTTP workers: 1 (HTTP is served by the one process)' };
+  const share = divideLimits(settings.limits.http, n);
+  return {
+    area: 'settings',
+    status: 'info',
+    message: `HTTP workers: ${n} processes share the HTTP port (each ~70 MB resident), each holding up to ${share.maxConnections} connections, ${share.maxConnectionsPerSource} per source`,
   };
 }

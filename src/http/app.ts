@@ -1,10 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { BootNetwork } from '../core/boot/boot-service.js';
 import type { Core } from '../core/index.js';
 import { connectionSamples } from '../metrics/connections.js';
 import { createMetrics, installHttpMetrics, type Metrics } from '../metrics/index.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, trustForwardedClient } from './auth.js';
 import { BootFastPath } from './boot-fast-path.js';
 import {
   applyHttpTimeouts,
@@ -15,7 +15,7 @@ import {
 } from './connection-limits.js';
 import { installErrorHandler } from './errors.js';
 import { genReqId, httpLogger, installRequestIds, OneLineRequestLog } from './request-log.js';
-import { assetRoutes } from './routes/assets.js';
+import { assetRoutes, coreLedger } from './routes/assets.js';
 import { auditRoutes } from './routes/audit.js';
 import { bootRoutes } from './routes/boot.js';
 import { clusterRoutes } from './routes/clusters.js';
@@ -50,9 +50,27 @@ export interface HttpOptions {
   bootNetwork?: () => BootNetwork;
   /** Timeouts and connection caps of this listener (connection-limits.ts); default DEFAULT_HTTP_LIMITS. */
   limits?: HttpLimits;
+  /**
+   * The app listens only for HTTP workers (src/http/workers/), on the internal socket: each request
+   * must name its client (FORWARDED_CLIENT_HEADER), which is believed here and nowhere else; the
+   * workers cap connections on the public port, so this server has no connection gate.
+   */
+  behindWorkers?: boolean;
 }
 
 const NO_BOOT_NETWORK = (): BootNetwork => ({ tftp: false, dhcpMode: 'off' });
+const NO_CONNECTIONS = { open: 0, refused: { total: 0, 'per-source': 0 } };
+/** The internal listener's idle keep-alive: longer than the workers' agents keep an idle socket. */
+export const INTERNAL_KEEP_ALIVE_MS = 120_000;
+
+function refuseUnforwarded(res: ServerResponse): void {
+  const body = JSON.stringify({
+    error: 'bad_request',
+    message: 'the internal listener takes requests from HTTP workers only',
+  });
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
 
 /** The HTTP adapter: admin API under /api/v1 (token), boot routes and assets (no token). */
 export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> {
@@ -65,13 +83,18 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
     // server it makes is set here.
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
+        if (opts.behindWorkers && !trustForwardedClient(req)) return refuseUnforwarded(res);
         if (!fastPath?.handle(req, res)) handler(req, res);
       });
       // Timeouts like nginx's, never a total time (a kernel download may take minutes), and caps on
       // connections so one host cannot take every socket (connection-limits.ts).
       applyHttpTimeouts(server, limits);
-      gate = new ConnectionGate(limits, opts.logger);
-      gate.install(server);
+      // The workers' pooled connections outlive their own idle timer (60 s), so none is cut under a request.
+      if (opts.behindWorkers) server.keepAliveTimeout = INTERNAL_KEEP_ALIVE_MS;
+      else {
+        gate = new ConnectionGate(limits, opts.logger);
+        gate.install(server);
+      }
       return server;
     },
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
@@ -96,15 +119,20 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   const metrics = opts.metrics ?? createMetrics(opts.core);
   if (!opts.metrics) app.addHook('onClose', async () => metrics.close());
   installHttpMetrics(app, metrics);
-  connectionSamples(() => gate!.stats(), [metrics.registry]);
+  // Behind workers the public connections are theirs: they report them, summed into /metrics.
+  connectionSamples(() => gate?.stats() ?? NO_CONNECTIONS, [metrics.registry]);
   fastPath = new BootFastPath(opts.core, app.log, metrics);
   app.decorate('bootFastPath', fastPath);
-  app.decorate('connectionGate', gate!);
+  if (gate) app.decorate('connectionGate', gate);
   await app.register(metricsRoutes, { metrics, apiToken: opts.apiToken, requireToken: opts.metricsRequireToken });
   await app.register(uiRoutes);
   await app.register(healthRoutes);
   await app.register(bootRoutes, { core: opts.core });
-  await app.register(assetRoutes, { core: opts.core, assetsDir: opts.assetsDir, sendTimeoutMs: limits.sendTimeoutMs });
+  await app.register(assetRoutes, {
+    ledger: coreLedger(opts.core),
+    assetsDir: opts.assetsDir,
+    sendTimeoutMs: limits.sendTimeoutMs,
+  });
   await app.register(
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.apiToken));
@@ -128,7 +156,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The connection caps in front of this app's server (connection-limits.ts). */
+    /** The connection caps in front of this app's server (connection-limits.ts); absent behind workers. */
     connectionGate: ConnectionGate;
   }
 }

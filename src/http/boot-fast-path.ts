@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Core } from '../core/index.js';
 import { bootResultFor } from '../metrics/http.js';
 import type { Metrics } from '../metrics/index.js';
-import { unmappedIp } from './auth.js';
+import { clientIp } from './auth.js';
 import { genReqId } from './request-log.js';
 import {
   answerConfig,
@@ -82,7 +82,7 @@ export class BootFastPath {
     this.served++;
     const started = performance.now();
     const id = genReqId(req);
-    const ip = unmappedIp(req.socket.remoteAddress ?? '');
+    const ip = clientIp(req);
     void answer(ip)
       .then(async (a) => {
         await this.core.flushed(); // what the answer promises (a token, an audit entry) is committed
@@ -110,7 +110,7 @@ export class BootFastPath {
           method: 'GET',
           url: req.url,
           host: req.headers.host,
-          ip: req.socket.remoteAddress,
+          ip,
           socket: req.socket,
         };
         this.log.info(

@@ -7,6 +7,7 @@ import {
 } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { clientIp } from './auth.js';
 
 /**
  * A caller's `x-request-id` is kept when it looks like an id (so a proxy's or the CLI's id
@@ -30,7 +31,8 @@ function requestSerializer(req: FastifyRequest) {
     method: req.method,
     url: redactUrl(req.url),
     host: req.host,
-    remoteAddress: req.ip,
+    // Behind HTTP workers the socket is the internal listener's: the address the worker vouched for.
+    remoteAddress: req.raw ? clientIp(req.raw) : req.ip,
     remotePort: req.socket?.remotePort,
   };
 }

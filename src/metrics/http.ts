@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Metrics } from './index.js';
+import { Counter, type Registry } from 'prom-client';
 
 /** Script kinds the /ipxe route answers with (x-metalboot-script); anything else is "other". */
 const SCRIPT_KINDS = new Set(['install', 'discovery', 'localboot', 'wipe', 'unavailable']);
@@ -46,7 +46,10 @@ export function bootResultFor(route: string, status: number, method: string, scr
  * Count boot-route requests on the root instance. A plain function rather than a plugin: a hook
  * added inside `register` would only see that plugin's own routes.
  */
-export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
+export function installHttpMetrics(
+  app: FastifyInstance,
+  metrics: { httpBoot: Counter<'route' | 'status' | 'result'> },
+): void {
   const counted = new WeakSet<object>();
   const count = (route: string, req: FastifyRequest, reply: FastifyReply) => {
     if (counted.has(reply.raw)) return;
@@ -70,5 +73,15 @@ export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void
     const route = bootRoute(req);
     if (route) count(route, req, reply);
     done();
+  });
+}
+
+/** The boot-route counter: the same name in the primary and every HTTP worker, so /metrics sums them. */
+export function httpBootCounter(registers: Registry[]): Counter<'route' | 'status' | 'result'> {
+  return new Counter({
+    name: 'metalboot_http_boot_requests_total',
+    help: 'Requests to the boot routes (scripts, configs, assets), by route, status code and result (script kind for /ipxe)',
+    labelNames: ['route', 'status', 'result'],
+    registers,
   });
 }

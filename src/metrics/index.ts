@@ -1,5 +1,12 @@
 /** metalboot's Prometheus registry: the counters fed by the timeline bus and the DHCP/TFTP port wrappers. */
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import { CONFIG_CONFLICT, CONFIG_REFUSAL, type ConfigRefusalSignal } from '../core/binding/config-guard.js';
 import type { Core } from '../core/index.js';
 import { EVENT_REPEATED } from '../core/timeline/timeline.js';
@@ -10,7 +17,12 @@ import { scrapeGauges } from './scrape-gauges.js';
 import { talosCounterSamples } from './talos.js';
 import { configRefusalReason, fromTimelineEvent } from './timeline.js';
 
-export { installHttpMetrics } from './http.js';
+import { httpBootCounter } from './http.js';
+
+export { httpBootCounter, installHttpMetrics } from './http.js';
+
+/** Another process's registry as JSON (an HTTP worker's, src/http/workers/), summed into /metrics. */
+export type PeerMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
 
 export interface MetricsOptions {
   /** Node process metrics (CPU, memory, event loop, GC) beside metalboot's own. Default true. */
@@ -30,6 +42,7 @@ export interface MetricsOptions {
 export class Metrics {
   readonly registry = new Registry();
   private dhcpFromBus = true;
+  private peers?: PeerMetrics;
   private tftpFromBus = true;
   private readonly withProcess: boolean;
   private readonly onEvent = (e: MachineEvent) => this.countEvent(e);
@@ -84,12 +97,7 @@ export class Metrics {
       help: 'Bytes of completed TFTP transfers',
       registers,
     });
-    this.httpBoot = new Counter({
-      name: 'metalboot_http_boot_requests_total',
-      help: 'Requests to the boot routes (scripts, configs, assets), by route, status code and result (script kind for /ipxe)',
-      labelNames: ['route', 'status', 'result'],
-      registers,
-    });
+    this.httpBoot = httpBootCounter(registers);
     this.configDeliveries = new Counter({
       name: 'metalboot_config_deliveries_total',
       help: 'Machine configs served',
@@ -135,7 +143,17 @@ export class Metrics {
 
   /** The exposition text: metalboot's own metrics plus, unless turned off, the process's. */
   async scrape(): Promise<string> {
-    return (this.withProcess ? Registry.merge([processRegistry(), this.registry]) : this.registry).metrics();
+    const own = this.withProcess ? Registry.merge([processRegistry(), this.registry]) : this.registry;
+    if (!this.peers) return own.metrics();
+    // One process's view: each series summed over this process and the workers (prom-client's
+    // aggregator; process metrics by their own rule, e.g. memory summed, versions taken once).
+    const all = [await own.getMetricsAsJSON(), ...(await this.peers())];
+    return AggregatorRegistry.aggregate(all).metrics();
+  }
+
+  /** Sum other processes' metrics into scrape() (the primary of HTTP workers). */
+  addPeers(peers: PeerMetrics): void {
+    this.peers = peers;
   }
 
   get contentType(): string {
@@ -228,7 +246,7 @@ export class Metrics {
  * each collector installs observers that are never removed).
  */
 let processReg: Registry | undefined;
-function processRegistry(): Registry {
+export function processRegistry(): Registry {
   if (!processReg) {
     processReg = new Registry();
     collectDefaultMetrics({ register: processReg, prefix: 'metalboot_' });

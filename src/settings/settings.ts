@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveryLimits } from '../core/registry/discovery.js';
@@ -26,6 +26,10 @@ export interface Settings {
   configBinding?: ConfigBinding;
   discoveryRetrySeconds: number;
   logLevel: string;
+  /** auto, json or pretty (HTTP workers log as the primary does). */
+  logFormat?: string;
+  /** Processes serving HTTP (`--http-workers`): 1 (absent) is one process; more fork workers (src/http/workers/). */
+  httpWorkers?: number;
   /** Require the API token on /metrics (default: open, like most exporters). */
   metricsRequireToken?: boolean;
   dhcp: DhcpSettings;
@@ -118,3 +122,15 @@ export function normaliseAdvertiseUrl(value: string): string {
   if (u.search || u.hash) throw new Error('--advertise-url must not have a query or fragment');
   return u.toString().replace(/\/+$/, '');
 }
+
+/** `--http-workers`: a whole number from 1 to 64; absent or empty: one per CPU. */
+export function parseHttpWorkers(value: string | undefined, cpus = availableParallelism()): number {
+  const v = value?.trim();
+  if (!v) return cpus;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_HTTP_WORKERS)
+    throw new Error(`--http-workers must be a whole number from 1 to ${MAX_HTTP_WORKERS}, got "${value}"`);
+  return n;
+}
+
+export const MAX_HTTP_WORKERS = 64;

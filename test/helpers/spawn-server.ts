@@ -6,8 +6,15 @@ import { ROOT } from './core-app.js';
 
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
-/** Tests keep Talos's listeners on loopback, on ports the kernel picks (parallel runs never collide). */
-export const TEST_LISTENERS = { METALBOOT_EVENTS_LISTEN: '127.0.0.1:0', METALBOOT_KMSG_LISTEN: '127.0.0.1:0' };
+/**
+ * Tests keep Talos's listeners on loopback, on ports the kernel picks (parallel runs never collide),
+ * and HTTP in one process (`--http-workers 1`, today's behaviour) unless a test asks for workers.
+ */
+export const TEST_LISTENERS = {
+  METALBOOT_EVENTS_LISTEN: '127.0.0.1:0',
+  METALBOOT_KMSG_LISTEN: '127.0.0.1:0',
+  METALBOOT_HTTP_WORKERS: '1',
+};
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

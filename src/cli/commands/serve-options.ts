@@ -158,6 +158,13 @@ export function serveOptions(): Command {
     )
     .addOption(
       opt(
+        '--http-workers <n>',
+        'HTTP: processes serving downloads and boot requests on the listen port (default: one per CPU; 1: a single process; each worker ~50 MB)',
+        'METALBOOT_HTTP_WORKERS',
+      ),
+    )
+    .addOption(
+      opt(
         '--http-header-timeout <seconds>',
         "HTTP: time to send the request headers, from the connection's opening (408 past it)",
         'METALBOOT_HTTP_HEADER_TIMEOUT',

@@ -24,6 +24,7 @@ import {
   deriveAdvertiseUrl,
   normaliseAdvertiseUrl,
   parseDatabase,
+  parseHttpWorkers,
   parseListen,
   type Settings,
 } from '../../settings/settings.js';
@@ -79,6 +80,8 @@ export function serveCommand(): Command {
         configBinding: parseConfigBinding(o.configBinding!),
         discoveryRetrySeconds: positiveInt(o.discoveryRetry!, 'discovery-retry'),
         logLevel: o.logLevel!,
+        logFormat: parseLogFormat(o.logFormat),
+        httpWorkers: parseHttpWorkers(o.httpWorkers),
         dhcp: {
           mode: dhcpMode,
           interface: o.interface,

@@ -35,8 +35,18 @@ export interface MachineScriptRequest {
 export type ConfigRefused = { status: 400 | 403 | 404 | 503; error: string; message: string };
 export type ConfigResult = { status: 200; body: string; warnings: string[] } | ConfigRefused;
 
-/** How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`). */
-export type AssetPhase = 'started' | 'completed' | 'range-sent' | 'not-modified' | 'aborted' | 'refused';
+/**
+ * How a kernel or initramfs download went, as its timeline event says (`kernel-download-<phase>`).
+ * `interrupted`: the HTTP worker process serving it died mid-transfer (the client retries with Range).
+ */
+export type AssetPhase =
+  | 'started'
+  | 'completed'
+  | 'range-sent'
+  | 'not-modified'
+  | 'aborted'
+  | 'refused'
+  | 'interrupted';
 
 /**
  * Extra kernel arguments contributed by other parts of metalboot (event sink, kernel log).

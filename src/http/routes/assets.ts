@@ -20,7 +20,7 @@ import { sendFile } from '../file-sender.js';
  */
 export async function assetRoutes(
   app: FastifyInstance,
-  { core, assetsDir, sendTimeoutMs }: { core: Core; assetsDir: string; sendTimeoutMs?: number },
+  { ledger, assetsDir, sendTimeoutMs }: { ledger: AssetLedger; assetsDir: string; sendTimeoutMs?: number },
 ): Promise<void> {
   const root = resolve(assetsDir);
   const talosAsset = (url: string) => /^\/assets\/talos\/[^/]+\/([^/?]+)/.exec(url)?.[1];
@@ -40,16 +40,13 @@ export async function assetRoutes(
       const file = req.method === 'GET' ? talosAsset(req.url) : undefined;
       const ip = sourceIp(req);
       const range = req.headers.range ?? null;
-      if (file) {
-        await core.boot.assetTransfer(ip, file, 'started', { range });
-        // A hijacked download skips the app's onSend hook, which waits for the store's commit.
-        await core.flushed();
-      }
+      // Durable before a byte is sent: a hijacked download skips the app's onSend hook, which waits for the commit.
+      const end = file ? await ledger.started(ip, file, { range }) : undefined;
       let ended = false;
       const record = (phase: AssetPhase, detail: Record<string, unknown>) =>
-        core.boot
-          .assetTransfer(ip, file!, phase, { ...detail, range })
-          .catch((err: unknown) => req.log.error({ err, file, phase }, 'recording the asset transfer failed'));
+        end!(phase, { ...detail, range }).catch((err: unknown) =>
+          req.log.error({ err, file, phase }, 'recording the asset transfer failed'),
+        );
       try {
         await sendFile(req, reply, root, path.slice(PREFIX.length), {
           inactivityTimeoutMs: sendTimeoutMs,
@@ -77,4 +74,27 @@ export async function assetRoutes(
       return reply;
     },
   });
+}
+
+/** Records how a Talos download that started went on; resolves once it is recorded. */
+export type AssetEndRecorder = (phase: AssetPhase, detail: Record<string, unknown>) => Promise<void>;
+
+/**
+ * Where the asset route puts a download on the machine's timeline: the core in this process, or
+ * (an HTTP worker, src/http/workers/) the primary's core over cluster IPC.
+ */
+export interface AssetLedger {
+  /** A Talos download began: recorded and durable when this resolves; the function records its end. */
+  started(ip: string, file: string, detail: Record<string, unknown>): Promise<AssetEndRecorder>;
+}
+
+/** The ledger of a process that holds the core (one process, or the primary). */
+export function coreLedger(core: Core): AssetLedger {
+  return {
+    async started(ip, file, detail) {
+      await core.boot.assetTransfer(ip, file, 'started', detail);
+      await core.flushed();
+      return (phase, end) => core.boot.assetTransfer(ip, file, phase, end);
+    },
+  };
 }
