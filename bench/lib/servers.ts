@@ -89,10 +89,9 @@ export interface MetalbootOptions {
   productRoot?: string;
   /**
    * `--http-workers`. Absent: 1 when the servers are pinned to one CPU (a second process there only
-   * competes for it: the pinned scenarios measure what they always did), else metalboot's default
-   * (one per CPU).
+   * competes for it: the pinned scenarios measure what they always did), else `auto` (one per CPU).
    */
-  httpWorkers?: number;
+  httpWorkers?: number | 'auto';
 }
 
 export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<Running & { base: string }> {
@@ -143,7 +142,7 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     // One load generator plays thousands of machines from one address: no request could be tied
     // to its MAC (--config-binding), so the bench measures the install path as first-request.
     METALBOOT_CONFIG_BINDING: 'first-request',
-    ...(o.httpWorkers !== undefined || pinning.server ? { METALBOOT_HTTP_WORKERS: String(o.httpWorkers ?? 1) } : {}),
+    METALBOOT_HTTP_WORKERS: String(o.httpWorkers ?? (pinning.server ? 1 : 'auto')),
     // MB_* variables reach the server untouched: knobs of candidate builds under test (--product).
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MB_'))),
   };

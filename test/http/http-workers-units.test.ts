@@ -76,8 +76,10 @@ t.test('connection caps are shared among the workers, never switched off', async
 });
 
 t.test('--http-workers: default one per CPU, 1 to 64', async (t) => {
-  t.equal(parseHttpWorkers(undefined, 6), 6);
-  t.equal(parseHttpWorkers('', 6), 6);
+  t.equal(parseHttpWorkers(undefined, 6), 1, 'one process unless asked');
+  t.equal(parseHttpWorkers('', 6), 1);
+  t.equal(parseHttpWorkers('auto', 6), 6, 'auto: one per CPU');
+  t.equal(parseHttpWorkers('auto', 200), 64);
   t.equal(parseHttpWorkers('1', 6), 1);
   t.equal(parseHttpWorkers(' 4 ', 6), 4);
   for (const bad of ['0', '-1', '1.5', 'two', '65']) t.throws(() => parseHttpWorkers(bad, 2), /--http-workers must be/);

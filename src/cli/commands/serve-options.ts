@@ -159,7 +159,7 @@ export function serveOptions(): Command {
     .addOption(
       opt(
         '--http-workers <n>',
-        'HTTP: processes serving downloads and boot requests on the listen port (default: one per CPU; 1: a single process; each worker ~50 MB)',
+        'HTTP: processes serving downloads and boot requests on the listen port (default 1: a single process; auto: one per CPU; each worker ~70 MB)',
         'METALBOOT_HTTP_WORKERS',
       ),
     )
