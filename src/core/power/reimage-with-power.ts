@@ -62,12 +62,27 @@ export async function reimageWithPower(
  * the timeline (`boot-device-failed`); the operator can still `machine boot-device <mac> pxe`.
  */
 export function followWipeWithPxe(timeline: Timeline, power: PowerService, onError: (err: unknown) => void): void {
+  // The wipe script goes to whoever asks for the MAC: a host flooding /ipxe with it must not flood
+  // the BMC. One call in flight per machine, and none within FOLLOW_UP_GAP_MS of the last one.
+  const last = new Map<string, number>();
   timeline.bus.on(WIPE_SERVED, (mac: string) => {
+    const now = timeline.clockMs();
+    const previous = last.get(mac);
+    if (previous !== undefined && (previous < 0 || now - previous < FOLLOW_UP_GAP_MS)) return;
+    last.set(mac, -1); // in flight
     power
       .setBootDevice(mac, { device: 'pxe', persistent: false }, { actor: 'metalboot', sourceIp: null })
       .catch((err: unknown) => {
         // A BMC's failure is on the timeline already; a machine or BMC removed meanwhile is no error.
         if (!(err instanceof MetalbootError)) onError(err);
+      })
+      .finally(() => {
+        last.set(mac, timeline.clockMs());
+        // Bounded: only machines heard from within the gap are kept.
+        for (const [m, at] of last) if (at >= 0 && timeline.clockMs() - at >= FOLLOW_UP_GAP_MS) last.delete(m);
       });
   });
 }
+
+/** The least time between two follow-up BMC calls for one machine. */
+export const FOLLOW_UP_GAP_MS = 5_000;
