@@ -5,7 +5,8 @@
  * an in-test PowerDriver (core.power.setBmcDrivers) that records what it is asked. And a failed
  * install's reason (Talos's first cause) in the pane.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { CHROMIUM, CHROMIUM_ARGS, missingChromium } from '../helpers/browser.js';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,24 +17,11 @@ import { TOKEN, clusterBody, makeApp, type TestApp } from '../helpers/core-app.j
 import { makeTalosApp } from '../helpers/talos-app.js';
 import { ev, failedInstall } from '../helpers/talos-standin.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const BMC_MAC = 'aa:bb:cc:00:88:01';
 const BARE_MAC = 'aa:bb:cc:00:88:02';
 const PASSWORD = 'pw-Zq81-never-shown';
 
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: apt-get install -y chromium to run the browser test`;
+const missing = missingChromium;
 if (missing && process.env.CI) t.fail(missing);
 
 /** A BMC in the test: what it was asked, and how it answers (switch `failWith` to make it throw). */
@@ -68,7 +56,11 @@ async function signedIn(t: Test, a: TestApp): Promise<{ page: Page; errors: stri
   const base = `http://127.0.0.1:${(a.app.server.address() as { port: number }).port}`;
   // The profile lives outside the test's fixture dir (see security-signals.test.ts).
   const profile = mkdtempSync(join(tmpdir(), 'metalboot-ui-profile-'));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   t.teardown(async () => {
     await ctx.close();
     await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });

@@ -3,33 +3,21 @@
  * a listening metalboot (real SQLite, real routes). The test plays the network: DHCP and TFTP
  * through the core's adapter ports, HTTP boot requests through the app, Talos through the core.
  */
+import { CHROMIUM, CHROMIUM_ARGS, missingChromium } from '../helpers/browser.js';
 import { timelineObserver } from '../../src/tftp/timeline-observer.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { blankMachine } from '../../src/core/registry/machines.js';
 import { ROOT, TOKEN, clusterBody, configUrlOf, makeApp, type TestApp } from '../helpers/core-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const W1 = { mac: 'aa:bb:cc:00:11:22', ip: '10.9.0.50' };
 const CP1 = { mac: 'aa:bb:cc:00:11:23', ip: '10.9.0.51' };
 const NEW = { mac: 'de:ad:be:ef:00:01', ip: '10.9.0.70' };
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: apt-get install -y chromium to run the browser test`;
+const missing = missingChromium;
 // CI installs chromium (Debian package) and must run this; a developer without it is told, not failed.
 if (missing && process.env.CI) t.fail(missing);
 t.test('dashboard: sign in, live states, accept, reimage, wake, escaping', { skip: missing }, dashboard);
@@ -45,7 +33,7 @@ async function launch(t: Test, profileDir: string): Promise<{ ctx: BrowserContex
   const ctx = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: CHROMIUM_ARGS,
     viewport: { width: 1440, height: 900 },
   });
   t.teardown(() => ctx.close());

@@ -3,7 +3,8 @@
  * a red banner while --config-binding is first-request (none otherwise), and a config conflict —
  * a second source asking for a config already delivered — as a red entry on the timeline.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { CHROMIUM, CHROMIUM_ARGS, missingChromium } from '../helpers/browser.js';
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,22 +13,9 @@ import t, { type Test } from 'tap';
 import type { ConfigBinding } from '../../src/core/binding/config-binding.js';
 import { TOKEN, clusterBody, configUrlOf, makeApp } from '../helpers/core-app.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const MAC = 'aa:bb:cc:00:77:01';
 
-const missing = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: apt-get install -y chromium to run the browser test`;
+const missing = missingChromium;
 if (missing && process.env.CI) t.fail(missing);
 
 async function signedIn(t: Test, configBinding: ConfigBinding) {
@@ -37,7 +25,11 @@ async function signedIn(t: Test, configBinding: ConfigBinding) {
   // The profile lives outside the test's fixture dir: chromium may still be writing its cache while
   // tap removes that dir (ENOTEMPTY, then a browser never closed). Close first, then remove.
   const profile = mkdtempSync(join(tmpdir(), 'metalboot-ui-profile-'));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
   t.teardown(async () => {
     await ctx.close();
     await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
