@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } fr
 import { join } from 'node:path';
 import { E2E_DIR, OVMF_CODE, OVMF_VARS, PROJECT_ROOT } from './env.js';
 import { drain, type Lab, readOr, sleep } from './lab.js';
-import type { Firmware } from './vm.js';
+import { type Firmware, qemuBase } from './vm.js';
 
 export const BMC_USER = 'admin';
 export const BMC_PASSWORD = 'metalboot';
@@ -232,20 +232,8 @@ export class BmcVm {
   private qemuArgs(tap: string): string[] {
     const { spec } = this;
     const args = [
-      'qemu-system-x86_64',
-      '-name',
-      `mbe2e-${spec.name}`,
-      '-accel',
-      'tcg',
-      '-m',
-      '512',
-      '-smp',
-      '1',
-      '-display',
-      'none',
-      '-monitor',
-      'none',
-      // For the BMC's "PXE once": chassis-vm moves the NIC behind the disk for the VM's next reset.
+      ...qemuBase(spec.name),
+      // For the BMC's "PXE once": chassis-vm moves the NIC behind the disk, and watches for resets.
       '-qmp',
       `unix:${join(spec.dir, 'qmp.sock')},server=on,wait=off`,
       // No -no-reboot: the wipe boot reboots, as a machine does; power is the BMC's business.

@@ -50,6 +50,25 @@ export interface VmRun {
   serialFile: string;
 }
 
+/** What every e2e VM's QEMU starts with: TCG, 512 MB, one CPU, no display or monitor. */
+export function qemuBase(name: string): string[] {
+  return [
+    'qemu-system-x86_64',
+    '-name',
+    `mbe2e-${name}`,
+    '-accel',
+    'tcg',
+    '-m',
+    '512',
+    '-smp',
+    '1',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+  ];
+}
+
 export class Vm {
   readonly serialFile: string;
   readonly disk: string;
@@ -129,19 +148,7 @@ export class Vm {
   private args(): string[] {
     const { spec } = this;
     const args = [
-      'qemu-system-x86_64',
-      '-name',
-      `mbe2e-${spec.name}`,
-      '-accel',
-      'tcg',
-      '-m',
-      '512',
-      '-smp',
-      '1',
-      '-display',
-      'none',
-      '-monitor',
-      'none',
+      ...qemuBase(spec.name),
       '-no-reboot',
       '-serial',
       `file:${this.serialFile}`,
