@@ -53,7 +53,9 @@ export async function startServer(
   // PostgreSQL when --database names it (unreachable: the start fails here, saying where it tried);
   // else the embedded SQLite file in the data directory.
   const store = settings.database
-    ? await PostgresStore.open(settings.database)
+    ? await PostgresStore.open(settings.database, {
+        feed: { onTrouble: (what, err) => logger.warn({ err }, `timeline events across instances: ${what}`) },
+      })
     : new SqliteStore(prepareSqliteFile(settings.dataDir), { walMaxBytes: settings.walMaxBytes });
   const storeText = settings.database
     ? `PostgreSQL at ${describePostgresUrl(settings.database)}`

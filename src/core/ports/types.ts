@@ -1,6 +1,7 @@
 import type { AuditEntry, Cluster, ConfigToken, Machine, MachineEvent, MachineState } from '../types.js';
 import type { LeaseRepo } from './leases.js';
 import type { ProgressRepo, TalosEventRepo } from './talos.js';
+import type { TimelineFeed } from './timeline-feed.js';
 
 /**
  * The persistence boundary. Every method is one atomic operation and returns a Promise, so an
@@ -27,6 +28,11 @@ export interface Store {
   close(): Promise<void>;
   /** The write-ahead log's bound and what went through it, for a store that has one (metrics, bench). */
   walStats?(): WalStats | undefined;
+  /**
+   * Every instance's timeline events as they commit, for a store several instances share; absent
+   * for a store one process owns (then every event is this process's own).
+   */
+  timelineFeed?: TimelineFeed;
 }
 
 export interface WalStats {
@@ -111,7 +117,8 @@ export interface EventRepo {
   /**
    * Count one more occurrence of event `id` (an identical repeat coalesced into it): its `repeats`
    * grows by one and `lastAt` becomes `at`; nothing else of it changes. False when the event is
-   * gone (retention took it), so the caller appends instead.
+   * gone (retention took it) or, on a store several instances share, is no longer its machine's
+   * newest (another instance appended one since), so the caller appends instead.
    */
   repeat(id: number, at: string): Promise<boolean>;
   list(mac: string, opts?: { afterId?: number; limit?: number }): Promise<MachineEvent[]>;

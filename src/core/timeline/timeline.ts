@@ -10,6 +10,15 @@ export type Clock = () => Date;
 export const EVENT_REPEATED = 'event-repeated';
 
 /**
+ * The bus events live streams (SSE, the dashboard) follow: every instance's events on a shared
+ * store, in id order, each once. 'event' and EVENT_REPEATED stay this process's own (per-process
+ * metrics count them; Prometheus sums the instances). On a store without a feed (one process)
+ * both pairs carry the same events.
+ */
+export const STREAM_EVENT = 'stream-event';
+export const STREAM_REPEATED = 'stream-event-repeated';
+
+/**
  * Identical repeats within this window are counted on the first event instead of appended: one
  * address replaying a registered MAC's /ipxe at full speed otherwise grows the timeline by a row
  * per request (issue 20), and a machine in a boot loop buries everything else on its timeline.
@@ -32,8 +41,13 @@ interface LastEvent {
  * moves the state, and tells live subscribers (SSE, metrics) about it.
  */
 export class Timeline {
-  /** Emits 'event' (MachineEvent) for every appended timeline entry. */
+  /**
+   * Emits 'event' (MachineEvent) for every entry this process appended, and STREAM_EVENT for every
+   * entry of the timeline (other instances' too, when the store is shared).
+   */
   readonly bus = new EventEmitter();
+  /** The store's feed carries the stream (this process's events included, in their order among the others'). */
+  private readonly shared: boolean;
   /**
    * Each machine's newest event, to recognise an identical repeat without reading the store. Only a
    * hint: a machine evicted here (or a restart) gets a new row, never a wrong count.
@@ -45,6 +59,18 @@ export class Timeline {
     private readonly clock: Clock,
   ) {
     this.bus.setMaxListeners(0); // one per SSE client
+    this.shared = store.timelineFeed !== undefined;
+    store.timelineFeed?.subscribe({
+      appended: (e) => {
+        // Another instance wrote a newer event for this machine: an identical repeat here must not
+        // be counted on our older one (it is no longer the machine's last). Our own newer event
+        // is set again when its append returns.
+        const last = this.lastByMac.get(e.mac);
+        if (last && e.id > last.id) this.lastByMac.delete(e.mac);
+        this.bus.emit(STREAM_EVENT, e);
+      },
+      repeated: (e) => this.bus.emit(STREAM_REPEATED, e),
+    });
   }
 
   now(): string {
@@ -97,12 +123,14 @@ export class Timeline {
           lastAt: at,
         };
         this.bus.emit(EVENT_REPEATED, repeated);
+        if (!this.shared) this.bus.emit(STREAM_REPEATED, repeated);
         return repeated;
       }
     }
     const event = await this.store.events.append({ mac, at, kind, detail, sourceIp, state });
     this.lastByMac.set(mac, { id: event.id, key, state, firstAtMs: atMs, repeats: 1 });
     this.bus.emit('event', event);
+    if (!this.shared) this.bus.emit(STREAM_EVENT, event);
     return event;
   }
 

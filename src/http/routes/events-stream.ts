@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../core/index.js';
 import { parseMac } from '../../core/registry/mac.js';
-import { EVENT_REPEATED } from '../../core/timeline/timeline.js';
+import { STREAM_EVENT, STREAM_REPEATED } from '../../core/timeline/timeline.js';
 import type { MachineEvent } from '../../core/types.js';
 
 export interface EventsStreamOptions {
@@ -22,7 +22,7 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
 
 /**
  * `GET /events/stream` (under /api/v1, so the bearer token applies): every timeline event of every
- * machine as Server-Sent Events, `event: machine-event`, `id:` the event id, `data:` the event JSON.
+ * machine as Server-Sent Events (those other instances on a shared store write too), `event: machine-event`, `id:` the event id, `data:` the event JSON.
  * `?mac=` narrows it to one machine. Heartbeats are SSE comments. Subscriptions end with the
  * connection. A client that reconnects with `Last-Event-ID` (EventSource does) first gets the events
  * it missed, up to `maxReplay`; when there were more, an `event: replay-truncated` says from which
@@ -93,16 +93,16 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
-        bus.off('event', onEvent);
-        bus.off(EVENT_REPEATED, onRepeat);
+        bus.off(STREAM_EVENT, onEvent);
+        bus.off(STREAM_REPEATED, onRepeat);
         open.delete(endStream);
         if (destroy) res.destroy();
         else res.end();
       }
       const endStream = () => cleanup();
       open.add(endStream);
-      bus.on('event', onEvent);
-      bus.on(EVENT_REPEATED, onRepeat);
+      bus.on(STREAM_EVENT, onEvent);
+      bus.on(STREAM_REPEATED, onRepeat);
       req.raw.on('close', endStream);
       res.on('close', endStream);
       res.on('error', () => cleanup(true));

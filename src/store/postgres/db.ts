@@ -26,7 +26,7 @@ export const LOCKS = { migrations: 1, leases: 2, events: 3, audit: 4 } as const;
  * Passed to each pool, so pg's process-wide parsers stay as they are for anyone else.
  */
 const INT8_OID = 20;
-const types = {
+export const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID && format !== 'binary'
       ? (v: string) => Number(v)
@@ -57,7 +57,7 @@ export class Db implements Sql {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: 'metalboot',
-      types,
+      types: pgTypes,
     });
     // An idle connection the server dropped (restart, network) must not crash the process: the
     // pool discards it, and the next call opens a new one or fails with the reason.

@@ -3,7 +3,15 @@ import type { EventRepo } from '../../core/ports/types.js';
 import { type Db, LOCK_SPACE, LOCKS } from './db.js';
 import { retentionPruner } from './retention.js';
 
-type Row = {
+/**
+ * The channel every instance LISTENs on (`event-feed.ts`). Payloads are `a:<id>` (an event
+ * appended) and `r:<id>` (its repeat count grew): ids only, far below NOTIFY's 8000 bytes; the
+ * listener reads the rows, so a live stream and a Last-Event-ID replay read the same thing.
+ * NOTIFY is sent inside the writing transaction: delivered at its commit, never for a rollback.
+ */
+export const EVENTS_CHANNEL = 'metalboot_events';
+
+export type Row = {
   id: number;
   mac: string;
   at: string;
@@ -15,7 +23,7 @@ type Row = {
   last_at: string | null;
 };
 
-const toEvent = (r: Row): MachineEvent => ({
+export const toEvent = (r: Row): MachineEvent => ({
   id: r.id,
   mac: r.mac,
   at: r.at,
@@ -54,15 +62,26 @@ export function pgEventRepo(db: Db): EventRepo {
           'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
           [e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state],
         );
-        return res.rows[0]!.id;
+        const id = res.rows[0]!.id;
+        // Under the events lock, so notifications queue in id order (PostgreSQL delivers them in
+        // commit order).
+        await sql.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `a:${id}`]);
+        return id;
       });
       return { id, ...e };
     },
     async repeat(id, at) {
-      const res = await db.query('UPDATE machine_events SET repeats = repeats + 1, last_at = $1 WHERE id = $2', [
-        at,
-        id,
-      ]);
+      // Only while it is still its machine's newest event: another instance may have appended one
+      // since this one's Timeline remembered it, and a repeat must not be counted across that.
+      // The notification goes out in the same statement's transaction.
+      const res = await db.query(
+        `WITH u AS (
+           UPDATE machine_events e SET repeats = repeats + 1, last_at = $1
+           WHERE e.id = $2 AND NOT EXISTS (SELECT 1 FROM machine_events n WHERE n.mac = e.mac AND n.id > e.id)
+           RETURNING e.id)
+         SELECT pg_notify($3, 'r:' || id) FROM u`,
+        [at, id, EVENTS_CHANNEL],
+      );
       return res.rowCount > 0;
     },
     prune,

@@ -13,6 +13,7 @@ import { pgAuditRepo } from './audit.js';
 import { pgBmcRepo } from './bmc.js';
 import { pgClusterRepo } from './clusters.js';
 import { Db, type DbOptions } from './db.js';
+import { type EventFeedOptions, PgEventFeed } from './event-feed.js';
 import { pgEventRepo } from './events.js';
 import { pgLeaseRepo } from './leases.js';
 import { pgMachineRepo } from './machines.js';
@@ -45,8 +46,14 @@ export class PostgresStore implements Store {
   readonly leases: LeaseRepo;
   readonly talosEvents: TalosEventRepo;
   readonly progress: ProgressRepo;
+  /** Every instance's new timeline events, from a LISTEN connection of its own. */
+  readonly timelineFeed: PgEventFeed;
 
-  private constructor(readonly db: Db) {
+  private constructor(
+    readonly db: Db,
+    url: string,
+    feed: EventFeedOptions,
+  ) {
     this.clusters = pgClusterRepo(db);
     this.machines = pgMachineRepo(db);
     this.events = pgEventRepo(db);
@@ -56,6 +63,7 @@ export class PostgresStore implements Store {
     this.leases = pgLeaseRepo(db);
     this.talosEvents = pgTalosEventRepo(db);
     this.progress = pgProgressRepo(db);
+    this.timelineFeed = new PgEventFeed(url, db, this.events, feed);
   }
 
   /**
@@ -63,7 +71,7 @@ export class PostgresStore implements Store {
    * instances starting together take turns). Fails with a message naming the server (never the
    * password) when it cannot be reached or the schema cannot be migrated; nothing is left open then.
    */
-  static async open(url: string, opts: DbOptions = {}): Promise<PostgresStore> {
+  static async open(url: string, opts: DbOptions & { feed?: EventFeedOptions } = {}): Promise<PostgresStore> {
     const db = new Db(url, opts);
     try {
       await db.query('SELECT 1');
@@ -77,7 +85,11 @@ export class PostgresStore implements Store {
       await db.close().catch(() => undefined);
       throw new Error(`cannot prepare the PostgreSQL database at ${describePostgresUrl(url)}: ${reason(err)}`);
     }
-    return new PostgresStore(db);
+    const store = new PostgresStore(db, url, opts.feed ?? {});
+    // Listening before the server says it is ready, so its event stream is live from the start;
+    // should LISTEN fail now, the feed keeps trying on its own.
+    await store.timelineFeed.start();
+    return store;
   }
 
   /** Every write made so far has committed (or failed and rolled back) once this resolves. */
@@ -86,6 +98,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.timelineFeed.close();
     await this.db.close();
   }
 }
