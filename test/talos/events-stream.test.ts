@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { request, type IncomingMessage } from 'node:http';
 import t from 'tap';
 import { eventsStreamRoutes } from '../../src/http/routes/events-stream.js';
+import { STREAM_EVENT } from '../../src/core/timeline/timeline.js';
 import { makeApp, TOKEN } from '../helpers/core-app.js';
 import { eventually } from '../helpers/talos-standin.js';
 
@@ -47,8 +48,8 @@ function openStream(
 
 t.test('GET /api/v1/events/stream: timeline events as SSE, bearer token required, filter by MAC', async (t) => {
   const { app, api, core } = await makeApp(t);
-  const subscribers = () => core.timeline.bus.listenerCount('event') - base; // others (metrics) listen too
-  const base = core.timeline.bus.listenerCount('event');
+  const subscribers = () => core.timeline.bus.listenerCount(STREAM_EVENT) - base; // whatever else listens does not count
+  const base = core.timeline.bus.listenerCount(STREAM_EVENT);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
 
@@ -89,8 +90,8 @@ t.test('GET /api/v1/events/stream: timeline events as SSE, bearer token required
 
 t.test('heartbeats keep the stream alive; a client that stops reading is dropped', async (t) => {
   const { core } = await makeApp(t);
-  const base = core.timeline.bus.listenerCount('event');
-  const subscribers = () => core.timeline.bus.listenerCount('event') - base;
+  const base = core.timeline.bus.listenerCount(STREAM_EVENT);
+  const subscribers = () => core.timeline.bus.listenerCount(STREAM_EVENT) - base;
   const app = Fastify();
   await app.register(eventsStreamRoutes, { core, heartbeatMs: 20, maxBufferedBytes: 64 * 1024 });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -118,8 +119,8 @@ t.test('heartbeats keep the stream alive; a client that stops reading is dropped
 
 t.test('a client reconnecting with Last-Event-ID gets what it missed, then live events, each once', async (t) => {
   const { core } = await makeApp(t);
-  const base = core.timeline.bus.listenerCount('event');
-  const subscribers = () => core.timeline.bus.listenerCount('event') - base;
+  const base = core.timeline.bus.listenerCount(STREAM_EVENT);
+  const subscribers = () => core.timeline.bus.listenerCount(STREAM_EVENT) - base;
   const app = Fastify();
   await app.register(eventsStreamRoutes, { core, maxReplay: 3 });
   await app.listen({ host: '127.0.0.1', port: 0 });
