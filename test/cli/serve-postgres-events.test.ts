@@ -3,7 +3,8 @@
  * writes to the timeline streams live from the other's `GET /api/v1/events/stream` (LISTEN/NOTIFY,
  * src/store/postgres/event-feed.ts); a reconnect with Last-Event-ID replays exactly what was missed;
  * the listening connection killed by the server is replaced and the stream goes on; each instance's
- * /metrics counts only what it did. Without PostgreSQL the file skips visibly; under CI it fails.
+ * /metrics counts only what it did; the Talos event sink and kernel-log listener of one instance
+ * attribute a node by the address another instance registered. Without PostgreSQL the file skips visibly; under CI it fails.
  */
 import t from 'tap';
 import pg from 'pg';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { VERSION } from '../helpers/asset-mirror.js';
 import { ipxeBoot, runCli, type Served, serve, talosctlOutput, waitFor } from '../helpers/cli-run.js';
 import { missingPostgres, startPostgres } from '../helpers/postgres-server.js';
+import { eventually, freshInstall, kmsgClient, kmsgLine, TalosStandIn } from '../helpers/talos-standin.js';
 
 const missing = missingPostgres();
 if (missing && process.env.CI)
@@ -164,4 +166,50 @@ t.test('postgres', { skip: missing }, async (t) => {
       t.match(a.srv.stdout() + a.srv.stderr(), /timeline events across instances/, 'A logged the lost listener');
     },
   );
+
+  t.test('Talos reports to A about a machine registered on B are attributed by its address', async (t) => {
+    const url = await server.createDatabase();
+    const a = await serve(t, { args: ['--database', url] });
+    const b = await serve(t, { args: ['--database', url] });
+    const gen = talosctlOutput(join(b.dir, 'gen'));
+    t.equal((await runCli(['cluster', 'create', 'prod', '--from', gen, '--talos-version', VERSION], b.env)).code, 0);
+    // Registered on B with its reserved address: the only thing A can know the node by.
+    const added = await runCli(
+      ['machine', 'add', MAC, '--hostname', 'worker-1', '--role', 'worker', '--cluster', 'prod', '--ip', '127.0.0.1'],
+      b.env,
+    );
+    t.equal(added.code, 0, added.stderr);
+    const script = await ipxeBoot(b.url, MAC);
+    const configUrl = /https?:\/\/\S+\/config\/\S+/.exec(script)?.[0];
+    t.equal((await fetch(configUrl!.replace(/^https?:\/\/[^/]+/, b.url))).status, 200, 'booted through B');
+
+    const ready = JSON.parse(
+      a.srv
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('metalboot ready'))!,
+    );
+    const talos = new TalosStandIn(ready.events);
+    t.teardown(() => talos.close());
+    await talos.publishAll(freshInstall('worker-1', '127.0.0.1'));
+    const state = async () => JSON.parse((await runCli(['machine', 'show', MAC, '-o', 'json'], b.env)).stdout).state;
+    await eventually(async () => (await state()) === 'installed', 10_000);
+    t.equal(await state(), 'installed', 'A’s event sink moved the machine B registered (seen from B)');
+
+    const kmsg = await kmsgClient(Number(String(ready.kmsg).split(':').pop()));
+    t.teardown(() => kmsg.destroy());
+    await kmsg.send(kmsgLine('[talos] hello from worker-1'));
+    const logs = async () =>
+      (await (
+        await fetch(`${a.url}/api/v1/machines/${MAC}/logs`, { headers: { authorization: `Bearer ${a.token}` } })
+      ).json()) as {
+        lines: { msg: string }[];
+      };
+    await eventually(async () => (await logs()).lines.length > 0, 10_000);
+    t.same(
+      (await logs()).lines.map((l) => l.msg),
+      ['[talos] hello from worker-1'],
+      'A’s kernel-log listener filed the line under the machine',
+    );
+  });
 });
