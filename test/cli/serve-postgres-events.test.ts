@@ -8,6 +8,7 @@
  */
 import t from 'tap';
 import pg from 'pg';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { VERSION } from '../helpers/asset-mirror.js';
 import { ipxeBoot, runCli, type Served, serve, talosctlOutput, waitFor } from '../helpers/cli-run.js';
@@ -69,6 +70,18 @@ async function stream(s: Served, lastEventId?: number) {
   };
 }
 
+/** A GET from another loopback address (a second source), its status. */
+function getFrom(localAddress: string, port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, localAddress }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 const increasing = (ids: number[]) => ids.every((id, i) => i === 0 || id > ids[i - 1]!);
 
 t.test('postgres', { skip: missing }, async (t) => {
@@ -121,6 +134,26 @@ t.test('postgres', { skip: missing }, async (t) => {
         Number(/^metalboot_config_deliveries_total (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1]);
       t.equal(await metric(a), 1, 'A counts its delivery');
       t.equal(await metric(b), 0, 'B does not count A’s delivery it streamed');
+
+      // A second source asks B for the config A delivered: a conflict on B too (B heard of A's
+      // delivery through the feed). Retried (bounded) until B has read the delivery's token.
+      const conflicts = async (s: Served) =>
+        Number(/^metalboot_config_conflicts_total (\d+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1]);
+      const configPath = new URL(configUrl!).pathname + new URL(configUrl!).search;
+      for (let i = 0; i < 50 && (await conflicts(b)) === 0; i++) {
+        await getFrom('127.0.0.2', b.port, configPath);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      t.equal(await conflicts(b), 1, 'B counts the conflict over A’s delivery');
+      const onB = JSON.parse((await runCli(['machine', 'events', MAC, '-o', 'json'], b.env)).stdout) as {
+        kind: string;
+        detail: Record<string, unknown>;
+      }[];
+      t.match(
+        onB.find((e) => e.kind === 'config-conflict'),
+        { detail: { deliveredTo: '127.0.0.1', route: '/config' } },
+        'on the timeline, naming where A delivered it',
+      );
 
       // A repeat on B (an identical discovery script within the minute) is a count, also on A: the
       // first request discovers the machine, the second and third get the same discovery script.

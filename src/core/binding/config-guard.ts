@@ -1,7 +1,8 @@
 import type { Store } from '../ports/types.js';
 import { CoalescedAudit, type RefusalNote } from './coalesced-audit.js';
 import type { ConfigBinder, BindingVerdict } from './config-binding.js';
-import type { Timeline } from '../timeline/timeline.js';
+import { STREAM_EVENT, type Timeline } from '../timeline/timeline.js';
+import type { MachineEvent } from '../types.js';
 
 /** What the Timeline bus carries besides timeline entries, once per occurrence (metrics count these). */
 export const CONFIG_REFUSAL = 'config-refusal';
@@ -36,6 +37,19 @@ export class ConfigGuard {
     readonly binder: ConfigBinder,
   ) {
     this.refusals = new CoalescedAudit(store, timeline);
+    // Another instance's delivery counts here too: a second source asking this instance for a
+    // config another one delivered is the same conflict. Its token is the machine's current one
+    // (read once per delivery, off the request path; a new boot in the milliseconds between would
+    // be taken for this one's).
+    if (timeline.shared)
+      timeline.bus.on(STREAM_EVENT, (e: MachineEvent) => {
+        if (e.kind !== 'config-delivered' || !e.sourceIp || this.deliveries.get(e.mac)?.sourceIp === e.sourceIp) return;
+        const sourceIp = e.sourceIp;
+        store.tokens.forMachine(e.mac).then(
+          (token) => token && this.deliveries.set(e.mac, { tokenHash: token.tokenHash, sourceIp }),
+          () => undefined, // the database is away: no conflict is known, as before this feed
+        );
+      });
   }
 
   /**

@@ -46,8 +46,11 @@ export class Timeline {
    * entry of the timeline (other instances' too, when the store is shared).
    */
   readonly bus = new EventEmitter();
-  /** The store's feed carries the stream (this process's events included, in their order among the others'). */
-  private readonly shared: boolean;
+  /**
+   * The store is shared with other instances, and its feed carries the stream (this process's
+   * events included, in their order among the others').
+   */
+  readonly shared: boolean;
   /**
    * Each machine's newest event, to recognise an identical repeat without reading the store. Only a
    * hint: a machine evicted here (or a restart) gets a new row, never a wrong count.
