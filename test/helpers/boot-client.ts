@@ -67,12 +67,14 @@ export interface SimMachine {
 /**
  * One boot of `m`: each step goes to `pick(step)`; a step that gets no answer is retried (at most
  * `tries` times) on whatever `pick` says then, as iPXE and Talos retry. `onAnswer` runs after every
- * answered request (the caller counts them, and kills an instance at a given count).
+ * answered request (the caller counts them, and kills an instance at a given count), `onLost` after
+ * every unanswered one.
  */
 export async function bootOnce(
   m: SimMachine,
   pick: (step: Step, attempt: number) => string,
   onAnswer: (base: string, step: Step, a: Answer) => void,
+  onLost: (base: string, step: Step) => void = () => undefined,
   tries = 3,
 ): Promise<boolean> {
   const call = async (step: Step, path: string): Promise<Answer | undefined> => {
@@ -83,6 +85,7 @@ export async function bootOnce(
         a = await getFrom(base, path, m.ip);
       } catch {
         m.tally.lost[step]++;
+        onLost(base, step);
         continue;
       }
       onAnswer(base, step, a);

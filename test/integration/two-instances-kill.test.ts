@@ -81,6 +81,7 @@ async function load(
   boots: number,
   pick: (k: number, step: Step, attempt: number) => string,
   onAnswer: (base: string, step: Step, a: Answer) => void,
+  onLost?: (base: string, step: Step) => void,
 ): Promise<number> {
   let failed = 0;
   let done = 0;
@@ -97,6 +98,7 @@ async function load(
             return pick(i + k, step, attempt);
           },
           onAnswer,
+          onLost,
         );
         done++;
         if (!ok) failed++;
@@ -135,6 +137,7 @@ t.test('kill -9 of instance A during a boot load over A and B', { skip: missing 
   let answeredBeforeKill: { mac: string; ok: Record<Step, number> }[] = [];
   let bRefusedAfterKill = 0;
   let bAnsweredAfterKill = 0;
+  let bLost = 0;
   const killA = () => {
     // Snapshot before the signal: everything answered so far must survive it.
     answeredBeforeKill = machines.map((m) => ({ mac: m.mac, ok: { ...m.tally.ok } }));
@@ -152,6 +155,9 @@ t.test('kill -9 of instance A during a boot load over A and B', { skip: missing 
       }
       if (++answered === KILL_AFTER) killA();
     },
+    (base) => {
+      if (base === b.url) bLost++;
+    },
   );
   t.ok(killed, `A was killed after ${KILL_AFTER} answered requests`);
   t.equal(await a.srv.exited, null, 'A died of the signal');
@@ -159,6 +165,7 @@ t.test('kill -9 of instance A during a boot load over A and B', { skip: missing 
   t.equal(failed, 0, 'every boot completed (on B where A was gone)');
   t.ok(bAnsweredAfterKill > 100, `B kept answering after the kill (${bAnsweredAfterKill} requests)`);
   t.equal(bRefusedAfterKill, 0, 'all with 2xx');
+  t.equal(bLost, 0, 'and B never left a request unanswered');
   const lostOnA = machines.reduce((s, m) => s + m.tally.lost.boot + m.tally.lost.ipxe + m.tally.lost.config, 0);
   t.comment(`requests A left unanswered when it died: ${lostOnA}`);
 
@@ -175,6 +182,7 @@ t.test('kill -9 of instance A during a boot load over A and B', { skip: missing 
   const caughtUp = await api(a2, `/machines/${machines[0]!.mac}`);
   t.equal(caughtUp.status, 200, 'the restarted A knows the machines');
   let onA2 = 0;
+  let lost2 = 0;
   const failed2 = await load(
     machines,
     1,
@@ -182,8 +190,10 @@ t.test('kill -9 of instance A during a boot load over A and B', { skip: missing 
     (base, _step, ans) => {
       if (base === a2.url && ans.status < 300) onA2++;
     },
+    () => lost2++,
   );
   t.equal(failed2, 0, 'every boot after the restart completed');
+  t.equal(lost2, 0, 'every request after the restart answered');
   t.ok(onA2 >= MACHINES, `the restarted A served its share (${onA2} requests)`);
 
   // The store, through both instances: every answer once, nothing lost, ids unique and increasing.
