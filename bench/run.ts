@@ -56,10 +56,13 @@ import { fmt, median } from './lib/stats.js';
 import { machineIdentity } from './lib/dhcp-client.js';
 import { ramp } from './perfdhcp.js';
 import { hostile } from './scenarios/hostile.js';
+import { postgresScenario } from './scenarios/postgres.js';
 
 // ---- options --------------------------------------------------------------------------------
 
-const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'perfdhcp', 'render', 'scale', 'hostile'] as const;
+const SCENARIOS = ['storm', 'http-bulk', 'tftp', 'dhcp', 'perfdhcp', 'render', 'scale', 'hostile', 'postgres'] as const;
+/** `all` runs these; `postgres` needs PostgreSQL installed and runs on its own (bench/README.md). */
+const IN_ALL = SCENARIOS.filter((s) => s !== 'postgres');
 type Scenario = (typeof SCENARIOS)[number];
 
 const argv = process.argv.slice(2);
@@ -1492,11 +1495,7 @@ async function main(): Promise<void> {
   if (!canUseNetns()) throw new Error('the benchmark needs root and iproute2 (it creates network namespaces)');
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build (npm run bench does)`);
   const which: Scenario[] =
-    scenarioArg === 'all'
-      ? [...SCENARIOS]
-      : SCENARIOS.includes(scenarioArg as Scenario)
-        ? [scenarioArg as Scenario]
-        : [];
+    scenarioArg === 'all' ? [...IN_ALL] : SCENARIOS.includes(scenarioArg as Scenario) ? [scenarioArg as Scenario] : [];
   if (which.length === 0) {
     console.error(
       `usage: npm run bench -- <${SCENARIOS.join('|')}|all> [--machines N] [--rounds R] [--profile] [--quick]`,
@@ -1539,7 +1538,28 @@ async function main(): Promise<void> {
           runJob,
         }),
       );
-    }
+    } else if (s === 'postgres')
+      reports.push(
+        await postgresScenario({
+          work: WORK,
+          assetsDir: assets().dir,
+          token: TOKEN,
+          productRoot: PRODUCT,
+          machines: num('machines', QUICK ? 1000 : 10_000),
+          rounds: num('rounds', QUICK ? 1 : 5),
+          durationS: num('duration', QUICK ? 3 : 6),
+          connections: num('connections', 10),
+          stormMachines: num('storm-machines', QUICK ? 20 : 200),
+          stormRounds: num('storm-rounds', QUICK ? 1 : 3),
+          spreadMs: num('spread-ms', 1000),
+          pgSync: flags.get('pg-sync') === 'on' ? 'on' : 'off',
+          cpus: machine.cpus,
+          pinned: Boolean(pinning.server),
+          say,
+          createPair,
+          runJob,
+        }),
+      );
   }
   if (runRenderScale)
     reports.push(

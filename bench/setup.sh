@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # dnsmasq-base: dnsmasq without the system service; kea-dhcp4-server: ISC Kea; kea-admin: perfdhcp;
-# tftpd-hpa: in.tftpd; nginx-light: nginx with sendfile; iproute2: namespaces; linux-perf: `--perf`.
-PACKAGES=(iproute2 dnsmasq-base kea-dhcp4-server kea-admin tftpd-hpa nginx-light curl linux-perf)
+# tftpd-hpa: in.tftpd; nginx-light: nginx with sendfile; iproute2: namespaces; linux-perf: `--perf`;
+# postgresql: initdb and pg_ctl for the `postgres` scenario (it starts a server of its own).
+PACKAGES=(iproute2 dnsmasq-base kea-dhcp4-server kea-admin tftpd-hpa nginx-light curl linux-perf postgresql)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 
@@ -30,7 +31,7 @@ fi
 
 # Where systemd runs, a package may still have enabled its unit: stop and disable them.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  for unit in nginx kea-dhcp4-server kea-ctrl-agent kea-dhcp6-server kea-dhcp-ddns-server tftpd-hpa dnsmasq; do
+  for unit in nginx kea-dhcp4-server kea-ctrl-agent kea-dhcp6-server kea-dhcp-ddns-server tftpd-hpa dnsmasq postgresql; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi

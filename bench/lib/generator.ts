@@ -510,7 +510,7 @@ async function register(job: RegisterJob): Promise<RegisterResult> {
     });
     if (r.status !== 201) throw new Error(`POST ${path}: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
   };
-  await post('/api/v1/clusters', job.cluster);
+  if (job.cluster) await post('/api/v1/clusters', job.cluster);
   let next = 0;
   await Promise.all(
     Array.from({ length: job.concurrency }, async () => {

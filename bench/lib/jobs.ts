@@ -68,7 +68,8 @@ export interface RegisterJob {
   kind: 'register';
   base: string;
   token: string;
-  cluster: Record<string, unknown>;
+  /** Absent: the cluster exists already (a second instance on the same database). */
+  cluster?: Record<string, unknown>;
   machines: Array<Record<string, unknown>>;
   concurrency: number;
 }

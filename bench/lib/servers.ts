@@ -92,21 +92,31 @@ export interface MetalbootOptions {
    * competes for it: the pinned scenarios measure what they always did), else `auto` (one per CPU).
    */
   httpWorkers?: number | 'auto';
+  /** `--database` (a postgres:// URL); absent: SQLite in the data directory. */
+  database?: string;
+  /** taskset -c list for this instance; absent: the server namespace's pinning. */
+  cpus?: string;
+  /** The server's address in its namespace (a second segment's pair is re-addressed); default SERVER_IP. */
+  serverIp?: string;
+  /** `--dhcp-range` and `--dhcp-router`; default DHCP_POOL on 10.250.0.0/16. */
+  dhcpRange?: { first: string; last: string };
 }
 
 export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<Running & { base: string }> {
   const dir = prepareDir(o.root, o.name);
   const log = path.join(dir, 'metalboot.log');
-  const base = `http://${SERVER_IP}:${o.port}`;
+  const ip = o.serverIp ?? SERVER_IP;
+  const base = `http://${ip}:${o.port}`;
   const args = [
     'serve',
     '--listen',
-    `${SERVER_IP}:${o.port}`,
+    `${ip}:${o.port}`,
     '--advertise-url',
     base,
     '--tftp-listen',
-    o.tftp ? `${SERVER_IP}:69` : 'off',
+    o.tftp ? `${ip}:69` : 'off',
   ];
+  if (o.database) args.push('--database', o.database);
   if (o.dhcp)
     args.push(
       '--dhcp',
@@ -114,9 +124,9 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
       '--interface',
       IFNAME,
       '--dhcp-range',
-      `${DHCP_POOL.first}-${DHCP_POOL.last}`,
+      `${(o.dhcpRange ?? DHCP_POOL).first}-${(o.dhcpRange ?? DHCP_POOL).last}`,
       '--dhcp-router',
-      SERVER_IP,
+      ip,
     );
   const root = o.productRoot ?? PROJECT_ROOT;
   // Talos event sink / kernel-log receiver: on, as by default, but on ports of this instance's
@@ -125,7 +135,7 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
   const serveJs = fs.readFileSync(path.join(root, 'dist/cli/commands/serve.js'), { encoding: 'utf8', flag: 'r' });
   if (serveJs.includes('events-listen')) {
     const off = (o.port - 8080) * 10;
-    args.push('--events-listen', `${SERVER_IP}:${14002 + off}`, '--kmsg-listen', `${SERVER_IP}:${14001 + off}`);
+    args.push('--events-listen', `${ip}:${14002 + off}`, '--kmsg-listen', `${ip}:${14001 + off}`);
   }
   const node = [process.execPath];
   if (o.profileDir) node.push('--cpu-prof', `--cpu-prof-dir=${o.profileDir}`);
@@ -150,6 +160,7 @@ export async function startMetalboot(pair: Pair, o: MetalbootOptions): Promise<R
     env,
     cwd: root,
     logFile: log,
+    cpus: o.cpus,
   });
   await waitForLog(log, /metalboot ready/, child, `metalboot ${o.name}`, 60_000);
   const startup = fs.readFileSync(log, 'utf8');
