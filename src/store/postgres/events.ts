@@ -50,25 +50,25 @@ export function pgEventRepo(db: Db): EventRepo {
   const rows = async (text: string, params: unknown[]) => (await db.read<Row>(text, params)).rows.map(toEvent);
   return {
     async append(e) {
-      const id = await db.tx(async (sql) => {
-        if (e.state)
-          await sql.query(
-            `UPDATE machines SET state = $1, doc = doc || jsonb_build_object('state', $1::text, 'stateChangedAt', $2::text)
-             WHERE mac = $3 AND state IS DISTINCT FROM $1`,
-            [e.state, e.at, e.mac],
-          );
-        await sql.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_SPACE, LOCKS.events]);
-        const res = await sql.query<{ id: number }>(
-          'INSERT INTO machine_events (mac, at, kind, detail, source_ip, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-          [e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state],
-        );
-        const id = res.rows[0]!.id;
-        // Under the events lock, so notifications queue in id order (PostgreSQL delivers them in
-        // commit order).
-        await sql.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, `a:${id}`]);
-        return id;
-      });
-      return { id, ...e };
+      // One statement, so one round trip (it was six: BEGIN, UPDATE, lock, INSERT, NOTIFY,
+      // COMMIT; render on PostgreSQL paid them on every /ipxe). An autocommitted statement is its
+      // own transaction, so the state move and the event still commit together, the advisory lock
+      // is held until that commit, and the NOTIFY goes out at it. The CTEs run in the order their
+      // data needs: the machine's row first (u), then the lock (l counts u's rows, so u is done),
+      // then the insert (it selects from l) and the notification (from the insert's id) — the lock
+      // is still taken after the row update and held for the insert and the commit only.
+      const res = await db.query<{ id: number }>(
+        `WITH u AS (
+           UPDATE machines SET state = $6, doc = doc || jsonb_build_object('state', $6::text, 'stateChangedAt', $2::text)
+           WHERE $6::text IS NOT NULL AND mac = $1 AND state IS DISTINCT FROM $6 RETURNING 1),
+         l AS (SELECT pg_advisory_xact_lock($7, $8) FROM (SELECT count(*) FROM u) c),
+         i AS (
+           INSERT INTO machine_events (mac, at, kind, detail, source_ip, state)
+           SELECT $1, $2, $3, $4, $5, $6 FROM l RETURNING id)
+         SELECT id, pg_notify($9, 'a:' || id) FROM i`,
+        [e.mac, e.at, e.kind, JSON.stringify(e.detail), e.sourceIp, e.state, LOCK_SPACE, LOCKS.events, EVENTS_CHANNEL],
+      );
+      return { id: res.rows[0]!.id, ...e };
     },
     async repeat(id, at) {
       // Only while it is still its machine's newest event: another instance may have appended one
