@@ -49,6 +49,7 @@ export function dbCommand(): Command {
   const db = new Command('db').description('the store without a server: migrate it, or copy it into PostgreSQL');
 
   db.command('copy')
+    .summary('copy a whole store (SQLite or PostgreSQL) into an empty PostgreSQL database')
     .description(
       'copy a whole store (clusters, machines, timelines, audit log, tokens, leases, Talos events, progress, BMCs) into an empty PostgreSQL database, in one transaction. Stop the metalboot that uses --from first: a running one keeps writing, and what it writes after the copy starts stays behind (the copy is a snapshot)',
     )
@@ -89,6 +90,7 @@ export function dbCommand(): Command {
     });
 
   db.command('migrate')
+    .summary("bring the store's schema up to date without starting the server")
     .description(
       "bring the store's schema up to date (what serve does at start) without starting the server: PostgreSQL with --database, else SQLite in <data-dir>/metalboot.db",
     )
