@@ -57,9 +57,13 @@ export function dbCommand(): Command {
       '--from <file|url>',
       'the SQLite store (e.g. data/metalboot.db, or its data directory) or a postgres:// URL; opened read-only',
     )
-    .requiredOption(
-      '--to <url>',
-      'postgres://user:password@host:port/database (or postgresql://…, ?sslmode=…); migrated first',
+    .addOption(
+      new Option(
+        '--to <url>',
+        'postgres://user:password@host:port/database (or postgresql://…, ?sslmode=…); migrated first',
+      )
+        .env('METALBOOT_DATABASE')
+        .makeOptionMandatory(),
     )
     .option('--force', "replace the target's content (it must otherwise be empty)")
     .addOption(output())
