@@ -119,11 +119,13 @@ t.test('postgres', { skip: missing }, async (t) => {
   });
 
   t.test('--force replaces the content; twice gives the same result', async (t) => {
-    const first = await runCli(['db', 'copy', '--from', file, '--to', target, '--force']);
+    // --to from METALBOOT_DATABASE (what the compose profile's metalboot-pg has set)
+    const first = await runCli(['db', 'copy', '--from', file, '--force'], { METALBOOT_DATABASE: target });
     t.equal(first.code, 0, first.stderr);
     t.match(first.stdout, /\(replaced \d+ row\(s\)\)/);
     t.same(await content(target), expected, 'what was appended on the target is gone, the source is there');
-    const second = await runCli(['db', 'copy', '--from', file, '--to', target, '--force', '-o', 'json']);
+    // --from the data directory: its metalboot.db
+    const second = await runCli(['db', 'copy', '--from', dataDir, '--to', target, '--force', '-o', 'json']);
     t.equal(second.code, 0, second.stderr);
     t.match(JSON.parse(second.stdout), { tables: [{ table: 'clusters', rows: 2 }], replaced: 26 });
     t.same(await content(target), expected, 'the same content');

@@ -117,6 +117,25 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.same(after, before, 'the target is unchanged: its own event still there, nothing of the failed copy');
   });
 
+  t.test('from a SQLite file a running store holds open (its last writes still in the WAL)', async (t) => {
+    const dir = t.testdir({});
+    const file = join(dir, 'metalboot.db');
+    const live = new SqliteStore(file);
+    t.teardown(() => live.close());
+    await fillStore(live, dir);
+    const expected = await storeContent(live);
+    const target = await server.createDatabase();
+    await copyStore({ from: file, to: target });
+    const pgStore = await PostgresStore.open(target);
+    t.teardown(() => pgStore.close());
+    t.same(await storeContent(pgStore), expected, 'everything committed, as the running store reads it');
+    await live.events.append(event(MACS[0]!, 'after', 1));
+    t.ok(
+      (await live.events.list(MACS[0]!)).some((e) => e.kind === 'after'),
+      'the running store still writes',
+    );
+  });
+
   t.test('ids SQLite handed out and lost to retention are not handed out again', async (t) => {
     const dir = t.testdir({});
     const file = join(dir, 'metalboot.db');
