@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { AssetError } from '../assets/errors.js';
 import { assetErrorToCli, assetsCommand } from './commands/assets.js';
 import { clusterCommand } from './commands/cluster.js';
+import { dbCommand } from './commands/db.js';
 import { doctorCommand } from './commands/doctor.js';
 import { machineCommand } from './commands/machine.js';
 import { serveCommand } from './commands/serve.js';
@@ -28,7 +29,8 @@ const program = new Command()
   .addCommand(clusterCommand())
   .addCommand(machineCommand())
   .addCommand(assetsCommand())
-  .addCommand(doctorCommand());
+  .addCommand(doctorCommand())
+  .addCommand(dbCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 /** `metalboot doctor` without --mac: every check, in the order a boot needs them. */
 import { assetChecks } from './asset-checks.js';
+import { databaseChecks } from './database-checks.js';
 import { fileChecks } from './file-checks.js';
 import { networkChecks } from './network-checks.js';
 import { portChecks } from './port-checks.js';
@@ -28,6 +29,7 @@ export async function runDoctor(
   checks.push(limitsCheck(settings), workersCheck(settings));
   const server = await serverChecks(api);
   checks.push(...server.checks);
+  checks.push(...(await databaseChecks({ database: inputs.database, dataDir: settings.dataDir })));
   checks.push(...(await portChecks(settings)));
   checks.push(...(await networkChecks(settings, server.up)));
   checks.push(...(await assetChecks(settings, server.clusters, server.machines, server.clusters ? api : undefined)));

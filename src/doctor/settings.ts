@@ -27,6 +27,8 @@ export interface DoctorInputs extends ConnectionLimitInputs, GrowthInputs {
   interface?: string;
   advertiseUrl?: string;
   dataDir: string;
+  /** --database (as for serve): PostgreSQL there, else SQLite in the data directory. */
+  database?: string;
   assetsDir: string;
   templatesDir: string;
   discoveryRetry: string;

@@ -1,7 +1,7 @@
 /** One finding of `metalboot doctor`. */
 export type CheckStatus = 'ok' | 'info' | 'warn' | 'fail';
 
-export type CheckArea = 'settings' | 'server' | 'ports' | 'network' | 'assets' | 'files' | 'machines';
+export type CheckArea = 'settings' | 'server' | 'database' | 'ports' | 'network' | 'assets' | 'files' | 'machines';
 
 export interface Check {
   area: CheckArea;
@@ -12,7 +12,16 @@ export interface Check {
   hint?: string;
 }
 
-export const AREAS: readonly CheckArea[] = ['settings', 'server', 'ports', 'network', 'assets', 'files', 'machines'];
+export const AREAS: readonly CheckArea[] = [
+  'settings',
+  'server',
+  'database',
+  'ports',
+  'network',
+  'assets',
+  'files',
+  'machines',
+];
 
 /** What doctor needs from a metalboot server; the CLI adapts its API client to this. */
 export interface DoctorApi {
