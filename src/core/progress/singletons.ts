@@ -35,7 +35,8 @@ export interface SingletonOptions {
  */
 export class Singletons {
   private unsubscribe: (() => void) | null = null;
-  private running = false;
+  /** Whether the jobs run; null before start() (so the first state is logged, standby included). */
+  private running: boolean | null = null;
   private opts: SingletonOptions | null = null;
 
   constructor(
@@ -47,6 +48,7 @@ export class Singletons {
   /** Run the jobs whenever this instance leads, from now until stop(). */
   start(opts: SingletonOptions): void {
     this.opts = opts;
+    this.running = null;
     this.unsubscribe?.();
     this.unsubscribe = this.leadership.onChange((leader) => this.apply(leader));
     this.apply(this.leadership.isLeader());
@@ -58,7 +60,7 @@ export class Singletons {
     this.unsubscribe = null;
     this.stall.stop();
     await this.housekeeping.stop();
-    this.running = false;
+    this.running = null;
   }
 
   private apply(leader: boolean): void {
