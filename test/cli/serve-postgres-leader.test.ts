@@ -37,7 +37,7 @@ async function leaderGauge(s: Served): Promise<number | undefined> {
 }
 
 /** Poll `cond` every 100 ms for at most `ms`; false if it never held. */
-async function within(ms: number, cond: () => Promise<boolean> | boolean): Promise<boolean> {
+async function within(ms: number, cond: () => Promise<boolean>): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await cond().catch(() => false)) return true;
@@ -57,6 +57,7 @@ t.test('SQLite: the one server is the leader', async (t) => {
   t.match(await status(a), { store: 'sqlite', leader: true }, 'the status route says so');
   t.equal(await leaderGauge(a), 1, 'metalboot_leader 1');
   t.match(a.srv.stdout(), 'leader: running the stall detector and housekeeping', 'and the log');
+  t.match((await runCli(['doctor'], a.env)).stdout, /answers; .*; store SQLite\n/, 'and doctor');
 });
 
 t.test('postgres', { skip: missing }, async (t) => {
@@ -74,6 +75,11 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.equal(await leaderGauge(b), 0, 'metalboot_leader on B');
     t.match(a.srv.stdout(), 'leader: running the stall detector and housekeeping');
     t.match(b.srv.stdout(), 'standby: another instance runs the stall detector and housekeeping');
+    t.match(
+      (await runCli(['doctor'], b.env)).stdout,
+      /answers; .*; store PostgreSQL, standby \(/,
+      'doctor says B is standby',
+    );
     t.notMatch(b.srv.stdout(), 'leader: running', 'B never led');
 
     // An unknown MAC boots: discovered. A's housekeeping ran its first pass at A's start and runs
@@ -94,5 +100,10 @@ t.test('postgres', { skip: missing }, async (t) => {
     // B's first housekeeping pass runs as it takes over: the expired machine goes.
     t.ok(await within(10_000, async () => !(await listed(b))), 'housekeeping on B removed the expired machine');
     t.match(b.srv.stdout(), /"discoveredExpired":1/, 'and logged it');
+    t.match(
+      (await runCli(['doctor'], b.env)).stdout,
+      /answers; .*; store PostgreSQL, leader \(/,
+      'doctor says B leads',
+    );
   });
 });
