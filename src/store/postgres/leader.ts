@@ -85,7 +85,14 @@ export class PostgresLeadership implements Leadership {
   private set(leader: boolean): void {
     if (leader === this.leader) return;
     this.leader = leader;
-    for (const cb of this.listeners) cb(leader);
+    for (const cb of this.listeners) {
+      try {
+        cb(leader);
+      } catch (err) {
+        // Called from the connection's events too: a throw there would be the process's end.
+        this.o.onError?.(err as Error);
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -170,6 +177,7 @@ export class PostgresLeadership implements Leadership {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
