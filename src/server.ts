@@ -19,6 +19,7 @@ import { ProcNeighbourTable } from './net/neighbours.js';
 import { interfaceAddress, localPool } from './settings/network-settings.js';
 import type { Settings } from './settings/settings.js';
 import { describePostgresUrl, PostgresStore } from './store/postgres/store.js';
+import { PostgresLeadership } from './store/postgres/leader.js';
 import { SqliteStore } from './store/sqlite/store.js';
 import { loadSecretBox } from './support/secret-box.js';
 import { startTalosListeners, TalosEndpointProviders, type TalosListeners } from './talos/index.js';
@@ -60,6 +61,10 @@ export async function startServer(
   const storeText = settings.database
     ? `PostgreSQL at ${describePostgresUrl(settings.database)}`
     : `SQLite in ${settings.dataDir}`;
+  // Several instances on one PostgreSQL database: the singletons run where the advisory lock is held.
+  const onError = (err: Error) => logger.warn({ err }, 'leadership: connection to PostgreSQL lost; reconnecting');
+  const leadership = settings.database ? new PostgresLeadership(settings.database, { onError }) : undefined;
+  await leadership?.ready;
   // The Talos listeners start after the core (they feed its progress tracker) and advertise their
   // endpoints here once bound: the kernel arguments and config documents that point machines at them.
   const talosEndpoints = new TalosEndpointProviders();
@@ -81,6 +86,8 @@ export async function startServer(
     neighbours: new ProcNeighbourTable(),
     kernelArgProviders: [talosEndpoints.kernelArgs],
     documentProviders: [talosEndpoints.documents],
+    leadership,
+    storeKind: settings.database ? 'postgresql' : 'sqlite',
   });
   const metrics = createMetrics(core);
   const limits = settings.limits ?? DEFAULT_CONNECTION_LIMITS;
@@ -101,7 +108,7 @@ export async function startServer(
     limits: limits.http, // the one HTTP listener: boot routes, assets and the admin API
     behindWorkers: httpWorkers > 1, // then the workers hold the public port and forward to it
   });
-  const closers: Array<() => Promise<void>> = [() => store.close(), async () => metrics.close()];
+  const closers = [() => store.close(), async () => metrics.close(), () => core.singletons.leadership.close()];
   // Last started, first closed; once, however often it is asked (SIGINT then SIGTERM).
   let closing: Promise<void> | undefined;
   const closeAll = () =>
@@ -132,17 +139,13 @@ export async function startServer(
     // Whatever reports progress (HTTP, DHCP, TFTP, Talos), a machine that goes silent shows stalled;
     // in the states only Talos's reports end, only when the listener for them runs.
     core.stall.limitToReporters({ events: !!talos?.eventsAddress, kmsg: !!talos?.kmsgAddress });
-    core.stall.start(STALL_CHECK_INTERVAL_MS, (err) => logger.error({ err }, 'stall check failed'));
-    closers.push(async () => core.stall.stop());
-    core.housekeeping.start(
-      HOUSEKEEPING_INTERVAL_MS,
-      (err) => logger.error({ err }, 'housekeeping failed'),
-      (r) => {
-        if (Object.values(r).some((n) => n > 0))
-          logger.info(r, 'housekeeping: removed expired discovered machines and old timeline/audit rows');
-      },
-    );
-    closers.push(() => core.housekeeping.stop());
+    // Only while this instance leads (always on SQLite); started and stopped as leadership moves.
+    core.singletons.start({
+      stallIntervalMs: STALL_CHECK_INTERVAL_MS,
+      housekeepingIntervalMs: HOUSEKEEPING_INTERVAL_MS,
+      log: logger,
+    });
+    closers.push(() => core.singletons.stop());
     closers.push(async () => core.powerBatches.close());
   } catch (err) {
     await closeAll();

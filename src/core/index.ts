@@ -26,6 +26,8 @@ import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
 import { ConfigRenderer, type DocumentProvider } from './config/render.js';
 import type { TemplateSet } from './boot/templates.js';
 import { StallDetector } from './progress/stall.js';
+import { alwaysLeader, Singletons } from './progress/singletons.js';
+import type { Leadership } from './ports/leadership.js';
 import { History } from './timeline/history.js';
 import { Timeline, type Clock } from './timeline/timeline.js';
 import type { MachineState } from './types.js';
@@ -61,6 +63,10 @@ export interface CoreOptions extends BootSettings {
   documentProviders?: readonly DocumentProvider[];
   /** Errors of work the core does on its own (e.g. the BMC step after a wipe boot): the server logs them. */
   onBackgroundError?: (err: unknown) => void;
+  /** Who runs the singletons among instances on one database (default: this one, always: SQLite). */
+  leadership?: Leadership;
+  /** What the store is, for the operator (the server status route); default 'sqlite'. */
+  storeKind?: 'sqlite' | 'postgresql';
 }
 
 /**
@@ -96,6 +102,9 @@ export interface Core {
   bmc: BmcService;
   /** The background job that keeps the store bounded (discovered expiry, retention). */
   housekeeping: Housekeeping;
+  /** The stall detector and housekeeping, run while this instance is the leader (`singletons.leadership`). */
+  singletons: Singletons;
+  storeKind: 'sqlite' | 'postgresql';
   /** Config binding, refusal audit and conflicts (binding/config-guard.ts). */
   guard: ConfigGuard;
   /** Resolves once everything written so far is durable: nothing is answered before it. */
@@ -157,6 +166,8 @@ export function createCore(opts: CoreOptions): Core {
     reimageWithPower: (mac, wipe, actor) => reimageWithPower(machines, power, mac, wipe, actor),
     bmc,
     housekeeping,
+    singletons: new Singletons(opts.leadership ?? alwaysLeader(), stall, housekeeping),
+    storeKind: opts.storeKind ?? 'sqlite',
     guard,
     flushed: () => store.flushed(),
     walStats: () => store.walStats?.(),

@@ -28,16 +28,17 @@ export async function serverChecks(api: DoctorApi): Promise<ServerFacts> {
     };
   }
   try {
-    const [clusters, machines] = await Promise.all([
+    const [clusters, machines, status] = await Promise.all([
       listAll<Cluster>((p) => api.get(p), '/clusters'),
       listAll<Machine>((p) => api.get(p), '/machines'),
+      api.find<{ store?: string; leader?: boolean }>('/server').catch(() => undefined),
     ]);
     return {
       checks: [
         {
           area: 'server',
           status: 'ok',
-          message: `${api.server} answers; the API token is accepted (${clusters.length} cluster(s), ${machines.length} machine(s))`,
+          message: `${api.server} answers; the API token is accepted (${clusters.length} cluster(s), ${machines.length} machine(s))${role(status)}`,
         },
       ],
       up: true,
@@ -48,6 +49,15 @@ export async function serverChecks(api: DoctorApi): Promise<ServerFacts> {
     const e = err as Error & { hint?: string };
     return { checks: [{ area: 'server', status: 'fail', message: e.message, hint: e.hint }], up: true, machines: [] };
   }
+}
+
+/** Which store, and on PostgreSQL whether this instance runs the singletons (an older server says neither). */
+function role(s: { store?: string; leader?: boolean } | undefined): string {
+  if (s?.store === 'sqlite') return '; store SQLite';
+  if (s?.store !== 'postgresql') return '';
+  return s.leader
+    ? '; store PostgreSQL, leader (runs the stall detector and housekeeping)'
+    : '; store PostgreSQL, standby (another instance runs the stall detector and housekeeping)';
 }
 
 /** Machines that need a person: discovered ones waiting, failed or stalled ones, ones that cannot install. */

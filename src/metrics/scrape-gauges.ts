@@ -1,4 +1,4 @@
-/** Metrics read at scrape time from the core's services: machines by state, stalled machines, refused discoveries, the WAL. */
+/** Metrics read at scrape time from the core's services: machines by state, stalled machines, leadership, refused discoveries, the WAL. */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Core } from '../core/index.js';
 import type { WalStats } from '../core/ports/types.js';
@@ -36,6 +36,14 @@ export function scrapeGauges(core: Core, registers: Registry[]): void {
       const r = core.power.bmcReachability();
       this.set({ reachable: 'true' }, r.reachable);
       this.set({ reachable: 'false' }, r.failing);
+    },
+  });
+  new Gauge({
+    name: 'metalboot_leader',
+    help: '1 while this instance runs the stall detector and housekeeping (on PostgreSQL the one holding the leader lock; always 1 on SQLite), else 0',
+    registers,
+    collect() {
+      this.set(core.singletons.leadership.isLeader() ? 1 : 0);
     },
   });
   const refused = core.machines.discoveryRefused;

@@ -18,7 +18,7 @@ export interface Sql {
 
 /** Advisory-lock keys (the two-integer form): 'mbot' and what the lock guards. */
 export const LOCK_SPACE = 0x6d626f74;
-export const LOCKS = { migrations: 1, leases: 2, events: 3, audit: 4 } as const;
+export const LOCKS = { migrations: 1, leases: 2, events: 3, audit: 4, leader: 5 } as const;
 
 /**
  * int8 (ids, counts, times in ms) as JavaScript numbers instead of pg's strings: every one of them
