@@ -27,6 +27,20 @@ export interface Store {
   close(): Promise<void>;
   /** The write-ahead log's bound and what went through it, for a store that has one (metrics, bench). */
   walStats?(): WalStats | undefined;
+  /**
+   * Can the store be used right now (`/healthz`, `/readyz`)? Cheap and bounded in time: a store
+   * behind a server asks it (at most about once a second, however often it is asked); a store
+   * without this method is always ok.
+   */
+  health?(): Promise<StoreHealth>;
+}
+
+export interface StoreHealth {
+  /** Which engine: `sqlite`, `postgres`. */
+  kind: string;
+  ok: boolean;
+  /** Why not, when not ok (never a password). */
+  error?: string;
 }
 
 export interface WalStats {

@@ -4,6 +4,7 @@
  * `close()` can wait for what is still in flight.
  */
 import pg from 'pg';
+import { classifyFailure } from './failure.js';
 
 /** What a statement returns; the rows typed by the caller. */
 export interface Rows<R> {
@@ -143,7 +144,11 @@ export class Db implements Sql {
 
   private track<T>(call: () => Promise<T>, write: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
-    const p = call();
+    // A lost connection becomes the core's UnavailableError (HTTP 503, DHCP silent); the pool
+    // opens a new connection for the next call, so service resumes when the server does.
+    const p = call().catch((err: unknown) => {
+      throw classifyFailure(err);
+    });
     this.inFlight.add(p);
     if (write) this.writes.add(p);
     const done = () => {
