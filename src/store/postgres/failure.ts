@@ -44,6 +44,23 @@ export function isConnectionFailure(err: unknown): boolean {
   return e.cause !== undefined && e.cause !== err && isConnectionFailure(e.cause);
 }
 
+/**
+ * A connection that was open and is no more (the server ended it: a restart, pg_terminate_backend)
+ * as opposed to one that could not be opened: a statement that failed this way may be asked again
+ * on a new connection when it only reads.
+ */
+export function isDroppedConnection(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === '57P01' || e.code === '57P02') return true;
+  return (
+    typeof e.message === 'string' &&
+    /^(Connection terminated unexpectedly|Client has encountered a connection error|Client was closed and is not queryable)/.test(
+      e.message,
+    )
+  );
+}
+
 /** Why, in a few words: pg's message, or the socket error's code when the message is empty. */
 export function failureReason(err: unknown): string {
   // The socket's or server's own words, not the UnavailableError wrapped around them.
