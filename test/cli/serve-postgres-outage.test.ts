@@ -44,11 +44,7 @@ t.test('postgres', { skip: missing }, async (t) => {
       METALBOOT_TFTP_LISTEN: 'off',
     };
     const url = `postgres://metalboot:sw0rdfish-pw@127.0.0.1:${closed}/metalboot`;
-    const down = spawnCollecting(
-      t,
-      ['serve', '--listen', `127.0.0.1:${await freePort()}`, '--database', url],
-      env,
-    );
+    const down = spawnCollecting(t, ['serve', '--listen', `127.0.0.1:${await freePort()}`, '--database', url], env);
     t.equal(await down.exited, 1, 'exit code 1 (README: --database)');
     const out = down.stdout() + down.stderr();
     t.match(out, `cannot connect to PostgreSQL at 127.0.0.1:${closed}/metalboot`, 'where');
@@ -93,7 +89,11 @@ t.test('postgres', { skip: missing }, async (t) => {
     t.equal(generic.headers.get('retry-after'), '5');
     const list = await fetch(`${a.url}/api/v1/machines`, { headers: auth });
     t.equal(list.status, 503, 'the API: 503');
-    t.match(await list.json(), { error: 'unavailable', message: /database \(PostgreSQL\) is unavailable/ }, 'saying why');
+    t.match(
+      await list.json(),
+      { error: 'unavailable', message: /database \(PostgreSQL\) is unavailable/ },
+      'saying why',
+    );
     const shown = await runCli(['machine', 'show', MAC], a.env);
     t.not(shown.code, 0, 'the CLI fails');
     t.match(shown.stderr, /unavailable/, 'and says the database is unavailable');
