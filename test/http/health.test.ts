@@ -33,7 +33,7 @@ t.test('SQLite: healthy and ready; a store that fails is reported, the process s
 t.test('a store that cannot be reached: 503 + Retry-After on boot routes and the API', async (t) => {
   const { app, store, api, get } = await makeApp(t);
   const down = new UnavailableError('the database (PostgreSQL) is unavailable: connect ECONNREFUSED 127.0.0.1:5432');
-  const { get: getMachine, page } = store.machines;
+  const { get: getMachine, page, findByIp } = store.machines;
   store.machines.get = async () => {
     throw down;
   };
@@ -54,6 +54,13 @@ t.test('a store that cannot be reached: 503 + Retry-After on boot routes and the
   t.equal(list.headers['retry-after'], '5');
   t.same(list.json, { error: 'unavailable', message: down.message });
 
+  store.machines.findByIp = async () => {
+    throw down;
+  };
+  const kernel = await get('/assets/talos/v1.13.9/vmlinuz-amd64', '192.0.2.1');
+  t.equal(kernel.statusCode, 503, 'a Talos kernel download (recorded on the timeline first)');
+  t.equal(kernel.headers['retry-after'], '5');
+
   // Not a connection failure: the mapping it always had.
   store.machines.get = async () => {
     throw new ConflictError('already there');
@@ -61,5 +68,6 @@ t.test('a store that cannot be reached: 503 + Retry-After on boot routes and the
   t.equal((await get('/ipxe?mac=52:54:00:00:00:01', '192.0.2.1')).statusCode, 409, 'a conflict stays 409');
   store.machines.get = getMachine;
   store.machines.page = page;
+  store.machines.findByIp = findByIp;
   t.equal((await api('GET', '/api/v1/machines')).status, 200, 'and all is well once the store answers');
 });
