@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { ConflictError, UnavailableError } from '../../src/core/errors.js';
-import { makeApp } from '../helpers/core-app.js';
+import { makeApp, TOKEN } from '../helpers/core-app.js';
 
 t.test('SQLite: healthy and ready; a store that fails is reported, the process still live', async (t) => {
   const { app, store } = await makeApp(t);
@@ -71,3 +71,22 @@ t.test('a store that cannot be reached: 503 + Retry-After on boot routes and the
   store.machines.findByIp = findByIp;
   t.equal((await api('GET', '/api/v1/machines')).status, 200, 'and all is well once the store answers');
 });
+
+t.test(
+  'an event stream whose replay cannot be read ends, so the client asks again with its Last-Event-ID',
+  async (t) => {
+    const { app, store } = await makeApp(t);
+    const since = store.events.since;
+    store.events.since = async () => {
+      throw new UnavailableError('the database (PostgreSQL) is unavailable: connect ECONNREFUSED 127.0.0.1:5432');
+    };
+    const res = await app.inject({
+      url: '/api/v1/events/stream',
+      headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': '1' },
+    });
+    t.equal(res.statusCode, 200, 'the stream had started');
+    t.match(res.body, /^retry: 5000\n/, 'it tells the client when to ask again');
+    t.notMatch(res.body, 'machine-event', 'and sends nothing past the gap');
+    store.events.since = since;
+  },
+);
