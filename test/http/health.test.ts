@@ -31,7 +31,7 @@ t.test('SQLite: healthy and ready; a store that fails is reported, the process s
 });
 
 t.test('a store that cannot be reached: 503 + Retry-After on boot routes and the API', async (t) => {
-  const { app, store, api, get } = await makeApp(t);
+  const { store, api, get } = await makeApp(t);
   const down = new UnavailableError('the database (PostgreSQL) is unavailable: connect ECONNREFUSED 127.0.0.1:5432');
   const { get: getMachine, page, findByIp } = store.machines;
   store.machines.get = async () => {
