@@ -39,3 +39,15 @@ export class ConflictError extends MetalbootError {
  * Not "internal": the operator can act on it (wrong password, BMC unplugged).
  */
 export class UpstreamError extends MetalbootError {}
+
+/**
+ * The store cannot be reached (its server stopped, the connection was cut): HTTP 503 with
+ * Retry-After, DHCP silent. Nothing was written by the call that failed; the same request succeeds
+ * once the store is back, without a restart. Raised by store adapters for connection failures only
+ * (a constraint violation keeps its own mapping).
+ */
+export class UnavailableError extends MetalbootError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}

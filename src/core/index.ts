@@ -1,4 +1,4 @@
-import type { Store, WalStats } from './ports/types.js';
+import type { Store, StoreHealth, WalStats } from './ports/types.js';
 import type { LeaseRepo } from './ports/leases.js';
 import { BootService, type BootSettings, type KernelArgProvider } from './boot/boot-service.js';
 import { ClusterService } from './registry/clusters.js';
@@ -111,6 +111,8 @@ export interface Core {
   flushed(): Promise<void>;
   /** The store's write-ahead-log figures, when it keeps any (metrics). */
   walStats(): WalStats | undefined;
+  /** Can the store be used now (`/healthz`, `/readyz`)? Cheap: a server-backed store asks at most once a second. */
+  storeHealth(): Promise<StoreHealth>;
 }
 
 export function createCore(opts: CoreOptions): Core {
@@ -171,5 +173,6 @@ export function createCore(opts: CoreOptions): Core {
     guard,
     flushed: () => store.flushed(),
     walStats: () => store.walStats?.(),
+    storeHealth: () => store.health?.() ?? Promise.resolve({ kind: 'memory', ok: true }),
   };
 }

@@ -3,6 +3,7 @@
  * fuzzer) can drive it directly. It never throws and never rejects: whatever a datagram or a
  * failing dependency does is caught, logged and counted.
  */
+import { UnavailableError } from '../core/errors.js';
 import { BOOTREQUEST, decodeDhcp, encodeDhcp } from './codec.js';
 import { clientFacts } from './client-facts.js';
 import type { HandlerContext, Incoming, Outcome, Via } from './context.js';
@@ -35,6 +36,18 @@ const ETHERNET = 1;
 
 export function createDhcpHandler(ctx: HandlerContext, send: (out: Outgoing) => void): DhcpHandler {
   const stats: DhcpStats = { received: 0, malformed: 0, ignored: 0, replied: 0, errors: 0 };
+
+  /**
+   * The store cannot be reached: the packet is dropped (a lease or boot answer from what this
+   * process last knew could contradict what another instance has since written), and the client
+   * retries. Once a minute at most, with the count, however many packets arrive meanwhile.
+   */
+  const storeDown = (err: UnavailableError) =>
+    ctx.notices.warn(
+      'store-unavailable',
+      { error: err.message },
+      'the store is unavailable: DHCP stays silent until it is back',
+    );
 
   async function handleUnchecked(buf: Uint8Array, source: Destination, via: Via): Promise<void> {
     const decoded = decodeDhcp(buf);
@@ -77,7 +90,8 @@ export function createDhcpHandler(ctx: HandlerContext, send: (out: Outgoing) => 
       await ctx.core.record(observation(ctx, inc, outcome));
     } catch (err) {
       stats.errors++;
-      ctx.logger.warn({ err, mac: inc.facts.mac }, 'recording DHCP observation failed');
+      if (err instanceof UnavailableError) storeDown(err);
+      else ctx.logger.warn({ err, mac: inc.facts.mac }, 'recording DHCP observation failed');
     }
   }
 
@@ -89,7 +103,8 @@ export function createDhcpHandler(ctx: HandlerContext, send: (out: Outgoing) => 
         await handleUnchecked(buf, source, via);
       } catch (err) {
         stats.errors++;
-        ctx.logger.error({ err, from: source.address }, 'DHCP handler failed; datagram dropped');
+        if (err instanceof UnavailableError) storeDown(err);
+        else ctx.logger.error({ err, from: source.address }, 'DHCP handler failed; datagram dropped');
       }
     },
   };

@@ -126,7 +126,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   if (gate) app.decorate('connectionGate', gate);
   await app.register(metricsRoutes, { metrics, apiToken: opts.apiToken, requireToken: opts.metricsRequireToken });
   await app.register(uiRoutes);
-  await app.register(healthRoutes);
+  await app.register(healthRoutes, { core: opts.core });
   await app.register(bootRoutes, { core: opts.core });
   await app.register(assetRoutes, {
     ledger: coreLedger(opts.core),

@@ -2,10 +2,12 @@ import { Ajv } from 'ajv';
 import type { FastifyBaseLogger } from 'fastify';
 import { parse as parseQuery } from 'fast-querystring';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UnavailableError } from '../core/errors.js';
 import type { Core } from '../core/index.js';
 import { bootResultFor } from '../metrics/http.js';
 import type { Metrics } from '../metrics/index.js';
 import { clientIp } from './auth.js';
+import { UNAVAILABLE_RETRY_AFTER_S } from './errors.js';
 import { genReqId } from './request-log.js';
 import {
   answerConfig,
@@ -89,6 +91,19 @@ export class BootFastPath {
         return a;
       })
       .catch((err: unknown): BootAnswer => {
+        if (err instanceof UnavailableError) {
+          // What the error handler (errors.ts) answers: the machine retries; nothing was handed out.
+          this.log.warn({ reqId: id, error: err.message }, 'store unavailable; answered 503');
+          return {
+            status: 503,
+            headers: {
+              'content-type': 'application/json; charset=utf-8',
+              'cache-control': 'no-store',
+              'retry-after': String(UNAVAILABLE_RETRY_AFTER_S),
+            },
+            body: JSON.stringify({ error: err.code, message: err.message }),
+          };
+        }
         this.log.error({ reqId: id, err }, 'request failed');
         return {
           status: 500,

@@ -1,9 +1,31 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ConflictError, MetalbootError, NotFoundError, UpstreamError, ValidationError } from '../core/errors.js';
+import {
+  ConflictError,
+  MetalbootError,
+  NotFoundError,
+  UnavailableError,
+  UpstreamError,
+  ValidationError,
+} from '../core/errors.js';
+
+/**
+ * Retry-After (seconds) of a 503 for a store that cannot be reached: iPXE and Talos retry a 503,
+ * and a database restart takes seconds, so soon.
+ */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 /** Every error leaves as JSON `{error, message}`: scripts and the CLI can rely on the shape. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | MetalbootError, request, reply) => {
+    if (err instanceof UnavailableError) {
+      // Expected while the database is down, and one per request: a warning without a stack.
+      request.log.warn({ error: err.message }, 'store unavailable; answered 503');
+      return reply
+        .code(503)
+        .header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
+        .header('cache-control', 'no-store')
+        .send({ error: err.code, message: err.message });
+    }
     if (err instanceof MetalbootError) {
       const status =
         err instanceof ValidationError

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { UnavailableError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress/tracker.js';
 import { decodeEventRequest, talosTypes } from './decode.js';
 import { rateLimitedWarn, type TalosLogger } from './log.js';
@@ -36,7 +37,8 @@ const EMPTY_RESPONSE = Buffer.from(talosTypes.EventResponse.encode({}).finish())
  *
  * Answers: OK once the event is applied and committed to the store (or kept as unattributed, or
  * is a type we skip), so Talos moves on — a `kill -9` right after an OK loses nothing; INVALID_ARGUMENT for bytes that are no EventRequest; RESOURCE_EXHAUSTED for oversized
- * ones; INTERNAL when the store failed (Talos retries that event).
+ * ones; UNAVAILABLE while the store cannot be reached, INTERNAL when it failed otherwise (Talos
+ * retries that event).
  */
 export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkServer> {
   const maxBytes = opts.maxEventBytes ?? 64 * 1024;
@@ -99,6 +101,11 @@ export async function startEventSink(opts: EventSinkOptions): Promise<EventSinkS
         callback(null, EMPTY_RESPONSE);
       },
       (err: unknown) => {
+        if (err instanceof UnavailableError) {
+          // The database is down: UNAVAILABLE is the status gRPC clients retry; Talos sends it again.
+          warn('store-unavailable', { error: err.message }, 'store unavailable; Talos events refused until it is back');
+          return callback({ code: grpc.status.UNAVAILABLE, details: 'store unavailable; send it again' });
+        }
         opts.logger.error({ err, peer: peerIp, id: envelope.id }, 'could not apply Talos event');
         callback({ code: grpc.status.INTERNAL, details: 'event not stored; send it again' });
       },

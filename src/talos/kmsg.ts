@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { parseKernelLine } from '../core/progress/kernel-log.js';
+import { UnavailableError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress/tracker.js';
 import type { Clock } from '../core/timeline/timeline.js';
 import { rateLimitedWarn, type TalosLogger } from './log.js';
@@ -76,7 +77,11 @@ export async function startKmsgReceiver(opts: KmsgReceiverOptions): Promise<Kmsg
         try {
           await opts.progress.kernelLine(peerIp, line);
         } catch (err) {
-          opts.logger.error({ err, peer: peerIp }, 'could not apply a kernel-log line');
+          // The database being down is one warning a minute, not one per line (the lines are lost:
+          // the kernel log has no acknowledgement to hold them back with).
+          if (err instanceof UnavailableError)
+            warn('store-unavailable', { error: err.message }, 'store unavailable; kernel-log lines dropped');
+          else opts.logger.error({ err, peer: peerIp }, 'could not apply a kernel-log line');
         }
       }
       draining = false;

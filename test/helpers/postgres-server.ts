@@ -53,6 +53,13 @@ export interface PostgresServer {
   createDatabase(template?: string): Promise<string>;
   /** Run one statement as the superuser in the maintenance database. */
   admin(text: string, params?: unknown[]): Promise<pg.QueryResult>;
+  /**
+   * Stop the server and keep its data directory and port (an outage): `immediate` cuts every
+   * connection as a crash would, `fast` ends them with admin_shutdown (57P01).
+   */
+  stopServer(mode?: 'immediate' | 'fast'): void;
+  /** Start it again after stopServer, on the same port with the same data. */
+  startServer(): void;
   stop(): void;
 }
 
@@ -119,11 +126,14 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
   ]);
   rmSync(pwfile);
   let port = 0;
+  const pgStart = () => {
+    const opts = `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    run('pg_ctl', ['start', '-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts], 45_000);
+  };
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const opts = `-h 127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
     try {
-      run('pg_ctl', ['start', '-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts], 45_000);
+      pgStart();
       break;
     } catch (err) {
       // The free port may have been taken between the probe and the start: try another, a few times.
@@ -154,6 +164,13 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
       return url(name);
     },
     admin: (text, params) => pool.query(text, params),
+    stopServer(mode = 'immediate') {
+      run('pg_ctl', ['stop', '-D', data, '-m', mode, '-w', '-t', '30'], 45_000);
+    },
+    startServer() {
+      // The port was ours a moment ago; nothing else in these tests binds a port it did not probe.
+      pgStart();
+    },
     stop,
   };
 }

@@ -33,6 +33,20 @@ export interface Store {
    * for a store one process owns (then every event is this process's own).
    */
   timelineFeed?: TimelineFeed;
+  /**
+   * Can the store be used right now (`/healthz`, `/readyz`)? Cheap and bounded in time: a store
+   * behind a server asks it (at most about once a second, however often it is asked); a store
+   * without this method is always ok.
+   */
+  health?(): Promise<StoreHealth>;
+}
+
+export interface StoreHealth {
+  /** Which engine: `sqlite`, `postgres`. */
+  kind: string;
+  ok: boolean;
+  /** Why not, when not ok (never a password). */
+  error?: string;
 }
 
 export interface WalStats {

@@ -8,7 +8,8 @@ import { errorSchema } from '../schemas/common.js';
  * behaviour; a route missing from this table still appears in the document, only without a summary.
  */
 const SUMMARIES: Record<string, string> = {
-  'GET /healthz': 'Liveness: the HTTP adapter answers',
+  'GET /healthz': 'Liveness: the process answers (200 also while the database is down), with the database’s health',
+  'GET /readyz': 'Readiness: 200 when the database answers, else 503 with Retry-After',
   'GET /boot.ipxe': 'Generic iPXE script: chains to /ipxe with the machine’s MAC, UUID, serial, arch and platform',
   'GET /ipxe': 'Per-machine iPXE script: install, wipe, local boot, discovery retry or "unavailable"',
   'GET /config/{mac}': 'Machine config for Talos: needs the per-boot token from the script and the same source IP',
@@ -63,7 +64,7 @@ export function tagFor(url: string): string {
   if (url.startsWith('/api/v1/events') || url.startsWith('/api/v1/audit')) return 'events';
   if (url.startsWith('/api/v1/talos')) return 'talos';
   if (url.startsWith('/api/v1/')) return 'admin';
-  if (url === '/healthz' || url === '/metrics') return 'operations';
+  if (url === '/healthz' || url === '/readyz' || url === '/metrics') return 'operations';
   return 'boot';
 }
 

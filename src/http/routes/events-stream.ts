@@ -117,7 +117,10 @@ export async function eventsStreamRoutes(app: FastifyInstance, opts: EventsStrea
           if (missed.length > maxReplay)
             send(`event: replay-truncated\ndata: ${JSON.stringify({ after, replayedUpTo: lastSent })}\n\n`);
         } catch (err) {
-          req.log.error({ err }, 'replaying missed events failed');
+          // Carrying on would skip the missed events for good: end the stream instead, and the
+          // client asks again (after `retry:`) with the same Last-Event-ID, e.g. once the database is back.
+          req.log.warn({ err }, 'replaying missed events failed; stream ended for the client to ask again');
+          return cleanup();
         }
       }
       const pending = held;

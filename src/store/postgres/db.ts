@@ -4,6 +4,7 @@
  * `close()` can wait for what is still in flight.
  */
 import pg from 'pg';
+import { classifyFailure, isDroppedConnection } from './failure.js';
 
 /** What a statement returns; the rows typed by the caller. */
 export interface Rows<R> {
@@ -74,7 +75,17 @@ export class Db implements Sql {
    * awaits `flushed()`) never waits for another request's reads.
    */
   read<R = Record<string, unknown>>(text: string, params: readonly unknown[] = []): Promise<Rows<R>> {
-    return this.track(() => this.run<R>(text, params), false);
+    return this.track(async () => {
+      try {
+        return await this.run<R>(text, params);
+      } catch (err) {
+        // An idle pooled connection the server had ended (a restart, pg_terminate_backend) before
+        // the pool heard of it: a read is safe to ask once more, on a new connection. Writes are
+        // not retried: one that reached the server may have committed.
+        if (!isDroppedConnection(err)) throw err;
+        return this.run<R>(text, params);
+      }
+    }, false);
   }
 
   /**
@@ -143,7 +154,11 @@ export class Db implements Sql {
 
   private track<T>(call: () => Promise<T>, write: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
-    const p = call();
+    // A lost connection becomes the core's UnavailableError (HTTP 503, DHCP silent); the pool
+    // opens a new connection for the next call, so service resumes when the server does.
+    const p = call().catch((err: unknown) => {
+      throw classifyFailure(err);
+    });
     this.inFlight.add(p);
     if (write) this.writes.add(p);
     const done = () => {

@@ -5,6 +5,7 @@ import type {
   EventRepo,
   MachineRepo,
   Store,
+  StoreHealth,
   TokenRepo,
 } from '../../core/ports/types.js';
 import type { LeaseRepo } from '../../core/ports/leases.js';
@@ -14,6 +15,8 @@ import { pgBmcRepo } from './bmc.js';
 import { pgClusterRepo } from './clusters.js';
 import { Db, type DbOptions } from './db.js';
 import { type EventFeedOptions, PgEventFeed } from './event-feed.js';
+import { failureReason } from './failure.js';
+import { HealthProbe } from './health.js';
 import { pgEventRepo } from './events.js';
 import { pgLeaseRepo } from './leases.js';
 import { pgMachineRepo } from './machines.js';
@@ -48,12 +51,14 @@ export class PostgresStore implements Store {
   readonly progress: ProgressRepo;
   /** Every instance's new timeline events, from a LISTEN connection of its own. */
   readonly timelineFeed: PgEventFeed;
+  private readonly probe: HealthProbe;
 
   private constructor(
     readonly db: Db,
     url: string,
     feed: EventFeedOptions,
   ) {
+    this.probe = new HealthProbe(db);
     this.clusters = pgClusterRepo(db);
     this.machines = pgMachineRepo(db);
     this.events = pgEventRepo(db);
@@ -77,13 +82,13 @@ export class PostgresStore implements Store {
       await db.query('SELECT 1');
     } catch (err) {
       await db.close().catch(() => undefined);
-      throw new Error(`cannot connect to PostgreSQL at ${describePostgresUrl(url)}: ${reason(err)}`);
+      throw new Error(`cannot connect to PostgreSQL at ${describePostgresUrl(url)}: ${failureReason(err)}`);
     }
     try {
       await migratePostgres(db.pool);
     } catch (err) {
       await db.close().catch(() => undefined);
-      throw new Error(`cannot prepare the PostgreSQL database at ${describePostgresUrl(url)}: ${reason(err)}`);
+      throw new Error(`cannot prepare the PostgreSQL database at ${describePostgresUrl(url)}: ${failureReason(err)}`);
     }
     const store = new PostgresStore(db, url, opts.feed ?? {});
     // Listening before the server says it is ready, so its event stream is live from the start;
@@ -97,15 +102,13 @@ export class PostgresStore implements Store {
     return this.db.settled();
   }
 
+  /** `SELECT 1` within 2 s, asked at most once a second (health.ts). */
+  health(): Promise<StoreHealth> {
+    return this.probe.check();
+  }
+
   async close(): Promise<void> {
     await this.timelineFeed.close();
     await this.db.close();
   }
-}
-
-function reason(err: unknown): string {
-  const e = err as { message?: string; code?: string; errors?: { message: string }[] };
-  // A host that resolves to several addresses fails with an AggregateError whose message is empty.
-  const msg = e.message || e.errors?.map((x) => x.message).join('; ') || String(err);
-  return e.code && !msg.includes(e.code) ? `${msg} (${e.code})` : msg;
 }

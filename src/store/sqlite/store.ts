@@ -9,6 +9,7 @@ import type {
   Store,
   TokenRepo,
   BmcRepo,
+  StoreHealth,
   WalStats,
 } from '../../core/ports/types.js';
 import type { LeaseRepo } from '../../core/ports/leases.js';
@@ -99,6 +100,16 @@ export class SqliteStore implements Store {
   /** The WAL's bound and what was written to it (metrics, the hostile bench); undefined in memory. */
   walStats(): WalStats | undefined {
     return this.walBound?.stats();
+  }
+
+  /** The file answers a read of its schema: it fails only when the file does (or the store is closed). */
+  async health(): Promise<StoreHealth> {
+    try {
+      this.db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+      return { kind: 'sqlite', ok: true };
+    } catch (err) {
+      return { kind: 'sqlite', ok: false, error: (err as Error).message };
+    }
   }
 
   async close(): Promise<void> {
