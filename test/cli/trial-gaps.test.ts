@@ -29,3 +29,49 @@ t.test('an unknown cluster is exit code 2 with a hint, for machine add and edit 
   const show = await runCli(['cluster', 'show', 'nope'], s.env);
   t.equal(show.code, 2);
 });
+
+t.test('cluster edit changes only the fields given; create and edit print the pull command', async (t) => {
+  const s = await serve(t); // an empty assets directory: no Talos version is pulled
+  const gen = talosctlOutput(join(s.dir, 'gen'));
+  const created = await runCli(
+    ['cluster', 'create', 'prod', '--from', gen, '--talos-version', VERSION, '--patch', 'machine: {env: {A: b}}'],
+    s.env,
+  );
+  t.equal(created.code, 0, created.stderr);
+  t.match(created.stderr, `warning: no Talos ${VERSION} amd64 boot files on the server yet`);
+  t.match(created.stderr, `\`metalboot assets pull talos --version ${VERSION}\``);
+
+  const edited = await runCli(
+    ['cluster', 'edit', 'prod', '--talos-version', 'v1.13.8', '--kernel-arg', 'console=ttyS0'],
+    s.env,
+  );
+  t.equal(edited.code, 0, edited.stderr);
+  t.equal(edited.stdout, 'cluster prod updated: talosVersion, kernelArgs\n');
+  t.match(edited.stderr, '`metalboot assets pull talos --version v1.13.8`', 'the edit warns for its new version');
+  const shown = JSON.parse((await runCli(['cluster', 'show', 'prod', '-o', 'json'], s.env)).stdout);
+  t.match(shown, { talosVersion: 'v1.13.8', kernelArgs: ['console=ttyS0'], patches: [/env/], arch: 'amd64' });
+  t.equal(shown.endpoint, 'https://base:6443', 'kept');
+
+  const cleared = await runCli(['cluster', 'edit', 'prod', '--clear-patches', '--arch', 'arm64', '-o', 'json'], s.env);
+  t.equal(cleared.code, 0, cleared.stderr);
+  t.match(JSON.parse(cleared.stdout).cluster, { patches: [], arch: 'arm64', kernelArgs: ['console=ttyS0'] });
+
+  const bad = await runCli(['cluster', 'edit', 'prod', '--patch', 'machine: [unclosed'], s.env);
+  t.equal(bad.code, 1, 'the server refuses a broken patch');
+  t.same(
+    JSON.parse((await runCli(['cluster', 'show', 'prod', '-o', 'json'], s.env)).stdout).patches,
+    [],
+    'and nothing changed',
+  );
+  const nothing = await runCli(['cluster', 'edit', 'prod'], s.env);
+  t.equal(nothing.code, 1);
+  t.match(nothing.stderr, /nothing to change/);
+  const both = await runCli(['cluster', 'edit', 'prod', '--patch', 'a: b', '--clear-patches'], s.env);
+  t.equal(both.code, 1);
+  const missingFile = await runCli(['cluster', 'edit', 'prod', '--from', join(s.dir, 'nowhere')], s.env);
+  t.equal(missingFile.code, 1);
+  t.match(missingFile.stderr, /nowhere\/controlplane\.yaml does not exist/);
+  const unknown = await runCli(['cluster', 'edit', 'nope', '--talos-version', VERSION], s.env);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /error: cluster "nope" does not exist\nhint: see the clusters with `metalboot cluster list`/);
+});
