@@ -75,3 +75,20 @@ t.test('cluster edit changes only the fields given; create and edit print the pu
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /error: cluster "nope" does not exist\nhint: see the clusters with `metalboot cluster list`/);
 });
+
+t.test('broadcast, multicast and all-zero MACs are refused at registration', async (t) => {
+  const s = await serve(t);
+  const gen = talosctlOutput(join(s.dir, 'gen'));
+  t.equal((await runCli(['cluster', 'create', 'prod', '--from', gen, '--talos-version', VERSION], s.env)).code, 0);
+  for (const [mac, what] of [
+    ['ff:ff:ff:ff:ff:ff', 'the broadcast address'],
+    ['01:00:5e:00:00:fb', 'a multicast address'],
+    ['00-00-00-00-00-00', 'the all-zero address'],
+  ]) {
+    const r = await runCli(['machine', 'add', mac!, '--hostname', 'x', '--role', 'worker', '--cluster', 'prod'], s.env);
+    t.equal(r.code, 1, mac!);
+    t.match(r.stderr, `is ${what}`);
+    t.match(r.stderr, /not a NIC's own address \(field: mac\)/);
+  }
+  t.same(JSON.parse((await runCli(['machine', 'list', '-o', 'json'], s.env)).stdout), [], 'none registered');
+});
