@@ -11,6 +11,7 @@ import { ValidationError } from '../errors.js';
 import { fillSkeleton, sentinelMachine, skeletonApplies, skeletonShape, skeletonUsable } from './skeleton.js';
 import { applyMachineSettings, mainDocument, mergeProvided, sampleVars, templateVars } from './machine-settings.js';
 import { compileTemplate, templateErrorMessage } from './handlebars.js';
+import { ClusterWarnings } from './cluster-warnings.js';
 import type { Cluster, Machine, Role } from '../types.js';
 
 export type RenderResult = { ok: true; yaml: string; warnings: string[] } | { ok: false; errors: string[] };
@@ -46,6 +47,8 @@ export class ConfigRenderer {
   private readonly skeletons = new LRUCache<string, { stamp: string; result: RenderResult; usable: boolean }>({
     max: SKELETON_CACHE_SIZE,
   });
+  /** The base configs' warnings every machine shares: said per cluster, not per delivered config. */
+  readonly clusterWarnings = new ClusterWarnings((v) => this.schemaFor(v));
   /** How many renders took the full path and how many were filled from a skeleton (tests, metrics). */
   readonly stats = { full: 0, skeleton: 0 };
   /** Talos version → its schema, when that was last checked, and a generation render stamps carry. */
