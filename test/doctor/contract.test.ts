@@ -89,6 +89,7 @@ t.test("doctor says the base configs' warnings once per cluster (talosctl's pers
     dataDir: dir,
     assetsDir: join(dir, 'assets'),
     templatesDir: dir,
+    discoveryRetry: '30',
     tftpListen: 'off',
   });
   const fixture = (f: string) => readFileSync(join(import.meta.dirname, '../fixtures/talos/examples/v1.13', f), 'utf8');
