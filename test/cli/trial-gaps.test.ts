@@ -2,7 +2,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { VERSION } from '../helpers/asset-mirror.js';
-import { runCli, serve, talosctlOutput } from '../helpers/cli-run.js';
+import { runCli, serve, spawnCli, talosctlOutput, waitFor } from '../helpers/cli-run.js';
 
 t.test('an unknown cluster is exit code 2 with a hint, for machine add and edit alike', async (t) => {
   const s = await serve(t);
@@ -91,4 +91,33 @@ t.test('broadcast, multicast and all-zero MACs are refused at registration', asy
     t.match(r.stderr, /not a NIC's own address \(field: mac\)/);
   }
   t.same(JSON.parse((await runCli(['machine', 'list', '-o', 'json'], s.env)).stdout), [], 'none registered');
+});
+
+t.test('machine events --follow says when its machine is removed, and stops', async (t) => {
+  const s = await serve(t);
+  const gen = talosctlOutput(join(s.dir, 'gen'));
+  t.equal((await runCli(['cluster', 'create', 'prod', '--from', gen, '--talos-version', VERSION], s.env)).code, 0);
+  const mac = '52:54:00:00:04:01';
+  const add = ['machine', 'add', mac, '--hostname', 'w-1', '--role', 'worker', '--cluster', 'prod'];
+  t.equal((await runCli(add, s.env)).code, 0);
+
+  const follow = spawnCli(t, ['machine', 'events', mac, '--follow', '--interval', '0.2'], s.env);
+  await waitFor('the registered event', () => follow.stdout().includes('registered'));
+  t.equal((await runCli(['machine', 'rm', mac], s.env)).code, 0);
+  t.equal(await follow.exited, 0, 'following ends');
+  t.match(follow.stdout(), /registered[\s\S]*removed\s+.*hostname=w-1 cluster=prod/);
+  t.match(follow.stderr(), `machine ${mac} was removed from the registry; stopped following`);
+
+  // Registered again: the old `removed` is history, following goes on; --until it never reaches is exit 2.
+  t.equal((await runCli(add, s.env)).code, 0);
+  const until = spawnCli(t, ['machine', 'events', mac, '--follow', '--until', 'installed', '--interval', '0.2'], s.env);
+  await waitFor('the history', () => /removed[\s\S]*registered/.test(until.stdout())).catch((err) => {
+    t.comment(until.stdout(), until.stderr());
+    throw err;
+  });
+  t.equal(until.child.exitCode, null, 'still following after the old removal');
+  t.equal((await runCli(['machine', 'rm', mac], s.env)).code, 0);
+  t.equal(await until.exited, 2, 'the state it waited for will never come');
+  t.equal((until.stdout().match(/^\S+\s+removed\s/gm) ?? []).length, 2, 'the second removal was seen live');
+  t.match(until.stderr(), `error: machine ${mac} was removed from the registry before reaching installed`);
 });
