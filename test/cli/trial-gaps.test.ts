@@ -23,6 +23,12 @@ t.test('an unknown cluster is exit code 2 with a hint, for machine add and edit 
     s.env,
   );
   t.equal(ok.code, 0, ok.stderr);
+  const twin = await runCli(
+    ['machine', 'add', '52:54:00:00:00:02', '--hostname', 'w-1', '--role', 'worker', '--cluster', 'prod'],
+    s.env,
+  );
+  t.equal(twin.code, 3, 'a host name taken in the cluster is a conflict');
+  t.match(twin.stderr, 'error: hostname w-1 is already used by 52:54:00:00:00:01 in cluster prod');
   const edit = await runCli(['machine', 'edit', '52:54:00:00:00:01', '--cluster', 'nope'], s.env);
   t.equal(edit.code, 2);
   t.match(edit.stderr, /hint: see the clusters with `metalboot cluster list`/, 'the cluster hint, not the machine one');
