@@ -178,6 +178,10 @@ function apiError(status: number, body: ApiErrorBody, method: string, path: stri
     );
   }
   if (status === 404) return new CliError(message, EXIT.notFound);
+  // A machine naming a cluster that does not exist is the API's 400 (the body is malformed), but
+  // for the person at the terminal it is "no such cluster": exit 2, as README's table says.
+  if (status === 400 && body.field === 'cluster' && /does not exist/.test(message))
+    return new CliError(message, EXIT.notFound, 'see the clusters with `metalboot cluster list`');
   if (status === 409) return new CliError(message, EXIT.conflict);
   if (status >= 400 && status < 500)
     return new CliError(body.field ? `${message} (field: ${body.field})` : message, EXIT.usage);

@@ -11,6 +11,7 @@ import { readManifest } from '../assets/manifest.js';
 import { IPXE_BIOS, IPXE_EFI_X64 } from '../core/boot/boot-file.js';
 import { bundledSchemaFile, bundledSchemas } from '../core/config/bundled-schemas.js';
 import { parseTalosVersion } from '../core/config/cmdline.js';
+import { ConfigRenderer } from '../core/config/render.js';
 import { contractFor } from '../core/config/talos-contract.js';
 import type { Arch, Cluster, Machine } from '../core/types.js';
 import type { DoctorSettings } from './settings.js';
@@ -32,6 +33,7 @@ export async function assetChecks(
     );
   else if (clusters.length === 0) add('info', 'no clusters yet: assets are checked per cluster');
 
+  const renderer = new ConfigRenderer(s.assetsDir);
   for (const c of clusters ?? []) {
     const dir = join(s.assetsDir, 'talos', c.talosVersion);
     const arches = new Set<Arch>([
@@ -76,7 +78,7 @@ export async function assetChecks(
           );
       }
     }
-    checks.push(contractCheck(c), schemaCheck(c, dir));
+    checks.push(contractCheck(c), schemaCheck(c, dir), ...baseWarningsCheck(c, renderer));
     const partial = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.part')) : [];
     if (partial.length)
       add(
@@ -88,6 +90,29 @@ export async function assetChecks(
 
   checks.push(...ipxeChecks(s, machines));
   return checks;
+}
+
+/**
+ * What the cluster's base configs warn about for every machine (talosctl's `persist: true`): said
+ * here and at cluster create/edit, once per cluster, not in each machine's config-delivered event.
+ */
+function baseWarningsCheck(c: Cluster, renderer: ConfigRenderer): Check[] {
+  const roles = new Map<string, string[]>();
+  for (const role of ['controlplane', 'worker'] as const) {
+    let warnings: ReadonlySet<string>;
+    try {
+      warnings = renderer.clusterWarnings.of(c, role);
+    } catch {
+      continue; // no usable schema: schemaCheck says so
+    }
+    for (const w of warnings) roles.set(w, [...(roles.get(w) ?? []), role]);
+  }
+  return [...roles].map(([w, of]) => ({
+    area: 'assets',
+    status: 'warn',
+    message: `${c.name}: every machine's config warns (from the ${of.join(' and ')} base config${of.length > 1 ? 's' : ''}): ${w}`,
+    hint: `harmless while Talos accepts it; drop it from talosctl's output and \`metalboot cluster edit ${c.name} --from <dir>\` to silence it`,
+  }));
 }
 
 /** Which Talos version contract renders the cluster's configs (talos-contract.ts). */

@@ -136,7 +136,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
   await app.register(
     async (api) => {
       api.addHook('onRequest', bearerAuth(opts.apiToken));
-      await api.register(clusterRoutes, { core: opts.core });
+      await api.register(clusterRoutes, { core: opts.core, assetsDir: opts.assetsDir });
       await api.register(machineRoutes, {
         core: opts.core,
         assetsDir: opts.assetsDir,

@@ -2,7 +2,7 @@
  * doctor names the Talos version contract each cluster's configs are rendered with; for a version
  * newer than every contract it warns that the newest is used, with that version's own schema.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 
@@ -79,4 +79,34 @@ t.test('doctor says which contract renders each cluster, and when it is a guess'
     checks.find((c) => c.message.startsWith('new: no config schema')),
     { status: 'warn', message: /validated against the bundled v1\.14 schema/ },
   );
+});
+
+t.test("doctor says the base configs' warnings once per cluster (talosctl's persist: true)", async (t) => {
+  const dir = t.testdir({});
+  const { settings } = resolveDoctorSettings({
+    listen: ':9000',
+    dhcp: 'off',
+    dataDir: dir,
+    assetsDir: join(dir, 'assets'),
+    templatesDir: dir,
+    discoveryRetry: '30',
+    tftpListen: 'off',
+  });
+  const fixture = (f: string) => readFileSync(join(import.meta.dirname, '../fixtures/talos/examples/v1.13', f), 'utf8');
+  const prod = {
+    ...cluster('prod', 'v1.13.9'),
+    controlplane: fixture('controlplane.yaml'),
+    worker: fixture('worker.yaml'),
+  };
+  const checks = await assetChecks(settings, [prod, cluster('empty', 'v1.13.9')], [], undefined);
+  const persist = checks.filter((c) => /persist: deprecated/.test(c.message));
+  t.match(persist, [
+    {
+      status: 'warn',
+      message:
+        /^prod: every machine's config warns \(from the controlplane and worker base configs\): persist: deprecated/,
+      hint: /metalboot cluster edit prod --from <dir>/,
+    },
+  ]);
+  t.equal(persist.length, 1, 'one line for the cluster, both roles in it');
 });

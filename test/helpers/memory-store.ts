@@ -205,6 +205,9 @@ function machineRepo(data: MemoryData): MachineRepo {
     async reservationOwner(ip) {
       return sorted().find((m) => m.ip === ip)?.mac;
     },
+    async hostnameOwner(cluster, hostname, except) {
+      return sorted().find((m) => m.cluster === cluster && m.hostname === hostname && m.mac !== except)?.mac;
+    },
     async insert(m) {
       if (data.machines.has(m.mac)) throw new ConflictError(`machine ${m.mac} is already registered`);
       data.machines.set(m.mac, { doc: copy(m), token: null });

@@ -1,4 +1,4 @@
-/** `metalboot cluster create|list|show|delete`. */
+/** `metalboot cluster create|list|show|edit|delete` (edit: cluster-edit.ts). */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { schematicArgs } from '../../assets/cmdline.js';
@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../errors.js';
 import { collect, readPatch, readTextFile } from '../inputs.js';
 import { age, formatFields, note, printJson, printTable } from '../output.js';
 import { listAll } from '../pages.js';
+import { addClusterEdit } from './cluster-edit.js';
 
 interface CreateFlags {
   from: string;
@@ -148,6 +149,8 @@ export function clusterCommand(): Command {
       );
     },
   );
+
+  addClusterEdit(cluster);
 
   withClientOptions(cluster.command('delete <name>').description('delete a cluster that no machine uses')).action(
     async (name: string, _o: unknown, cmd: Command) => {

@@ -35,9 +35,16 @@ export function formatEvent(e: MachineEvent): string {
   return `${e.at}  ${e.kind.padEnd(26)} ${(e.state ? `→ ${e.state}` : '').padEnd(20)} ${(e.sourceIp ?? '-').padEnd(15)} ${shown}${repeats}`.trimEnd();
 }
 
-/** Follows one machine's timeline; `show` returns true once the wanted state is reached. */
+/** The event MachineService.delete records: the machine left the registry. */
+const REMOVED = 'removed';
+
+/**
+ * Follows one machine's timeline; `show` returns true once the wanted state is reached. Following
+ * ends, too, when the machine is removed (`gone`: its latest event is `removed`).
+ */
 class Follower {
   private reconnectNoted = false;
+  gone = false;
 
   constructor(
     private readonly api: ApiClient,
@@ -59,7 +66,8 @@ class Follower {
       let reached = false;
       for (const e of batch) reached = this.emit(e) || reached;
       if (reached) return true;
-      if (batch.length < PAGE) return false;
+      // A `removed` followed by more (registered again) is history; only the latest one ends it.
+      if (batch.length < PAGE) return this.gone;
     }
   }
 
@@ -72,7 +80,7 @@ class Follower {
           if (await this.history()) return; // after subscribing: the gap is covered
           this.back();
           for await (const m of sseMessages(res.body!)) {
-            if (m.event === 'machine-event' && this.emit(JSON.parse(m.data) as MachineEvent)) return;
+            if (m.event === 'machine-event' && (this.emit(JSON.parse(m.data) as MachineEvent) || this.gone)) return;
             // The same event happened again (its count grew): shown, it moves no state.
             if (m.event === 'machine-event-repeated') this.show(JSON.parse(m.data) as MachineEvent);
           }
@@ -106,6 +114,7 @@ class Follower {
   private emit(e: MachineEvent): boolean {
     if (this.after !== undefined && e.id <= this.after) return false; // already shown
     this.after = e.id;
+    this.gone = e.kind === REMOVED;
     return this.show(e);
   }
 
@@ -170,6 +179,12 @@ export function eventsCommand(): Command {
     process.once('SIGINT', () => process.exit(0)); // Ctrl-C is how following ends
     if (o.until && machine.state === o.until) return void (await follower.history());
     await follower.run();
+    if (follower.gone) {
+      const what = `machine ${machine.mac} was removed from the registry`;
+      // Waiting for a state it will now never reach is not success.
+      if (o.until) throw new CliError(`${what} before reaching ${o.until}`, EXIT.notFound);
+      note(`${what}; stopped following`);
+    }
   });
 }
 

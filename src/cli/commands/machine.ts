@@ -257,7 +257,8 @@ export function machineCommand(): Command {
 }
 
 export function hintUnknown(err: unknown): never {
-  if (err instanceof CliError && err.exitCode === EXIT.notFound) {
+  // A hint already given (an unknown cluster: see client.ts) is the better one.
+  if (err instanceof CliError && err.exitCode === EXIT.notFound && !err.hint) {
     throw new CliError(
       err.message,
       EXIT.notFound,

@@ -67,11 +67,13 @@ export async function deliverConfig(
     };
   }
   const bytes = Buffer.byteLength(result.yaml);
+  // The cluster's own warnings (talosctl's `persist: true`) were said at cluster create and by doctor.
+  const warnings = deps.renderer.clusterWarnings.own(cluster, machine.role!, result.warnings);
   deps.guard.delivered(mac, t.tokenHash, sourceIp);
   await deps.timeline.record(
     machine,
     'config-delivered',
-    { bytes, warnings: result.warnings },
+    { bytes, ...(warnings.length ? { warnings } : {}) },
     { sourceIp, signal: 'config' },
   );
   await deps.timeline.audit({

@@ -10,7 +10,8 @@ import { validateConfig, type TalosSchema } from './validate.js';
 import { ValidationError } from '../errors.js';
 import { fillSkeleton, sentinelMachine, skeletonApplies, skeletonShape, skeletonUsable } from './skeleton.js';
 import { applyMachineSettings, mainDocument, mergeProvided, sampleVars, templateVars } from './machine-settings.js';
-import { compileTemplate } from './handlebars.js';
+import { compileTemplate, templateErrorMessage } from './handlebars.js';
+import { ClusterWarnings } from './cluster-warnings.js';
 import type { Cluster, Machine, Role } from '../types.js';
 
 export type RenderResult = { ok: true; yaml: string; warnings: string[] } | { ok: false; errors: string[] };
@@ -46,6 +47,8 @@ export class ConfigRenderer {
   private readonly skeletons = new LRUCache<string, { stamp: string; result: RenderResult; usable: boolean }>({
     max: SKELETON_CACHE_SIZE,
   });
+  /** The base configs' warnings every machine shares: said per cluster, not per delivered config. */
+  readonly clusterWarnings = new ClusterWarnings((v) => this.schemaFor(v));
   /** How many renders took the full path and how many were filled from a skeleton (tests, metrics). */
   readonly stats = { full: 0, skeleton: 0 };
   /** Talos version → its schema, when that was last checked, and a generation render stamps carry. */
@@ -244,7 +247,7 @@ export class ConfigRenderer {
       ];
       for (const [label, text] of sources) {
         try {
-          patches.push(parsePatch(this.expand(text!, vars)));
+          patches.push(parsePatch(this.expand(text!, vars, machine.hostname ?? machine.mac)));
         } catch (err) {
           return { ok: false, errors: [`${label}: ${(err as Error).message}`] };
         }
@@ -278,7 +281,8 @@ export class ConfigRenderer {
     return docs;
   }
 
-  private expand(text: string, vars: object): string {
+  /** `machine`: whose variables `vars` are (its name, for the error), none for a cluster's sample. */
+  private expand(text: string, vars: object, machine?: string): string {
     if (!text.includes('{{')) return text;
     let fn = this.patchTemplates.get(text);
     if (!fn) {
@@ -288,7 +292,7 @@ export class ConfigRenderer {
     try {
       return fn(vars);
     } catch (err) {
-      throw new ValidationError(`template variable: ${(err as Error).message.split('\n')[0]}`);
+      throw new ValidationError(templateErrorMessage(err, text, machine));
     }
   }
 }

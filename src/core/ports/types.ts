@@ -109,6 +109,11 @@ export interface MachineRepo {
   expireDiscovered(seenBefore: string, max: number): Promise<number>;
   /** The MAC holding a reservation for this address, if any. */
   reservationOwner(ip: string): Promise<string | undefined>;
+  /**
+   * The MAC of a machine other than `except` in this cluster with this host name, if any: host
+   * names are unique within a cluster (Kubernetes node names), not across clusters.
+   */
+  hostnameOwner(cluster: string, hostname: string, except: string): Promise<string | undefined>;
   /** Fails with ConflictError when the MAC exists. */
   insert(machine: Machine): Promise<void>;
   update(machine: Machine): Promise<boolean>;

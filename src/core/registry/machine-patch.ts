@@ -63,6 +63,15 @@ export async function applyMachinePatch(
     next.bootFile = p.bootFile;
   }
   if (p.localBoot !== undefined) next.localBoot = p.localBoot;
+  // Talos names the Kubernetes node after the host: two machines of one cluster with the same name
+  // would fight over one node. Other clusters are other Kubernetes clusters: names may repeat there.
+  if (next.cluster && next.hostname && (p.hostname !== undefined || p.cluster !== undefined)) {
+    const other = await store.machines.hostnameOwner(next.cluster, next.hostname, m.mac);
+    if (other)
+      throw new ConflictError(
+        `hostname ${next.hostname} is already used by ${other} in cluster ${next.cluster}; host names are unique within a cluster`,
+      );
+  }
   if (p.installed !== undefined) {
     next.installed = p.installed;
     if (p.installed) next.reimage = null;

@@ -133,6 +133,15 @@ export class MachineService {
     const m = await this.get(macInput);
     await this.store.tokens.revokeForMachine(m.mac);
     await this.store.machines.delete(m.mac);
+    // On its timeline too (which outlives the record): whoever follows it (`machine events
+    // --follow`, the dashboard) learns the machine is gone, and a later registration of the MAC
+    // shows what came before.
+    await this.timeline.record(
+      m.mac,
+      'removed',
+      { hostname: m.hostname, cluster: m.cluster },
+      { sourceIp: actor.sourceIp },
+    );
     await this.timeline.audit({ ...actor, action: 'machine.delete', target: m.mac, detail: {} });
   }
 

@@ -1,14 +1,24 @@
 import type { FastifyInstance } from 'fastify';
+import { missingTalosAssets } from '../../assets/missing.js';
 import type { ClusterInput } from '../../core/registry/clusters.js';
 import type { Core } from '../../core/index.js';
+import type { Cluster } from '../../core/types.js';
 import { sourceIp } from '../auth.js';
 import { decodeCursor, pageLimit, pageOf, pageQueryProperties, pageSchema } from '../pagination.js';
 import { clusterCreateBody, clusterSchema, clusterUpdateBody, nameParams } from '../schemas/clusters.js';
 
-export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core }): Promise<void> {
+export async function clusterRoutes(
+  app: FastifyInstance,
+  { core, assetsDir }: { core: Core; assetsDir?: string },
+): Promise<void> {
   const withWarnings = {
     type: 'object',
     properties: { cluster: clusterSchema, warnings: { type: 'array', items: { type: 'string' } } },
+  };
+  // No kernel for the cluster's Talos version yet: say how to pull it (apply will want this too).
+  const withAssetWarning = (r: { cluster: Cluster; warnings: string[] }) => {
+    const missing = assetsDir === undefined ? undefined : missingTalosAssets(assetsDir, r.cluster);
+    return missing ? { ...r, warnings: [...r.warnings, missing] } : r;
   };
   const actor = (req: { ip: string }) => ({ actor: 'api', sourceIp: sourceIp(req as never) });
 
@@ -17,7 +27,7 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
     { schema: { body: clusterCreateBody, response: { 201: withWarnings } } },
     async (req, reply) => {
       const result = await core.clusters.create(req.body, actor(req));
-      return reply.code(201).send(result);
+      return reply.code(201).send(withAssetWarning(result));
     },
   );
 
@@ -53,7 +63,7 @@ export async function clusterRoutes(app: FastifyInstance, { core }: { core: Core
           field: 'name',
         });
       }
-      return core.clusters.update(req.params.name, req.body, actor(req));
+      return withAssetWarning(await core.clusters.update(req.params.name, req.body, actor(req)));
     },
   );
 

@@ -94,6 +94,14 @@ export function pgMachineRepo(db: Db): MachineRepo {
     async reservationOwner(ip) {
       return (await db.read<{ mac: string }>('SELECT mac FROM machines WHERE ip = $1 LIMIT 1', [ip])).rows[0]?.mac;
     },
+    async hostnameOwner(cluster, hostname, except) {
+      // The cluster column (indexed) narrows it to one cluster's machines; the name is in the document.
+      const res = await db.read<{ mac: string }>(
+        "SELECT mac FROM machines WHERE cluster = $1 AND doc->>'hostname' = $2 AND mac <> $3 ORDER BY mac LIMIT 1",
+        [cluster, hostname, except],
+      );
+      return res.rows[0]?.mac;
+    },
     async insert(m) {
       try {
         await db.query(

@@ -58,6 +58,10 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
        SELECT mac FROM machines WHERE state = 'discovered' AND seen_at < ? ORDER BY seen_at, mac LIMIT ?)`,
   );
   const owner = db.prepare<[string], { mac: string }>('SELECT mac FROM machines WHERE ip = ? LIMIT 1');
+  // The cluster column (indexed) narrows it to one cluster's machines; the name is in the document.
+  const hostnameOwner = db.prepare<[string, string, string], { mac: string }>(
+    "SELECT mac FROM machines WHERE cluster = ? AND json_extract(doc, '$.hostname') = ? AND mac != ? ORDER BY mac LIMIT 1",
+  );
   const insert = db.prepare(
     'INSERT INTO machines (mac, uuid, cluster, state, ip, seen_ip, seen_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -139,6 +143,9 @@ export function sqliteMachineRepo(db: SqlDb): MachineRepo {
     },
     async reservationOwner(ip) {
       return owner.get(ip)?.mac;
+    },
+    async hostnameOwner(cluster, hostname, except) {
+      return hostnameOwner.get(cluster, hostname, except)?.mac;
     },
     async insert(m) {
       try {

@@ -197,6 +197,30 @@ export function machineConformance(t: Test, factory: StoreFactory): void {
     t.equal(await store.machines.reservationOwner('10.0.0.11'), undefined, 'gone with its machine');
   });
 
+  t.test(
+    'hostnameOwner: another machine of the same cluster with that host name; other clusters do not count',
+    async (t) => {
+      const { store } = await open(t, factory);
+      await store.clusters.insert(cluster('prod'));
+      await store.clusters.insert(cluster('lab'));
+      await store.machines.insert(machine(mac(2), { cluster: 'prod', hostname: 'worker-1' }));
+      await store.machines.insert(machine(mac(3), { cluster: 'lab', hostname: 'worker-1' }));
+      await store.machines.insert(machine(mac(4), { cluster: 'prod', hostname: 'worker-10' }));
+      t.equal(await store.machines.hostnameOwner('prod', 'worker-1', mac(1)), mac(2));
+      t.equal(await store.machines.hostnameOwner('lab', 'worker-1', mac(1)), mac(3));
+      t.equal(await store.machines.hostnameOwner('prod', 'worker-1', mac(2)), undefined, 'not the machine itself');
+      t.equal(await store.machines.hostnameOwner('prod', 'worker', mac(1)), undefined, 'the whole name, no prefix');
+      t.equal(await store.machines.hostnameOwner('prod', 'WORKER-1', mac(1)), undefined, 'exactly');
+      t.equal(await store.machines.hostnameOwner('edge', 'worker-1', mac(1)), undefined);
+      await store.machines.update(machine(mac(2), { cluster: 'prod', hostname: 'worker-2' }));
+      t.equal(await store.machines.hostnameOwner('prod', 'worker-1', mac(1)), undefined, 'an update frees the name');
+      await store.machines.update(machine(mac(3), { cluster: 'prod', hostname: 'worker-1' }));
+      t.equal(await store.machines.hostnameOwner('prod', 'worker-1', mac(1)), mac(3), 'and moving clusters takes it');
+      await store.machines.delete(mac(3));
+      t.equal(await store.machines.hostnameOwner('prod', 'worker-1', mac(1)), undefined, 'gone with its machine');
+    },
+  );
+
   t.test('list: all machines in MAC order, or those matching every given filter', async (t) => {
     const { store } = await open(t, factory);
     t.same(await store.machines.list(), []);
