@@ -59,6 +59,10 @@ export class Db implements Sql {
       idleTimeoutMillis: 30_000,
       application_name: 'metalboot',
       types: pgTypes,
+      // A database host that vanishes (no RST) would otherwise leave a query waiting until TCP
+      // gives up on its own, hours by default; probes from 10 s of silence end it much sooner.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     // An idle connection the server dropped (restart, network) must not crash the process: the
     // pool discards it, and the next call opens a new one or fails with the reason.
