@@ -44,7 +44,14 @@ function available(t: Test): boolean {
 }
 
 /** `metalboot serve` as an operator runs it, inside `ns`, on the shared database. */
-async function serveIn(net: Netns, ns: string, address: string, dataDir: string, database: string) {
+async function serveIn(
+  net: Netns,
+  ns: string,
+  address: string,
+  dataDir: string,
+  database: string,
+  opts: { range?: string; extra?: string[] } = {},
+) {
   const env: NodeJS.ProcessEnv = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('METALBOOT_') && k !== 'NODE_OPTIONS'),
   );
@@ -69,7 +76,7 @@ async function serveIn(net: Netns, ns: string, address: string, dataDir: string,
       '--interface',
       'eth0',
       '--dhcp-range',
-      RANGE,
+      opts.range ?? RANGE,
       '--dhcp-lease-time',
       '600',
       '--listen',
@@ -80,11 +87,22 @@ async function serveIn(net: Netns, ns: string, address: string, dataDir: string,
       'off',
       '--kmsg-listen',
       'off',
+      ...(opts.extra ?? []),
     ],
     env,
   );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   await waitForLine(child, /metalboot ready/, 30_000);
-  return child;
+  /** Its JSON log lines about DHCP exchanges (logged at debug level). */
+  const exchanges = () =>
+    out
+      .split('\n')
+      .filter((l) => l.includes('"DHCP exchange"'))
+      .map((l) => JSON.parse(l) as { mac: string; type: string; reply?: string; note?: string });
+  return Object.assign(child, { exchanges });
 }
 
 let runs = 0;
@@ -228,3 +246,64 @@ t.test('two authoritative instances, one PostgreSQL, 50 udhcpc clients, one serv
     'their bindings are B’s now',
   );
 });
+
+t.test(
+  'a standby (--dhcp-answer-delay) stays silent while the primary answers, and serves when it is gone',
+  async (t) => {
+    if (!available(t)) return;
+    const tmp = t.testdir({});
+    const server = await startPostgres(t);
+    const url = await server.createDatabase();
+    const viaSocket = new URL(url);
+    viaSocket.searchParams.set('host', server.socketDir);
+    const subnet = '10.253.51';
+    const net = await createNetns(t, { hosts: 2 + 8, subnet, bridge: true });
+    const [hostA, hostB, ...clients] = net.hosts;
+    clients.forEach((c, i) => makeClientHost(c.ns, clientMac(0x80 + i)));
+    const range = `${subnet}.100-${subnet}.150`;
+    const a = await serveIn(net, hostA!.ns, hostA!.address, join(tmp, 'a'), viaSocket.toString(), { range });
+    const b = await serveIn(net, hostB!.ns, hostB!.address, join(tmp, 'b'), viaSocket.toString(), {
+      range,
+      extra: ['--dhcp-answer-delay', '1000', '--log-level', 'debug'],
+    });
+
+    const first = await Promise.all(clients.slice(0, 5).map((c) => udhcpc(net, c.ns, tmp)));
+    t.same(
+      first.map((c) => c.serverId),
+      first.map(() => hostA!.address),
+      'with the primary up, every client is served by A',
+    );
+    t.ok(
+      first.every((c) => c.ip && c.bound === 1),
+      'each bound once',
+    );
+    // B logs an exchange when its wait is over: give the last ones the delay (bounded).
+    const standbyDiscovers = () => b.exchanges().filter((e) => e.type === 'DISCOVER');
+    for (let i = 0; i < 50 && standbyDiscovers().length < first.length; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const standby = standbyDiscovers();
+    t.ok(standby.length >= 5, `the standby heard the DISCOVERs (${standby.length})`);
+    t.notOk(
+      standby.some((e) => e.reply),
+      'and answered none of them',
+    );
+    t.ok(
+      standby.every((e) => e.note === `standby: server ${hostA!.address} answered`),
+      'because A had offered meanwhile',
+    );
+
+    killGroup(a.pid!, 'SIGKILL');
+    const after = await Promise.all(clients.slice(5).map((c) => udhcpc(net, c.ns, tmp)));
+    t.same(
+      after.map((c) => c.serverId),
+      after.map(() => hostB!.address),
+      'with A gone, the standby serves every new client',
+    );
+    const ips = [...first, ...after].map((c) => c.ip);
+    t.equal(new Set(ips.filter(Boolean)).size, clients.length, 'distinct addresses');
+    t.ok(
+      b.exchanges().some((e) => e.type === 'DISCOVER' && e.reply === 'OFFER'),
+      'B offered after the delay',
+    );
+  },
+);
