@@ -89,7 +89,8 @@ export interface LeaseRepo {
    * Offer an address: the client's reservation, else its current offer/lease in range, else its
    * requested or previous address, else a never-used one (searched from where the last such
    * allocation in the range ended, then from the start of the range), else the longest-free one.
-   * An existing bound lease stays bound. Then, if `reclaimOffersMadeBefore` allows, the oldest
+   * An existing bound lease stays bound, and so does another server's pending offer to this client
+   * (returned as it stands, see `serverId`). Then, if `reclaimOffersMadeBefore` allows, the oldest
    * such offer to another client. undefined when the pool is exhausted.
    */
   allocate(req: AllocateRequest): Promise<AllocatedLease | undefined>;
