@@ -105,6 +105,23 @@ eachSharedStore(t, (t, stores) => {
     );
   });
 
+  t.test('the client chose A, A died before its ACK: a new DISCOVER gets the same address from B', async (t) => {
+    const { A, B, clock } = await pair(t);
+    const [[offer]] = await broadcast([A, B], { type: DISCOVER, mac: M, xid: 7 });
+    const yiaddr = offer!.packet.yiaddr;
+    // The REQUEST naming A reaches B only: A is dead.
+    t.same(await B.send({ type: REQUEST, mac: M, xid: 7, options: [sid(SERVER_A), req50(yiaddr)] }), []);
+    clock.now += 4_000; // udhcpc gives up on A and starts over
+    const [again] = await B.send({ type: DISCOVER, mac: M, xid: 8 });
+    t.equal(again?.packet.yiaddr, yiaddr, "B offers the address A's offer holds for the client");
+    const [ack] = await B.send({ type: REQUEST, mac: M, xid: 8, options: [sid(SERVER_B), req50(yiaddr)] });
+    t.equal(ack?.type, 'ACK');
+    t.same(
+      (await B.store.leases.listByMac(M)).map((l) => [l.ip, l.state, l.serverId]),
+      [[yiaddr, 'bound', SERVER_B]],
+    );
+  });
+
   t.test(
     'INIT-REBOOT and RENEW to the instance that did not bind: honoured, the binding becomes its own',
     async (t) => {
