@@ -291,5 +291,6 @@ async function startDhcp(
     core: metrics.dhcpCore(core.network),
     leases: core.leases,
     logger: logger.child({ adapter: 'dhcp' }),
+    answerDelayMs: d.answerDelayMs,
   });
 }

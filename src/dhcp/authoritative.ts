@@ -44,11 +44,16 @@ async function discover(ctx: HandlerContext, inc: Incoming): Promise<Outcome> {
   const { facts, packet } = inc;
   const pool = choosePool(ctx.pools, packet.giaddr, '0.0.0.0');
   if (!pool) return { note: noPoolNote(packet) };
+  if (ctx.answerDelayMs > 0) {
+    const silent = await standBy(ctx, facts.mac);
+    if (silent) return { note: silent };
+  }
   const info = await ctx.core.lookup(facts.mac, facts.uuid);
   const reserved = reservationOn(ctx, pool, info, facts.mac);
   const now = ctx.now();
   const lease = await ctx.leases.allocate({
     mac: facts.mac,
+    serverId: ctx.serverIp,
     range: pool.range,
     reserved,
     requested: facts.requestedIp,
@@ -86,13 +91,38 @@ async function discover(ctx: HandlerContext, inc: Incoming): Promise<Outcome> {
   return answer(ctx, inc, 'OFFER', pool, lease.ip, info);
 }
 
+/**
+ * A standby (`answerDelayMs` > 0) waits, then stays silent when another server has answered this
+ * client meanwhile: an offer (or a binding) of another server in the shared lease table, made
+ * since the DISCOVER arrived less the delay (the window also absorbs clock skew between the
+ * instances up to the delay). A primary that is down writes nothing, so the standby answers.
+ * Returns why it stays silent, or undefined to answer.
+ */
+async function standBy(ctx: HandlerContext, mac: string): Promise<string | undefined> {
+  const heard = ctx.now();
+  if (!(await ctx.wait(ctx.answerDelayMs))) return 'server closing';
+  const now = ctx.now();
+  const since = heard - ctx.answerDelayMs;
+  const other = (await ctx.leases.listByMac(mac)).find(
+    (l) =>
+      l.serverId !== null &&
+      l.serverId !== ctx.serverIp &&
+      (l.state === 'offered' || l.state === 'bound') &&
+      l.expiresAt > now &&
+      l.updatedAt >= since,
+  );
+  return other ? `standby: server ${other.serverId} answered` : undefined;
+}
+
 async function request(ctx: HandlerContext, inc: Incoming): Promise<Outcome | undefined> {
   const { facts, packet } = inc;
   const now = ctx.now();
 
   if (facts.serverId !== undefined && facts.serverId !== ctx.serverIp) {
-    // SELECTING another server's offer: ours is free again (RFC 2131 §4.3.2).
-    await ctx.leases.cancelOffers(facts.mac, now);
+    // SELECTING another server's offer: ours is free again (RFC 2131 §4.3.2). Only ours: on a lease
+    // table shared with that server, its rows are its own, and the address the client asks it for
+    // may be the very row (both offered the client's current offer) it is about to bind.
+    await ctx.leases.cancelOffers(facts.mac, now, ctx.serverIp, facts.requestedIp);
     return { note: `client chose server ${facts.serverId}` };
   }
   const selecting = facts.serverId !== undefined;
@@ -142,6 +172,8 @@ async function request(ctx: HandlerContext, inc: Incoming): Promise<Outcome | un
     expiresAt: now + pool.leaseTimeSec * 1000,
     hostname: facts.hostname ?? null,
     range: pool.range,
+    // A binding another instance made (it may be down) is renewed here and becomes ours.
+    serverId: ctx.serverIp,
   });
   if (!lease) return nak(ctx, inc, `${ip} is in use`);
   return answer(ctx, inc, 'ACK', pool, ip, info);

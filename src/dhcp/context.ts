@@ -22,6 +22,10 @@ export interface HandlerContext {
   /** With the pool exhausted, offers older than this to other clients may go to an unknown one. */
   pressuredOfferHoldMs: number;
   declineQuarantineMs: number;
+  /** A standby's wait before answering a DISCOVER (0: answer at once); see authoritative.ts `standBy`. */
+  answerDelayMs: number;
+  /** Waits `ms`; resolves false when the server closes meanwhile (nothing is sent then). */
+  wait: (ms: number) => Promise<boolean>;
   /** Per-packet warnings a flood could repeat, once per interval. */
   notices: CoalescedLog;
   now: () => number;

@@ -10,7 +10,7 @@ import { createDhcpHandler, type DhcpStats, type Outgoing } from './handler.js';
 import { bindSocketToInterface, interfaceIndex } from '../net/bind-interface.js';
 import { isIpv4 } from './ipv4.js';
 import { buildPools } from './pools.js';
-import { DEFAULT_PORTS, type DhcpLogger, type DhcpServerOptions } from './types.js';
+import { DEFAULT_PORTS, type DhcpLogger, type DhcpServerOptions, MAX_ANSWER_DELAY_MS } from './types.js';
 
 export type { DhcpCore, DhcpMachineInfo, DhcpObservation, DhcpServerOptions } from './types.js';
 
@@ -35,6 +35,12 @@ export function handlerContext(opts: DhcpServerOptions): HandlerContext {
   if (opts.mode === 'authoritative' && !pools.local && pools.relayed.length === 0) {
     throw new Error('authoritative DHCP needs a pool (or relaySubnets) to hand addresses out from');
   }
+  const answerDelayMs = opts.answerDelayMs ?? 0;
+  if (!Number.isInteger(answerDelayMs) || answerDelayMs < 0 || answerDelayMs > MAX_ANSWER_DELAY_MS) {
+    throw new Error(
+      `DHCP answer delay must be a whole number of milliseconds from 0 to ${MAX_ANSWER_DELAY_MS}, not ${String(opts.answerDelayMs)}`,
+    );
+  }
   const now = opts.now ?? Date.now;
   return {
     mode: opts.mode,
@@ -49,6 +55,8 @@ export function handlerContext(opts: DhcpServerOptions): HandlerContext {
     offerHoldMs: (opts.offerHoldSec ?? 60) * 1000,
     pressuredOfferHoldMs: (opts.pressuredOfferHoldSec ?? 10) * 1000,
     declineQuarantineMs: (opts.declineQuarantineSec ?? 3600) * 1000,
+    answerDelayMs,
+    wait: (ms) => new Promise((resolve) => setTimeout(() => resolve(true), ms)),
     notices: coalescedLog(opts.logger, (opts.exhaustionLogIntervalSec ?? 60) * 1000, now),
     now,
   };
@@ -92,6 +100,21 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       }
     });
   };
+  // A standby's waits end early at close(), which then does not sit out a full answer delay.
+  const waits = new Set<() => void>();
+  let closing = false;
+  ctx.wait = (ms) =>
+    new Promise<boolean>((resolve) => {
+      if (closing) return resolve(false);
+      const done = (answer: boolean) => {
+        clearTimeout(timer);
+        waits.delete(stop);
+        resolve(answer);
+      };
+      const stop = () => done(false);
+      const timer = setTimeout(() => done(true), ms);
+      waits.add(stop);
+    });
   const handler = createDhcpHandler(ctx, send);
   const inFlight = new Set<Promise<void>>();
 
@@ -118,7 +141,13 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     throw err;
   }
   log.info(
-    { mode: ctx.mode, interface: opts.interface, serverIp: ctx.serverIp, ports: ctx.ports },
+    {
+      mode: ctx.mode,
+      interface: opts.interface,
+      serverIp: ctx.serverIp,
+      ports: ctx.ports,
+      answerDelayMs: ctx.answerDelayMs,
+    },
     'DHCP server listening',
   );
 
@@ -128,6 +157,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     async close() {
       if (closed) return;
       closed = true;
+      closing = true;
+      for (const stop of [...waits]) stop();
       const pending = [...inFlight];
       await closeAll();
       await Promise.allSettled(pending);

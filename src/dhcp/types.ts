@@ -55,8 +55,17 @@ export interface DhcpServerOptions {
   exhaustionLogIntervalSec?: number;
   /** How long a DECLINEd address stays out of the pool. Default 1 h. */
   declineQuarantineSec?: number;
+  /**
+   * Authoritative mode, several instances on one lease table: wait this long before answering a
+   * DISCOVER, and stay silent if another server has offered to the client meanwhile (a standby).
+   * 0 (default) to MAX_ANSWER_DELAY_MS.
+   */
+  answerDelayMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
 }
 
 export const DEFAULT_PORTS = { server: 67, proxy: 4011, client: 68 } as const;
+
+/** A DHCP client retransmits after about 4 s (RFC 2131 §4.1); a standby waiting longer than 10 s serves nobody. */
+export const MAX_ANSWER_DELAY_MS = 10_000;

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import type { PoolConfig, RelaySubnetConfig } from '../dhcp/types.js';
+import { MAX_ANSWER_DELAY_MS, type PoolConfig, type RelaySubnetConfig } from '../dhcp/types.js';
 
 export type DhcpModeSetting = 'off' | 'proxy' | 'authoritative';
 
@@ -11,6 +11,8 @@ export interface DhcpSettings {
   dns?: string[];
   leaseTimeSec: number;
   relaySubnets: RelaySubnetConfig[];
+  /** `--dhcp-answer-delay`: a standby's wait before answering a DISCOVER (absent: 0, answer at once). */
+  answerDelayMs?: number;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -18,6 +20,19 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 export function parseDhcpMode(v: string): DhcpModeSetting {
   if (v === 'off' || v === 'proxy' || v === 'authoritative') return v;
   throw new Error(`--dhcp must be off, proxy or authoritative (got "${v}")`);
+}
+
+/**
+ * `--dhcp-answer-delay <ms>`: 0 (default) to 10000. Bounded: a client retransmits its DISCOVER
+ * after about 4 s, and a standby that waits longer answers nobody.
+ */
+export function parseAnswerDelay(v: string): number {
+  const n = /^\d+$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > MAX_ANSWER_DELAY_MS)
+    throw new Error(
+      `--dhcp-answer-delay must be a whole number of milliseconds from 0 to ${MAX_ANSWER_DELAY_MS} (got "${v}")`,
+    );
+  return n;
 }
 
 /** `10.0.0.100-10.0.0.199`. */

@@ -135,10 +135,22 @@ t.test('REQUEST naming another server is ignored and frees our offer', async (t)
   const [offer] = await rig.send({ type: DISCOVER, mac: A });
   t.equal(offer?.packet.yiaddr, '10.253.0.100');
   t.same(await rig.send({ type: DISCOVER, mac: B }), [], 'held for A');
-  t.same(await rig.send({ type: REQUEST, mac: A, options: [sid('10.253.0.2'), req50('10.253.0.100')] }), []);
+  // A took the other server's offer of another address.
+  t.same(await rig.send({ type: REQUEST, mac: A, options: [sid('10.253.0.2'), req50('10.253.0.150')] }), []);
   t.match(rig.core.observations.at(-1), { messageType: 'REQUEST', reply: undefined, note: /chose server 10.253.0.2/ });
   const [offerB] = await rig.send({ type: DISCOVER, mac: B });
   t.equal(offerB?.packet.yiaddr, '10.253.0.100', 'the freed address can be offered again');
+});
+
+t.test('REQUEST naming another server for the address we offered: it stays held for the client', async (t) => {
+  const rig = makeRig({ pool: { range: '10.253.0.100-10.253.0.100', subnetMask: '255.255.255.0', leaseTimeSec: 600 } });
+  t.teardown(rig.close);
+  await rig.send({ type: DISCOVER, mac: A });
+  // On a shared lease table that row is what the other server binds; on separate tables the client
+  // is about to use the address anyway: offering it to B would hand out an address in use.
+  t.same(await rig.send({ type: REQUEST, mac: A, options: [sid('10.253.0.2'), req50('10.253.0.100')] }), []);
+  t.equal((await rig.store.leases.get('10.253.0.100'))?.state, 'offered', 'not cancelled');
+  t.same(await rig.send({ type: DISCOVER, mac: B }), [], 'not offered to another client');
 });
 
 t.test('SELECTING an address not offered to this client gets NAK (broadcast)', async (t) => {

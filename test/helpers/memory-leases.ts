@@ -51,6 +51,7 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
     expiresAt: number,
     now: number,
     hostname: string | null,
+    serverId: string | null,
   ) => {
     const before = rows.get(ipNum);
     rows.set(ipNum, {
@@ -61,6 +62,7 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
       expiresAt,
       updatedAt: now,
       hostname: hostname ?? before?.hostname ?? null,
+      serverId,
     });
   };
   const setReleased = (r: LeaseRow, now: number) =>
@@ -134,7 +136,11 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
     if (row && row.mac === req.mac && row.state === 'bound' && row.expiresAt > req.now) {
       return { lease: toLease(row), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
     }
-    upsert(pick.ipNum, req.mac, 'offered', req.offerExpiresAt, req.now, null);
+    // Another server's pending offer to this client stays that server's (AllocateRequest.serverId).
+    const serverId = req.serverId ?? null;
+    if (row && row.mac === req.mac && row.state === 'offered' && row.expiresAt > req.now && row.serverId !== serverId)
+      return { lease: toLease(row), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
+    upsert(pick.ipNum, req.mac, 'offered', req.offerExpiresAt, req.now, null, serverId);
     const lease: AllocatedLease = toLease(rows.get(pick.ipNum)!);
     if (row && row.mac !== req.mac && row.state === 'offered' && row.expiresAt > req.now) lease.reclaimedFrom = row.mac;
     return { lease, ipNum: pick.ipNum, stage: pick.stage, wrote: row ? 'updated' : 'created' };
@@ -180,7 +186,7 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
     async commit(req: CommitRequest) {
       const ipNum = ipToInt(req.ip);
       if (!isFreeFor(rows.get(ipNum), req.mac, req.now)) return undefined;
-      upsert(ipNum, req.mac, 'bound', req.expiresAt, req.now, req.hostname ?? null);
+      upsert(ipNum, req.mac, 'bound', req.expiresAt, req.now, req.hostname ?? null, req.serverId ?? null);
       const range: LeaseRange | undefined = req.range;
       if (range)
         releaseWhere(
@@ -189,8 +195,13 @@ export function memoryLeaseRepo(rows: Map<number, LeaseRow>): LeaseRepo {
         );
       return toLease(rows.get(ipNum)!);
     },
-    async cancelOffers(mac, now) {
-      return releaseWhere((r) => r.mac === mac && r.state === 'offered' && r.expiresAt > now, now);
+    async cancelOffers(mac, now, serverId, keep) {
+      const kept = keep === undefined ? -1 : ipToInt(keep);
+      return releaseWhere(
+        (r) =>
+          r.mac === mac && r.state === 'offered' && r.expiresAt > now && r.serverId === serverId && r.ipNum !== kept,
+        now,
+      );
     },
     async release(mac, ip, now) {
       const r = rows.get(ipToInt(ip));

@@ -47,6 +47,11 @@ export function missingPostgres(): string | undefined {
 
 export interface PostgresServer {
   port: number;
+  /**
+   * The directory of the server's unix socket: a URL with `?host=<this>` reaches the server from
+   * inside a network namespace, where 127.0.0.1 is the namespace's own loopback.
+   */
+  socketDir: string;
   /** A URL for database `db` (default: the `postgres` maintenance database). */
   url(db?: string): string;
   /** A fresh database, empty or a copy of `template` (which nobody may be connected to); returns its URL. */
@@ -154,6 +159,7 @@ export async function startPostgres(t: Test): Promise<PostgresServer> {
   const strategy = version >= 150000 ? ' STRATEGY FILE_COPY' : '';
   return {
     port,
+    socketDir: dir,
     url,
     async createDatabase(template) {
       const name = `t_${++n}`;

@@ -100,6 +100,14 @@ export function serveOptions(): Command {
     .addOption(opt('--dhcp-dns <ip,ip>', 'authoritative: DNS servers (option 6)', 'METALBOOT_DHCP_DNS'))
     .addOption(opt('--dhcp-lease-time <seconds>', 'authoritative: lease time', 'METALBOOT_DHCP_LEASE_TIME', '3600'))
     .addOption(
+      opt(
+        '--dhcp-answer-delay <ms>',
+        'authoritative: a standby instance on a shared database waits this long (0-10000) before answering a DISCOVER, and stays silent when another instance offered meanwhile',
+        'METALBOOT_DHCP_ANSWER_DELAY',
+        '0',
+      ),
+    )
+    .addOption(
       new Option(
         '--dhcp-relay-subnet <cidr,first-last[,router]>',
         'authoritative: a subnet behind a DHCP relay (repeatable; env: ; separated)',

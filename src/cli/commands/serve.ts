@@ -13,6 +13,7 @@ import { parseTalosListen } from '../../talos/index.js';
 import { parseGrowthSettings } from '../../settings/growth-settings.js';
 import {
   interfaceAddress,
+  parseAnswerDelay,
   parseDhcpMode,
   parseIpv4,
   parseIpv4List,
@@ -90,6 +91,7 @@ export function serveCommand(): Command {
           dns,
           leaseTimeSec,
           relaySubnets: relays.map((r) => parseRelaySubnet(r, leaseTimeSec, dns)),
+          answerDelayMs: parseAnswerDelay(o.dhcpAnswerDelay ?? '0'),
         },
         tftp:
           o.tftpListen === 'off'

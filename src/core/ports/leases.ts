@@ -20,6 +20,12 @@ export interface Lease {
   expiresAt: number;
   updatedAt: number;
   hostname: string | null;
+  /**
+   * The server identifier (the answering instance's address) of the server that made the offer
+   * or binding; null when the caller named none. Several instances share one lease table, and a
+   * REQUEST naming another server must cancel only the offers this one made.
+   */
+  serverId: string | null;
 }
 
 /** Inclusive address range as unsigned 32-bit integers (see src/dhcp/ipv4.ts). */
@@ -53,6 +59,12 @@ export interface AllocateRequest {
    * if it still REQUESTs it, and starts over. Absent: offers are held until they expire.
    */
   reclaimOffersMadeBefore?: number;
+  /**
+   * Who offers (recorded on the row). The client's active offer made by *another* server is
+   * offered again as it stands, not rewritten: both servers then offer the same address, and the
+   * one the client selects finds the row intact. Absent: null, as a server with no identifier.
+   */
+  serverId?: string;
 }
 
 /** What `allocate` handed out; `reclaimedFrom` names the client whose unconfirmed offer it took. */
@@ -68,6 +80,8 @@ export interface CommitRequest {
   hostname?: string | null;
   /** Other active leases of this MAC inside this range are released (a client holds one address per pool). */
   range?: LeaseRange;
+  /** Who binds: the binding is recorded as this server's, whoever made the offer or the previous binding. */
+  serverId?: string;
 }
 
 export interface LeaseRepo {
@@ -75,7 +89,8 @@ export interface LeaseRepo {
    * Offer an address: the client's reservation, else its current offer/lease in range, else its
    * requested or previous address, else a never-used one (searched from where the last such
    * allocation in the range ended, then from the start of the range), else the longest-free one.
-   * An existing bound lease stays bound. Then, if `reclaimOffersMadeBefore` allows, the oldest
+   * An existing bound lease stays bound, and so does another server's pending offer to this client
+   * (returned as it stands, see `serverId`). Then, if `reclaimOffersMadeBefore` allows, the oldest
    * such offer to another client. undefined when the pool is exhausted.
    */
   allocate(req: AllocateRequest): Promise<AllocatedLease | undefined>;
@@ -84,8 +99,13 @@ export interface LeaseRepo {
    * quarantined; succeeds for a free address, so INIT-REBOOT after an expiry can still be ACKed.
    */
   commit(req: CommitRequest): Promise<Lease | undefined>;
-  /** Drop this client's pending offers (it chose another server). */
-  cancelOffers(mac: string, now: number): Promise<number>;
+  /**
+   * Drop this client's pending offers made by `serverId` (null: those recorded with no server):
+   * it chose another server. Another server's offers stay, and so does the address `keep` (the
+   * one the client asks the chosen server for): on a shared table that row may be the very offer
+   * the chosen server is about to bind. Returns how many were dropped.
+   */
+  cancelOffers(mac: string, now: number, serverId: string | null, keep?: string): Promise<number>;
   /** RELEASE: the address is free again but remembered for the client. false when not its lease. */
   release(mac: string, ip: string, now: number): Promise<boolean>;
   /**

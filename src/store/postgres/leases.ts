@@ -7,7 +7,17 @@ import type {
   LeaseRange,
   LeaseRepo,
 } from '../../core/ports/leases.js';
-import { type Claim, intToIp, ipToInt, isActive, isFreeFor, NONE, type Pick, toLease } from '../sqlite/lease-rows.js';
+import {
+  type Claim,
+  intToIp,
+  ipToInt,
+  isActive,
+  isFreeFor,
+  NONE,
+  othersOffer,
+  type Pick,
+  toLease,
+} from '../sqlite/lease-rows.js';
 import { type Db, LOCKS, type Sql } from './db.js';
 import { LEASE_SQL as Q, leaseRows } from './lease-sql.js';
 
@@ -111,8 +121,12 @@ export function pgLeaseRepo(db: Db): LeaseRepo {
       // A client that already holds the address keeps its lease: a repeated DISCOVER must not shorten it.
       if (row && row.mac === req.mac && row.state === 'bound' && row.expires_at > req.now)
         return { lease: toLease(row), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
+      // Another instance's pending offer to this client stays its own (AllocateRequest.serverId).
+      const serverId = req.serverId ?? null;
+      if (othersOffer(row, req.mac, serverId, req.now))
+        return { lease: toLease(row!), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
       const ip = intToIp(pick.ipNum);
-      await sql.query(Q.upsert, [pick.ipNum, ip, req.mac, 'offered', req.offerExpiresAt, req.now, null]);
+      await sql.query(Q.upsert, [pick.ipNum, ip, req.mac, 'offered', req.offerExpiresAt, req.now, null, serverId]);
       const lease: AllocatedLease = {
         ip,
         mac: req.mac,
@@ -120,6 +134,7 @@ export function pgLeaseRepo(db: Db): LeaseRepo {
         expiresAt: req.offerExpiresAt,
         updatedAt: req.now,
         hostname: row?.hostname ?? null, // as the upsert's COALESCE left it
+        serverId,
       };
       if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now)
         lease.reclaimedFrom = row.mac;
@@ -164,19 +179,37 @@ export function pgLeaseRepo(db: Db): LeaseRepo {
       const ipNum = ipToInt(req.ip);
       const [before] = await leaseRows(sql, Q.get, [ipNum]);
       if (!isFreeFor(before, req.mac, req.now)) return undefined;
-      await sql.query(Q.upsert, [ipNum, req.ip, req.mac, 'bound', req.expiresAt, req.now, req.hostname ?? null]);
+      const serverId = req.serverId ?? null;
+      await sql.query(Q.upsert, [
+        ipNum,
+        req.ip,
+        req.mac,
+        'bound',
+        req.expiresAt,
+        req.now,
+        req.hostname ?? null,
+        serverId,
+      ]);
       // A client holds one address per pool: its other offers and leases in the range are released.
       if (req.range) await sql.query(Q.releaseOthers, [req.mac, req.range.first, req.range.last, ipNum, req.now]);
       const hostname = req.hostname ?? before?.hostname ?? null;
-      return { ip: req.ip, mac: req.mac, state: 'bound', expiresAt: req.expiresAt, updatedAt: req.now, hostname };
+      return {
+        ip: req.ip,
+        mac: req.mac,
+        state: 'bound',
+        expiresAt: req.expiresAt,
+        updatedAt: req.now,
+        hostname,
+        serverId,
+      };
     });
 
   const write = (text: string, params: unknown[]) => leaseTx(async (sql) => (await sql.query(text, params)).rowCount);
   return {
     allocate,
     commit,
-    async cancelOffers(mac, now) {
-      return write(Q.cancelOffers, [mac, now]);
+    async cancelOffers(mac, now, serverId, keep) {
+      return write(Q.cancelOffers, [mac, now, serverId, keep === undefined ? -1 : ipToInt(keep)]);
     },
     async release(mac, ip, now) {
       return (await write(Q.release, [ipToInt(ip), mac, now])) > 0;

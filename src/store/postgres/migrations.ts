@@ -157,6 +157,13 @@ export const PG_MIGRATIONS: PgMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION metalboot_refuse_truncate();
     `,
   },
+  {
+    version: 3,
+    // Two authoritative instances on one segment share this table: a REQUEST naming another server
+    // cancels only the offers this one made, so each row says whose offer or binding it is.
+    description: 'leases: the server identifier of the server that made the offer or binding',
+    sql: 'ALTER TABLE leases ADD COLUMN server_id text;',
+  },
 ];
 
 /**

@@ -14,6 +14,8 @@ export interface Row {
   expires_at: number;
   updated_at: number;
   hostname: string | null;
+  /** Migration 9: the server identifier of whoever made the offer or binding (null before, or none named). */
+  server_id: string | null;
 }
 
 export const toLease = (r: Row): Lease => ({
@@ -23,7 +25,15 @@ export const toLease = (r: Row): Lease => ({
   expiresAt: r.expires_at,
   updatedAt: r.updated_at,
   hostname: r.hostname,
+  serverId: r.server_id ?? null,
 });
+
+/**
+ * The client's active offer made by another server: offered again as it stands, so both servers
+ * offer one address and the one the client selects finds its row intact (see AllocateRequest.serverId).
+ */
+export const othersOffer = (r: Row | undefined, mac: string, serverId: string | null, now: number) =>
+  !!r && r.mac === mac && r.state === 'offered' && r.expires_at > now && (r.server_id ?? null) !== serverId;
 
 export const NONE: ReadonlySet<string> = new Set();
 

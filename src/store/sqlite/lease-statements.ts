@@ -34,11 +34,11 @@ export function leaseStatements(db: SqlDb) {
      ORDER BY updated_at, ip_num LIMIT :limit`,
   );
   const upsert = db.prepare(
-    `INSERT INTO leases (ip_num, ip, mac, state, expires_at, updated_at, hostname)
-     VALUES (@ipNum, @ip, @mac, @state, @expiresAt, @now, @hostname)
+    `INSERT INTO leases (ip_num, ip, mac, state, expires_at, updated_at, hostname, server_id)
+     VALUES (@ipNum, @ip, @mac, @state, @expiresAt, @now, @hostname, @serverId)
      ON CONFLICT(ip_num) DO UPDATE SET mac = excluded.mac, state = excluded.state,
        expires_at = excluded.expires_at, updated_at = excluded.updated_at,
-       hostname = COALESCE(excluded.hostname, leases.hostname)`,
+       hostname = COALESCE(excluded.hostname, leases.hostname), server_id = excluded.server_id`,
   );
   const releaseOthers = db.prepare(
     `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
@@ -47,7 +47,7 @@ export function leaseStatements(db: SqlDb) {
   );
   const cancelOffers = db.prepare(
     `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now
-     WHERE mac = @mac AND state = 'offered' AND expires_at > @now`,
+     WHERE mac = @mac AND state = 'offered' AND expires_at > @now AND server_id IS @serverId AND ip_num != @keep`,
   );
   const release = db.prepare(
     `UPDATE leases SET state = 'released', expires_at = @now, updated_at = @now

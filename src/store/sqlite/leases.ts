@@ -15,6 +15,7 @@ import {
   isActive,
   isFreeFor,
   NONE,
+  othersOffer,
   type Pick,
   type Stage,
   toLease,
@@ -140,6 +141,9 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
     if (row && row.mac === req.mac && row.state === 'bound' && row.expires_at > req.now) {
       return { lease: toLease(row), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
     }
+    // Another server's pending offer to this client stays that server's (AllocateRequest.serverId).
+    if (othersOffer(row, req.mac, req.serverId ?? null, req.now))
+      return { lease: toLease(row!), ipNum: pick.ipNum, stage: pick.stage, wrote: 'nothing' };
     upsert.run({
       ipNum: pick.ipNum,
       ip: intToIp(pick.ipNum),
@@ -148,6 +152,7 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       expiresAt: req.offerExpiresAt,
       now: req.now,
       hostname: null,
+      serverId: req.serverId ?? null,
     });
     // The row as the upsert left it (hostname: COALESCE keeps the old one), without reading it back.
     const lease: AllocatedLease = {
@@ -157,6 +162,7 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       expiresAt: req.offerExpiresAt,
       updatedAt: req.now,
       hostname: row?.hostname ?? null,
+      serverId: req.serverId ?? null,
     };
     // Taken over from another client's offer that had not expired (the reclaim step above).
     if (row && row.mac !== req.mac && row.state === 'offered' && row.expires_at > req.now)
@@ -209,11 +215,20 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
       expiresAt: req.expiresAt,
       now: req.now,
       hostname: req.hostname ?? null,
+      serverId: req.serverId ?? null,
     });
     if (req.range)
       releaseOthers.run({ mac: req.mac, first: req.range.first, last: req.range.last, ipNum, now: req.now });
     const hostname = req.hostname ?? before?.hostname ?? null; // as the upsert's COALESCE left it
-    return { ip: req.ip, mac: req.mac, state: 'bound', expiresAt: req.expiresAt, updatedAt: req.now, hostname };
+    return {
+      ip: req.ip,
+      mac: req.mac,
+      state: 'bound',
+      expiresAt: req.expiresAt,
+      updatedAt: req.now,
+      hostname,
+      serverId: req.serverId ?? null,
+    };
   });
 
   return {
@@ -221,8 +236,8 @@ export function sqliteLeaseRepo(db: SqlDb): LeaseRepo {
     async commit(req) {
       return commit(req);
     },
-    async cancelOffers(mac, now) {
-      return cancelOffers.run({ mac, now }).changes;
+    async cancelOffers(mac, now, serverId, keep) {
+      return cancelOffers.run({ mac, now, serverId, keep: keep === undefined ? -1 : ipToInt(keep) }).changes;
     },
     async release(mac, ip, now) {
       return release.run({ ipNum: ipToInt(ip), mac, now }).changes > 0;

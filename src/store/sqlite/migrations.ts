@@ -222,6 +222,13 @@ export const MIGRATIONS: Migration[] = [
         );
       `),
   },
+  {
+    version: 9,
+    // Several authoritative instances on one lease table (issue 15): a REQUEST naming another
+    // server cancels only the offers this one made, so each row says whose offer or binding it is.
+    description: 'leases: the server identifier of the server that made the offer or binding',
+    up: (db) => db.exec('ALTER TABLE leases ADD COLUMN server_id TEXT;'),
+  },
 ];
 
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {

@@ -15,6 +15,7 @@ import { clusterConformance } from './clusters.js';
 import { durabilityConformance } from './durability.js';
 import { eventConformance } from './events.js';
 import type { StoreFactory } from './fixtures.js';
+import { leaseServerConformance } from './lease-servers.js';
 import { leaseConformance } from './leases.js';
 import { machineConformance } from './machines.js';
 import { paginationConformance } from './pagination.js';
@@ -34,6 +35,7 @@ const SECTIONS: Array<[string, (t: Test, factory: StoreFactory) => void]> = [
   ['tokens', tokenConformance],
   ['bmc', bmcConformance],
   ['leases', leaseConformance],
+  ['leases of several servers', leaseServerConformance],
   ['talos events and progress', talosConformance],
   ['flushed and durability', durabilityConformance],
 ];

@@ -331,6 +331,7 @@ export function leaseConformance(t: Test, factory: StoreFactory): void {
       expiresAt: NOW + 1000,
       updatedAt: NOW + 1,
       hostname: 'node-1',
+      serverId: null,
     });
     t.equal(await bind(leases, mac(2), '10.9.0.10', NOW + 2), undefined, "another client's lease");
     t.equal(
@@ -415,13 +416,13 @@ export function leaseConformance(t: Test, factory: StoreFactory): void {
     await offer(leases, mac(1), other);
     await bind(leases, mac(1), '10.14.0.15');
     await offer(leases, mac(2), r);
-    t.equal(await leases.cancelOffers(mac(1), NOW + 1), 2, 'both pending offers');
+    t.equal(await leases.cancelOffers(mac(1), NOW + 1, null), 2, 'both pending offers (made with no server named)');
     t.equal((await leases.get('10.14.0.10'))?.state, 'released');
     t.equal((await leases.get('10.15.0.10'))?.state, 'released');
     t.equal((await leases.get('10.14.0.15'))?.state, 'bound', 'the lease stays');
     t.equal((await leases.get('10.14.0.11'))?.state, 'offered', "another client's offer stays");
-    t.equal(await leases.cancelOffers(mac(1), NOW + 2), 0, 'none left');
-    t.equal(await leases.cancelOffers(mac(2), NOW + HOLD + 1), 0, 'an expired offer is not pending');
+    t.equal(await leases.cancelOffers(mac(1), NOW + 2, null), 0, 'none left');
+    t.equal(await leases.cancelOffers(mac(2), NOW + HOLD + 1, null), 0, 'an expired offer is not pending');
   });
 
   t.test('get, listByMac and list: one row per address ever used', async (t) => {
@@ -456,6 +457,7 @@ export function leaseConformance(t: Test, factory: StoreFactory): void {
       expiresAt: NOW + 5000,
       updatedAt: NOW + 3,
       hostname: 'h',
+      serverId: null,
     });
   });
 
