@@ -56,8 +56,21 @@ export async function fillStore(store: Store, dataDir: string): Promise<void> {
   await store.tokens.issue(token(MACS[1]!, 'b', { sourceIp: '10.0.0.22' }));
   const range = { first: 0x0a000064, last: 0x0a0000c8 }; // 10.0.0.100 – 10.0.0.200
   const now = Date.parse(at(50));
-  const offered = await store.leases.allocate({ mac: MACS[1]!, range, now, offerExpiresAt: now + 60_000 });
-  await store.leases.commit({ mac: MACS[1]!, ip: offered!.ip, now, expiresAt: now + 3600_000, hostname: 'w-1' });
+  const offered = await store.leases.allocate({
+    mac: MACS[1]!,
+    range,
+    now,
+    offerExpiresAt: now + 60_000,
+    serverId: '10.0.0.2',
+  });
+  await store.leases.commit({
+    mac: MACS[1]!,
+    ip: offered!.ip,
+    now,
+    expiresAt: now + 3600_000,
+    hostname: 'w-1',
+    serverId: '10.0.0.3',
+  });
   await store.leases.allocate({ mac: DISCOVERED, range, now, offerExpiresAt: now + 60_000 });
   const sealed = loadSecretBox(dataDir).seal(BMC_PASSWORD, MACS[0]!);
   await store.bmc.put(MACS[0]!, {

@@ -1,7 +1,7 @@
 /**
  * What `metalboot db copy` copies: every table of the store, column by column, in an order the
  * foreign keys accept. The two schemas hold the same tables and columns (PostgreSQL's migration 1
- * was written from SQLite's eight); SQLite's bookkeeping tables (`discovered_count`,
+ * was written from SQLite's eight; SQLite 9 and PostgreSQL 3 both add the lease's `server_id`); SQLite's bookkeeping tables (`discovered_count`,
  * `retention_gate`) have no rows worth carrying: PostgreSQL counts and gates otherwise.
  *
  * The copy knows exactly one schema version of each engine. A migration added to either one
@@ -10,7 +10,7 @@
  */
 
 /** The schema versions this copy reads and writes: SQLite's `user_version` and PostgreSQL's `metalboot_migrations`. */
-export const COPY_SCHEMA = { sqlite: 8, postgres: 2 } as const;
+export const COPY_SCHEMA = { sqlite: 9, postgres: 3 } as const;
 
 export type ColumnType = 'text' | 'bigint' | 'integer' | 'jsonb';
 
@@ -82,6 +82,7 @@ export const TABLES: readonly TableSpec[] = [
       big('expires_at'),
       big('updated_at'),
       text('hostname'),
+      text('server_id'), // which DHCP instance made the offer or binding (SQLite 9, PostgreSQL 3)
     ],
   },
   { name: 'talos_seen_events', key: 'id', identity: true, columns: [big('id'), text('mac'), text('event_id')] },
