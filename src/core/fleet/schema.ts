@@ -33,10 +33,14 @@ export function checkSchema(doc: FleetDocument, schemaFile: string): void {
     .slice(1)
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  // An unknown field: point at it, not at the mapping holding it.
+  if (e.keyword === 'additionalProperties') path.push(String((e.params as Record<string, unknown>).additionalProperty));
   const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
   throw new FleetError(
     { file: doc.file, document: doc.index, kind: doc.kind, line: doc.lineOf(path) },
-    `${field ? `${field} ` : ''}${describe(e, doc.kind)}`,
+    e.keyword === 'additionalProperties'
+      ? describe(e, doc.kind)
+      : `${field ? `${field} ` : ''}${describe(e, doc.kind)}`,
     field || undefined,
   );
 }
@@ -45,7 +49,7 @@ function describe(e: ErrorObject, kind: string): string {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
-      return `"${String(p.additionalProperty)}" is not a field of ${e.instancePath ? 'this mapping' : `a ${kind}`}`;
+      return `"${String(p.additionalProperty)}" is not a field of ${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : `a ${kind}`}`;
     case 'required':
       return `${String(p.missingProperty)} is required`;
     case 'enum':
