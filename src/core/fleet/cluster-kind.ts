@@ -66,7 +66,8 @@ export const clusterKind: FleetKind = {
         continue;
       }
       ctx.clusters.set(input.name, cluster);
-      ctx.warnings.push(...warnings.map((w) => `cluster ${input.name}: ${w}`));
+      const extra = ctx.clusterWarning?.(cluster);
+      ctx.warnings.push(...[...warnings, ...(extra ? [extra] : [])].map((w) => `cluster ${input.name}: ${w}`));
       const { actor } = ctx;
       out.push(
         existing

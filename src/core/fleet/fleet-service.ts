@@ -7,6 +7,7 @@ import type { ConfigRenderer } from '../config/render.js';
 import type { Actor, ClusterService } from '../registry/clusters.js';
 import type { MachineService } from '../registry/machines.js';
 import type { Timeline } from '../timeline/timeline.js';
+import type { Cluster } from '../types.js';
 import { clusterKind } from './cluster-kind.js';
 import { FleetError, type FleetDocument, type FleetSource, readFleet } from './document.js';
 import { exportFleet, type FleetExport } from './export.js';
@@ -30,6 +31,8 @@ export interface FleetPlan {
 export interface ApplyOptions {
   dryRun?: boolean;
   prune?: boolean;
+  /** A warning about a cluster the file creates or changes, from the adapter (boot files not pulled). */
+  clusterWarning?: (c: Cluster) => string | undefined;
 }
 
 export class FleetService {
@@ -61,6 +64,7 @@ export class FleetService {
       clusters,
       warnings: [],
       services: { clusters: this.clusters, machines: this.machines },
+      clusterWarning: opts.clusterWarning,
     };
     const planned: PlannedChange[] = [];
     try {

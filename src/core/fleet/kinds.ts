@@ -40,6 +40,8 @@ export interface PlanContext {
   /** Warnings to show with the plan (a base config's deprecated field…). */
   warnings: string[];
   services: { clusters: ClusterService; machines: MachineService };
+  /** What the adapter adds about a cluster the file creates or changes (boot files not pulled yet). */
+  clusterWarning?: (c: Cluster) => string | undefined;
 }
 
 export interface FleetKind {
