@@ -2,7 +2,7 @@
  * A fleet file read into its documents, each able to say on which line a field of it is: every
  * error of `apply` names the file, the document and the line (the `yaml` package keeps positions).
  */
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, isMap, isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { ConflictError, MetalbootError, ValidationError } from '../errors.js';
 
 /** What `apply` is given: the fleet file's text and the files it references, by the name used in it. */
@@ -102,7 +102,12 @@ export function readFleet(source: FleetSource): FleetDocument[] {
       data,
       lineOf: (path) => {
         for (let n = path.length; n > 0; n--) {
-          const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+          // A mapping's key is where its field is written (a list's own range starts at its first item).
+          const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+          const key = isMap(parent)
+            ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[n - 1])?.key
+            : undefined;
+          const node = (key ?? doc.getIn(path.slice(0, n), true)) as { range?: [number, number, number] } | undefined;
           if (node?.range) return lineAt(node.range[0]);
         }
         return lineAt(start);
