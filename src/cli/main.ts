@@ -9,6 +9,8 @@ import { AssetError } from '../assets/errors.js';
 import { assetErrorToCli, assetsCommand } from './commands/assets.js';
 import { clusterCommand } from './commands/cluster.js';
 import { dbCommand } from './commands/db.js';
+import { applyCommand, diffCommand } from './commands/fleet.js';
+import { exportCommand } from './commands/fleet-export.js';
 import { doctorCommand } from './commands/doctor.js';
 import { machineCommand } from './commands/machine.js';
 import { serveCommand } from './commands/serve.js';
@@ -28,6 +30,9 @@ const program = new Command()
   .addCommand(serveCommand())
   .addCommand(clusterCommand())
   .addCommand(machineCommand())
+  .addCommand(applyCommand())
+  .addCommand(diffCommand())
+  .addCommand(exportCommand())
   .addCommand(assetsCommand())
   .addCommand(doctorCommand())
   .addCommand(dbCommand());

@@ -24,6 +24,7 @@ import { ProgressTracker } from './progress/tracker.js';
 import { BmcService, type SecretSealer } from './power/bmc.js';
 import { DhcpTftpObserver } from './network/dhcp-tftp-observer.js';
 import { ConfigRenderer, type DocumentProvider } from './config/render.js';
+import { FleetService } from './fleet/fleet-service.js';
 import type { TemplateSet } from './boot/templates.js';
 import { StallDetector } from './progress/stall.js';
 import { alwaysLeader, Singletons } from './progress/singletons.js';
@@ -81,6 +82,8 @@ export interface Core {
   renderer: ConfigRenderer;
   clusters: ClusterService;
   machines: MachineService;
+  /** A fleet file (clusters and machines as documents) planned and applied; the registry exported as one. */
+  fleet: FleetService;
   boot: BootService;
   network: DhcpTftpObserver;
   /**
@@ -157,6 +160,7 @@ export function createCore(opts: CoreOptions): Core {
     renderer,
     clusters,
     machines,
+    fleet: new FleetService(clusters, machines, renderer, timeline),
     boot,
     network,
     leases: store.leases,

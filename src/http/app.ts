@@ -21,6 +21,7 @@ import { bootRoutes } from './routes/boot.js';
 import { clusterRoutes } from './routes/clusters.js';
 import { registerDocs } from './routes/docs.js';
 import { eventsStreamRoutes } from './routes/events-stream.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 import { machineProgressRoutes } from './routes/machine-progress.js';
 import { machineRoutes } from './routes/machines.js';
@@ -148,6 +149,7 @@ export async function buildHttpApp(opts: HttpOptions): Promise<FastifyInstance> 
       await api.register(powerRoutes, { core: opts.core });
       await api.register(bmcRoutes, { core: opts.core });
       await api.register(eventsStreamRoutes, { core: opts.core });
+      await api.register(fleetRoutes, { core: opts.core, assetsDir: opts.assetsDir });
     },
     { prefix: '/api/v1' },
   );

@@ -144,7 +144,7 @@ t.test('the core createCore returns has no store on it', async (t) => {
 
 // Inside the core, the rooms form layers: each imports only the rooms before it (and the root's
 // types.ts and errors.ts); index.ts (createCore) wires them all and nothing imports it.
-const ROOMS = ['ports', 'timeline', 'config', 'registry', 'binding', 'boot', 'network', 'power', 'progress'];
+const ROOMS = ['ports', 'timeline', 'config', 'registry', 'binding', 'boot', 'network', 'power', 'progress', 'fleet'];
 
 t.test('core rooms import only the rooms below them', async (t) => {
   const wrong: string[] = [];

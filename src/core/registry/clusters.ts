@@ -75,6 +75,16 @@ export class ClusterService {
     return { cluster, warnings };
   }
 
+  /**
+   * The cluster `input` would make, checked as create/update check it (every render it needs), and
+   * the one it would replace: written by nobody (`apply` plans a whole fleet file before writing).
+   */
+  async prepare(input: ClusterInput): Promise<{ cluster: Cluster; warnings: string[]; existing: Cluster | undefined }> {
+    const existing = (await this.store.clusters.get(input.name)) ?? undefined;
+    const now = this.timeline.now();
+    return { ...(await this.check({ ...input }, existing?.createdAt ?? now, now)), existing };
+  }
+
   async delete(name: string, actor: Actor): Promise<void> {
     await this.get(name);
     const n = await this.store.clusters.machineCount(name);

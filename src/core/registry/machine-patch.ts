@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { ConfigRenderer } from '../config/render.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import type { Store } from '../ports/types.js';
-import type { Machine } from '../types.js';
+import type { Cluster, Machine } from '../types.js';
 import { BOOT_FILE_RE, checkHostname, checkLabels, DISK_PATH_RE, invalid, type MachinePatch } from './machine-input.js';
 import { normaliseUuid } from './uuid.js';
 
@@ -21,12 +21,14 @@ export async function applyMachinePatch(
   m: Machine,
   p: MachinePatch,
   now: string,
+  /** Where clusters are looked up: the store's, or (apply) the clusters as a fleet file will leave them. */
+  clusterOf: (name: string) => Promise<Cluster | null | undefined> = (name) => store.clusters.get(name),
 ): Promise<Machine> {
   const next: Machine = { ...m, labels: { ...m.labels }, updatedAt: now };
   if (p.hostname !== undefined) next.hostname = checkHostname(p.hostname);
   if (p.role !== undefined) next.role = p.role;
   if (p.cluster !== undefined) {
-    if (p.cluster !== null && !(await store.clusters.get(p.cluster))) {
+    if (p.cluster !== null && !(await clusterOf(p.cluster))) {
       throw new ValidationError(`cluster "${p.cluster}" does not exist`, 'cluster');
     }
     next.cluster = p.cluster;
@@ -78,7 +80,7 @@ export async function applyMachinePatch(
   }
   if (next.cluster && next.role) {
     // Render once now so a broken patch is a 400 at registration, not a 503 at boot time.
-    const cluster = await store.clusters.get(next.cluster);
+    const cluster = await clusterOf(next.cluster);
     if (cluster) await renderer.check(cluster, next);
   }
   return next;

@@ -9,7 +9,7 @@ import { DEFAULT_DISCOVERY_LIMITS, SourceRateLimiter, type DiscoveryLimits } fro
 import { isStationMac, parseMac, parseStationMac } from './mac.js';
 import type { ConfigRenderer } from '../config/render.js';
 import type { Timeline } from '../timeline/timeline.js';
-import type { Machine, MachineEvent, MachineState, SeenFacts } from '../types.js';
+import type { Cluster, Machine, MachineEvent, MachineState, SeenFacts } from '../types.js';
 import { blankMachine, dropUndefined, type MachineInput, type MachinePatch } from './machine-input.js';
 import { applyMachinePatch } from './machine-patch.js';
 import { isPlaceholderUuid } from './uuid.js';
@@ -103,6 +103,22 @@ export class MachineService {
       detail: { cluster: machine.cluster, role: machine.role },
     });
     return this.get(mac);
+  }
+
+  /**
+   * The machine `input` would make, checked as register/update check it (rendered against
+   * `clusterOf`'s clusters), and the record it would replace; nothing written (`apply` plans first). */
+  async prepare(
+    input: MachineInput,
+    clusterOf: (name: string) => Promise<Cluster | undefined>,
+  ): Promise<{ machine: Machine; existing: Machine | undefined }> {
+    const mac = parseStationMac(input.mac);
+    const existing = (await this.store.machines.get(mac)) ?? undefined;
+    const now = this.timeline.now();
+    const { mac: _, ...patch } = input;
+    const base = existing ?? blankMachine(mac, now);
+    const machine = await applyMachinePatch(this.store, this.renderer, base, patch, now, clusterOf);
+    return { machine, existing };
   }
 
   async update(macInput: string, patch: MachinePatch, actor: Actor): Promise<Machine> {
