@@ -41,6 +41,9 @@ export interface DbOptions {
   connectTimeoutMs?: number;
 }
 
+/** Named (prepared) statements at most; the repositories have a few dozen. */
+const MAX_NAMED_STATEMENTS = 500;
+
 export class Db implements Sql {
   readonly pool: pg.Pool;
   /** Calls that may write (statements through `query`, every transaction): what `settled()` waits for. */
@@ -48,6 +51,9 @@ export class Db implements Sql {
   /** Every call in flight, reads included: what `close()` waits for. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  /** Statement text → its prepared statement's name (the same on every connection). */
+  private readonly statementNames = new Map<string, string>();
+  private generation = 1;
   /** `read` as an `Sql`, for helpers that take one. */
   readonly reader: Sql = { query: (text, params) => this.read(text, params) };
 
@@ -152,8 +158,35 @@ export class Db implements Sql {
   }
 
   private async run<R>(text: string, params: readonly unknown[]): Promise<Rows<R>> {
-    const res = await this.pool.query(text, params as unknown[]);
+    // A named statement is parsed and planned once per connection, then only bound and run: the
+    // same few statements serve every boot request. Only statements with parameters (the
+    // repositories' own, a fixed set); one without them (DDL, admin) runs as it is.
+    const res =
+      params.length > 0
+        ? await this.pool
+            .query({ name: this.statementName(text), text, values: params as unknown[] })
+            .catch((err: unknown) => {
+              // "cached plan must not change result type": a newer instance migrated the schema
+              // under this one (a rolling upgrade). New names for every statement from now on,
+              // and this one once more unnamed.
+              if ((err as { code?: string }).code !== '0A000') throw err;
+              this.statementNames.clear();
+              this.generation++;
+              return this.pool.query(text, params as unknown[]);
+            })
+        : await this.pool.query(text);
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  }
+
+  private statementName(text: string): string {
+    let name = this.statementNames.get(text);
+    if (name === undefined) {
+      // Bounded: the repositories' statements are a fixed set; anything past it runs unnamed.
+      if (this.statementNames.size >= MAX_NAMED_STATEMENTS) return '';
+      name = `mb${this.generation}_${this.statementNames.size + 1}`;
+      this.statementNames.set(text, name);
+    }
+    return name;
   }
 
   private track<T>(call: () => Promise<T>, write: boolean): Promise<T> {

@@ -14,6 +14,8 @@ import { EVENTS_CHANNEL, type Row, toEvent } from './events.js';
 
 /** Rows read per query while catching up. */
 const PAGE = 500;
+/** How long a read waits for more notifications to come in, so one read covers a burst of appends. */
+const COALESCE_MS = 5;
 /** Repeat notifications remembered between two reads (more in one burst are dropped: best effort). */
 const MAX_PENDING_REPEATS = 10_000;
 
@@ -153,6 +155,9 @@ export class PgEventFeed implements TimelineFeed {
   /** Read and deliver until nothing new was notified meanwhile; one read at a time. */
   private async drain(): Promise<void> {
     while (this.dirty && !this.stopped) {
+      // Gather a burst first: under a boot storm every append notifies, and one read per append
+      // cost a query per /ipxe on every instance (the stream is a few milliseconds later for it).
+      await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
       this.dirty = false;
       try {
         for (;;) {
