@@ -86,7 +86,7 @@ t.test('first-request: a red banner says what it means', { skip: missing }, asyn
 t.test('a binding that ties requests to machines: no banner', { skip: missing }, async (t) => {
   const { a, page } = await signedIn(t, ['neighbour', 'dhcp']);
   const status = await a.api('GET', '/api/v1/server');
-  t.same(status.json, { configBinding: 'neighbour,dhcp', warnings: [] });
+  t.same(status.json, { configBinding: 'neighbour,dhcp', store: 'sqlite', leader: true, warnings: [] });
   await page.locator('#server-warnings[data-checked]').waitFor({ state: 'attached', timeout: 10_000 });
   t.equal(await page.isVisible('#server-warnings'), false, 'the page asked, and there is nothing to warn about');
 });
