@@ -25,7 +25,7 @@ eachSharedStore(t, (t, stores) => {
     // The victim boots: both offer, it takes A's offer, A binds it.
     const [offer] = await A.send({ type: DISCOVER, mac: VICTIM, xid: 1 });
     await B.send({ type: DISCOVER, mac: VICTIM, xid: 1 });
-    const addr = offer!.packet.yiaddr;
+    const addr = String(offer!.packet.yiaddr);
     const select = { type: REQUEST, mac: VICTIM, xid: 1, options: [sid(SERVER_A), req50(addr)] };
     t.equal((await A.send(select))[0]?.type, 'ACK', 'the victim is bound by A');
     await B.send(select);
@@ -45,7 +45,7 @@ eachSharedStore(t, (t, stores) => {
       for (const spoof of spoofs)
         for (const server of [A, B])
           for (const r of await server.send(spoof)) {
-            answers.push(r.type);
+            answers.push(String(r.type));
             if (r.type === 'ACK') acked.add(String(r.packet.yiaddr));
           }
     // B may ACK "select B for the victim's own address" (the shared binding, as after A's death):
